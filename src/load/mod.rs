@@ -1,0 +1,1 @@
+//! Loading: the only stage that reads input files.

@@ -1,0 +1,3 @@
+//! The `mcpgen` command line.
+
+fn main() {}
