@@ -2,8 +2,12 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod body;
 pub mod config;
+pub mod credentials;
+pub mod request;
 pub mod spec;
+pub mod style;
 
 #[cfg(test)]
 mod testing_specs;
