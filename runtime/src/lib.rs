@@ -6,8 +6,12 @@ pub mod body;
 pub mod config;
 pub mod credentials;
 pub mod request;
+pub mod result;
+pub mod shape;
 pub mod spec;
 pub mod style;
+pub mod upstream;
+pub mod validate;
 
 #[cfg(test)]
 mod testing_specs;
