@@ -35,6 +35,8 @@ pub mod transport;
 pub mod upstream;
 pub mod validate;
 
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(test)]
 mod testing_specs;
