@@ -100,3 +100,117 @@ pub async fn shutdown_signal() {
         () = term => {}
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::audit::AuditSink;
+    use crate::config::Settings;
+    use crate::testing::{MockResponse, MockUpstream};
+    use crate::testing_specs::PETS;
+    use serde_json::{Value, json};
+
+    async fn json_of(response: reqwest::Response) -> Value {
+        serde_json::from_str(&response.text().await.unwrap()).unwrap()
+    }
+
+    async fn post(
+        client: &reqwest::Client,
+        url: &str,
+        host: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string());
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn stateless_http_serves_raw_json_rpc_tool_calls() {
+        let mock = MockUpstream::start(MockResponse::json(
+            200,
+            &json!([{"id": 1, "name": "Rex", "chip": "985112003456789"}]),
+        ))
+        .await;
+        let settings = Settings::new(mock.url())
+            .with_var("PETS_API_KEY", "k-secret")
+            .with_var("PETS_TENANT", "acme");
+        let audit = AuditSink::memory();
+        let server = McpServer::new(&PETS, settings, audit.clone()).unwrap();
+        let app = router(server, &["mcp.example.com".to_owned()]);
+        let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(serve_http(listener, app, async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+        let url = format!("http://{addr}/mcp");
+
+        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "list_pets", "arguments": {"limit": 1}}});
+        let response = post(&client, &url, None, &call).await;
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        let body = json_of(response).await;
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["result"]["isError"], false);
+        assert_eq!(
+            body["result"]["structuredContent"],
+            json!({"items": [{"id": 1, "name": "Rex", "chip": "****789"}]})
+        );
+        assert_eq!(
+            mock.requests()[0].query,
+            [("limit".to_owned(), "1".to_owned())]
+        );
+        assert_eq!(audit.lines().len(), 1);
+
+        // The same call through an allowed extra host name; an unknown host is refused.
+        let allowed = post(&client, &url, Some("mcp.example.com"), &call).await;
+        assert_eq!(allowed.status(), 200);
+        let refused = post(&client, &url, Some("evil.example.com"), &call).await;
+        assert_eq!(refused.status(), 403);
+
+        let list = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/list"});
+        let body = json_of(post(&client, &url, None, &list).await).await;
+        assert_eq!(
+            body["result"]["tools"].as_array().unwrap().len(),
+            PETS.tools.len()
+        );
+
+        let unknown = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+            "params": {"name": "nope", "arguments": {}}});
+        let body = json_of(post(&client, &url, None, &unknown).await).await;
+        assert_eq!(body["error"]["code"], -32602, "{body}");
+
+        let health = client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (health.status().as_u16(), health.text().await.unwrap()),
+            (200, "ok".into())
+        );
+
+        stop.send(()).unwrap();
+        let done = tokio::time::timeout(std::time::Duration::from_secs(5), serving).await;
+        assert!(
+            matches!(done, Ok(Ok(Ok(())))),
+            "graceful shutdown: {done:?}"
+        );
+    }
+}
