@@ -106,6 +106,12 @@ impl Diagnostic {
         Diagnostic { severity: Severity::Warning, code, message: message.into(), location, help: None }
     }
 
+    /// The same problem, reported as a warning (e.g. a defect outside what is being built).
+    pub fn into_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
     /// Adds the `help:` line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());

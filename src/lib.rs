@@ -1,9 +1,30 @@
 //! mcpgen: turns OpenAPI specs plus an annotation file into a governed Rust MCP server crate.
 //!
 //! The pipeline has four stages, each in its own module, with a typed value between them:
-//! `load` (read specs and the annotation file) → `lower` (validate, select, apply policy → IR)
-//! → `emit` (IR → file contents, pure) → `write` (atomic, write-if-changed). See ARCHITECTURE.md.
+//! [`load`] (read specs and the annotation file) → [`lower`] (validate, select, apply policy →
+//! [`ir::ServerIr`]) → [`emit`] (IR → file contents, pure) → [`write`] (atomic,
+//! write-if-changed). See ARCHITECTURE.md.
 #![deny(missing_docs)]
 
+pub mod annotations;
+pub mod cli;
 pub mod diag;
+pub mod emit;
+pub mod init;
+pub mod ir;
 pub mod load;
+pub mod lower;
+pub mod naming;
+pub mod wildcard;
+pub mod write;
+
+use diag::Diagnostics;
+use naming::CrateName;
+
+/// Lowers and emits a loaded project: the files of its server crate, the warnings, and the
+/// crate's name. Nothing is written.
+pub fn generate(project: &load::Project) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
+    let lowered = lower::lower(project)?;
+    let files = emit::emit(&lowered.ir, &project.annotation_file_name());
+    Ok((files, lowered.warnings, lowered.ir.crate_name))
+}

@@ -1,3 +1,110 @@
-//! The `mcpgen` command line.
+//! The `mcpgen` command line: parse flags, run one command, render diagnostics, exit.
+//!
+//! Exit codes: 0 success, 1 problems in the inputs (diagnostics), 2 usage errors.
 
-fn main() {}
+use clap::{Parser, Subcommand, ValueEnum};
+use mcpgen::diag::{Diagnostic, Diagnostics, Location};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Generates governed Rust MCP servers from OpenAPI specs and an annotation file.
+#[derive(Parser)]
+#[command(name = "mcpgen", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the server crate described by an annotation file.
+    Build {
+        /// The annotation file.
+        #[arg(short = 'c', long = "config", default_value = "mcpgen.yaml")]
+        config: PathBuf,
+        /// Output directory (default: the server name, in the current directory).
+        #[arg(short = 'o', long = "out")]
+        out: Option<PathBuf>,
+    },
+    /// Write a starter annotation file listing every operation of a spec.
+    Init {
+        /// The OpenAPI or Swagger document.
+        spec: PathBuf,
+        /// Where to write the annotation file.
+        #[arg(short = 'o', long = "out", default_value = "mcpgen.yaml")]
+        out: PathBuf,
+        /// Which operations to enable.
+        #[arg(long, value_enum, default_value_t = SelectArg::None)]
+        select: SelectArg,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the operations of a spec and the tools they become.
+    List {
+        /// An OpenAPI or Swagger document (or use -c for an annotation file).
+        spec: Option<PathBuf>,
+        /// An annotation file: also show which tools its operations become.
+        #[arg(short = 'c', long = "config", conflicts_with = "spec")]
+        config: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the annotation file.
+    Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SelectArg {
+    /// Enable nothing.
+    None,
+    /// Enable every GET and HEAD operation.
+    Read,
+    /// Enable every operation.
+    All,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Build { config, out } => mcpgen::cli::build(&config, out.as_deref()),
+        Command::Init { spec, out, select, force } => {
+            let select = match select {
+                SelectArg::None => mcpgen::init::Select::None,
+                SelectArg::Read => mcpgen::init::Select::Read,
+                SelectArg::All => mcpgen::init::Select::All,
+            };
+            mcpgen::cli::init(&spec, &out, select, force)
+        }
+        Command::List { spec, config } => match (spec, config) {
+            (Some(spec), None) => mcpgen::cli::list_spec(&spec),
+            (None, Some(config)) => mcpgen::cli::list_config(&config),
+            _ => Err(Diagnostics::from(
+                Diagnostic::error("usage", Location::None, "give a spec file or -c <annotation file>").with_help("mcpgen list openapi.yaml, or mcpgen list -c mcpgen.yaml"),
+            )),
+        },
+        Command::Schema => {
+            print!("{}", mcpgen::annotations::json_schema());
+            Ok(Diagnostics::new())
+        }
+    };
+    match result {
+        Ok(warnings) => {
+            if !warnings.is_empty() {
+                eprint!("{}", warnings.render());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render());
+            ExitCode::from(1)
+        }
+    }
+}

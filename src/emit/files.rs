@@ -1,0 +1,296 @@
+//! Non-Rust files of the generated crate, rendered from the templates in `templates/`.
+//!
+//! Templates are embedded in the binary. They receive small view structs built here from the
+//! IR (never the IR itself), and every value from a spec or annotation file goes through an
+//! escaping filter for the target format (`toml_str`, `md`, `md_code`, `md_block`).
+
+use crate::ir::{ServerIr, ValueSource};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// A template: its name and text.
+struct Template {
+    name: &'static str,
+    text: &'static str,
+}
+
+/// Every template, by name.
+const TEMPLATES: &[Template] = &[
+    Template { name: "Cargo.toml.j2", text: include_str!("../../templates/Cargo.toml.j2") },
+    Template { name: "README.md.j2", text: include_str!("../../templates/README.md.j2") },
+    Template { name: "Dockerfile.j2", text: include_str!("../../templates/Dockerfile.j2") },
+];
+
+/// Files copied as they are: (output path, text).
+pub const VERBATIM: &[(&str, &str)] = &[(".dockerignore", include_str!("../../templates/dockerignore")), (".gitignore", include_str!("../../templates/gitignore"))];
+
+/// The environment with escaping filters and strict undefined handling.
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.set_trim_blocks(false);
+    env.add_filter("toml_str", |s: String| serde_json::to_string(&s).unwrap_or_default());
+    env.add_filter("md", |s: String| markdown_inline(&s));
+    env.add_filter("md_code", |s: String| markdown_code(&s));
+    env.add_filter("md_block", |s: String| markdown_block(&s));
+    for template in TEMPLATES {
+        // The templates are part of mcpgen; one that does not parse is caught by the unit test.
+        let _ = env.add_template(template.name, template.text);
+    }
+    env
+}
+
+/// Text for a Markdown table cell or heading: one line, `|` and markup characters escaped.
+fn markdown_inline(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::new();
+    for c in one_line.chars() {
+        if matches!(c, '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Inline code that cannot be broken out of.
+fn markdown_code(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let longest_run = one_line.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    format!("{fence}{one_line}{fence}").replace(&format!("{fence}`"), &format!("{fence} `")).replace(&format!("`{fence}"), &format!("` {fence}"))
+}
+
+/// A paragraph of spec text, shown as a quoted block so its markup cannot affect the page.
+fn markdown_block(text: &str) -> String {
+    text.lines().map(|line| format!("> {}", markdown_inline(line))).collect::<Vec<_>>().join("\n")
+}
+
+#[derive(Serialize)]
+struct EnvVarView {
+    name: String,
+    purpose: String,
+}
+
+#[derive(Serialize)]
+struct ArgumentView {
+    name: String,
+    required: bool,
+    description: String,
+}
+
+#[derive(Serialize)]
+struct ToolView {
+    name: String,
+    title: Option<String>,
+    description: String,
+    operation: String,
+    operation_id: Option<String>,
+    access: &'static str,
+    confirm: bool,
+    scopes: Vec<String>,
+    arguments: Vec<ArgumentView>,
+    fixed: Vec<String>,
+    shaping: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ScopeView {
+    name: String,
+    tools: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SourceView {
+    path: String,
+}
+
+#[derive(Serialize)]
+struct CrateView {
+    annotation_file: String,
+    crate_name: String,
+    version: String,
+    title: String,
+    description: String,
+    base_url: String,
+    base_url_env: String,
+    sources: Vec<SourceView>,
+    env: Vec<EnvVarView>,
+    tools: Vec<ToolView>,
+    scopes: Vec<ScopeView>,
+    client_config: String,
+}
+
+/// Every environment variable the server requires, with its purpose, sorted by name.
+pub fn required_env(ir: &ServerIr) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for credential in &ir.upstream.credentials {
+        for var in credential.kind.env_vars() {
+            env.insert(var.to_string(), format!("credential `{}` (secret)", credential.id));
+        }
+    }
+    for tool in &ir.tools {
+        let fields = tool.body.iter().flat_map(|b| match &b.value {
+            crate::ir::BodyValue::Fields(fields) => fields.iter().map(|f| (&f.wire_name, &f.value)).collect::<Vec<_>>(),
+            crate::ir::BodyValue::Argument { .. } => Vec::new(),
+        });
+        for (wire, source) in tool.params.iter().map(|p| (&p.wire_name, &p.value)).chain(fields) {
+            if let ValueSource::Env(var) = source {
+                env.entry(var.to_string()).or_insert_with(|| format!("value of `{wire}` sent by the tools"));
+            }
+        }
+    }
+    env
+}
+
+/// `mcp.json`: a stdio client configuration (Claude Desktop, Cursor and others).
+pub fn client_config(ir: &ServerIr) -> String {
+    let env: serde_json::Map<String, Value> = required_env(ir).into_keys().map(|k| (k, json!("..."))).collect();
+    let config = json!({
+        "mcpServers": {
+            ir.crate_name.as_str(): {
+                "command": format!("/path/to/{}", ir.crate_name),
+                "args": [],
+                "env": env,
+            }
+        }
+    });
+    let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
+    let mut scopes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let tools = ir
+        .tools
+        .iter()
+        .map(|tool| {
+            for scope in &tool.scopes {
+                scopes.entry(scope.clone()).or_default().push(tool.name.to_string());
+            }
+            let required: Vec<&str> = tool.input_schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            let arguments = tool
+                .input_schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(name, schema)| ArgumentView {
+                    name: name.clone(),
+                    required: required.contains(&name.as_str()),
+                    description: schema.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
+                })
+                .collect();
+            let body_fields: Vec<(&String, &ValueSource)> = tool
+                .body
+                .iter()
+                .flat_map(|b| match &b.value {
+                    crate::ir::BodyValue::Fields(fields) => fields.iter().map(|f| (&f.wire_name, &f.value)).collect::<Vec<_>>(),
+                    crate::ir::BodyValue::Argument { .. } => Vec::new(),
+                })
+                .collect();
+            let fixed = tool
+                .params
+                .iter()
+                .map(|p| (&p.wire_name, &p.value))
+                .chain(body_fields)
+                .filter_map(|(wire, source)| match source {
+                    ValueSource::Fixed(value) => Some(format!("{wire} = {value}")),
+                    ValueSource::Env(var) => Some(format!("{wire} = ${var}")),
+                    ValueSource::Argument { .. } => None,
+                })
+                .collect();
+            let mut shaping = Vec::new();
+            if !tool.output.allow.is_empty() {
+                shaping.push(format!("only {} kept", tool.output.allow.iter().map(|p| markdown_code(p)).collect::<Vec<_>>().join(", ")));
+            }
+            for redaction in &tool.output.redact {
+                let what = match redaction.action {
+                    crate::ir::RedactAction::Remove => "removed",
+                    crate::ir::RedactAction::Mask { .. } => "masked",
+                };
+                shaping.push(format!("{} {what}", markdown_code(&redaction.path)));
+            }
+            ToolView {
+                name: tool.name.to_string(),
+                title: tool.title.clone(),
+                description: tool.description.clone(),
+                operation: format!("{} {}", tool.operation.method.as_str(), tool.operation.path),
+                operation_id: tool.operation.id.clone(),
+                access: if tool.hints.read_only {
+                    "read"
+                } else if tool.hints.destructive {
+                    "write (destructive)"
+                } else {
+                    "write"
+                },
+                confirm: tool.confirm,
+                scopes: tool.scopes.clone(),
+                arguments,
+                fixed,
+                shaping,
+            }
+        })
+        .collect();
+    let title = ir.title.clone().unwrap_or_else(|| ir.crate_name.to_string());
+    CrateView {
+        annotation_file: annotation_file.to_owned(),
+        crate_name: ir.crate_name.to_string(),
+        version: ir.version.clone(),
+        description: format!("MCP server for {title}, generated by mcpgen"),
+        title,
+        base_url: ir.upstream.base_url.clone(),
+        base_url_env: ir.upstream.base_url_env.to_string(),
+        sources: ir.sources.iter().map(|s| SourceView { path: s.path.clone() }).collect(),
+        env: required_env(ir).into_iter().map(|(name, purpose)| EnvVarView { name, purpose }).collect(),
+        tools,
+        scopes: scopes.into_iter().map(|(name, tools)| ScopeView { name, tools }).collect(),
+        client_config: client_config(ir).trim_end().to_owned(),
+    }
+}
+
+/// Renders every templated file: (output path, contents).
+pub fn render(ir: &ServerIr, annotation_file: &str) -> Vec<(String, String)> {
+    let env = environment();
+    let view = view(ir, annotation_file);
+    let mut out = Vec::new();
+    for (template, output) in [("Cargo.toml.j2", "Cargo.toml"), ("README.md.j2", "README.md"), ("Dockerfile.j2", "Dockerfile")] {
+        // Templates are mcpgen's own and the view is complete; a failure is a bug in mcpgen.
+        let text = env
+            .get_template(template)
+            .and_then(|t| t.render(&view))
+            .unwrap_or_else(|e| panic!("bug in mcpgen: template {template} failed to render: {e:#}"));
+        out.push((output.to_owned(), text));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        let mut env = Environment::new();
+        env.add_filter("toml_str", |s: String| s);
+        env.add_filter("md", |s: String| s);
+        env.add_filter("md_code", |s: String| s);
+        env.add_filter("md_block", |s: String| s);
+        for template in TEMPLATES {
+            env.add_template(template.name, template.text).unwrap_or_else(|e| panic!("{}: {e}", template.name));
+        }
+    }
+
+    #[test]
+    fn markdown_escaping_keeps_text_inert() {
+        assert_eq!(markdown_inline("a | b\n<script>"), "a \\| b \\<script\\>");
+        assert_eq!(markdown_code("x"), "`x`");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`edge`"), "`` `edge` ``");
+        assert_eq!(markdown_block("# Title\nline"), "> \\# Title\n> line");
+    }
+}

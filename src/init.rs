@@ -1,0 +1,238 @@
+//! `mcpgen init`: a starter annotation file that lists every operation of a spec.
+//!
+//! Each operation gets a suggested tool name (within the length budget, unique) and its
+//! summary as a comment. `--select read` enables every GET/HEAD operation, `all` enables every
+//! operation (writes with an explicit `read_only: false`), `none` enables nothing. Operations
+//! that mcpgen cannot turn into a working tool are listed but left disabled, with the reason.
+//! The YAML is written as text with every value JSON-quoted, which YAML reads as a string.
+
+use crate::ir::HttpMethod;
+use crate::load::SpecSet;
+use crate::lower::operations::{OperationIndex, OperationRef};
+use crate::lower::security::requirements;
+use crate::naming::{CrateName, EnvVarName, ToolName, suggest_tool_name};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which operations a starter file enables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// None: the architect enables tools one by one.
+    None,
+    /// Every GET and HEAD operation.
+    Read,
+    /// Every operation.
+    All,
+}
+
+/// One operation as listed in a starter file.
+#[derive(Debug, Clone)]
+pub struct StarterTool {
+    /// Suggested tool name.
+    pub name: ToolName,
+    /// How the file refers to the operation.
+    pub operation: String,
+    /// `METHOD /path`, for the comment.
+    pub method_path: String,
+    /// One-line summary, for the comment.
+    pub summary: Option<String>,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Whether the tool is enabled.
+    pub enabled: bool,
+    /// Why an operation that `--select` would enable is not, if so.
+    pub disabled_because: Option<String>,
+}
+
+/// Everything a starter file says.
+#[derive(Debug, Clone)]
+pub struct Starter {
+    /// Spec path relative to the annotation file.
+    pub spec: String,
+    /// Suggested server name.
+    pub server_name: CrateName,
+    /// The spec's title.
+    pub title: Option<String>,
+    /// Base URL from the spec, if it is absolute.
+    pub base_url: Option<String>,
+    /// Credentials for the schemes the enabled operations use: scheme → (field, env var) pairs.
+    pub credentials: BTreeMap<String, Vec<(&'static str, EnvVarName)>>,
+    /// The operations.
+    pub tools: Vec<StarterTool>,
+}
+
+/// Lists the operations of a spec with suggested names.
+pub fn starter(spec_path: &str, set: &SpecSet, index: &OperationIndex<'_>, select: Select) -> Starter {
+    let info = set.root().value.get("info");
+    let title = info.and_then(|i| i.get("title")).and_then(Value::as_str).map(str::to_owned);
+    let server_name = CrateName::suggest(title.as_deref().unwrap_or("api"));
+    let mut used: BTreeSet<ToolName> = BTreeSet::new();
+    let mut tools = Vec::new();
+    let mut schemes: BTreeSet<String> = BTreeSet::new();
+    let ids: BTreeMap<&str, usize> = index.operations.iter().filter_map(|op| op.id()).fold(BTreeMap::new(), |mut m, id| {
+        *m.entry(id).or_default() += 1;
+        m
+    });
+    for op in &index.operations {
+        let base = suggest_tool_name(op.id(), op.method.as_str(), &op.path);
+        let name = unique_name(base, &mut used);
+        let enabled = match select {
+            Select::None => false,
+            Select::Read => matches!(op.method, HttpMethod::Get | HttpMethod::Head),
+            Select::All => true,
+        };
+        if enabled && let Some(first) = requirements(set, op).into_iter().next() {
+            schemes.extend(first);
+        }
+        let unique_id = op.id().filter(|id| ids.get(id) == Some(&1));
+        tools.push(StarterTool {
+            name,
+            operation: unique_id.map(str::to_owned).unwrap_or_else(|| op.method_path()),
+            method_path: op.method_path(),
+            summary: op.summary(),
+            method: op.method,
+            enabled,
+            disabled_because: None,
+        });
+    }
+    let prefix = server_name.env_prefix();
+    let credentials = schemes
+        .into_iter()
+        .filter_map(|scheme| {
+            let def = set.root().value.get("components")?.get("securitySchemes")?.get(&scheme)?;
+            let kind = def.get("type").and_then(Value::as_str).unwrap_or_default();
+            let http = def.get("scheme").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+            let fields = match (kind, http.as_str()) {
+                ("http", "basic") => vec![
+                    ("username_env", EnvVarName::suggest(&prefix, &format!("{scheme}_username"))),
+                    ("password_env", EnvVarName::suggest(&prefix, &format!("{scheme}_password"))),
+                ],
+                ("apiKey", _) | ("http", "bearer") | ("oauth2", _) | ("openIdConnect", _) => vec![("env", EnvVarName::suggest(&prefix, &scheme))],
+                _ => return None,
+            };
+            Some((scheme, fields))
+        })
+        .collect();
+    let base_url = set
+        .root()
+        .value
+        .get("servers")
+        .and_then(Value::as_array)
+        .and_then(|s| s.first())
+        .map(|server| {
+            let mut url = server.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
+            for (name, var) in server.get("variables").and_then(Value::as_object).into_iter().flatten() {
+                if let Some(default) = var.get("default").and_then(Value::as_str) {
+                    url = url.replace(&format!("{{{name}}}"), default);
+                }
+            }
+            url
+        })
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"));
+    Starter { spec: spec_path.to_owned(), server_name, title, base_url, credentials, tools }
+}
+
+/// A name not used yet: `name`, then `name_2`, `name_3` …
+fn unique_name(base: ToolName, used: &mut BTreeSet<ToolName>) -> ToolName {
+    let mut name = base.clone();
+    let mut n = 2;
+    while used.contains(&name) {
+        name = ToolName::parse(&format!("{}_{n}", base.as_str())).unwrap_or_else(|_| base.clone());
+        n += 1;
+    }
+    used.insert(name.clone());
+    name
+}
+
+/// A YAML scalar that is always read as the given string.
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+/// A YAML comment holding arbitrary text on one line.
+fn comment(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The starter file as YAML text.
+pub fn render(starter: &Starter) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("# mcpgen annotation file for {}.\n", comment(starter.title.as_deref().unwrap_or(&starter.spec))));
+    out.push_str("# Enable the operations agents need, narrow them (params, response), then run `mcpgen build`.\n");
+    out.push_str("# Reference: the \"Annotation file\" section of mcpgen's README, and mcpgen.schema.json (`mcpgen schema`).\n");
+    out.push_str("version: 1\n");
+    out.push_str(&format!("spec: {}\n", quoted(&starter.spec)));
+    out.push_str("server:\n");
+    out.push_str(&format!("  name: {}\n", quoted(starter.server_name.as_str())));
+    out.push_str("  version: \"0.1.0\"\n");
+    if let Some(title) = &starter.title {
+        out.push_str(&format!("  title: {}\n", quoted(title)));
+    }
+    out.push_str("upstream:\n");
+    match &starter.base_url {
+        Some(url) => out.push_str(&format!("  base_url: {}\n", quoted(url))),
+        None => out.push_str("  base_url: \"https://api.example.com\"  # the spec names no absolute server URL: set the real one\n"),
+    }
+    if starter.credentials.is_empty() {
+        out.push_str("  credentials: {}\n");
+    } else {
+        out.push_str("  credentials:  # secrets are read from these environment variables at start-up\n");
+        for (scheme, fields) in &starter.credentials {
+            let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            out.push_str(&format!("    {}: {{ {} }}\n", quoted(scheme), fields.join(", ")));
+        }
+    }
+    out.push_str("tools:\n");
+    if starter.tools.is_empty() {
+        out.push_str("  {}\n");
+    }
+    for tool in &starter.tools {
+        let summary = tool.summary.as_deref().map(|s| format!(": {}", comment(s))).unwrap_or_default();
+        out.push_str(&format!("  {}:  # {}{}\n", tool.name, tool.method_path, summary));
+        out.push_str(&format!("    operation: {}\n", quoted(&tool.operation)));
+        match &tool.disabled_because {
+            Some(reason) => out.push_str(&format!("    enabled: false  # not generated: {}\n", comment(reason))),
+            None => out.push_str(&format!("    enabled: {}\n", tool.enabled)),
+        }
+        if !tool.method.is_safe() {
+            out.push_str("    read_only: false  # this operation can change data\n");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostics;
+    use crate::load::parse_spec_for_tests;
+
+    #[test]
+    fn starter_lists_every_operation_and_selects_reads() {
+        let spec = r##"
+openapi: 3.0.3
+info: {title: "Pet \"Store\"", version: "1"}
+servers: [{url: "https://{host}/v1", variables: {host: {default: api.example.com}}}]
+security: [{key: []}]
+components: {securitySchemes: {key: {type: apiKey, in: header, name: X-Key}}}
+paths:
+  /pets:
+    get: {operationId: listPets, summary: "List pets", responses: {"200": {description: ok}}}
+    post: {operationId: listPets, responses: {"201": {description: ok}}}
+"##;
+        let set = parse_spec_for_tests(spec);
+        let specs = vec![("openapi.yaml".to_owned(), set)];
+        let index = OperationIndex::build(&specs, &mut Diagnostics::new());
+        let starter = starter("openapi.yaml", &specs[0].1, &index, Select::Read);
+        assert_eq!(starter.server_name.as_str(), "pet-store-mcp");
+        assert_eq!(starter.base_url.as_deref(), Some("https://api.example.com/v1"));
+        let names: Vec<&str> = starter.tools.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["list_pets", "list_pets_2"]);
+        assert_eq!(starter.tools[0].operation, "GET /pets", "a duplicated operationId is not used");
+        assert!(starter.tools[0].enabled && !starter.tools[1].enabled);
+        let text = render(&starter);
+        assert!(text.contains("  title: \"Pet \\\"Store\\\"\"\n"), "{text}");
+        assert!(text.contains("    \"key\": { env: PET_STORE_MCP_KEY }\n"), "{text}");
+        assert!(text.contains("    read_only: false"), "{text}");
+    }
+}

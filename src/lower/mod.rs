@@ -1,0 +1,266 @@
+//! Lowering: specs + annotation file → [`ServerIr`], with every problem reported at once.
+//!
+//! This stage validates the annotation file against the specs, selects the operations it
+//! names, and applies policy (hidden and fixed parameters, narrowing, scopes, hints,
+//! allowlists, redactions, credentials) exactly once. It reads only what `load` produced and
+//! writes nothing. Defects in operations that are not selected are never looked at.
+
+pub mod operations;
+pub mod params;
+pub mod response;
+pub mod schema;
+pub mod security;
+pub mod shape;
+pub mod tool;
+
+use crate::annotations::FORMAT_VERSION;
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::ir::{ServerIr, SourceFile, UpstreamIr};
+use crate::load::{Document, Project};
+use crate::naming::{CrateName, EnvVarName, ToolName, module_idents};
+use operations::OperationIndex;
+use schema::escape;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Default upstream timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// Default largest upstream response body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Where things are in the annotation file, for diagnostics.
+pub struct AnnotationCtx<'a> {
+    /// The annotation file's path, as the user gave it.
+    pub path: &'a Path,
+    /// The parsed file, with positions.
+    pub document: &'a Document,
+}
+
+impl AnnotationCtx<'_> {
+    /// The location of a JSON pointer into the annotation file (the nearest existing node's
+    /// line when the pointer names something absent).
+    pub fn at(&self, pointer: &str) -> Location {
+        match self.document.positions.nearest(pointer) {
+            Some((line, col)) => Location::line(self.path, pointer, line, col),
+            None => Location::pointer(self.path, pointer),
+        }
+    }
+}
+
+/// A lowered server and the warnings found on the way.
+#[derive(Debug)]
+pub struct Lowered {
+    /// The server.
+    pub ir: ServerIr,
+    /// Warnings (never errors).
+    pub warnings: Diagnostics,
+}
+
+/// Lowers a loaded project; fails with every error found, warnings included.
+pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
+    let mut diagnostics = Diagnostics::new();
+    let annotations = AnnotationCtx { path: &project.annotation_path, document: &project.annotation };
+    let file = &project.file;
+
+    if file.version != FORMAT_VERSION {
+        diagnostics.push(
+            Diagnostic::error("unsupported-format-version", annotations.at("/version"), format!("annotation format version {} is not supported", file.version))
+                .with_help(format!("this mcpgen reads version {FORMAT_VERSION}")),
+        );
+    }
+    let crate_name = match CrateName::parse(&file.server.name) {
+        Ok(name) => Some(name),
+        Err(e) => {
+            diagnostics.push(
+                Diagnostic::error("invalid-server-name", annotations.at("/server/name"), format!("`{}` cannot be a crate name: {e}", file.server.name))
+                    .with_help(format!("use lowercase letters, digits and `-`, e.g. `{}`", CrateName::suggest(&file.server.name))),
+            );
+            None
+        }
+    };
+    let version = file.server.version.clone().unwrap_or_else(|| "0.1.0".to_owned());
+    if !is_semver(&version) {
+        diagnostics.push(
+            Diagnostic::error("invalid-version", annotations.at("/server/version"), format!("`{version}` is not a semantic version"))
+                .with_help("write MAJOR.MINOR.PATCH, e.g. 1.0.0"),
+        );
+    }
+
+    let index = OperationIndex::build(&project.specs, &mut diagnostics);
+    if index.operations.is_empty() {
+        let webhooks: usize = project
+            .specs
+            .iter()
+            .map(|(_, set)| set.root().value.get("webhooks").and_then(Value::as_object).map_or(0, |w| w.len()))
+            .sum();
+        let extra = if webhooks > 0 { format!(" (only {webhooks} webhook(s), which are calls the API makes, not calls a tool can make)") } else { String::new() };
+        diagnostics.push(
+            Diagnostic::error("no-operations", annotations.at("/spec"), format!("the spec has no operations under `paths`{extra}"))
+                .with_help("mcpgen turns operations into tools; use a spec that has paths"),
+        );
+    }
+    let credentials = security::configured_credentials(&project.specs, &file.upstream.credentials, &annotations, &mut diagnostics);
+
+    // Tool names first, so module identifiers are assigned over the whole set.
+    let mut selected: BTreeMap<ToolName, (&String, &crate::annotations::ToolEntry)> = BTreeMap::new();
+    for (key, entry) in &file.tools {
+        if entry.enabled == Some(false) {
+            continue;
+        }
+        match ToolName::parse(key) {
+            Ok(name) => {
+                selected.insert(name, (key, entry));
+            }
+            Err(e) => diagnostics.push(
+                Diagnostic::error("invalid-tool-name", annotations.at(&format!("/tools/{}", escape(key))), format!("`{key}` is not a valid tool name: {e}"))
+                    .with_help("tool names are 1–128 characters of [A-Za-z0-9_.-] (48 or fewer leave room for client prefixes)"),
+            ),
+        }
+    }
+    if selected.is_empty() && !file.tools.is_empty() {
+        diagnostics.push(
+            Diagnostic::error("no-tools", annotations.at("/tools"), "no tool is enabled")
+                .with_help("set `enabled: true` on the tools the server should offer"),
+        );
+    } else if file.tools.is_empty() {
+        diagnostics.push(Diagnostic::error("no-tools", annotations.at(""), "the annotation file declares no tools").with_help("add a `tools:` section (`mcpgen init` writes one)"));
+    }
+    let modules: BTreeMap<ToolName, _> = module_idents(selected.keys()).into_iter().collect();
+
+    let mut tools = Vec::new();
+    for (name, (key, entry)) in &selected {
+        let pointer = format!("/tools/{}", escape(key));
+        let op = match index.find(&entry.operation) {
+            Ok(op) => op,
+            Err(err) => {
+                let at = annotations.at(&format!("{pointer}/operation"));
+                diagnostics.push(match err {
+                    operations::FindError::NotFound { suggestions } => {
+                        Diagnostic::error("unknown-operation", at, format!("no operation `{}` in the spec", entry.operation)).with_help(if suggestions.is_empty() {
+                            "refer to an operation by its operationId or as `METHOD /path`; `mcpgen list` shows them".to_owned()
+                        } else {
+                            format!("did you mean {}?", suggestions.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or "))
+                        })
+                    }
+                    operations::FindError::Ambiguous { candidates } => {
+                        Diagnostic::error("ambiguous-operation", at, format!("`{}` matches several operations", entry.operation))
+                            .with_help(format!("write one of: {}", candidates.join(", ")))
+                    }
+                });
+                continue;
+            }
+        };
+        let Some(module) = modules.get(name).cloned() else { continue };
+        let spec = &project.specs[op.spec].1;
+        let input = tool::ToolInput { name: name.clone(), module, entry, pointer, op, spec };
+        tools.push(tool::lower_tool(input, &credentials, &annotations, &mut diagnostics));
+    }
+
+    let base_url = base_url(project, &annotations, &mut diagnostics);
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    let (Some(crate_name), Some(base_url)) = (crate_name, base_url) else {
+        return Err(diagnostics);
+    };
+
+    let mut used: Vec<&String> = tools.iter().flat_map(|t| &t.credentials).collect();
+    used.sort();
+    used.dedup();
+    let upstream = UpstreamIr {
+        base_url,
+        base_url_env: EnvVarName::suggest(&crate_name.env_prefix(), "upstream_url"),
+        timeout_ms: file.upstream.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+        max_response_bytes: file.upstream.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        credentials: used.into_iter().filter_map(|id| credentials.configured.get(id).cloned()).collect(),
+    };
+    let ir = ServerIr {
+        crate_name,
+        version,
+        title: file.server.title.clone(),
+        instructions: file.server.instructions.clone(),
+        upstream,
+        tools,
+        sources: sources(project),
+    };
+    Ok(Lowered { ir, warnings: diagnostics })
+}
+
+/// The upstream base URL: the annotation file's, or the first spec's first server URL.
+fn base_url(project: &Project, annotations: &AnnotationCtx, diagnostics: &mut Diagnostics) -> Option<String> {
+    let (url, at) = match &project.file.upstream.base_url {
+        Some(url) => (url.clone(), annotations.at("/upstream/base_url")),
+        None => {
+            let (_, set) = project.specs.first()?;
+            let server = set.root().value.get("servers").and_then(Value::as_array).and_then(|s| s.first());
+            let Some(url) = server.and_then(|s| s.get("url")).and_then(Value::as_str) else {
+                diagnostics.push(
+                    Diagnostic::error("no-base-url", annotations.at("/upstream"), "the spec names no server URL")
+                        .with_help("set `upstream.base_url` in the annotation file"),
+                );
+                return None;
+            };
+            let mut url = url.to_owned();
+            if let Some(variables) = server.and_then(|s| s.get("variables")).and_then(Value::as_object) {
+                for (name, variable) in variables {
+                    if let Some(default) = variable.get("default").and_then(Value::as_str) {
+                        url = url.replace(&format!("{{{name}}}"), default);
+                    }
+                }
+            }
+            (url, set.locate(set.root_key(), "/servers/0/url"))
+        }
+    };
+    let trimmed = url.trim_end_matches('/').to_owned();
+    let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"));
+    let valid = rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or_default();
+        !host.is_empty() && !r.contains(['{', '}', ' ', '"', '\\', '#', '?'])
+    });
+    if !valid {
+        diagnostics.push(
+            Diagnostic::error("invalid-base-url", at, format!("`{url}` is not an absolute http(s) URL"))
+                .with_help("set `upstream.base_url` to the API's absolute URL, e.g. https://api.example.com/v1"),
+        );
+        return None;
+    }
+    Some(trimmed)
+}
+
+/// Whether a text is a semantic version (MAJOR.MINOR.PATCH with optional pre-release/build).
+fn is_semver(text: &str) -> bool {
+    let core = text.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')))
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+}
+
+/// The input files, relative to the annotation file's directory, with their hashes.
+fn sources(project: &Project) -> Vec<SourceFile> {
+    let mut files = vec![SourceFile { path: project.annotation_file_name(), sha256: project.annotation.sha256.clone() }];
+    for (_, set) in &project.specs {
+        for document in set.documents() {
+            files.push(SourceFile { path: project.relative_to_root(&document.path), sha256: document.sha256.clone() });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup();
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semantic_versions() {
+        assert!(is_semver("0.1.0"));
+        assert!(is_semver("1.2.3-rc.1+build.5"));
+        assert!(!is_semver("1.2"));
+        assert!(!is_semver("01.2.3"));
+        assert!(!is_semver("1.2.3\"; evil"));
+    }
+}

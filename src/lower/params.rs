@@ -1,0 +1,810 @@
+//! Parameters and request bodies: what the model may set, what the server fixes or injects.
+//!
+//! Every parameter of an operation (path, query, header, cookie) and every top-level property
+//! of an object body becomes a *candidate*; the tool's `params` entries then decide, per
+//! candidate, whether the model sees it (possibly renamed, narrowed, defaulted), whether it is
+//! fixed or read from the environment, or whether it is never sent. The input schema and the
+//! request description come out of the same decisions, so they cannot disagree.
+
+use crate::annotations::ParamEntry;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::{BodyEncoding, BodyFieldIr, BodyIr, BodyValue, ParamIr, ParamLocation, ParamStyle, ValueSource};
+use crate::load::{DocKey, SpecSet, SpecVersion};
+use crate::lower::AnnotationCtx;
+use crate::lower::operations::OperationRef;
+use crate::lower::schema::{SchemaBuilder, escape};
+use crate::naming::{ArgumentNamer, EnvVarName, is_valid_argument_name};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The arguments of one tool and how each reaches the request.
+#[derive(Debug, Default)]
+pub struct Arguments {
+    /// Path, query, header and cookie parameters sent.
+    pub params: Vec<ParamIr>,
+    /// The request body sent.
+    pub body: Option<BodyIr>,
+    /// Argument schemas, in order.
+    pub properties: Map<String, Value>,
+    /// Required argument names, in order.
+    pub required: Vec<String>,
+}
+
+/// Where a candidate goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Param(ParamLocation),
+    Body,
+}
+
+impl Slot {
+    fn name(self) -> &'static str {
+        match self {
+            Slot::Param(location) => location.as_str(),
+            Slot::Body => "body",
+        }
+    }
+}
+
+/// One parameter or body property the tool could expose.
+#[derive(Debug, Clone)]
+struct Candidate {
+    wire_name: String,
+    slot: Slot,
+    required: bool,
+    /// Normalised request schema (may reference the builder's `$defs`).
+    schema: Value,
+    /// Where it is defined in the spec.
+    doc: DocKey,
+    pointer: String,
+    style: ParamStyle,
+    explode: bool,
+    allow_reserved: bool,
+    file: bool,
+    content_type: Option<String>,
+}
+
+/// What the annotation file decided for a candidate.
+#[derive(Debug, Clone)]
+enum Decision {
+    Exposed { rename: Option<String>, schema: Value, required: bool, default: Option<Value> },
+    Fixed(Value),
+    Env(EnvVarName),
+    Omitted,
+}
+
+/// The body as found in the spec, before decisions.
+struct BodyShape {
+    media_type: String,
+    encoding: BodyEncoding,
+    required: bool,
+    /// True when the body's properties are candidates; false when the body is one argument.
+    flattened: bool,
+}
+
+/// Lowers the parameters and body of `op` under the tool entry's `params`.
+pub fn lower_arguments(
+    specs: &SpecSet,
+    op: &OperationRef<'_>,
+    params: &BTreeMap<String, ParamEntry>,
+    expose: Option<&[String]>,
+    builder: &mut SchemaBuilder<'_>,
+    annotations: &AnnotationCtx,
+    tool_pointer: &str,
+    diagnostics: &mut Diagnostics,
+) -> Arguments {
+    let mut candidates = parameter_candidates(specs, op, builder, diagnostics);
+    let body = body_candidates(specs, op, builder, &mut candidates, diagnostics);
+
+    // Match annotation entries to candidates.
+    let mut entries: Vec<Option<(&str, &ParamEntry)>> = vec![None; candidates.len()];
+    let mut exposed: Vec<bool> = vec![expose.is_none(); candidates.len()];
+    let keyed = params.iter().map(|(key, entry)| (key, Some(entry), format!("{tool_pointer}/params/{}", escape(key))));
+    let listed = expose.into_iter().flatten().enumerate().map(|(i, key)| (key, None, format!("{tool_pointer}/expose/{i}")));
+    for (key, entry, pointer) in keyed.chain(listed) {
+        let at = annotations.at(&pointer);
+        let (slot_filter, wire) = match key.split_once(':') {
+            Some((slot, name)) if ["path", "query", "header", "cookie", "body"].contains(&slot) => (Some(slot), name),
+            _ => (None, key.as_str()),
+        };
+        let matching: Vec<usize> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.wire_name == wire && slot_filter.is_none_or(|s| s == c.slot.name()))
+            .map(|(i, _)| i)
+            .collect();
+        match matching.as_slice() {
+            [i] => match entry {
+                Some(entry) => entries[*i] = Some((key.as_str(), entry)),
+                None => exposed[*i] = true,
+            },
+            [] => {
+                let known: Vec<String> = candidates.iter().map(|c| format!("{}:{}", c.slot.name(), c.wire_name)).collect();
+                let mut help = if known.is_empty() {
+                    "the operation has no parameters".to_owned()
+                } else {
+                    format!("the operation's parameters are: {}", known.join(", "))
+                };
+                if body.as_ref().is_some_and(|b| !b.flattened) {
+                    help.push_str("; its body is one argument named `body`, whose properties cannot be set one by one");
+                }
+                diagnostics.push(
+                    Diagnostic::error("unknown-param", at, format!("operation {} has no parameter `{key}`", op.label())).with_help(help),
+                );
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(|i| format!("{}:{}", candidates[*i].slot.name(), wire)).collect();
+                diagnostics.push(
+                    Diagnostic::error("ambiguous-param", at, format!("`{key}` names several parameters of {}", op.label()))
+                        .with_help(format!("write one of: {}", names.join(", "))),
+                );
+            }
+        }
+    }
+
+    let mut decisions: Vec<Decision> = Vec::with_capacity(candidates.len());
+    for ((candidate, entry), exposed) in candidates.iter().zip(&entries).zip(&exposed) {
+        // An entry under `params` counts as listed: it fixes, hides or shapes the parameter.
+        if !exposed && entry.is_none() {
+            if candidate.required {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "hidden-without-source",
+                        annotations.at(&format!("{tool_pointer}/expose")),
+                        format!("required {} `{}` is not exposed and has no value", candidate.slot.name(), candidate.wire_name),
+                    )
+                    .with_help("add it to `expose`, or give it `fixed` or `env` under `params`"),
+                );
+            }
+            decisions.push(Decision::Omitted);
+            continue;
+        }
+        decisions.push(decide(candidate, *entry, builder, annotations, tool_pointer, diagnostics));
+    }
+
+    // Names chosen by the architect first, then generated ones, so generated names avoid them.
+    let mut namer = ArgumentNamer::new();
+    for (decision, entry) in decisions.iter().zip(&entries) {
+        if let (Decision::Exposed { rename: Some(name), .. }, Some((key, _))) = (decision, entry)
+            && !namer.reserve(name)
+        {
+            let at = annotations.at(&format!("{tool_pointer}/params/{}/rename", escape(key)));
+            let why = if is_valid_argument_name(name) { "is already used by another argument" } else { "is not a valid argument name" };
+            diagnostics.push(
+                Diagnostic::error("invalid-argument-name", at, format!("argument name `{name}` {why}"))
+                    .with_help("use 1–64 characters of [A-Za-z0-9_.-], unique within the tool"),
+            );
+        }
+    }
+
+    let mut out = Arguments::default();
+    let mut fields = Vec::new();
+    for (candidate, decision) in candidates.iter().zip(decisions) {
+        let value = match decision {
+            Decision::Omitted => continue,
+            Decision::Fixed(value) => ValueSource::Fixed(value),
+            Decision::Env(var) => ValueSource::Env(var),
+            Decision::Exposed { rename, schema, required, default } => {
+                let name = rename.unwrap_or_else(|| namer.assign(&candidate.wire_name, candidate.slot.name()));
+                out.properties.insert(name.clone(), schema);
+                if required {
+                    out.required.push(name.clone());
+                }
+                ValueSource::Argument { name, default }
+            }
+        };
+        match candidate.slot {
+            Slot::Param(location) => out.params.push(ParamIr {
+                wire_name: candidate.wire_name.clone(),
+                location,
+                style: candidate.style,
+                explode: candidate.explode,
+                allow_reserved: candidate.allow_reserved,
+                value,
+            }),
+            Slot::Body => fields.push((candidate, value)),
+        }
+    }
+    if let Some(shape) = body {
+        let value = if shape.flattened {
+            BodyValue::Fields(
+                fields
+                    .into_iter()
+                    .map(|(c, value)| BodyFieldIr { wire_name: c.wire_name.clone(), value, file: c.file, content_type: c.content_type.clone() })
+                    .collect(),
+            )
+        } else {
+            match fields.into_iter().next() {
+                Some((_, ValueSource::Argument { name, .. })) => BodyValue::Argument { name },
+                Some((candidate, _)) => {
+                    diagnostics.push(
+                        Diagnostic::error("unsupported-body-policy", specs.locate(&candidate.doc, &candidate.pointer), "a body that is not an object with properties cannot be fixed or hidden as a whole")
+                            .with_help("expose the `body` argument, or pick an operation whose body is an object so its properties can be fixed one by one"),
+                    );
+                    BodyValue::Fields(Vec::new())
+                }
+                None => BodyValue::Fields(Vec::new()),
+            }
+        };
+        out.body = Some(BodyIr { media_type: shape.media_type, encoding: shape.encoding, required: shape.required, value });
+    }
+    out
+}
+
+/// Applies one candidate's annotation entry.
+fn decide(
+    candidate: &Candidate,
+    entry: Option<(&str, &ParamEntry)>,
+    builder: &SchemaBuilder<'_>,
+    annotations: &AnnotationCtx,
+    tool_pointer: &str,
+    diagnostics: &mut Diagnostics,
+) -> Decision {
+    let Some((key, entry)) = entry else {
+        return Decision::Exposed { rename: None, schema: candidate.schema.clone(), required: candidate.required, default: None };
+    };
+    let base = format!("{tool_pointer}/params/{}", escape(key));
+    let at = |field: &str| annotations.at(&format!("{base}/{field}"));
+    let shaping = entry.rename.is_some() || entry.description.is_some() || entry.default.is_some() || entry.allowed.is_some() || entry.required.is_some();
+    let hides = entry.fixed.is_some() || entry.env.is_some() || entry.hidden == Some(true);
+    if entry.fixed.is_some() && entry.env.is_some() {
+        diagnostics.push(
+            Diagnostic::error("conflicting-param-policy", annotations.at(&base), format!("parameter `{key}` is both fixed and read from the environment"))
+                .with_help("keep either `fixed` or `env`"),
+        );
+        return Decision::Omitted;
+    }
+    if hides && shaping {
+        diagnostics.push(
+            Diagnostic::error("conflicting-param-policy", annotations.at(&base), format!("parameter `{key}` is hidden from the model but also shaped for it"))
+                .with_help("a hidden parameter takes only `fixed`, `env` or `hidden`; remove rename/description/default/enum/required"),
+        );
+        return Decision::Omitted;
+    }
+    if let Some(value) = &entry.fixed {
+        if let Err(problem) = check_value(builder, &candidate.schema, value) {
+            diagnostics.push(
+                Diagnostic::error("invalid-fixed-value", at("fixed"), format!("fixed value for `{key}` does not fit its schema: {problem}"))
+                    .with_help("use a value the spec allows for this parameter"),
+            );
+        }
+        return Decision::Fixed(value.clone());
+    }
+    if let Some(var) = &entry.env {
+        return match EnvVarName::parse(var) {
+            Ok(var) => {
+                if candidate.file {
+                    diagnostics.push(Diagnostic::error("unsupported-env-file", at("env"), "a file part cannot be read from the environment"));
+                }
+                Decision::Env(var)
+            }
+            Err(e) => {
+                diagnostics.push(
+                    Diagnostic::error("invalid-env-name", at("env"), format!("`{var}` is not an environment variable name: {e}"))
+                        .with_help("use uppercase letters, digits and `_`, not starting with a digit"),
+                );
+                Decision::Omitted
+            }
+        };
+    }
+    if entry.hidden == Some(true) {
+        if candidate.required {
+            diagnostics.push(
+                Diagnostic::error(
+                    "hidden-without-source",
+                    at("hidden"),
+                    format!("required parameter `{key}` is hidden but has no value"),
+                )
+                .with_help("add `fixed: <value>` or `env: <VARIABLE>` so the server can send it"),
+            );
+        }
+        return Decision::Omitted;
+    }
+    let mut schema = candidate.schema.clone();
+    let mut required = candidate.required;
+    if let Some(description) = &entry.description
+        && let Value::Object(obj) = &mut schema
+    {
+        obj.insert("description".to_owned(), json!(description));
+    }
+    if let Some(allowed) = &entry.allowed {
+        let original = resolved_enum(builder, &candidate.schema);
+        let mut ok = !allowed.is_empty();
+        for value in allowed {
+            if let Some(original) = &original
+                && !original.contains(value)
+            {
+                ok = false;
+                diagnostics.push(
+                    Diagnostic::error("enum-not-narrowing", at("enum"), format!("{value} is not one of the values the spec allows for `{key}`"))
+                        .with_help(format!("choose among {}", Value::Array(original.clone()))),
+                );
+            } else if let Err(problem) = check_value(builder, &candidate.schema, value) {
+                ok = false;
+                diagnostics.push(Diagnostic::error("invalid-enum-value", at("enum"), format!("{value} does not fit the schema of `{key}`: {problem}")));
+            }
+        }
+        if allowed.is_empty() {
+            diagnostics.push(Diagnostic::error("invalid-enum-value", at("enum"), format!("the enum of `{key}` is empty")).with_help("list at least one value"));
+        }
+        if ok && let Value::Object(obj) = &mut schema {
+            obj.insert("enum".to_owned(), Value::Array(allowed.clone()));
+        }
+    }
+    match entry.required {
+        Some(true) => required = true,
+        Some(false) if candidate.required => diagnostics.push(
+            Diagnostic::error("cannot-relax-required", at("required"), format!("`{key}` is required by the operation"))
+                .with_help("give it a `default` or a `fixed` value instead"),
+        ),
+        _ => {}
+    }
+    let default = entry.default.clone();
+    if let Some(value) = &default {
+        let narrowed = schema.clone();
+        if let Err(problem) = check_value(builder, &narrowed, value) {
+            diagnostics.push(
+                Diagnostic::error("invalid-default", at("default"), format!("default for `{key}` does not fit its schema: {problem}"))
+                    .with_help("use a value the (narrowed) schema allows"),
+            );
+        }
+        if let Value::Object(obj) = &mut schema {
+            obj.insert("default".to_owned(), value.clone());
+        }
+        required = false;
+    }
+    Decision::Exposed { rename: entry.rename.clone(), schema, required, default }
+}
+
+/// The enum a normalised schema allows, looking through a local `$ref`.
+fn resolved_enum(builder: &SchemaBuilder<'_>, schema: &Value) -> Option<Vec<Value>> {
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return Some(values.clone());
+    }
+    let reference = schema.get("$ref").and_then(Value::as_str)?;
+    builder.definition(reference)?.get("enum").and_then(Value::as_array).cloned()
+}
+
+/// Checks a value against a normalised schema (with the builder's definitions).
+pub fn check_value(builder: &SchemaBuilder<'_>, schema: &Value, value: &Value) -> Result<(), String> {
+    let full = builder.finish(schema.clone());
+    let validator = jsonschema::validator_for(&full).map_err(|e| format!("the schema cannot be checked ({e})"))?;
+    match validator.iter_errors(value).next() {
+        None => Ok(()),
+        Some(error) => Err(error.to_string()),
+    }
+}
+
+/// Collects path, query, header and cookie parameters: path-level ones merged with the
+/// operation's, path parameters in template order, then the others in spec order.
+fn parameter_candidates(specs: &SpecSet, op: &OperationRef<'_>, builder: &mut SchemaBuilder<'_>, diagnostics: &mut Diagnostics) -> Vec<Candidate> {
+    let mut raw: Vec<(DocKey, String, &Value)> = Vec::new();
+    for (owner, owner_pointer) in [(op.path_item, &op.path_item_pointer), (op.operation, &op.pointer)] {
+        let Some(list) = owner.get("parameters").and_then(Value::as_array) else { continue };
+        for (i, param) in list.iter().enumerate() {
+            let pointer = format!("{owner_pointer}/parameters/{i}");
+            let (doc, pointer, value) = match param.get("$ref").and_then(Value::as_str) {
+                Some(reference) => match specs.resolve_deep(&op.doc, reference) {
+                    Ok(t) => (t.doc.clone(), t.pointer.clone(), t.value),
+                    Err(err) => {
+                        diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
+                        continue;
+                    }
+                },
+                None => (op.doc.clone(), pointer, param),
+            };
+            raw.push((doc, pointer, value));
+        }
+    }
+    // The operation's definition wins over the path item's for the same name and location.
+    let mut merged: Vec<(DocKey, String, &Value)> = Vec::new();
+    for item in raw {
+        let key = (item.2.get("name").cloned(), item.2.get("in").cloned());
+        if let Some(existing) = merged.iter_mut().find(|m| (m.2.get("name").cloned(), m.2.get("in").cloned()) == key) {
+            *existing = item;
+        } else {
+            merged.push(item);
+        }
+    }
+
+    let template = path_template_names(&op.path);
+    let mut path_params: Vec<Candidate> = Vec::new();
+    let mut others: Vec<Candidate> = Vec::new();
+    for (doc, pointer, param) in merged {
+        let Some(candidate) = parameter_candidate(specs, &doc, &pointer, param, builder, diagnostics) else { continue };
+        if let Slot::Param(ParamLocation::Path) = candidate.slot {
+            if template.contains(&candidate.wire_name) {
+                path_params.push(candidate);
+            } else {
+                diagnostics.push(
+                    Diagnostic::warning("unused-path-param", specs.locate(&doc, &pointer), format!("path parameter `{}` does not appear in {}", candidate.wire_name, op.path))
+                        .with_help("it is left out of the tool"),
+                );
+            }
+        } else {
+            others.push(candidate);
+        }
+    }
+    let mut ordered = Vec::new();
+    for name in &template {
+        match path_params.iter().position(|c| &c.wire_name == name) {
+            Some(i) => ordered.push(path_params.remove(i)),
+            None => {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        "undeclared-path-param",
+                        specs.locate(&op.doc, &op.pointer),
+                        format!("path {} uses `{{{name}}}` but the operation does not declare it", op.path),
+                    )
+                    .with_help("it becomes a required string argument; declare it in the spec to describe it"),
+                );
+                ordered.push(Candidate {
+                    wire_name: name.clone(),
+                    slot: Slot::Param(ParamLocation::Path),
+                    required: true,
+                    schema: json!({"type": "string"}),
+                    doc: op.doc.clone(),
+                    pointer: op.pointer.clone(),
+                    style: ParamStyle::Simple,
+                    explode: false,
+                    allow_reserved: false,
+                    file: false,
+                    content_type: None,
+                });
+            }
+        }
+    }
+    let by_location = |l: ParamLocation| others.iter().filter(move |c| c.slot == Slot::Param(l)).cloned();
+    ordered.extend(by_location(ParamLocation::Query));
+    ordered.extend(by_location(ParamLocation::Header));
+    ordered.extend(by_location(ParamLocation::Cookie));
+    ordered
+}
+
+/// The names in a path template, in order (`/a/{b}/c.{d}` → `b`, `d`).
+pub fn path_template_names(path: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else { break };
+        let name = &rest[start + 1..start + len];
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+        rest = &rest[start + len + 1..];
+    }
+    names
+}
+
+/// Reads one parameter object.
+fn parameter_candidate(
+    specs: &SpecSet,
+    doc: &DocKey,
+    pointer: &str,
+    param: &Value,
+    builder: &mut SchemaBuilder<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Option<Candidate> {
+    let here = specs.locate(doc, pointer);
+    let Some(name) = param.get("name").and_then(Value::as_str) else {
+        diagnostics.push(Diagnostic::error("invalid-parameter", here, "the parameter has no `name`").with_help("fix the parameter in the spec"));
+        return None;
+    };
+    let location = match param.get("in").and_then(Value::as_str) {
+        Some("path") => ParamLocation::Path,
+        Some("query") => ParamLocation::Query,
+        Some("header") => ParamLocation::Header,
+        Some("cookie") => ParamLocation::Cookie,
+        other => {
+            diagnostics.push(
+                Diagnostic::error("unsupported-parameter", here, format!("parameter `{name}` has unsupported location {}", other.map_or("(none)".to_owned(), |o| format!("`{o}`"))))
+                    .with_help("parameters must be in path, query, header or cookie"),
+            );
+            return None;
+        }
+    };
+    if location == ParamLocation::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+        diagnostics.push(
+            Diagnostic::warning("ignored-header-param", here, format!("header parameter `{name}` is ignored"))
+                .with_help("OpenAPI says Accept, Content-Type and Authorization parameters are ignored: the server sets them itself"),
+        );
+        return None;
+    }
+    let default_style = match location {
+        ParamLocation::Path | ParamLocation::Header => ParamStyle::Simple,
+        ParamLocation::Query | ParamLocation::Cookie => ParamStyle::Form,
+    };
+    let style = match param.get("style").and_then(Value::as_str) {
+        None => default_style,
+        Some(text) => match parse_style(text, location) {
+            Some(style) => style,
+            None => {
+                diagnostics.push(
+                    Diagnostic::error("unsupported-style", specs.locate(doc, &format!("{pointer}/style")), format!("style `{text}` is not valid for a {} parameter", location.as_str()))
+                        .with_help("path: simple, label, matrix; query: form, spaceDelimited, pipeDelimited, deepObject; header: simple; cookie: form"),
+                );
+                return None;
+            }
+        },
+    };
+    let explode = param.get("explode").and_then(Value::as_bool).unwrap_or(style == ParamStyle::Form);
+    let allow_reserved = param.get("allowReserved").and_then(Value::as_bool).unwrap_or(false);
+    let mut schema = match (param.get("schema"), param.get("content")) {
+        (Some(schema), _) => builder.root(doc, &format!("{pointer}/schema"), schema),
+        (None, Some(_)) => {
+            diagnostics.push(
+                Diagnostic::error("unsupported-parameter", here, format!("parameter `{name}` is described by `content`, which mcpgen does not serialize yet"))
+                    .with_help("hide it with `hidden: true` (if optional) or give it a `fixed` value in the annotation file"),
+            );
+            return None;
+        }
+        (None, None) => json!({"type": "string"}),
+    };
+    if let (Some(description), Value::Object(obj)) = (param.get("description").and_then(Value::as_str), &mut schema)
+        && !description.trim().is_empty()
+    {
+        obj.insert("description".to_owned(), json!(description.trim()));
+    }
+    if param.get("deprecated") == Some(&Value::Bool(true))
+        && let Value::Object(obj) = &mut schema
+    {
+        obj.insert("deprecated".to_owned(), Value::Bool(true));
+    }
+    let required = location == ParamLocation::Path || param.get("required") == Some(&Value::Bool(true));
+    Some(Candidate {
+        wire_name: name.to_owned(),
+        slot: Slot::Param(location),
+        required,
+        schema,
+        doc: doc.clone(),
+        pointer: pointer.to_owned(),
+        style,
+        explode,
+        allow_reserved,
+        file: false,
+        content_type: None,
+    })
+}
+
+/// Parses a style name allowed for a location.
+fn parse_style(text: &str, location: ParamLocation) -> Option<ParamStyle> {
+    let style = match text {
+        "simple" => ParamStyle::Simple,
+        "label" => ParamStyle::Label,
+        "matrix" => ParamStyle::Matrix,
+        "form" => ParamStyle::Form,
+        "spaceDelimited" => ParamStyle::SpaceDelimited,
+        "pipeDelimited" => ParamStyle::PipeDelimited,
+        "deepObject" => ParamStyle::DeepObject,
+        _ => return None,
+    };
+    let allowed = match location {
+        ParamLocation::Path => matches!(style, ParamStyle::Simple | ParamStyle::Label | ParamStyle::Matrix),
+        ParamLocation::Query => matches!(style, ParamStyle::Form | ParamStyle::SpaceDelimited | ParamStyle::PipeDelimited | ParamStyle::DeepObject),
+        ParamLocation::Header => style == ParamStyle::Simple,
+        ParamLocation::Cookie => style == ParamStyle::Form,
+    };
+    allowed.then_some(style)
+}
+
+/// How a media type is sent, and how much mcpgen prefers it (lower is better).
+fn classify_media(media: &str) -> (u8, BodyEncoding) {
+    let essence = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => (0, BodyEncoding::Json),
+        e if e.ends_with("+json") || (e.starts_with("application/") && e.contains("json")) => (1, BodyEncoding::Json),
+        "application/x-www-form-urlencoded" => (2, BodyEncoding::Form),
+        "multipart/form-data" | "multipart/mixed" => (3, BodyEncoding::Multipart),
+        e if e.starts_with("text/") || e == "application/xml" => (4, BodyEncoding::Text),
+        "*/*" => (5, BodyEncoding::Json),
+        _ => (6, BodyEncoding::Binary),
+    }
+}
+
+/// Reads the request body and adds its candidates (its properties, or one `body` argument).
+fn body_candidates(
+    specs: &SpecSet,
+    op: &OperationRef<'_>,
+    builder: &mut SchemaBuilder<'_>,
+    candidates: &mut Vec<Candidate>,
+    diagnostics: &mut Diagnostics,
+) -> Option<BodyShape> {
+    let raw = op.operation.get("requestBody")?;
+    let pointer = format!("{}/requestBody", op.pointer);
+    let (doc, pointer, body) = match raw.get("$ref").and_then(Value::as_str) {
+        Some(reference) => match specs.resolve_deep(&op.doc, reference) {
+            Ok(t) => (t.doc.clone(), t.pointer.clone(), t.value),
+            Err(err) => {
+                diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
+                return None;
+            }
+        },
+        None => (op.doc.clone(), pointer, raw),
+    };
+    let content = body.get("content").and_then(Value::as_object)?;
+    let (media_type, media) = content.iter().min_by_key(|(media, _)| classify_media(media).0)?;
+    let (_, encoding) = classify_media(media_type);
+    let media_pointer = format!("{pointer}/content/{}", escape(media_type));
+    let required = body.get("required") == Some(&Value::Bool(true));
+    let description = body.get("description").and_then(Value::as_str).map(str::trim).filter(|d| !d.is_empty());
+    let raw_schema = media.get("schema");
+    let sent_type = if media_type == "*/*" { "application/json".to_owned() } else { media_type.clone() };
+
+    let object = raw_schema.and_then(|s| object_properties(specs, &doc, &format!("{media_pointer}/schema"), s, 0));
+    let flatten = match encoding {
+        BodyEncoding::Form | BodyEncoding::Multipart => true,
+        BodyEncoding::Json => object.as_ref().is_some_and(|o| o.closed && !o.properties.is_empty()),
+        BodyEncoding::Text | BodyEncoding::Binary => false,
+    };
+    if flatten {
+        let Some(object) = object else {
+            diagnostics.push(
+                Diagnostic::error("unsupported-body", specs.locate(&doc, &media_pointer), format!("the {media_type} body is not an object with properties"))
+                    .with_help("form and multipart bodies need an object schema with `properties`"),
+            );
+            return None;
+        };
+        let encodings = media.get("encoding");
+        for (name, prop_doc, prop_pointer, prop) in object.properties {
+            if builder.is_hidden_property(&prop_doc, prop) {
+                continue;
+            }
+            let file = encoding == BodyEncoding::Multipart && is_file_schema(specs, &prop_doc, prop);
+            let mut schema = if file {
+                let description = prop.get("description").and_then(Value::as_str).unwrap_or("File content");
+                let one = json!({"type": "string", "contentEncoding": "base64", "description": format!("{description} (base64, or a data: URI)")});
+                if prop.get("type").and_then(Value::as_str) == Some("array") { json!({"type": "array", "items": one}) } else { one }
+            } else {
+                builder.root(&prop_doc, &prop_pointer, prop)
+            };
+            if let Value::Object(obj) = &mut schema
+                && obj.get("description").is_none()
+                && let Some(d) = prop.get("description").and_then(Value::as_str)
+            {
+                obj.insert("description".to_owned(), json!(d));
+            }
+            let content_type = encodings
+                .and_then(|e| e.get(&name))
+                .and_then(|e| e.get("contentType"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            candidates.push(Candidate {
+                required: required && object.required.contains(&name),
+                wire_name: name,
+                slot: Slot::Body,
+                schema,
+                doc: prop_doc,
+                pointer: prop_pointer,
+                style: ParamStyle::Form,
+                explode: true,
+                allow_reserved: false,
+                file,
+                content_type,
+            });
+        }
+    } else {
+        let mut schema = match (encoding, raw_schema) {
+            (BodyEncoding::Binary, _) => json!({"type": "string", "contentEncoding": "base64"}),
+            (BodyEncoding::Text, _) => json!({"type": "string"}),
+            (_, Some(schema)) => builder.root(&doc, &format!("{media_pointer}/schema"), schema),
+            (_, None) => json!({}),
+        };
+        if let (Some(d), Value::Object(obj)) = (description, &mut schema) {
+            obj.insert("description".to_owned(), json!(d));
+        }
+        candidates.push(Candidate {
+            wire_name: "body".to_owned(),
+            slot: Slot::Body,
+            required,
+            schema,
+            doc: doc.clone(),
+            pointer: media_pointer,
+            style: ParamStyle::Form,
+            explode: true,
+            allow_reserved: false,
+            file: false,
+            content_type: None,
+        });
+    }
+    Some(BodyShape { media_type: sent_type, encoding, required, flattened: flatten })
+}
+
+/// An object schema's properties (through `$ref`s and `allOf`), with where each is defined.
+struct ObjectShape<'a> {
+    properties: Vec<(String, DocKey, String, &'a Value)>,
+    required: Vec<String>,
+    /// No `additionalProperties`, `oneOf` or `anyOf`: the properties are the whole story.
+    closed: bool,
+}
+
+/// Reads the properties of an object schema, merging `allOf` branches.
+fn object_properties<'a>(specs: &'a SpecSet, doc: &DocKey, pointer: &str, schema: &'a Value, depth: usize) -> Option<ObjectShape<'a>> {
+    if depth > 16 {
+        return None;
+    }
+    let (doc, pointer, schema) = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let t = specs.resolve_deep(doc, r).ok()?;
+            (t.doc.clone(), t.pointer.clone(), t.value)
+        }
+        None => (doc.clone(), pointer.to_owned(), schema),
+    };
+    let obj = schema.as_object()?;
+    let mut shape = ObjectShape { properties: Vec::new(), required: Vec::new(), closed: true };
+    if obj.contains_key("oneOf") || obj.contains_key("anyOf") || obj.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false)) {
+        shape.closed = false;
+    }
+    if let Some(branches) = obj.get("allOf").and_then(Value::as_array) {
+        for (i, branch) in branches.iter().enumerate() {
+            let inner = object_properties(specs, &doc, &format!("{pointer}/allOf/{i}"), branch, depth + 1)?;
+            shape.closed &= inner.closed;
+            shape.required.extend(inner.required);
+            for prop in inner.properties {
+                shape.properties.retain(|p| p.0 != prop.0);
+                shape.properties.push(prop);
+            }
+        }
+    }
+    let typed_object = obj.get("type").and_then(Value::as_str) == Some("object");
+    match obj.get("properties").and_then(Value::as_object) {
+        Some(props) => {
+            for (name, prop) in props {
+                shape.properties.retain(|p| &p.0 != name);
+                shape.properties.push((name.clone(), doc.clone(), format!("{pointer}/properties/{}", escape(name)), prop));
+            }
+        }
+        None if !typed_object && !obj.contains_key("allOf") => return None,
+        None => {}
+    }
+    if let Some(required) = obj.get("required").and_then(Value::as_array) {
+        shape.required.extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    Some(shape)
+}
+
+/// Whether a multipart property is a file (binary string, 2.0 `file`, or 3.1 content keywords).
+fn is_file_schema(specs: &SpecSet, doc: &DocKey, schema: &Value) -> bool {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => match specs.resolve_deep(doc, r) {
+            Ok(t) => t.value,
+            Err(_) => return false,
+        },
+        None => schema,
+    };
+    let one = |s: &Value| {
+        s.get("format").and_then(Value::as_str) == Some("binary")
+            || s.get("type").and_then(Value::as_str) == Some("file")
+            || (specs.version() == SpecVersion::OpenApi31 && (s.get("contentMediaType").is_some() || s.get("contentEncoding").is_some()))
+    };
+    one(schema) || schema.get("items").is_some_and(one)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_names_in_order_without_duplicates() {
+        assert_eq!(path_template_names("/a/{b}/c.{d}/{b}"), vec!["b".to_owned(), "d".to_owned()]);
+        assert!(path_template_names("/plain").is_empty());
+        assert!(path_template_names("/broken/{x").is_empty());
+    }
+
+    #[test]
+    fn media_types_are_ranked() {
+        assert_eq!(classify_media("application/json; charset=utf-8"), (0, BodyEncoding::Json));
+        assert_eq!(classify_media("application/vnd.api+json"), (1, BodyEncoding::Json));
+        assert_eq!(classify_media("application/x-www-form-urlencoded"), (2, BodyEncoding::Form));
+        assert_eq!(classify_media("multipart/form-data"), (3, BodyEncoding::Multipart));
+        assert_eq!(classify_media("text/csv"), (4, BodyEncoding::Text));
+        assert_eq!(classify_media("application/octet-stream"), (6, BodyEncoding::Binary));
+    }
+
+    #[test]
+    fn styles_are_checked_against_locations() {
+        assert_eq!(parse_style("deepObject", ParamLocation::Query), Some(ParamStyle::DeepObject));
+        assert_eq!(parse_style("deepObject", ParamLocation::Path), None);
+        assert_eq!(parse_style("matrix", ParamLocation::Path), Some(ParamStyle::Matrix));
+        assert_eq!(parse_style("label", ParamLocation::Header), None);
+    }
+}

@@ -1,0 +1,248 @@
+//! Responses: the `Accept` header, the primary success response, and the output schema after
+//! the tool's allowlist and redactions.
+
+use crate::annotations::{RedactActionName, RedactEntry, ResponseEntry};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::{OutputIr, RedactAction, RedactionIr};
+use crate::load::SpecSet;
+use crate::lower::AnnotationCtx;
+use crate::lower::operations::OperationRef;
+use crate::lower::schema::{Direction, SchemaBuilder, escape};
+use crate::lower::shape::{self, SchemaRedaction, ShapeError};
+use crate::wildcard::WildcardPath;
+use serde_json::{Value, json};
+
+/// Name of the member that wraps results whose JSON is not an object.
+pub const WRAP_MEMBER: &str = "result";
+
+/// The output side of a tool.
+pub struct Output {
+    /// What successful results look like.
+    pub output: OutputIr,
+    /// The `Accept` header.
+    pub accept: String,
+}
+
+/// Whether a media type is JSON.
+pub fn is_json(media: &str) -> bool {
+    let essence = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json") || (essence.starts_with("application/") && essence.contains("json"))
+}
+
+/// Lowers the responses of `op` under the tool's `response` entry.
+pub fn lower_output(
+    specs: &SpecSet,
+    op: &OperationRef<'_>,
+    entry: &ResponseEntry,
+    annotations: &AnnotationCtx,
+    tool_pointer: &str,
+    diagnostics: &mut Diagnostics,
+) -> Output {
+    let responses = op.operation.get("responses").and_then(Value::as_object);
+    let mut success: Vec<(u16, &String, &Value)> = responses
+        .into_iter()
+        .flatten()
+        .filter_map(|(code, response)| {
+            let status = match code.as_str() {
+                "2XX" | "2xx" => 299,
+                c => c.parse::<u16>().ok().filter(|s| (200..300).contains(s))?,
+            };
+            Some((status, code, response))
+        })
+        .collect();
+    success.sort_by_key(|(status, _, _)| *status);
+
+    // Accept: every media type a success response may have, JSON first.
+    let mut accept: Vec<String> = Vec::new();
+    let mut primary: Option<(u16, String, Option<(crate::load::DocKey, String, &Value)>)> = None;
+    for (status, code, response) in &success {
+        let pointer = format!("{}/responses/{}", op.pointer, escape(code));
+        let (doc, pointer, response) = match response.get("$ref").and_then(Value::as_str) {
+            Some(reference) => match specs.resolve_deep(&op.doc, reference) {
+                Ok(t) => (t.doc.clone(), t.pointer.clone(), t.value),
+                Err(err) => {
+                    diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
+                    continue;
+                }
+            },
+            None => (op.doc.clone(), pointer, *response),
+        };
+        let content = response.get("content").and_then(Value::as_object);
+        let mut medias: Vec<&String> = content.into_iter().flatten().map(|(m, _)| m).collect();
+        medias.sort_by_key(|m| !is_json(m));
+        for media in &medias {
+            if !accept.contains(media) {
+                accept.push((*media).clone());
+            }
+        }
+        if primary.is_none() {
+            let status = if *status == 299 { 200 } else { *status };
+            let chosen = medias.first().map(|m| {
+                let media_pointer = format!("{pointer}/content/{}", escape(m));
+                let schema = content.and_then(|c| c.get(*m)).and_then(|media| media.get("schema"));
+                ((*m).clone(), schema.map(|s| (doc.clone(), format!("{media_pointer}/schema"), s)))
+            });
+            primary = Some(match chosen {
+                Some((media, schema)) => (status, media, schema),
+                None => (status, String::new(), None),
+            });
+        }
+    }
+    let accept = if accept.is_empty() { "application/json".to_owned() } else { accept.join(", ") };
+    let (status, media_type, schema) = primary.unwrap_or((200, String::new(), None));
+
+    let mut builder = SchemaBuilder::new(specs, Direction::Response);
+    let json_schema = match schema {
+        Some((doc, pointer, schema)) if is_json(&media_type) || media_type == "*/*" => Some(builder.root(&doc, &pointer, schema)),
+        _ => None,
+    };
+    diagnostics.extend(std::mem::take(&mut builder.diagnostics));
+
+    let response_pointer = format!("{tool_pointer}/response");
+    let allow: Vec<(usize, WildcardPath)> = entry
+        .allow
+        .iter()
+        .enumerate()
+        .filter_map(|(i, text)| parse_path(text, annotations, &format!("{response_pointer}/allow/{i}"), diagnostics).map(|p| (i, p)))
+        .collect();
+    let redact: Vec<(usize, WildcardPath, RedactAction)> = entry
+        .redact
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let (text, action) = match r {
+                RedactEntry::Path(p) => (p.as_str(), RedactAction::Remove),
+                RedactEntry::Rule(rule) => (
+                    rule.path.as_str(),
+                    match rule.action {
+                        RedactActionName::Remove => RedactAction::Remove,
+                        RedactActionName::Mask => RedactAction::Mask { keep_last: rule.keep_last },
+                    },
+                ),
+            };
+            let at = match r {
+                RedactEntry::Path(_) => format!("{response_pointer}/redact/{i}"),
+                RedactEntry::Rule(_) => format!("{response_pointer}/redact/{i}/path"),
+            };
+            parse_path(text, annotations, &at, diagnostics).map(|p| (i, p, action))
+        })
+        .collect();
+
+    if json_schema.is_none() && (!allow.is_empty() || !redact.is_empty()) {
+        let what = if media_type.is_empty() { "no content".to_owned() } else { format!("`{media_type}` content") };
+        diagnostics.push(
+            Diagnostic::error("shaping-without-json", annotations.at(&response_pointer), format!("{} returns {what}, which cannot be shaped", op.label()))
+                .with_help("allow and redact apply to JSON responses with a schema; remove them from this tool"),
+        );
+    }
+
+    let mut output_schema = None;
+    let mut wrap = None;
+    if let Some(schema) = &json_schema {
+        let paths: Vec<WildcardPath> = allow.iter().map(|(_, p)| p.clone()).collect();
+        let mut shaped = match shape::allow(&builder, schema, &paths) {
+            Ok(shaped) => shaped,
+            Err((i, err)) => {
+                report_shape_error(&err, &entry.allow[allow[i].0], annotations, &format!("{response_pointer}/allow/{}", allow[i].0), op, diagnostics);
+                schema.clone()
+            }
+        };
+        for (i, path, action) in &redact {
+            let schema_action = match action {
+                RedactAction::Remove => SchemaRedaction::Remove,
+                RedactAction::Mask { .. } => SchemaRedaction::Mask,
+            };
+            if let Err(err) = shape::redact(&builder, &mut shaped, path, schema_action) {
+                report_shape_error(&err, &path.to_string(), annotations, &format!("{response_pointer}/redact/{i}"), op, diagnostics);
+            }
+        }
+        let root = if is_object_schema(&builder, &shaped) {
+            if let Value::Object(obj) = &mut shaped
+                && !obj.contains_key("type")
+            {
+                obj.insert("type".to_owned(), json!("object"));
+            }
+            shaped
+        } else {
+            wrap = Some(WRAP_MEMBER.to_owned());
+            json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
+        };
+        output_schema = Some(builder.finish(root));
+    }
+    Output {
+        output: OutputIr {
+            schema: output_schema,
+            wrap,
+            allow: allow.into_iter().map(|(_, p)| p.to_string()).collect(),
+            redact: redact.into_iter().map(|(_, path, action)| RedactionIr { path: path.to_string(), action }).collect(),
+            upstream_schema: json_schema.map(|s| builder.finish(s)),
+            media_type,
+            status,
+        },
+        accept,
+    }
+}
+
+/// Parses an allow or redact path, reporting a malformed one.
+fn parse_path(text: &str, annotations: &AnnotationCtx, pointer: &str, diagnostics: &mut Diagnostics) -> Option<WildcardPath> {
+    match WildcardPath::parse(text) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            diagnostics.push(
+                Diagnostic::error("invalid-path", annotations.at(pointer), format!("`{text}` is not a field path: {e}"))
+                    .with_help("write a JSON pointer such as `/results/*/email` (`*` matches every item or member)"),
+            );
+            None
+        }
+    }
+}
+
+fn report_shape_error(err: &ShapeError, path: &str, annotations: &AnnotationCtx, pointer: &str, op: &OperationRef<'_>, diagnostics: &mut Diagnostics) {
+    let at = annotations.at(pointer);
+    let diagnostic = match err {
+        ShapeError::NoSuchField { segment, known } => {
+            Diagnostic::error("unknown-response-field", at, format!("`{path}` does not match the response of {}: no field `{segment}`", op.label()))
+                .with_help(if known.is_empty() { "check the response schema in the spec".to_owned() } else { format!("fields there: {}", known.join(", ")) })
+        }
+        ShapeError::Unchecked => Diagnostic::warning(
+            "unchecked-response-path",
+            at,
+            format!("`{path}` cannot be checked: the response schema of {} does not describe that part", op.label()),
+        )
+        .with_help("the server still applies it to real responses; check the spelling"),
+        ShapeError::RemoveEverything => Diagnostic::error("invalid-path", at, format!("`{path}` would remove every member"))
+            .with_help("remove the parent field instead"),
+    };
+    diagnostics.push(diagnostic);
+}
+
+/// Whether a (shaped) schema always describes a JSON object.
+fn is_object_schema(builder: &SchemaBuilder<'_>, schema: &Value) -> bool {
+    fn check(builder: &SchemaBuilder<'_>, schema: &Value, depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        let schema = match schema.get("$ref").and_then(Value::as_str).and_then(|r| builder.definition(r)) {
+            Some(def) => def,
+            None => schema,
+        };
+        match schema.get("type") {
+            Some(Value::String(t)) => return t == "object",
+            Some(_) => return false,
+            None => {}
+        }
+        if schema.get("properties").is_some() {
+            return true;
+        }
+        let all = schema.get("allOf").and_then(Value::as_array);
+        let any = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array);
+        match (all, any) {
+            (None, None) => false,
+            (all, any) => {
+                all.is_none_or(|bs| !bs.is_empty() && bs.iter().any(|b| check(builder, b, depth + 1)))
+                    && any.is_none_or(|bs| !bs.is_empty() && bs.iter().all(|b| check(builder, b, depth + 1)))
+            }
+        }
+    }
+    check(builder, schema, 0)
+}

@@ -1,0 +1,560 @@
+//! Schema normalisation: OpenAPI schemas (Swagger 2.0, 3.0 and 3.1 dialects) to the JSON
+//! Schema 2020-12 that MCP clients read.
+//!
+//! One [`SchemaBuilder`] builds the schemas of one tool side (its input, or its output): `$ref`s
+//! become local `#/$defs/<Name>` references, each referenced schema is normalised once
+//! (cycles are fine: a schema being normalised is referenced, not re-entered), and only
+//! keywords JSON Schema knows survive. Request schemas keep every constraint (`required`,
+//! `enum`, `format`, bounds) so invalid arguments are caught before the upstream sees them;
+//! response schemas are *descriptive*: they keep the shape (types, nullability, properties,
+//! items) but drop the constraints that real responses often break (`required`, `enum`,
+//! `format`, bounds, `additionalProperties: false`, `oneOf` exclusivity).
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::load::{DocKey, SpecSet, SpecVersion};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which side of the API a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// What the client sends: `readOnly` properties are left out.
+    Request,
+    /// What the server returns: `writeOnly` properties are left out.
+    Response,
+}
+
+/// Deepest nesting of inline schemas accepted (hostile specs must not overflow the stack).
+const MAX_DEPTH: usize = 64;
+
+/// Keywords copied as they are (after their subschemas are normalised).
+const ANNOTATION_KEYWORDS: &[&str] = &["title", "description", "default", "deprecated", "examples", "contentMediaType", "contentEncoding"];
+
+/// Constraint keywords kept only in request schemas.
+const CONSTRAINT_KEYWORDS: &[&str] = &[
+    "enum", "const", "format", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
+    "required", "dependentRequired",
+];
+
+/// Builds the schemas of one tool side, collecting the `$defs` they share.
+pub struct SchemaBuilder<'a> {
+    specs: &'a SpecSet,
+    direction: Direction,
+    dialect: SpecVersion,
+    /// Definition name assigned to each referenced schema (by document and pointer).
+    names: BTreeMap<(DocKey, String), String>,
+    /// Normalised definitions, by name.
+    defs: BTreeMap<String, Value>,
+    /// Problems found (dangling refs, invalid schemas, nesting too deep).
+    pub diagnostics: Diagnostics,
+    /// Pattern texts already checked, with whether the runtime validator accepts them.
+    patterns: BTreeMap<String, bool>,
+}
+
+impl<'a> SchemaBuilder<'a> {
+    /// A builder for one side of one tool.
+    pub fn new(specs: &'a SpecSet, direction: Direction) -> Self {
+        SchemaBuilder {
+            specs,
+            direction,
+            dialect: specs.version(),
+            names: BTreeMap::new(),
+            defs: BTreeMap::new(),
+            diagnostics: Diagnostics::new(),
+            patterns: BTreeMap::new(),
+        }
+    }
+
+    /// Normalises the schema at `pointer` in `doc`. A root `$ref` is replaced by the schema it
+    /// points to, so the result describes the value itself (its `type` is visible at the root).
+    pub fn root(&mut self, doc: &DocKey, pointer: &str, schema: &Value) -> Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(reference) if schema.as_object().is_some_and(|o| o.len() == 1) => {
+                match self.specs.resolve_deep(doc, reference) {
+                    Ok(target) => {
+                        let (doc, pointer, value) = (target.doc.clone(), target.pointer.clone(), target.value);
+                        self.reference_name(&doc, &pointer, value);
+                        self.normalize(&doc, &pointer, value, 0)
+                    }
+                    Err(err) => {
+                        self.diagnostics.push(err.to_diagnostic(self.specs.locate(doc, pointer)));
+                        json!({})
+                    }
+                }
+            }
+            _ => self.normalize(doc, pointer, schema, 0),
+        }
+    }
+
+    /// Wraps a root schema with the `$defs` it (transitively) uses.
+    pub fn finish(&self, mut root: Value) -> Value {
+        let used = self.used_defs(&root);
+        if !used.is_empty()
+            && let Value::Object(obj) = &mut root
+        {
+            let defs: Map<String, Value> =
+                used.into_iter().filter_map(|name| self.defs.get(&name).map(|d| (name, d.clone()))).collect();
+            obj.insert("$defs".to_owned(), Value::Object(defs));
+        }
+        root
+    }
+
+    /// The definition a local `#/$defs/<name>` reference points to.
+    pub fn definition(&self, reference: &str) -> Option<&Value> {
+        reference.strip_prefix("#/$defs/").and_then(|name| self.defs.get(name))
+    }
+
+    /// Names of definitions reachable from `root`, sorted.
+    fn used_defs(&self, root: &Value) -> BTreeSet<String> {
+        let mut used = BTreeSet::new();
+        let mut queue = vec![root];
+        while let Some(value) = queue.pop() {
+            match value {
+                Value::Object(obj) => {
+                    if let Some(name) = obj.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
+                        && used.insert(name.to_owned())
+                        && let Some(def) = self.defs.get(name)
+                    {
+                        queue.push(def);
+                    }
+                    queue.extend(obj.iter().filter(|(k, _)| k.as_str() != "$defs").map(|(_, v)| v));
+                }
+                Value::Array(items) => queue.extend(items.iter()),
+                _ => {}
+            }
+        }
+        used
+    }
+
+    /// The definition name for a referenced schema, normalising it on first use.
+    fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &Value) -> String {
+        let key = (doc.clone(), pointer.to_owned());
+        if let Some(name) = self.names.get(&key) {
+            return name.clone();
+        }
+        let base = def_base_name(pointer);
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.names.values().any(|v| *v == name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.names.insert(key, name.clone());
+        let normalized = self.normalize(doc, pointer, target, 0);
+        self.defs.insert(name.clone(), normalized);
+        name
+    }
+
+    /// Normalises one schema value found at `pointer` in `doc`.
+    fn normalize(&mut self, doc: &DocKey, pointer: &str, schema: &Value, depth: usize) -> Value {
+        if depth > MAX_DEPTH {
+            self.diagnostics.push(
+                Diagnostic::error("schema-too-deep", self.specs.locate(doc, pointer), format!("schema nesting is deeper than {MAX_DEPTH} levels"))
+                    .with_help("use $ref to named schemas instead of deeply nested inline schemas"),
+            );
+            return json!({});
+        }
+        let obj = match schema {
+            Value::Bool(b) => return Value::Bool(*b),
+            Value::Object(obj) => obj,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error("invalid-schema", self.specs.locate(doc, pointer), "a schema must be an object or a boolean")
+                        .with_help("fix the schema in the spec"),
+                );
+                return json!({});
+            }
+        };
+        let mut out = Map::new();
+        if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
+            match self.specs.resolve_deep(doc, reference) {
+                Ok(target) => {
+                    let (tdoc, tpointer, tvalue) = (target.doc.clone(), target.pointer.clone(), target.value);
+                    let name = self.reference_name(&tdoc, &tpointer, tvalue);
+                    out.insert("$ref".to_owned(), Value::String(format!("#/$defs/{name}")));
+                }
+                Err(err) => {
+                    self.diagnostics.push(err.to_diagnostic(self.specs.locate(doc, &format!("{pointer}/$ref"))));
+                }
+            }
+        }
+        let strict = self.direction == Direction::Request;
+        for (key, value) in obj {
+            let here = format!("{pointer}/{}", escape(key));
+            match key.as_str() {
+                "type" => {
+                    if let Some(t) = self.normalize_type(value) {
+                        out.insert("type".to_owned(), t);
+                    }
+                }
+                "properties" => {
+                    if let Value::Object(props) = value {
+                        let mut normalized = Map::new();
+                        for (name, prop) in props {
+                            if self.is_hidden_property(doc, prop) {
+                                continue;
+                            }
+                            let at = format!("{here}/{}", escape(name));
+                            normalized.insert(name.clone(), self.normalize(doc, &at, prop, depth + 1));
+                        }
+                        out.insert("properties".to_owned(), Value::Object(normalized));
+                    }
+                }
+                "patternProperties" => {
+                    if let Value::Object(props) = value {
+                        let mut normalized = Map::new();
+                        for (pattern, prop) in props {
+                            if self.pattern_is_valid(pattern) {
+                                let at = format!("{here}/{}", escape(pattern));
+                                normalized.insert(pattern.clone(), self.normalize(doc, &at, prop, depth + 1));
+                            }
+                        }
+                        out.insert("patternProperties".to_owned(), Value::Object(normalized));
+                    }
+                }
+                "additionalProperties" => match value {
+                    Value::Bool(false) if !strict => {}
+                    Value::Bool(b) => {
+                        out.insert(key.clone(), Value::Bool(*b));
+                    }
+                    other => {
+                        out.insert(key.clone(), self.normalize(doc, &here, other, depth + 1));
+                    }
+                },
+                "items" => match value {
+                    Value::Array(tuple) => {
+                        // Draft-4 style tuples become 2020-12 prefixItems.
+                        let items: Vec<Value> = tuple
+                            .iter()
+                            .enumerate()
+                            .map(|(i, item)| self.normalize(doc, &format!("{here}/{i}"), item, depth + 1))
+                            .collect();
+                        out.insert("prefixItems".to_owned(), Value::Array(items));
+                    }
+                    other => {
+                        out.insert("items".to_owned(), self.normalize(doc, &here, other, depth + 1));
+                    }
+                },
+                "prefixItems" | "allOf" | "anyOf" | "oneOf" => {
+                    if let Value::Array(list) = value {
+                        let items: Vec<Value> = list
+                            .iter()
+                            .enumerate()
+                            .map(|(i, item)| self.normalize(doc, &format!("{here}/{i}"), item, depth + 1))
+                            .collect();
+                        let name = if key == "oneOf" && !strict { "anyOf" } else { key.as_str() };
+                        out.insert(name.to_owned(), Value::Array(items));
+                    }
+                }
+                "not" | "if" | "then" | "else" | "contains" | "propertyNames" if strict => {
+                    out.insert(key.clone(), self.normalize(doc, &here, value, depth + 1));
+                }
+                "dependentSchemas" if strict => {
+                    if let Value::Object(map) = value {
+                        let normalized: Map<String, Value> = map
+                            .iter()
+                            .map(|(k, v)| (k.clone(), self.normalize(doc, &format!("{here}/{}", escape(k)), v, depth + 1)))
+                            .collect();
+                        out.insert(key.clone(), Value::Object(normalized));
+                    }
+                }
+                "pattern" if strict => {
+                    if let Some(p) = value.as_str()
+                        && self.pattern_is_valid(p)
+                    {
+                        out.insert(key.clone(), value.clone());
+                    } else {
+                        self.diagnostics.push(
+                            Diagnostic::warning("invalid-pattern", self.specs.locate(doc, &here), "the pattern is not a regular expression the server can check; it is left out")
+                                .with_help("fix the pattern in the spec, or ignore this if the upstream checks it"),
+                        );
+                    }
+                }
+                "exclusiveMinimum" | "exclusiveMaximum" if strict => {
+                    // OpenAPI 3.0 and Swagger 2.0 use booleans that modify minimum/maximum.
+                    if value.is_number() {
+                        out.insert(key.clone(), value.clone());
+                    }
+                }
+                "example" => {
+                    out.insert("examples".to_owned(), json!([value]));
+                }
+                "discriminator" | "nullable" | "x-nullable" | "readOnly" | "writeOnly" | "$ref" | "xml" | "externalDocs" => {}
+                k if ANNOTATION_KEYWORDS.contains(&k) => {
+                    out.insert(key.clone(), value.clone());
+                }
+                k if strict && CONSTRAINT_KEYWORDS.contains(&k) => {
+                    out.insert(key.clone(), value.clone());
+                }
+                _ => {}
+            }
+        }
+        if strict {
+            fix_exclusive_bounds(obj, &mut out);
+            if let Some(Value::Array(required)) = out.get("required").cloned() {
+                // Required properties that were left out (readOnly in requests) are no longer required.
+                if let Some(Value::Object(props)) = obj.get("properties") {
+                    let kept: Vec<Value> = required
+                        .into_iter()
+                        .filter(|name| {
+                            name.as_str().is_none_or(|n| props.get(n).is_none_or(|p| !self.is_hidden_property(doc, p)))
+                        })
+                        .collect();
+                    out.insert("required".to_owned(), Value::Array(kept));
+                }
+            }
+        }
+        if obj.get("type").and_then(Value::as_str) == Some("file") {
+            out.insert("type".to_owned(), json!("string"));
+            out.insert("contentEncoding".to_owned(), json!("base64"));
+        }
+        let nullable = obj.get("nullable") == Some(&Value::Bool(true)) || obj.get("x-nullable") == Some(&Value::Bool(true));
+        if nullable {
+            make_nullable(&mut out);
+        }
+        Value::Object(out)
+    }
+
+    /// Normalises a `type` value; `file` and unknown type names are dropped here.
+    fn normalize_type(&self, value: &Value) -> Option<Value> {
+        const TYPES: &[&str] = &["string", "number", "integer", "boolean", "array", "object", "null"];
+        match value {
+            Value::String(t) if TYPES.contains(&t.as_str()) => Some(value.clone()),
+            Value::Array(list) => {
+                let kept: Vec<Value> = list.iter().filter(|t| t.as_str().is_some_and(|t| TYPES.contains(&t))).cloned().collect();
+                (!kept.is_empty()).then_some(Value::Array(kept))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a property is left out in this direction (`readOnly` in requests, `writeOnly`
+    /// in responses), looking through one `$ref`.
+    pub fn is_hidden_property(&self, doc: &DocKey, prop: &Value) -> bool {
+        let flag = match self.direction {
+            Direction::Request => "readOnly",
+            Direction::Response => "writeOnly",
+        };
+        if prop.get(flag) == Some(&Value::Bool(true)) {
+            return true;
+        }
+        // Swagger 2.0 has no writeOnly; its readOnly is the same as 3.x.
+        if self.dialect == SpecVersion::Swagger2 && flag == "writeOnly" {
+            return false;
+        }
+        match prop.get("$ref").and_then(Value::as_str) {
+            Some(r) => self.specs.resolve_deep(doc, r).is_ok_and(|t| t.value.get(flag) == Some(&Value::Bool(true))),
+            None => false,
+        }
+    }
+
+    /// Whether the server's validator accepts a pattern (checked once per text).
+    fn pattern_is_valid(&mut self, pattern: &str) -> bool {
+        if let Some(ok) = self.patterns.get(pattern) {
+            return *ok;
+        }
+        let ok = jsonschema::validator_for(&json!({"pattern": pattern})).is_ok();
+        self.patterns.insert(pattern.to_owned(), ok);
+        ok
+    }
+}
+
+/// OpenAPI 3.0 `exclusiveMinimum: true` + `minimum: n` becomes 2020-12 `exclusiveMinimum: n`.
+fn fix_exclusive_bounds(source: &Map<String, Value>, out: &mut Map<String, Value>) {
+    for (flag, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        if source.get(flag) == Some(&Value::Bool(true))
+            && let Some(n) = source.get(bound).filter(|n| n.is_number())
+        {
+            out.remove(bound);
+            out.insert(flag.to_owned(), n.clone());
+        }
+    }
+}
+
+/// Lets a normalised schema also accept `null`.
+pub fn make_nullable(out: &mut Map<String, Value>) {
+    match out.get_mut("type") {
+        Some(Value::String(t)) => {
+            if t != "null" {
+                let t = t.clone();
+                out.insert("type".to_owned(), json!([t, "null"]));
+            }
+        }
+        Some(Value::Array(list)) => {
+            if !list.iter().any(|t| t == "null") {
+                list.push(json!("null"));
+            }
+        }
+        _ => {
+            let inner = std::mem::take(out);
+            if inner.is_empty() {
+                return;
+            }
+            out.insert("anyOf".to_owned(), json!([Value::Object(inner), {"type": "null"}]));
+            return;
+        }
+    }
+    if let Some(Value::Array(values)) = out.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
+    }
+}
+
+/// A `$defs` name for the schema at a pointer: its last segment, restricted to
+/// `[A-Za-z0-9_.-]` so it needs no escaping in a reference.
+fn def_base_name(pointer: &str) -> String {
+    let last = pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+    let cleaned: String = last.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' }).collect();
+    if cleaned.is_empty() { "Schema".to_owned() } else { cleaned }
+}
+
+/// Escapes one JSON pointer segment.
+pub fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_spec_for_tests;
+
+    fn build(spec: &str, direction: Direction, pointer: &str) -> (Value, Diagnostics) {
+        let specs = parse_spec_for_tests(spec);
+        let root_key = specs.root_key().clone();
+        let mut builder = SchemaBuilder::new(&specs, direction);
+        let schema = crate::load::pointer_get(&specs.root().value, pointer).cloned().unwrap_or(Value::Null);
+        let root = builder.root(&root_key, pointer, &schema);
+        (builder.finish(root), builder.diagnostics)
+    }
+
+    const PETS: &str = r##"
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: integer, format: int64, readOnly: true}
+        name: {type: string, minLength: 1, example: Rex}
+        tag: {type: string, nullable: true}
+        secret: {type: string, writeOnly: true}
+        kind: {type: string, enum: [cat, dog], nullable: true}
+        parent: {$ref: '#/components/schemas/Pet'}
+        age: {type: integer, minimum: 0, exclusiveMinimum: true}
+      additionalProperties: false
+      x-internal: true
+      discriminator: {propertyName: kind}
+"##;
+
+    #[test]
+    fn request_schemas_keep_constraints_and_drop_read_only() {
+        let (schema, diags) = build(PETS, Direction::Request, "/components/schemas/Pet");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "examples": ["Rex"]},
+                    "tag": {"type": ["string", "null"]},
+                    "secret": {"type": "string"},
+                    "kind": {"type": ["string", "null"], "enum": ["cat", "dog", null]},
+                    "parent": {"$ref": "#/$defs/Pet"},
+                    "age": {"type": "integer", "exclusiveMinimum": 0}
+                },
+                "additionalProperties": false,
+                "$defs": {"Pet": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "examples": ["Rex"]},
+                        "tag": {"type": ["string", "null"]},
+                        "secret": {"type": "string"},
+                        "kind": {"type": ["string", "null"], "enum": ["cat", "dog", null]},
+                        "parent": {"$ref": "#/$defs/Pet"},
+                        "age": {"type": "integer", "exclusiveMinimum": 0}
+                    },
+                    "additionalProperties": false
+                }}
+            })
+        );
+    }
+
+    #[test]
+    fn response_schemas_describe_shape_only() {
+        let (schema, _) = build(PETS, Direction::Response, "/components/schemas/Pet");
+        let props = &schema["properties"];
+        assert_eq!(schema.get("required"), None);
+        assert_eq!(schema.get("additionalProperties"), None);
+        assert_eq!(props["id"], json!({"type": "integer"}));
+        assert_eq!(props["kind"], json!({"type": ["string", "null"]}));
+        assert_eq!(props.get("secret"), None, "writeOnly properties are not returned");
+        assert_eq!(props["parent"], json!({"$ref": "#/$defs/Pet"}));
+    }
+
+    #[test]
+    fn dangling_refs_are_reported_not_fatal() {
+        let spec = r##"
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    A: {type: object, properties: {b: {$ref: '#/components/schemas/Missing'}}}
+"##;
+        let (schema, diags) = build(spec, Direction::Request, "/components/schemas/A");
+        assert_eq!(schema["properties"]["b"], json!({}));
+        assert_eq!(diags.len(), 1);
+        assert!(diags.has_errors());
+    }
+
+    #[test]
+    fn nullable_refs_and_compositions_accept_null() {
+        let spec = r##"
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    A: {type: object, properties: {b: {allOf: [{$ref: '#/components/schemas/B'}], nullable: true}}}
+    B: {type: string}
+"##;
+        let (schema, _) = build(spec, Direction::Response, "/components/schemas/A");
+        assert_eq!(schema["properties"]["b"], json!({"anyOf": [{"allOf": [{"$ref": "#/$defs/B"}]}, {"type": "null"}]}));
+    }
+
+    #[test]
+    fn invalid_patterns_are_dropped_with_a_warning() {
+        let spec = r##"
+openapi: 3.1.0
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    A: {type: string, pattern: "([a-z"}
+"##;
+        let (schema, diags) = build(spec, Direction::Request, "/components/schemas/A");
+        assert_eq!(schema, json!({"type": "string"}));
+        assert_eq!(diags.len(), 1);
+        assert!(!diags.has_errors());
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_stack_overflow() {
+        let mut schema = String::from("{\"type\":\"string\"}");
+        for _ in 0..100 {
+            schema = format!("{{\"type\":\"array\",\"items\":{schema}}}");
+        }
+        let spec = format!(
+            "{{\"openapi\":\"3.0.0\",\"info\":{{\"title\":\"t\",\"version\":\"1\"}},\"paths\":{{}},\"components\":{{\"schemas\":{{\"A\":{schema}}}}}}}"
+        );
+        let (_, diags) = build(&spec, Direction::Request, "/components/schemas/A");
+        assert!(diags.has_errors());
+    }
+}

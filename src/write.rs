@@ -1,0 +1,222 @@
+//! Writing: the only stage that writes to disk.
+//!
+//! A new output directory is written whole into a temporary sibling and renamed into place,
+//! so a failure leaves nothing behind. An existing one (which must be mcpgen's, i.e. hold
+//! `.mcpgen/manifest.json`) is updated file by file: changed files are staged next to their
+//! targets and renamed only once every one of them was written; unchanged files are not
+//! touched (no mtime churn); files the previous manifest listed and the new one does not are
+//! removed. Files mcpgen did not write (e.g. `target/`) are never touched.
+
+use crate::emit::{Files, MANIFEST_PATH};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// What a write did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Files created or changed.
+    pub written: Vec<String>,
+    /// Files left as they were.
+    pub unchanged: usize,
+    /// Stale files removed.
+    pub removed: Vec<String>,
+}
+
+/// Why writing failed.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The directory exists, is not empty, and was not written by mcpgen.
+    NotGenerated(PathBuf),
+    /// A file could not be read, written or renamed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::NotGenerated(dir) => write!(f, "{} exists and was not written by mcpgen (it has no {MANIFEST_PATH})", dir.display()),
+            WriteError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io { path: path.to_owned(), source }
+}
+
+/// Whether a generated path is a plain relative path (no `..`, not absolute).
+fn is_safe_relative(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Writes `files` into `out_dir`.
+pub fn write(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
+    if let Some(bad) = files.keys().find(|p| !is_safe_relative(p)) {
+        // Paths come from mcpgen's emitters; an unsafe one is a bug, never written.
+        panic!("bug in mcpgen: refusing to write unsafe path {bad:?}");
+    }
+    match fs::read_dir(out_dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => write_new(out_dir, files),
+        Err(e) => Err(WriteError::Io { path: out_dir.to_owned(), source: e }),
+        Ok(mut entries) => {
+            let manifest = out_dir.join(MANIFEST_PATH);
+            if !manifest.is_file() && entries.next().is_some() {
+                return Err(WriteError::NotGenerated(out_dir.to_owned()));
+            }
+            update(out_dir, files)
+        }
+    }
+}
+
+/// Writes one file atomically: a temporary file in the same directory, renamed into place.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(io_error(&dir))?;
+    io::Write::write_all(&mut temp, bytes).map_err(io_error(path))?;
+    temp.persist(path).map_err(|e| WriteError::Io { path: path.to_owned(), source: e.error })?;
+    Ok(())
+}
+
+/// Writes a new directory through a temporary sibling renamed into place.
+fn write_new(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
+    let parent = match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+    let staging = tempfile::Builder::new().prefix(".mcpgen-staging-").tempdir_in(&parent).map_err(io_error(&parent))?;
+    for (path, bytes) in files {
+        let target = staging.path().join(path);
+        if let Some(dir) = target.parent() {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        fs::write(&target, bytes).map_err(io_error(&target))?;
+    }
+    let staged = staging.keep();
+    if let Err(source) = fs::rename(&staged, out_dir) {
+        let _ = fs::remove_dir_all(&staged);
+        return Err(WriteError::Io { path: out_dir.to_owned(), source });
+    }
+    Ok(WriteReport { written: files.keys().cloned().collect(), unchanged: 0, removed: Vec::new() })
+}
+
+/// The files the previous manifest lists.
+fn previous_files(out_dir: &Path) -> Vec<String> {
+    let Ok(text) = fs::read_to_string(out_dir.join(MANIFEST_PATH)) else { return Vec::new() };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    manifest
+        .get("files")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        .filter(|p| is_safe_relative(p))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Updates an existing directory: stage every changed file, then rename them all.
+fn update(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
+    let mut report = WriteReport::default();
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = (|| {
+        for (path, bytes) in files {
+            let target = out_dir.join(path);
+            if fs::read(&target).is_ok_and(|current| &current == bytes) {
+                report.unchanged += 1;
+                continue;
+            }
+            if let Some(dir) = target.parent() {
+                fs::create_dir_all(dir).map_err(io_error(dir))?;
+            }
+            let temp = target.with_file_name(format!(".{}.mcpgen-tmp", target.file_name().unwrap_or_default().to_string_lossy()));
+            fs::write(&temp, bytes).map_err(io_error(&temp))?;
+            staged.push((temp, target));
+            report.written.push(path.clone());
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for (temp, _) in &staged {
+            let _ = fs::remove_file(temp);
+        }
+        return Err(e);
+    }
+    let previous = previous_files(out_dir);
+    for (temp, target) in &staged {
+        fs::rename(temp, target).map_err(io_error(target))?;
+    }
+    for stale in previous.iter().filter(|p| !files.contains_key(*p)) {
+        let path = out_dir.join(stale);
+        if path.is_file() {
+            fs::remove_file(&path).map_err(io_error(&path))?;
+            report.removed.push(stale.clone());
+            // Remove directories the removal emptied, up to the output directory.
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| *d != out_dir) {
+                if fs::remove_dir(d).is_err() {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(entries: &[(&str, &str)]) -> Files {
+        let mut files: Files = entries.iter().map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec())).collect();
+        let list: Vec<&str> = entries.iter().map(|(p, _)| *p).chain([MANIFEST_PATH]).collect();
+        files.insert(MANIFEST_PATH.to_owned(), serde_json::json!({"files": list}).to_string().into_bytes());
+        files
+    }
+
+    #[test]
+    fn writes_new_then_updates_only_what_changed_and_prunes_stale_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("server");
+        let first = write(&out, &files(&[("a.txt", "1"), ("src/tools/x.rs", "x")])).unwrap();
+        assert_eq!(first.written.len(), 3);
+        assert_eq!(fs::read_to_string(out.join("src/tools/x.rs")).unwrap(), "x");
+        fs::create_dir_all(out.join("target")).unwrap();
+        fs::write(out.join("target/keep"), "build output").unwrap();
+
+        let second = write(&out, &files(&[("a.txt", "2")])).unwrap();
+        assert_eq!(second.written, vec![MANIFEST_PATH.to_owned(), "a.txt".to_owned()]);
+        assert_eq!(second.removed, vec!["src/tools/x.rs".to_owned()]);
+        assert!(!out.join("src").exists(), "emptied directories are removed");
+        assert_eq!(fs::read_to_string(out.join("target/keep")).unwrap(), "build output", "unknown files are kept");
+
+        let third = write(&out, &files(&[("a.txt", "2")])).unwrap();
+        assert!(third.written.is_empty());
+        assert_eq!(third.unchanged, 2);
+        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("server")], "no staging directory is left behind");
+    }
+
+    #[test]
+    fn refuses_directories_mcpgen_did_not_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("precious.txt"), "mine").unwrap();
+        assert!(matches!(write(tmp.path(), &files(&[("a.txt", "1")])), Err(WriteError::NotGenerated(_))));
+        assert_eq!(fs::read_to_string(tmp.path().join("precious.txt")).unwrap(), "mine");
+    }
+}
