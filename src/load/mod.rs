@@ -1,1 +1,21 @@
 //! Loading: the only stage that reads input files.
+//!
+//! Owns reading spec files (OpenAPI 3.0.x, 3.1.x and Swagger 2.0, in JSON or YAML) and every file
+//! they reach through relative `$ref`s, upgrading Swagger 2.0 to the OpenAPI 3.0 shape, resolving
+//! `$ref`s for later stages, and reading the annotation file. Everything it hands on is in memory
+//! with source positions. It must not validate what a spec means, select operations or apply
+//! policy (that is `lower`), and nothing else in mcpgen may read input files.
+
+mod document;
+mod paths;
+mod pointer;
+mod positions;
+mod scalar;
+mod surrogates;
+mod yaml;
+
+pub use document::{Document, Format, MAX_FILE_BYTES, parse_document, read_document};
+pub use paths::DocKey;
+pub use pointer::{escape_token, push_token};
+pub use positions::Positions;
+pub use yaml::{DuplicateKey, MAX_ALIAS_NODES, MAX_DEPTH};
