@@ -107,7 +107,7 @@ pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
 }
 
 /// Reads a file's bytes, refusing directories and files over the size limit.
-fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostics> {
     let location = Location::file(display_form(path));
     let io_error = |e: std::io::Error| {
         let (code, help) = if e.kind() == std::io::ErrorKind::NotFound {
@@ -131,7 +131,8 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             location,
             "this is a directory, not a file",
         )
-        .with_help("name the spec file itself, e.g. `openapi.yaml`"));
+        .with_help("name the spec file itself, e.g. `openapi.yaml`")
+        .into());
     }
     let too_large = || {
         Diagnostic::error(
@@ -140,6 +141,7 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             format!("file is larger than {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
         )
         .with_help("split the spec into several files joined by `$ref`")
+        .into()
     };
     if metadata.len() > MAX_FILE_BYTES {
         return Err(too_large());
@@ -156,14 +158,15 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
 }
 
 /// The text of a file: UTF-8, without a byte-order mark.
-fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostics> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Diagnostic::error(
             "file-not-utf8",
             Location::file(path),
             "file is UTF-16, not UTF-8",
         )
-        .with_help("save the file as UTF-8"));
+        .with_help("save the file as UTF-8")
+        .into());
     }
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
@@ -183,6 +186,7 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
             "file is not valid UTF-8",
         )
         .with_help("save the file as UTF-8")
+        .into()
     })
 }
 
@@ -204,7 +208,7 @@ fn detect_format(path: &Path, text: &str) -> Format {
 ///
 /// Surrogate-pair escapes, which the YAML scanner rejects, are rewritten first (see
 /// [`surrogates`]) and positions mapped back.
-fn parse_json(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostic> {
+fn parse_json(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostics> {
     let rewritten = surrogates::rewrite(text);
     let source = rewritten
         .as_ref()
@@ -229,11 +233,12 @@ fn parse_json(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostic> {
             let message = strip_position(&e.to_string());
             Err(
                 Diagnostic::error("json-syntax", location, format!("invalid JSON: {message}"))
-                    .with_help("fix the JSON syntax here (check commas, quotes and brackets)"),
+                    .with_help("fix the JSON syntax here (check commas, quotes and brackets)")
+                    .into(),
             )
         }
         // Not a syntax error (e.g. serde_json's own nesting limit): report the builder's finding.
-        Err(_) => Err(yaml_diagnostic(path, &yaml_error)),
+        Err(_) => Err(yaml_diagnostic(path, &yaml_error).into()),
     }
 }
 

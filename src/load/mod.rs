@@ -6,16 +6,28 @@
 //! with source positions. It must not validate what a spec means, select operations or apply
 //! policy (that is `lower`), and nothing else in mcpgen may read input files.
 
+mod annotations;
 mod document;
+mod origins;
 mod paths;
 mod pointer;
 mod positions;
+mod refs;
+mod resolve;
 mod scalar;
+mod spec;
 mod surrogates;
+mod swagger2;
+mod version;
 mod yaml;
 
+pub use annotations::read_annotation_file;
 pub use document::{Document, Format, MAX_FILE_BYTES, parse_document, read_document};
 pub use paths::DocKey;
 pub use pointer::{escape_token, push_token};
 pub use positions::Positions;
+pub use resolve::{ResolveError, Resolved};
+pub use spec::{SpecSet, load_spec};
+pub use swagger2::UPGRADED_VERSION;
+pub use version::SpecVersion;
 pub use yaml::{DuplicateKey, MAX_ALIAS_NODES, MAX_DEPTH};

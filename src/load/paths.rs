@@ -68,6 +68,45 @@ pub fn referenced_path(from: &Path, file: &str) -> PathBuf {
     display_form(&base.join(file))
 }
 
+/// A relative reference from document `from` to document `to` (both keys under the same root
+/// directory), percent-encoding what a `$ref` file part cannot hold literally; `""` when they are
+/// the same document.
+pub fn relative_ref(from: &DocKey, to: &DocKey) -> String {
+    if from == to {
+        return String::new();
+    }
+    let from_dirs: Vec<&str> = from.0.split('/').collect();
+    let from_dirs = from_dirs.split_last().map_or(&[][..], |(_, dirs)| dirs);
+    let to_parts: Vec<&str> = to.0.split('/').collect();
+    let common = from_dirs
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = from_dirs.len().saturating_sub(common);
+    let mut parts: Vec<String> = vec!["..".to_owned(); ups];
+    parts.extend(
+        to_parts
+            .iter()
+            .skip(common)
+            .map(|part| encode_ref_part(part)),
+    );
+    parts.join("/")
+}
+
+fn encode_ref_part(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for c in part.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            ' ' => out.push_str("%20"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The directory that every loaded file must stay inside.
 #[derive(Debug, Clone)]
 pub struct RootDir {
@@ -166,6 +205,28 @@ mod tests {
         assert_eq!(
             referenced_path(from, "/etc/passwd"),
             PathBuf::from("/etc/passwd")
+        );
+    }
+
+    #[test]
+    fn relative_refs_between_keys() {
+        let root = DocKey::new("spec/swagger.yaml");
+        assert_eq!(
+            relative_ref(&root, &DocKey::new("common/Error.yaml")),
+            "../common/Error.yaml"
+        );
+        assert_eq!(
+            relative_ref(&root, &DocKey::new("spec/Pet.yaml")),
+            "Pet.yaml"
+        );
+        assert_eq!(relative_ref(&root, &root), "");
+        assert_eq!(
+            relative_ref(&DocKey::new("a.yaml"), &DocKey::new("x/y/My Pet#1.yaml")),
+            "x/y/My%20Pet%231.yaml"
+        );
+        assert_eq!(
+            relative_ref(&DocKey::new("a/b/c.yaml"), &DocKey::new("a/d.yaml")),
+            "../d.yaml"
         );
     }
 
