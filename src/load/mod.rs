@@ -12,6 +12,7 @@ mod origins;
 mod paths;
 mod pointer;
 mod positions;
+mod quoted_indent;
 mod refs;
 mod resolve;
 mod scalar;

@@ -192,3 +192,178 @@ impl SpecSet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_spec;
+    use serde_json::json;
+
+    const ROOT: &str = r##"openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a~b/{id}:
+    get:
+      responses:
+        "200": {$ref: "#/components/responses/Ok"}
+components:
+  responses:
+    Ok: {description: ok}
+  schemas:
+    Local: {type: string}
+    Hop1: {$ref: "#/components/schemas/Hop2"}
+    Hop2: {$ref: "schemas/pet.yaml#/Pet"}
+    LoopA: {$ref: "#/components/schemas/LoopB"}
+    LoopB: {$ref: "#/components/schemas/LoopA"}
+    Self: {$ref: "#/components/schemas/Self"}
+    Remote: {$ref: "https://example.com/pet.yaml#/Pet"}
+    Outside: {$ref: "../outside.yaml"}
+    Missing: {$ref: "schemas/missing.yaml#/X"}
+    Broken: {$ref: "schemas/broken.yaml"}
+    Spaced: {$ref: "schemas/my%20pets.yaml#/Pet%20Type"}
+"##;
+
+    fn spec() -> (tempfile::TempDir, SpecSet) {
+        let dir = tempfile::tempdir().unwrap();
+        let api = dir.path().join("api");
+        std::fs::create_dir_all(api.join("schemas")).unwrap();
+        std::fs::write(api.join("openapi.yaml"), ROOT).unwrap();
+        std::fs::write(api.join("schemas/pet.yaml"), "Pet: {type: object, properties: {owner: {$ref: '#/Owner'}}}\nOwner: {$ref: '../openapi.yaml#/components/schemas/Local'}\n").unwrap();
+        std::fs::write(api.join("schemas/broken.yaml"), "a: [1,\n").unwrap();
+        std::fs::write(
+            api.join("schemas/my pets.yaml"),
+            "Pet Type: {type: integer}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("outside.yaml"), "secret: 1\n").unwrap();
+        let set = load_spec(&api.join("openapi.yaml"), &api).unwrap();
+        (dir, set)
+    }
+
+    fn error(set: &SpecSet, reference: &str) -> ResolveError {
+        set.resolve_deep(set.root_key(), reference).unwrap_err()
+    }
+
+    #[test]
+    fn local_and_whole_document_refs() {
+        let (_dir, set) = spec();
+        let root = set.root_key();
+        let ok = set.resolve(root, "#/components/responses/Ok").unwrap();
+        assert_eq!(
+            (ok.doc, ok.pointer.as_str(), ok.value),
+            (
+                root,
+                "/components/responses/Ok",
+                &json!({"description": "ok"})
+            )
+        );
+        assert_eq!(set.resolve(root, "#").unwrap().value, &set.root().value);
+        assert_eq!(set.resolve(root, "").unwrap().pointer, "");
+        // Percent-decoding, then pointer unescaping (`~0` is `~`, `~1` is `/`).
+        let path = set.resolve(root, "#/paths/~1a~0b~1%7Bid%7D/get").unwrap();
+        assert_eq!(path.pointer, "/paths/~1a~0b~1{id}/get");
+        assert!(path.value.get("responses").is_some());
+    }
+
+    #[test]
+    fn cross_file_refs_and_chains() {
+        let (_dir, set) = spec();
+        let root = set.root_key();
+        let pet = set.resolve(root, "schemas/pet.yaml#/Pet").unwrap();
+        assert_eq!(pet.doc.as_str(), "schemas/pet.yaml");
+        assert_eq!(pet.value["type"], json!("object"));
+        // One hop stops at the next `$ref`; deep follows to the end, across files and back.
+        assert_eq!(
+            set.resolve(root, "#/components/schemas/Hop1")
+                .unwrap()
+                .pointer,
+            "/components/schemas/Hop1"
+        );
+        let deep = set.resolve_deep(root, "#/components/schemas/Hop1").unwrap();
+        assert_eq!(
+            (deep.doc.as_str(), deep.pointer.as_str()),
+            ("schemas/pet.yaml", "/Pet")
+        );
+        let owner = set.resolve_deep(pet.doc, "#/Owner").unwrap();
+        assert_eq!((owner.doc, owner.value), (root, &json!({"type": "string"})));
+        let spaced = set
+            .resolve(root, "schemas/my%20pets.yaml#/Pet%20Type")
+            .unwrap();
+        assert_eq!(spaced.value, &json!({"type": "integer"}));
+    }
+
+    #[test]
+    fn cycles_are_errors() {
+        let (_dir, set) = spec();
+        let ResolveError::Cycle { chain } = error(&set, "#/components/schemas/LoopA") else {
+            panic!("expected a cycle");
+        };
+        assert_eq!(
+            chain,
+            [
+                "#/components/schemas/LoopA",
+                "#/components/schemas/LoopB",
+                "#/components/schemas/LoopA"
+            ]
+        );
+        assert!(matches!(
+            error(&set, "#/components/schemas/Self"),
+            ResolveError::Cycle { .. }
+        ));
+        let diagnostic =
+            error(&set, "#/components/schemas/Self").to_diagnostic(Location::pointer("x", "/y"));
+        assert_eq!(diagnostic.code, "ref-cycle");
+        assert!(diagnostic.help.is_some());
+    }
+
+    #[test]
+    fn missing_targets_name_the_pointer() {
+        let (_dir, set) = spec();
+        let e = error(&set, "#/components/schemas/Nope");
+        assert_eq!(
+            e,
+            ResolveError::Missing {
+                reference: "#/components/schemas/Nope".into(),
+                doc: set.root_key().clone(),
+                pointer: "/components/schemas/Nope".into()
+            }
+        );
+        let d = e.to_diagnostic(Location::pointer("api/openapi.yaml", "/x"));
+        assert_eq!(d.code, "dangling-ref");
+        assert_eq!(
+            d.message,
+            "`#/components/schemas/Nope` points at nothing: `openapi.yaml` has no value at `/components/schemas/Nope`"
+        );
+        assert!(matches!(
+            error(&set, "#not-a-pointer"),
+            ResolveError::BadFragment { .. }
+        ));
+        assert!(matches!(
+            error(&set, "#/a~2"),
+            ResolveError::BadFragment { .. }
+        ));
+        assert!(matches!(
+            set.resolve(&DocKey::new("nope.yaml"), "#/a").unwrap_err(),
+            ResolveError::UnknownDocument(_)
+        ));
+    }
+
+    #[test]
+    fn unavailable_files_carry_their_recorded_diagnostic() {
+        let (_dir, set) = spec();
+        let code = |reference: &str| match error(&set, reference) {
+            ResolveError::Unavailable { diagnostic, .. } => diagnostic.code,
+            other => panic!("{reference}: expected unavailable, got {other:?}"),
+        };
+        assert_eq!(code("#/components/schemas/Remote"), "remote-ref");
+        assert_eq!(code("#/components/schemas/Outside"), "ref-outside-root");
+        assert_eq!(code("#/components/schemas/Missing"), "file-not-found");
+        assert_eq!(code("#/components/schemas/Broken"), "yaml-syntax");
+        assert_eq!(code("../../../../etc/passwd"), "ref-outside-root");
+        let d =
+            error(&set, "#/components/schemas/Missing").to_diagnostic(Location::pointer("x", "/y"));
+        assert_eq!(d.code, "file-not-found");
+        assert_eq!(d.location, Location::pointer("x", "/y"));
+        assert!(d.message.contains("schemas/missing.yaml"), "{}", d.message);
+    }
+}

@@ -278,3 +278,156 @@ pub(super) fn ref_strings(value: &Value) -> Vec<(String, &str)> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn codes(diagnostics: Diagnostics) -> Vec<&'static str> {
+        diagnostics.into_iter().map(|d| d.code).collect()
+    }
+
+    const HEAD: &str = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n";
+
+    #[test]
+    fn loads_every_reachable_file_once_and_records_the_unavailable() {
+        let root = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A: {{$ref: 'a.yaml'}}\n    A2: {{$ref: './sub/../a.yaml#/x'}}\n    Gone: {{$ref: 'gone.yaml'}}\n    Web: {{$ref: 'http://x.io/s.yaml'}}\n    Up: {{$ref: '../../up.yaml'}}\n    Dir: {{$ref: 'sub'}}\n"
+        );
+        let dir = tree(&[
+            ("spec/root.yaml", &root),
+            ("spec/a.yaml", "x: {$ref: 'sub/b.yaml'}\n"),
+            (
+                "spec/sub/b.yaml",
+                "y: {$ref: '../a.yaml'}\nz: {$ref: '../root.yaml#/info'}\n",
+            ),
+        ]);
+        let spec_dir = dir.path().join("spec");
+        let set = load_spec(&spec_dir.join("root.yaml"), &spec_dir).unwrap();
+        assert_eq!(set.version(), SpecVersion::OpenApi31);
+        assert_eq!(set.root_key().as_str(), "root.yaml");
+        let keys: Vec<&str> = set
+            .documents_by_key()
+            .map(|(key, _)| key.as_str())
+            .collect();
+        assert_eq!(keys, ["a.yaml", "root.yaml", "sub/b.yaml"]);
+        assert_eq!(set.documents().count(), 3);
+        assert!(
+            set.document(&DocKey::new("sub/b.yaml"))
+                .unwrap()
+                .path
+                .ends_with("spec/sub/b.yaml")
+        );
+        let unavailable: Vec<(&str, &str)> =
+            set.unavailable().map(|(name, d)| (name, d.code)).collect();
+        assert_eq!(unavailable.len(), 4, "{unavailable:?}");
+        assert!(unavailable.contains(&("gone.yaml", "file-not-found")));
+        assert!(unavailable.contains(&("http://x.io/s.yaml", "remote-ref")));
+        assert!(unavailable.contains(&("sub", "file-is-directory")));
+        assert!(
+            unavailable
+                .iter()
+                .any(|(name, code)| name.ends_with("up.yaml") && *code == "ref-outside-root")
+        );
+        // A missing file is reported where it is referenced.
+        let (_, gone) = set
+            .unavailable()
+            .find(|(name, _)| *name == "gone.yaml")
+            .unwrap();
+        let Location::InFile {
+            pointer, line_col, ..
+        } = &gone.location
+        else {
+            panic!("{gone:?}")
+        };
+        assert_eq!(
+            (pointer.as_str(), *line_col),
+            ("/components/schemas/Gone/$ref", Some((8, 12)))
+        );
+        assert!(set.warnings().is_empty());
+    }
+
+    #[test]
+    fn root_failures_fail_the_load() {
+        let dir = tree(&[
+            ("old.yaml", "swagger: '1.2'\n"),
+            ("new.json", "{\"openapi\": \"4.0.0\"}"),
+            ("other.yaml", "name: not a spec\n"),
+            ("bad.yaml", "openapi: [\n"),
+            ("sub/spec.yaml", HEAD),
+        ]);
+        let load = |name: &str| codes(load_spec(&dir.path().join(name), dir.path()).unwrap_err());
+        assert_eq!(load("old.yaml"), ["unsupported-openapi-version"]);
+        assert_eq!(load("new.json"), ["unsupported-openapi-version"]);
+        assert_eq!(load("other.yaml"), ["not-openapi"]);
+        assert_eq!(load("bad.yaml"), ["yaml-syntax"]);
+        assert_eq!(load("missing.yaml"), ["file-not-found"]);
+        let outside = load_spec(&dir.path().join("old.yaml"), &dir.path().join("sub")).unwrap_err();
+        assert_eq!(codes(outside), ["spec-outside-root"]);
+    }
+
+    #[test]
+    fn duplicate_keys_in_specs_are_warnings() {
+        let dir = tree(&[(
+            "s.yaml",
+            &format!("{HEAD}paths: {{}}\npaths: {{/a: {{}}}}\n"),
+        )]);
+        let set = load_spec(&dir.path().join("s.yaml"), dir.path()).unwrap();
+        assert_eq!(set.root().value["paths"], json!({"/a": {}}));
+        let warnings: Vec<&Diagnostic> = set.warnings().into_iter().collect();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            (warnings[0].code, warnings[0].severity),
+            ("duplicate-key", Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn openapi3_locate_uses_positions() {
+        let dir = tree(&[("s.yaml", &format!("{HEAD}paths:\n  /p:\n    get: {{}}\n"))]);
+        let set = load_spec(&dir.path().join("s.yaml"), dir.path()).unwrap();
+        let Location::InFile { line_col, .. } =
+            set.locate(set.root_key(), "/paths/~1p/get/responses")
+        else {
+            panic!("not in a file");
+        };
+        assert_eq!(line_col, Some((5, 5)));
+        assert_eq!(
+            set.locate(&DocKey::new("x.yaml"), "/a"),
+            Location::pointer("x.yaml", "/a")
+        );
+        assert!(set.operation_problems("/paths/~1p/get").is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_out_of_the_root_are_refused() {
+        let dir = tree(&[
+            ("secret.yaml", "s: 1\n"),
+            ("api/s.yaml", &format!("{HEAD}x: {{$ref: 'link.yaml'}}\n")),
+        ]);
+        std::os::unix::fs::symlink(
+            dir.path().join("secret.yaml"),
+            dir.path().join("api/link.yaml"),
+        )
+        .unwrap();
+        let api = dir.path().join("api");
+        let set = load_spec(&api.join("s.yaml"), &api).unwrap();
+        let unavailable: Vec<(&str, &str)> =
+            set.unavailable().map(|(name, d)| (name, d.code)).collect();
+        assert_eq!(unavailable.len(), 1);
+        assert_eq!(unavailable[0].1, "ref-outside-root");
+        assert_eq!(set.documents().count(), 1);
+    }
+}

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::pointer;
 use super::positions::Positions;
+use super::quoted_indent;
 use super::scalar::{self, CoreTag, Style};
 
 /// Deepest nesting of mappings and sequences accepted.
@@ -144,8 +145,41 @@ impl YamlError {
     }
 }
 
+/// Most quoted scalars re-indented in one document before giving up.
+const MAX_REINDENTS: usize = 10_000;
+
 /// Parses one YAML document.
+///
+/// Multi-line quoted scalars whose continuation lines are indented no deeper than their mapping
+/// key are accepted, as PyYAML and libyaml accept them (real specs have them) while
+/// saphyr-parser rejects them: see [`quoted_indent`].
 pub fn parse(text: &str) -> Result<Parsed, YamlError> {
+    let first = match parse_events(text) {
+        Err(error) if quoted_indent::is_quoted_indent_error(&error) => error,
+        other => return other,
+    };
+    let mut text = text.to_owned();
+    let mut shifts = quoted_indent::Shifts::default();
+    let mut error = first.clone();
+    for _ in 0..MAX_REINDENTS {
+        if !quoted_indent::reindent(&mut text, error.line_col(), &mut shifts) {
+            return Err(first);
+        }
+        match parse_events(&text) {
+            Err(next) if quoted_indent::is_quoted_indent_error(&next) && next != error => {
+                error = next
+            }
+            Err(next) => return Err(shifts.map_error(next)),
+            Ok(mut parsed) => {
+                parsed.remap(|line_col| shifts.original(line_col));
+                return Ok(parsed);
+            }
+        }
+    }
+    Err(first)
+}
+
+fn parse_events(text: &str) -> Result<Parsed, YamlError> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError::Syntax {
@@ -652,6 +686,23 @@ mod tests {
             parse(&bomb).unwrap_err(),
             YamlError::AliasBudget { .. }
         ));
+    }
+
+    #[test]
+    fn shallow_continuation_lines_of_quoted_scalars_are_accepted() {
+        let text = "x:\n  - api: u\n    description: 'a. \n    \n  \n    b ''q'''\n    values: [1, \"two\n    lines\", 3]\n    after: 1\n";
+        let parsed = parse(text).unwrap();
+        assert_eq!(
+            parsed.value,
+            json!({"x": [{"api": "u", "description": "a.\n\nb 'q'", "values": [1, "two lines", 3], "after": 1}]})
+        );
+        assert_eq!(parsed.positions.get("/x/0/values/2"), Some((8, 13)));
+        assert_eq!(parsed.positions.get("/x/0/after"), Some((9, 5)));
+        // A quoted scalar that never ends is still an error, at its start.
+        let YamlError::Syntax { line_col, .. } = parse("- a: 'never\n  ends\n").unwrap_err() else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!(line_col.0, 1);
     }
 
     #[test]
