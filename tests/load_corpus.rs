@@ -367,3 +367,23 @@ fn refs(value: &Value) -> Vec<(String, String)> {
     }
     out
 }
+
+#[test]
+fn json_specs_parse_exactly_as_serde_json_does() {
+    let mut checked = 0;
+    for (entry, ..) in CORPUS.iter().filter(|(entry, ..)| entry.ends_with(".json")) {
+        let path = corpus().join(entry);
+        let bytes = std::fs::read(&path).unwrap();
+        let document = mcpgen::load::parse_document(&path, &bytes).unwrap();
+        let expected: Value = serde_json::from_slice(&bytes).unwrap();
+        // Compared as text, so member order counts too.
+        assert_eq!(
+            serde_json::to_string(&document.value).unwrap(),
+            serde_json::to_string(&expected).unwrap(),
+            "{entry}"
+        );
+        assert!(document.positions.len() > 10, "{entry}: positions recorded");
+        checked += 1;
+    }
+    assert_eq!(checked, 10);
+}

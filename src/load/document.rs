@@ -430,5 +430,17 @@ mod tests {
                 doc.positions.len()
             );
         }
+        let yaml = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/corpus/mulesoft-anypoint-access-management.yaml"
+        ));
+        let bytes = std::fs::read(yaml).unwrap();
+        let start = std::time::Instant::now();
+        let doc = parse_document(yaml, &bytes).unwrap();
+        println!(
+            "1.6 MB YAML {:?} ({} positions)",
+            start.elapsed(),
+            doc.positions.len()
+        );
     }
 }

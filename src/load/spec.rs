@@ -133,6 +133,9 @@ impl SpecSet {
 /// OpenAPI 3.0.x / 3.1.x or Swagger 2.0 document. Referenced files that are missing, unreadable,
 /// unparsable, remote or outside the root directory are recorded as unavailable instead.
 pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
+    // The root file is the user's own choice: read it first, so that a directory or a missing
+    // file is reported as such rather than as being outside the root directory.
+    let document = read_document(path)?;
     let root_dir = RootDir::new(root_dir);
     let root = root_dir.key_for(path).map_err(|_| {
         Diagnostics::from(
@@ -144,7 +147,6 @@ pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
             .with_help("pass a root directory that contains the spec file"),
         )
     })?;
-    let document = read_document(path)?;
     let version = version::detect(&document.value, |pointer| document.location(pointer))
         .map_err(|diagnostic| Diagnostics::from(*diagnostic))?;
     let warnings = document.duplicate_key_diagnostics(Severity::Warning);
@@ -373,6 +375,7 @@ mod tests {
         assert_eq!(load("other.yaml"), ["not-openapi"]);
         assert_eq!(load("bad.yaml"), ["yaml-syntax"]);
         assert_eq!(load("missing.yaml"), ["file-not-found"]);
+        assert_eq!(load("sub"), ["file-is-directory"]);
         let outside = load_spec(&dir.path().join("old.yaml"), &dir.path().join("sub")).unwrap_err();
         assert_eq!(codes(outside), ["spec-outside-root"]);
     }
