@@ -1,7 +1,5 @@
 //! Upgrade tests on whole Swagger 2.0 specs written to a temporary directory.
 
-use std::path::Path;
-
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -399,6 +397,40 @@ fn unsupported_security_definition_is_a_warning() {
         set.root().value["components"]["securitySchemes"]["weird"],
         json!({"type": "oauth2", "flow": "magic"})
     );
-    let _ = DocKey::new("unused");
-    let _ = Path::new("unused");
+}
+
+#[test]
+fn path_items_in_other_files_are_inlined_with_their_refs_rebased() {
+    let root = "swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths:\n  /things:\n    $ref: 'paths/things.yaml'\n";
+    let item = "get:\n  parameters:\n    - $ref: '#/Q'\n  responses:\n    '200':\n      description: ok\n      schema: {$ref: '../models.yaml#/Thing'}\nQ: {name: q, in: query, type: string}\n";
+    let (_dir, set) = load(&[
+        ("api.yaml", root),
+        ("paths/things.yaml", item),
+        ("models.yaml", "Thing: {type: object}\n"),
+    ]);
+    let get = at(&set.root().value, "/paths/~1things/get");
+    assert_eq!(
+        get["parameters"],
+        json!([{"name": "q", "in": "query", "schema": {"type": "string"}}])
+    );
+    let schema = &get["responses"]["200"]["content"]["application/json"]["schema"];
+    assert_eq!(schema, &json!({"$ref": "models.yaml#/Thing"}));
+    let thing = set
+        .resolve(set.root_key(), schema["$ref"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        (thing.doc, thing.value),
+        (&DocKey::new("models.yaml"), &json!({"type": "object"}))
+    );
+    match set.locate(set.root_key(), "/paths/~1things/get") {
+        Location::InFile {
+            path,
+            pointer,
+            line_col,
+        } => {
+            assert!(path.ends_with("paths/things.yaml"), "{path:?}");
+            assert_eq!((pointer.as_str(), line_col), ("/get", Some((1, 1))));
+        }
+        other => panic!("{other:?}"),
+    }
 }
