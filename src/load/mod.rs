@@ -1,1 +1,34 @@
 //! Loading: the only stage that reads input files.
+//!
+//! Owns reading spec files (OpenAPI 3.0.x, 3.1.x and Swagger 2.0, in JSON or YAML) and every file
+//! they reach through relative `$ref`s, upgrading Swagger 2.0 to the OpenAPI 3.0 shape, resolving
+//! `$ref`s for later stages, and reading the annotation file. Everything it hands on is in memory
+//! with source positions. It must not validate what a spec means, select operations or apply
+//! policy (that is `lower`), and nothing else in mcpgen may read input files.
+
+mod annotations;
+mod document;
+mod origins;
+mod paths;
+mod pointer;
+mod positions;
+mod quoted_indent;
+mod refs;
+mod resolve;
+mod scalar;
+mod spec;
+mod surrogates;
+mod swagger2;
+mod version;
+mod yaml;
+
+pub use annotations::read_annotation_file;
+pub use document::{Document, Format, MAX_FILE_BYTES, parse_document, read_document};
+pub use paths::DocKey;
+pub use pointer::{escape_token, push_token};
+pub use positions::Positions;
+pub use resolve::{ResolveError, Resolved};
+pub use spec::{SpecSet, load_spec};
+pub use swagger2::UPGRADED_VERSION;
+pub use version::SpecVersion;
+pub use yaml::{DuplicateKey, MAX_ALIAS_NODES, MAX_DEPTH};

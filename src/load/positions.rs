@@ -1,0 +1,120 @@
+//! Source positions of parsed values, keyed by JSON pointer.
+//!
+//! Owns the [`Positions`] table the parsers fill and the lookups later stages use to put a line
+//! and column on a diagnostic. Must not parse anything itself.
+
+use std::collections::BTreeMap;
+
+use super::pointer;
+
+/// 1-based line and column of every value the parser saw, by JSON pointer.
+///
+/// For a member of a mapping the position is that of its key (where a reader looks for it); for
+/// an item of a sequence and for the document itself it is where the value starts. A table may be
+/// empty (a JSON file whose positions were not recorded): lookups then give `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    table: BTreeMap<String, (usize, usize)>,
+}
+
+impl Positions {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The position recorded for exactly this pointer.
+    pub fn get(&self, pointer: &str) -> Option<(usize, usize)> {
+        self.table.get(pointer).copied()
+    }
+
+    /// The position of this pointer or, failing that, of its nearest ancestor that has one (a
+    /// value expanded from a YAML alias has the alias's position).
+    pub fn nearest(&self, pointer: &str) -> Option<(usize, usize)> {
+        let mut current = pointer;
+        loop {
+            if let Some(found) = self.get(current) {
+                return Some(found);
+            }
+            current = pointer::parent(current)?;
+        }
+    }
+
+    /// Number of recorded positions.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Records (or replaces) the position of a pointer.
+    pub(crate) fn insert(&mut self, pointer: String, line_col: (usize, usize)) {
+        self.table.insert(pointer, line_col);
+    }
+
+    /// Replaces every position by `f(position)`.
+    pub(crate) fn remap(&mut self, f: impl Fn((usize, usize)) -> (usize, usize)) {
+        for line_col in self.table.values_mut() {
+            *line_col = f(*line_col);
+        }
+    }
+
+    /// Forgets the positions of a value and everything below it.
+    pub(crate) fn remove_subtree(&mut self, pointer: &str) {
+        let doomed: Vec<String> = self
+            .table
+            .range(pointer.to_owned()..)
+            .map(|(key, _)| key)
+            .take_while(|key| key.starts_with(pointer))
+            .filter(|key| {
+                key.strip_prefix(pointer)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .cloned()
+            .collect();
+        for key in doomed {
+            self.table.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_and_nearest_lookups() {
+        let mut positions = Positions::new();
+        positions.insert(String::new(), (1, 1));
+        positions.insert("/paths".into(), (3, 1));
+        positions.insert("/paths/~1pets".into(), (4, 3));
+        assert_eq!(positions.get("/paths/~1pets"), Some((4, 3)));
+        assert_eq!(positions.get("/paths/~1pets/get"), None);
+        assert_eq!(
+            positions.nearest("/paths/~1pets/get/responses"),
+            Some((4, 3))
+        );
+        assert_eq!(positions.nearest("/info"), Some((1, 1)));
+        assert_eq!(Positions::new().nearest("/a"), None);
+    }
+
+    #[test]
+    fn removes_a_subtree_only() {
+        let mut positions = Positions::new();
+        for (i, key) in ["/a", "/a/b", "/a/b/c", "/ab", "/a~1b", "/b"]
+            .iter()
+            .enumerate()
+        {
+            positions.insert((*key).into(), (i + 1, 1));
+        }
+        positions.remove_subtree("/a");
+        assert_eq!(positions.get("/a"), None);
+        assert_eq!(positions.get("/a/b/c"), None);
+        assert_eq!(positions.get("/ab"), Some((4, 1)));
+        assert_eq!(positions.get("/a~1b"), Some((5, 1)));
+        assert_eq!(positions.len(), 3);
+    }
+}

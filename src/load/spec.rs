@@ -1,0 +1,436 @@
+//! The loaded spec: the root document, every file reached through `$ref`s, and what could not be
+//! loaded.
+//!
+//! Owns [`SpecSet`] and [`load_spec`]: reading the root, checking its version, following
+//! relative `$ref`s file by file (each file once, inside the root directory only), recording
+//! unavailable files instead of failing, and upgrading a Swagger 2.0 root. `$ref` resolution
+//! lives in `resolve`, the upgrade in `swagger2`. Must not judge whether the spec is usable for
+//! generation: that is `lower`'s job.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::document::{Document, read_document};
+use super::origins::Origins;
+use super::paths::{DocKey, RootDir, display_form};
+use super::pointer;
+use super::refs::{self, FileTarget};
+use super::swagger2;
+use super::version::{self, SpecVersion};
+use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
+
+/// A spec and every file it references, parsed and in memory.
+#[derive(Debug, Clone)]
+pub struct SpecSet {
+    pub(super) root: DocKey,
+    pub(super) root_dir: RootDir,
+    pub(super) version: SpecVersion,
+    pub(super) root_document: Document,
+    /// Every other loaded document.
+    pub(super) documents: BTreeMap<DocKey, Document>,
+    /// Files (or remote and outside targets) that references name but that could not be loaded,
+    /// by name: the [`DocKey`] for files inside the root directory, else the path or URL.
+    pub(super) unavailable: BTreeMap<String, Diagnostic>,
+    pub(super) origins: Origins,
+    pub(super) operation_problems: BTreeMap<String, Vec<Diagnostic>>,
+    pub(super) warnings: Diagnostics,
+}
+
+impl SpecSet {
+    /// The version the root document declares (`Swagger2` even after the upgrade).
+    pub fn version(&self) -> SpecVersion {
+        self.version
+    }
+
+    /// The key of the root document.
+    pub fn root_key(&self) -> &DocKey {
+        &self.root
+    }
+
+    /// The root document; for Swagger 2.0, its value is the upgraded OpenAPI 3.0-shaped one and
+    /// its positions are still those of the file as written (use [`SpecSet::locate`]).
+    pub fn root(&self) -> &Document {
+        &self.root_document
+    }
+
+    /// A loaded document.
+    pub fn document(&self, key: &DocKey) -> Option<&Document> {
+        if *key == self.root {
+            Some(&self.root_document)
+        } else {
+            self.documents.get(key)
+        }
+    }
+
+    /// Every loaded document, sorted by key.
+    pub fn documents(&self) -> impl Iterator<Item = &Document> {
+        self.documents_by_key().map(|(_, document)| document)
+    }
+
+    /// Every loaded document with its key, sorted by key.
+    pub fn documents_by_key(&self) -> impl Iterator<Item = (&DocKey, &Document)> {
+        let mut all: Vec<(&DocKey, &Document)> = self
+            .documents
+            .iter()
+            .chain(std::iter::once((&self.root, &self.root_document)))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    /// Targets that references name but that could not be loaded, sorted by name, each with the
+    /// reason (missing, unparsable, remote, outside the root directory). Not errors by
+    /// themselves: later stages report them when something they need points there.
+    pub fn unavailable(&self) -> impl Iterator<Item = (&str, &Diagnostic)> {
+        self.unavailable
+            .iter()
+            .map(|(name, diagnostic)| (name.as_str(), diagnostic))
+    }
+
+    /// Problems worth showing that did not stop loading (e.g. duplicate keys).
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
+    }
+
+    /// What the Swagger 2.0 upgrade could not convert in the operation at this pointer of the
+    /// upgraded root (e.g. `/paths/~1pets/get`); empty for OpenAPI 3 specs.
+    pub fn operation_problems(&self, pointer: &str) -> &[Diagnostic] {
+        self.operation_problems
+            .get(pointer)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every operation with upgrade problems, by pointer.
+    pub fn all_operation_problems(&self) -> impl Iterator<Item = (&str, &[Diagnostic])> {
+        self.operation_problems
+            .iter()
+            .map(|(pointer, problems)| (pointer.as_str(), problems.as_slice()))
+    }
+
+    /// Where a value is, for a diagnostic: the file, the pointer and the line when known. For the
+    /// upgraded root of a Swagger 2.0 spec, converted pointers are mapped back to the place in the
+    /// file as written that they came from.
+    pub fn locate(&self, key: &DocKey, pointer: &str) -> Location {
+        if *key == self.root
+            && let Some(origin) = self.origins.find(pointer)
+            && let Some(document) = self.document(&origin.doc)
+        {
+            return document.location(&origin.pointer);
+        }
+        match self.document(key) {
+            Some(document) => document.location(pointer),
+            None => Location::pointer(key.as_str(), pointer),
+        }
+    }
+}
+
+/// Loads a spec: the root file, then every file reachable through relative `$ref`s from any
+/// loaded file, each once. Files must stay inside `root_dir`.
+///
+/// Fails only when the root file cannot be read or parsed, is outside `root_dir`, or is not an
+/// OpenAPI 3.0.x / 3.1.x or Swagger 2.0 document. Referenced files that are missing, unreadable,
+/// unparsable, remote or outside the root directory are recorded as unavailable instead.
+pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
+    // The root file is the user's own choice: read it first, so that a directory or a missing
+    // file is reported as such rather than as being outside the root directory.
+    let document = read_document(path)?;
+    let root_dir = RootDir::new(root_dir);
+    let root = root_dir.key_for(path).map_err(|_| {
+        Diagnostics::from(
+            Diagnostic::error(
+                "spec-outside-root",
+                Location::file(display_form(path)),
+                "the spec file is not inside the root directory",
+            )
+            .with_help("pass a root directory that contains the spec file"),
+        )
+    })?;
+    let version = version::detect(&document.value, |pointer| document.location(pointer))
+        .map_err(|diagnostic| Diagnostics::from(*diagnostic))?;
+    let warnings = document.duplicate_key_diagnostics(Severity::Warning);
+    let mut set = SpecSet {
+        root: root.clone(),
+        root_dir,
+        version,
+        root_document: document,
+        documents: BTreeMap::new(),
+        unavailable: BTreeMap::new(),
+        origins: Origins::default(),
+        operation_problems: BTreeMap::new(),
+        warnings,
+    };
+    let mut queue = VecDeque::from([root]);
+    let mut seen = BTreeSet::new();
+    while let Some(key) = queue.pop_front() {
+        for (target, at) in set.referenced_files(&key) {
+            if seen.insert(target.key.clone()) {
+                set.load_referenced(&target, at, &mut queue);
+            }
+        }
+    }
+    if version == SpecVersion::Swagger2 {
+        swagger2::upgrade(&mut set);
+    }
+    Ok(set)
+}
+
+impl SpecSet {
+    fn add(&mut self, key: DocKey, document: Document) {
+        self.warnings
+            .extend(document.duplicate_key_diagnostics(Severity::Warning));
+        self.documents.insert(key, document);
+    }
+
+    /// The files a document references (other than itself), each with where the first
+    /// reference to it is; blocked references are recorded as unavailable on the way.
+    fn referenced_files(&mut self, key: &DocKey) -> Vec<(FileTarget, Location)> {
+        let Some(document) = self.document(key) else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        let mut blocked_refs = Vec::new();
+        for (at, reference) in ref_strings(&document.value) {
+            match refs::file_part(&self.root_dir, &document.path, reference) {
+                Ok((Some(target), _)) if target.key != *key => {
+                    files.push((target, document.location(&at)))
+                }
+                Ok(_) => {}
+                Err(blocked) => blocked_refs.push((blocked, document.location(&at))),
+            }
+        }
+        for (blocked, at) in blocked_refs {
+            self.unavailable
+                .entry(blocked.name())
+                .or_insert_with(|| blocked.diagnostic(at));
+        }
+        files
+    }
+
+    fn load_referenced(&mut self, target: &FileTarget, at: Location, queue: &mut VecDeque<DocKey>) {
+        if self.document(&target.key).is_some() {
+            return;
+        }
+        match read_document(&target.path) {
+            Ok(document) => {
+                self.add(target.key.clone(), document);
+                queue.push_back(target.key.clone());
+            }
+            Err(diagnostics) => {
+                let diagnostic = unavailable_file(target, diagnostics, at);
+                self.unavailable
+                    .insert(target.key.as_str().to_owned(), diagnostic);
+            }
+        }
+    }
+}
+
+/// The diagnostic kept for a referenced file that could not be loaded. A problem with the file as
+/// a whole (missing, a directory, too large) is placed at the reference; a problem inside it (a
+/// syntax error) keeps its line in the file.
+fn unavailable_file(target: &FileTarget, diagnostics: Diagnostics, at: Location) -> Diagnostic {
+    let first = diagnostics.into_iter().next().unwrap_or_else(|| {
+        Diagnostic::error(
+            "file-unreadable",
+            Location::file(&target.path),
+            "cannot load the file",
+        )
+    });
+    let shown = target.path.to_string_lossy().replace('\\', "/");
+    let message = format!(
+        "referenced file `{shown}` cannot be loaded: {}",
+        first.message
+    );
+    let location = match first.location {
+        Location::File { .. } | Location::None => at,
+        inside @ Location::InFile { .. } => inside,
+    };
+    Diagnostic {
+        message,
+        location,
+        ..first
+    }
+}
+
+/// Every `$ref` member with a string value, as (pointer of the `$ref` member, reference).
+pub(super) fn ref_strings(value: &Value) -> Vec<(String, &str)> {
+    let mut found = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), value)];
+    while let Some((at, value)) = stack.pop() {
+        match value {
+            Value::Object(members) => {
+                for (name, member) in members.iter().rev() {
+                    let child = pointer::push_token(&at, name);
+                    match member {
+                        Value::String(reference) if name == "$ref" => {
+                            found.push((child, reference.as_str()))
+                        }
+                        _ => stack.push((child, member)),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate().rev() {
+                    stack.push((pointer::push_token(&at, &index.to_string()), item));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn codes(diagnostics: Diagnostics) -> Vec<&'static str> {
+        diagnostics.into_iter().map(|d| d.code).collect()
+    }
+
+    const HEAD: &str = "openapi: 3.1.0\ninfo: {title: t, version: '1'}\n";
+
+    #[test]
+    fn loads_every_reachable_file_once_and_records_the_unavailable() {
+        let root = format!(
+            "{HEAD}paths: {{}}\ncomponents:\n  schemas:\n    A: {{$ref: 'a.yaml'}}\n    A2: {{$ref: './sub/../a.yaml#/x'}}\n    Gone: {{$ref: 'gone.yaml'}}\n    Web: {{$ref: 'http://x.io/s.yaml'}}\n    Up: {{$ref: '../../up.yaml'}}\n    Dir: {{$ref: 'sub'}}\n"
+        );
+        let dir = tree(&[
+            ("spec/root.yaml", &root),
+            ("spec/a.yaml", "x: {$ref: 'sub/b.yaml'}\n"),
+            (
+                "spec/sub/b.yaml",
+                "y: {$ref: '../a.yaml'}\nz: {$ref: '../root.yaml#/info'}\n",
+            ),
+        ]);
+        let spec_dir = dir.path().join("spec");
+        let set = load_spec(&spec_dir.join("root.yaml"), &spec_dir).unwrap();
+        assert_eq!(set.version(), SpecVersion::OpenApi31);
+        assert_eq!(set.root_key().as_str(), "root.yaml");
+        let keys: Vec<&str> = set
+            .documents_by_key()
+            .map(|(key, _)| key.as_str())
+            .collect();
+        assert_eq!(keys, ["a.yaml", "root.yaml", "sub/b.yaml"]);
+        assert_eq!(set.documents().count(), 3);
+        assert!(
+            set.document(&DocKey::new("sub/b.yaml"))
+                .unwrap()
+                .path
+                .ends_with("spec/sub/b.yaml")
+        );
+        let unavailable: Vec<(&str, &str)> =
+            set.unavailable().map(|(name, d)| (name, d.code)).collect();
+        assert_eq!(unavailable.len(), 4, "{unavailable:?}");
+        assert!(unavailable.contains(&("gone.yaml", "file-not-found")));
+        assert!(unavailable.contains(&("http://x.io/s.yaml", "remote-ref")));
+        assert!(unavailable.contains(&("sub", "file-is-directory")));
+        assert!(
+            unavailable
+                .iter()
+                .any(|(name, code)| name.ends_with("up.yaml") && *code == "ref-outside-root")
+        );
+        // A missing file is reported where it is referenced.
+        let (_, gone) = set
+            .unavailable()
+            .find(|(name, _)| *name == "gone.yaml")
+            .unwrap();
+        let Location::InFile {
+            pointer, line_col, ..
+        } = &gone.location
+        else {
+            panic!("{gone:?}")
+        };
+        assert_eq!(
+            (pointer.as_str(), *line_col),
+            ("/components/schemas/Gone/$ref", Some((8, 12)))
+        );
+        assert!(set.warnings().is_empty());
+    }
+
+    #[test]
+    fn root_failures_fail_the_load() {
+        let dir = tree(&[
+            ("old.yaml", "swagger: '1.2'\n"),
+            ("new.json", "{\"openapi\": \"4.0.0\"}"),
+            ("other.yaml", "name: not a spec\n"),
+            ("bad.yaml", "openapi: [\n"),
+            ("sub/spec.yaml", HEAD),
+        ]);
+        let load = |name: &str| codes(load_spec(&dir.path().join(name), dir.path()).unwrap_err());
+        assert_eq!(load("old.yaml"), ["unsupported-openapi-version"]);
+        assert_eq!(load("new.json"), ["unsupported-openapi-version"]);
+        assert_eq!(load("other.yaml"), ["not-openapi"]);
+        assert_eq!(load("bad.yaml"), ["yaml-syntax"]);
+        assert_eq!(load("missing.yaml"), ["file-not-found"]);
+        assert_eq!(load("sub"), ["file-is-directory"]);
+        let outside = load_spec(&dir.path().join("old.yaml"), &dir.path().join("sub")).unwrap_err();
+        assert_eq!(codes(outside), ["spec-outside-root"]);
+    }
+
+    #[test]
+    fn duplicate_keys_in_specs_are_warnings() {
+        let dir = tree(&[(
+            "s.yaml",
+            &format!("{HEAD}paths: {{}}\npaths: {{/a: {{}}}}\n"),
+        )]);
+        let set = load_spec(&dir.path().join("s.yaml"), dir.path()).unwrap();
+        assert_eq!(set.root().value["paths"], json!({"/a": {}}));
+        let warnings: Vec<&Diagnostic> = set.warnings().into_iter().collect();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            (warnings[0].code, warnings[0].severity),
+            ("duplicate-key", Severity::Warning)
+        );
+    }
+
+    #[test]
+    fn openapi3_locate_uses_positions() {
+        let dir = tree(&[("s.yaml", &format!("{HEAD}paths:\n  /p:\n    get: {{}}\n"))]);
+        let set = load_spec(&dir.path().join("s.yaml"), dir.path()).unwrap();
+        let Location::InFile { line_col, .. } =
+            set.locate(set.root_key(), "/paths/~1p/get/responses")
+        else {
+            panic!("not in a file");
+        };
+        assert_eq!(line_col, Some((5, 5)));
+        assert_eq!(
+            set.locate(&DocKey::new("x.yaml"), "/a"),
+            Location::pointer("x.yaml", "/a")
+        );
+        assert!(set.operation_problems("/paths/~1p/get").is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_out_of_the_root_are_refused() {
+        let dir = tree(&[
+            ("secret.yaml", "s: 1\n"),
+            ("api/s.yaml", &format!("{HEAD}x: {{$ref: 'link.yaml'}}\n")),
+        ]);
+        std::os::unix::fs::symlink(
+            dir.path().join("secret.yaml"),
+            dir.path().join("api/link.yaml"),
+        )
+        .unwrap();
+        let api = dir.path().join("api");
+        let set = load_spec(&api.join("s.yaml"), &api).unwrap();
+        let unavailable: Vec<(&str, &str)> =
+            set.unavailable().map(|(name, d)| (name, d.code)).collect();
+        assert_eq!(unavailable.len(), 1);
+        assert_eq!(unavailable[0].1, "ref-outside-root");
+        assert_eq!(set.documents().count(), 1);
+    }
+}

@@ -1,0 +1,734 @@
+//! YAML (and JSON, which YAML 1.2 contains) to `serde_json::Value`, with positions.
+//!
+//! Owns the event-driven tree builder on top of `saphyr-parser`: core-schema scalars, string
+//! keys taken from source text, anchors and aliases (by cloning, under a size budget), merge keys,
+//! a nesting limit, duplicate-key recording and one position per node. Works on a `&str` only:
+//! must not read files or decide what a document means.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_json::{Map, Value};
+
+use super::pointer;
+use super::positions::Positions;
+use super::quoted_indent;
+use super::scalar::{self, CoreTag, Style};
+
+/// Deepest nesting of mappings and sequences accepted.
+pub const MAX_DEPTH: usize = 256;
+
+/// Most nodes that anchors and aliases may copy in one document (billion-laughs defence).
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// A mapping key that appeared twice in the same mapping (the last one wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// Pointer to the member whose key is repeated.
+    pub pointer: String,
+    /// 1-based line and column of the repeated key.
+    pub line_col: (usize, usize),
+    /// 1-based line and column of the first occurrence, where it was recorded.
+    pub first: Option<(usize, usize)>,
+}
+
+/// A parsed YAML document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The document as JSON; `null` for an empty stream.
+    pub value: Value,
+    /// Position of every node.
+    pub positions: Positions,
+    /// Keys repeated within one mapping, in source order.
+    pub duplicate_keys: Vec<DuplicateKey>,
+}
+
+impl Parsed {
+    /// Replaces every recorded position by `f(position)`.
+    pub fn remap(&mut self, f: impl Fn((usize, usize)) -> (usize, usize)) {
+        for duplicate in &mut self.duplicate_keys {
+            duplicate.line_col = f(duplicate.line_col);
+            duplicate.first = duplicate.first.map(&f);
+        }
+        self.positions.remap(f);
+    }
+}
+
+/// Why a YAML text could not be turned into a value. Positions are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YamlError {
+    /// The scanner or parser rejected the text.
+    #[error("{message}")]
+    Syntax {
+        /// Where.
+        line_col: (usize, usize),
+        /// The parser's explanation.
+        message: String,
+    },
+    /// Mappings and sequences nest deeper than [`MAX_DEPTH`].
+    #[error("nesting deeper than {limit} levels")]
+    TooDeep {
+        /// Where the level past the limit starts.
+        line_col: (usize, usize),
+        /// The limit.
+        limit: usize,
+    },
+    /// Anchors and aliases would copy more than [`MAX_ALIAS_NODES`] nodes.
+    #[error("aliases expand to more than {limit} nodes")]
+    AliasBudget {
+        /// The alias or anchor that went over.
+        line_col: (usize, usize),
+        /// The limit.
+        limit: usize,
+    },
+    /// An alias names an anchor that is not defined before it, or that contains the alias.
+    #[error("alias refers to an anchor that is not complete at this point")]
+    UnknownAlias {
+        /// The alias.
+        line_col: (usize, usize),
+    },
+    /// A mapping or sequence is used as a mapping key; JSON keys are strings.
+    #[error("mapping key is a mapping or sequence, not a scalar")]
+    ComplexKey {
+        /// The key.
+        line_col: (usize, usize),
+    },
+    /// A merge key (`<<`) whose value is not a mapping or a sequence of mappings.
+    #[error("merge key `<<` needs a mapping or a sequence of mappings")]
+    BadMerge {
+        /// The merge key.
+        line_col: (usize, usize),
+    },
+    /// The stream holds more than one document.
+    #[error("more than one YAML document in the file")]
+    MultipleDocuments {
+        /// Where the second document starts.
+        line_col: (usize, usize),
+    },
+}
+
+impl YamlError {
+    /// 1-based line and column of the problem.
+    pub fn line_col(&self) -> (usize, usize) {
+        match self {
+            YamlError::Syntax { line_col, .. }
+            | YamlError::TooDeep { line_col, .. }
+            | YamlError::AliasBudget { line_col, .. }
+            | YamlError::UnknownAlias { line_col }
+            | YamlError::ComplexKey { line_col }
+            | YamlError::BadMerge { line_col }
+            | YamlError::MultipleDocuments { line_col } => *line_col,
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            YamlError::Syntax { .. } => {
+                "fix the YAML syntax here (check indentation, quoting and the `key: value` shape)"
+            }
+            YamlError::TooDeep { .. } => {
+                "flatten the document, e.g. move nested schemas to `components` and `$ref` them"
+            }
+            YamlError::AliasBudget { .. } => {
+                "use `$ref` instead of deeply nested YAML aliases (this limit guards against alias bombs)"
+            }
+            YamlError::UnknownAlias { .. } => {
+                "define the anchor (`&name`) before the alias (`*name`) and outside of it"
+            }
+            YamlError::ComplexKey { .. } => "use a plain string as the key",
+            YamlError::BadMerge { .. } => "merge an alias of a mapping: `<<: *defaults`",
+            YamlError::MultipleDocuments { .. } => {
+                "keep one document per file (remove the extra `---`)"
+            }
+        }
+    }
+}
+
+/// Most quoted scalars re-indented in one document before giving up.
+const MAX_REINDENTS: usize = 10_000;
+
+/// Parses one YAML document.
+///
+/// Multi-line quoted scalars whose continuation lines are indented no deeper than their mapping
+/// key are accepted, as PyYAML and libyaml accept them (real specs have them) while
+/// saphyr-parser rejects them: see [`quoted_indent`].
+pub fn parse(text: &str) -> Result<Parsed, YamlError> {
+    let first = match parse_events(text) {
+        Err(error) if quoted_indent::is_quoted_indent_error(&error) => error,
+        other => return other,
+    };
+    let mut text = text.to_owned();
+    let mut shifts = quoted_indent::Shifts::default();
+    let mut error = first.clone();
+    for _ in 0..MAX_REINDENTS {
+        if !quoted_indent::reindent(&mut text, error.line_col(), &mut shifts) {
+            return Err(first);
+        }
+        match parse_events(&text) {
+            Err(next) if quoted_indent::is_quoted_indent_error(&next) && next != error => {
+                error = next
+            }
+            Err(next) => return Err(shifts.map_error(next)),
+            Ok(mut parsed) => {
+                parsed.remap(|line_col| shifts.original(line_col));
+                return Ok(parsed);
+            }
+        }
+    }
+    Err(first)
+}
+
+fn parse_events(text: &str) -> Result<Parsed, YamlError> {
+    let mut builder = Builder::default();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| YamlError::Syntax {
+            line_col: (e.marker().line(), e.marker().col() + 1),
+            message: e.info().to_owned(),
+        })?;
+        builder.on_event(event, span)?;
+    }
+    Ok(Parsed {
+        value: builder.root.unwrap_or(Value::Null),
+        positions: builder.positions,
+        duplicate_keys: builder.duplicate_keys,
+    })
+}
+
+/// A finished node kept for later aliases.
+#[derive(Debug)]
+struct Anchored {
+    value: Value,
+    nodes: usize,
+    /// Source text when the node is a scalar (what it means as a key).
+    key_text: Option<String>,
+}
+
+/// A mapping key waiting for its value.
+#[derive(Debug)]
+struct PendingKey {
+    text: String,
+    line_col: (usize, usize),
+    merge: bool,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Sequence(Vec<Value>),
+    Mapping {
+        map: Map<String, Value>,
+        key: Option<PendingKey>,
+        /// Keys written out in this mapping (merged keys may be overridden, these may not).
+        explicit: BTreeSet<String>,
+    },
+}
+
+/// A collection being built.
+#[derive(Debug)]
+struct Frame {
+    kind: Kind,
+    pointer: String,
+    anchor: usize,
+    /// Nodes in the finished children.
+    nodes: usize,
+}
+
+/// Where the next node goes.
+enum Slot {
+    /// A value, with its pointer and whether its own start is its position (the root and
+    /// sequence items; a mapping member is positioned at its key).
+    Value(String, bool),
+    /// A key of the mapping on top of the stack.
+    Key,
+}
+
+#[derive(Debug, Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    documents: usize,
+    anchors: BTreeMap<usize, Anchored>,
+    copied_nodes: usize,
+    positions: Positions,
+    duplicate_keys: Vec<DuplicateKey>,
+}
+
+fn line_col(span: Span) -> (usize, usize) {
+    (span.start.line(), span.start.col() + 1)
+}
+
+fn core_tag(tag: Option<&Tag>) -> Option<CoreTag> {
+    let tag = tag?;
+    if tag.is_yaml_core_schema() {
+        return match tag.suffix.as_str() {
+            "str" => Some(CoreTag::Str),
+            "null" | "bool" | "int" | "float" => Some(CoreTag::Resolve),
+            _ => None,
+        };
+    }
+    // The non-specific tag `!` forces a string; any other tag is ignored.
+    (tag.handle.is_empty() && tag.suffix == "!").then_some(CoreTag::Str)
+}
+
+impl Builder {
+    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let at = line_col(span);
+        match event {
+            Event::DocumentStart(_) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(YamlError::MultipleDocuments { line_col: at });
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    _ => Style::Quoted,
+                };
+                let merge = style == Style::Plain && text == "<<";
+                match self.slot() {
+                    Slot::Key => {
+                        if anchor != 0 {
+                            let value = Value::String(text.to_string());
+                            self.remember(anchor, &value, 1, Some(text.to_string()), at)?;
+                        }
+                        self.set_key(text.into_owned(), at, merge);
+                    }
+                    Slot::Value(pointer, own_position) => {
+                        let value = scalar::resolve(&text, style, core_tag(tag.as_deref()));
+                        if own_position {
+                            self.positions.insert(pointer, at);
+                        }
+                        let key_text = (anchor != 0).then(|| text.into_owned());
+                        self.finish(value, 1, anchor, key_text, at)?;
+                    }
+                }
+            }
+            Event::SequenceStart(anchor, _) => self.open(Kind::Sequence(Vec::new()), anchor, at)?,
+            Event::MappingStart(anchor, _) => {
+                let kind = Kind::Mapping {
+                    map: Map::new(),
+                    key: None,
+                    explicit: BTreeSet::new(),
+                };
+                self.open(kind, anchor, at)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(at)?,
+            Event::Alias(id) => self.alias(id, at)?,
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+        Ok(())
+    }
+
+    /// Where the next node goes: the root, a sequence item, a mapping value or a mapping key.
+    fn slot(&self) -> Slot {
+        match self.stack.last() {
+            None => Slot::Value(String::new(), true),
+            Some(Frame {
+                kind: Kind::Sequence(items),
+                pointer,
+                ..
+            }) => Slot::Value(pointer::push_token(pointer, &items.len().to_string()), true),
+            Some(Frame {
+                kind: Kind::Mapping { key: Some(key), .. },
+                pointer,
+                ..
+            }) => Slot::Value(pointer::push_token(pointer, &key.text), false),
+            Some(Frame {
+                kind: Kind::Mapping { key: None, .. },
+                ..
+            }) => Slot::Key,
+        }
+    }
+
+    /// Records a key of the mapping on top of the stack, noting duplicates.
+    fn set_key(&mut self, text: String, at: (usize, usize), merge: bool) {
+        let Some(Frame {
+            kind: Kind::Mapping { map, key, explicit },
+            pointer,
+            ..
+        }) = self.stack.last_mut()
+        else {
+            return;
+        };
+        let member = pointer::push_token(pointer, &text);
+        if !merge {
+            if !explicit.insert(text.clone()) {
+                self.duplicate_keys.push(DuplicateKey {
+                    pointer: member.clone(),
+                    line_col: at,
+                    first: self.positions.get(&member),
+                });
+            }
+            if map.contains_key(&text) {
+                // The earlier value (written out or merged in) is replaced: forget its positions.
+                self.positions.remove_subtree(&member);
+            }
+        }
+        self.positions.insert(member, at);
+        *key = Some(PendingKey {
+            text,
+            line_col: at,
+            merge,
+        });
+    }
+
+    fn open(&mut self, kind: Kind, anchor: usize, at: (usize, usize)) -> Result<(), YamlError> {
+        let Slot::Value(pointer, own_position) = self.slot() else {
+            return Err(YamlError::ComplexKey { line_col: at });
+        };
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(YamlError::TooDeep {
+                line_col: at,
+                limit: MAX_DEPTH,
+            });
+        }
+        if own_position {
+            self.positions.insert(pointer.clone(), at);
+        }
+        self.stack.push(Frame {
+            kind,
+            pointer,
+            anchor,
+            nodes: 0,
+        });
+        Ok(())
+    }
+
+    fn close(&mut self, at: (usize, usize)) -> Result<(), YamlError> {
+        let Some(frame) = self.stack.pop() else {
+            return Ok(());
+        };
+        let value = match frame.kind {
+            Kind::Sequence(items) => Value::Array(items),
+            Kind::Mapping { map, .. } => Value::Object(map),
+        };
+        self.finish(value, frame.nodes + 1, frame.anchor, None, at)
+    }
+
+    fn alias(&mut self, id: usize, at: (usize, usize)) -> Result<(), YamlError> {
+        let Some((nodes, key_text)) = self.anchors.get(&id).map(|a| (a.nodes, a.key_text.clone()))
+        else {
+            return Err(YamlError::UnknownAlias { line_col: at });
+        };
+        match self.slot() {
+            Slot::Key => {
+                let Some(text) = key_text else {
+                    return Err(YamlError::ComplexKey { line_col: at });
+                };
+                self.set_key(text, at, false);
+                Ok(())
+            }
+            Slot::Value(pointer, own_position) => {
+                // Check the budget before copying anything.
+                self.spend(nodes, at)?;
+                let value = self
+                    .anchors
+                    .get(&id)
+                    .map(|a| a.value.clone())
+                    .unwrap_or_default();
+                if own_position {
+                    self.positions.insert(pointer, at);
+                }
+                self.finish(value, nodes, 0, None, at)
+            }
+        }
+    }
+
+    /// Counts nodes copied for anchors and aliases against the budget.
+    fn spend(&mut self, nodes: usize, at: (usize, usize)) -> Result<(), YamlError> {
+        self.copied_nodes = self.copied_nodes.saturating_add(nodes);
+        if self.copied_nodes > MAX_ALIAS_NODES {
+            return Err(YamlError::AliasBudget {
+                line_col: at,
+                limit: MAX_ALIAS_NODES,
+            });
+        }
+        Ok(())
+    }
+
+    fn remember(
+        &mut self,
+        anchor: usize,
+        value: &Value,
+        nodes: usize,
+        key_text: Option<String>,
+        at: (usize, usize),
+    ) -> Result<(), YamlError> {
+        self.spend(nodes, at)?;
+        self.anchors.insert(
+            anchor,
+            Anchored {
+                value: value.clone(),
+                nodes,
+                key_text,
+            },
+        );
+        Ok(())
+    }
+
+    /// Attaches a finished node to its parent (or makes it the root).
+    fn finish(
+        &mut self,
+        value: Value,
+        nodes: usize,
+        anchor: usize,
+        key_text: Option<String>,
+        at: (usize, usize),
+    ) -> Result<(), YamlError> {
+        if anchor != 0 {
+            self.remember(anchor, &value, nodes, key_text, at)?;
+        }
+        let Some(parent) = self.stack.last_mut() else {
+            self.root = Some(value);
+            return Ok(());
+        };
+        parent.nodes = parent.nodes.saturating_add(nodes);
+        match &mut parent.kind {
+            Kind::Sequence(items) => items.push(value),
+            Kind::Mapping { map, key, .. } => {
+                let Some(key) = key.take() else {
+                    return Ok(());
+                };
+                if key.merge {
+                    let merge_pointer = pointer::push_token(&parent.pointer, "<<");
+                    self.positions.remove_subtree(&merge_pointer);
+                    merge_into(
+                        map,
+                        value,
+                        &parent.pointer,
+                        key.line_col,
+                        &mut self.positions,
+                    )?;
+                } else {
+                    map.insert(key.text, value);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies a merge key: members of the merged mapping(s) that the mapping does not have yet are
+/// added; with a sequence, earlier mappings win over later ones.
+fn merge_into(
+    map: &mut Map<String, Value>,
+    merged: Value,
+    pointer: &str,
+    at: (usize, usize),
+    positions: &mut Positions,
+) -> Result<(), YamlError> {
+    let sources = match merged {
+        Value::Object(source) => vec![source],
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(source) => Ok(source),
+                _ => Err(YamlError::BadMerge { line_col: at }),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(YamlError::BadMerge { line_col: at }),
+    };
+    for source in sources {
+        for (key, value) in source {
+            if !map.contains_key(&key) {
+                positions.insert(pointer::push_token(pointer, &key), at);
+                map.insert(key, value);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(text: &str) -> Value {
+        parse(text).unwrap().value
+    }
+
+    #[test]
+    fn scalars_follow_the_core_schema() {
+        let parsed = value(
+            "a: ~\nb:\nc: True\nd: 0x10\ne: 1.5\nf: .inf\ng: '42'\nh: \"true\"\ni: |\n  text\nj: !!str 12\nk: !custom 7\nl: ! 8\n",
+        );
+        assert_eq!(
+            parsed,
+            json!({"a": null, "b": null, "c": true, "d": 16, "e": 1.5, "f": ".inf", "g": "42",
+                   "h": "true", "i": "text\n", "j": "12", "k": 7, "l": "8"})
+        );
+    }
+
+    #[test]
+    fn keys_are_source_text_in_source_order() {
+        let parsed =
+            value("responses:\n  200: ok\n  1.50: x\n  true: y\n  ~: z\n  '404': nf\n  0x1F: h\n");
+        let keys: Vec<&String> = parsed["responses"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["200", "1.50", "true", "~", "404", "0x1F"]);
+        assert_eq!(parsed["responses"]["200"], json!("ok"));
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let parsed = value(
+            "base: &b {x: 1, y: 2}\nother: *b\nmerged:\n  y: 3\n  <<: *b\n  z: 4\nlist: [&s str, *s]\nseq:\n  <<: [{p: 1}, {p: 2, q: 2}]\n  q: 9\n*s : aliased-key\n",
+        );
+        assert_eq!(parsed["other"], json!({"x": 1, "y": 2}));
+        // Explicit keys win over merged ones, before or after the merge key.
+        assert_eq!(parsed["merged"], json!({"y": 3, "x": 1, "z": 4}));
+        assert_eq!(parsed["list"], json!(["str", "str"]));
+        // Earlier mappings in a merge sequence win; a later explicit key overrides.
+        assert_eq!(parsed["seq"], json!({"p": 1, "q": 9}));
+        assert_eq!(parsed["str"], json!("aliased-key"));
+        assert!(
+            parse("a: &x {b: 1}\nc:\n  <<: *x\n  b: 2\n")
+                .unwrap()
+                .duplicate_keys
+                .is_empty()
+        );
+        assert!(matches!(
+            parse("a: {<<: 5}").unwrap_err(),
+            YamlError::BadMerge { line_col: (1, 5) }
+        ));
+        // A quoted `<<` is an ordinary key.
+        assert_eq!(value("'<<': {a: 1}"), json!({"<<": {"a": 1}}));
+    }
+
+    #[test]
+    fn duplicate_keys_are_recorded_and_last_wins() {
+        let parsed = parse("a: 1\nb:\n  c: 1\n  c: {d: 2}\na: 3\n").unwrap();
+        assert_eq!(parsed.value, json!({"a": 3, "b": {"c": {"d": 2}}}));
+        assert_eq!(
+            parsed.duplicate_keys,
+            vec![
+                DuplicateKey {
+                    pointer: "/b/c".into(),
+                    line_col: (4, 3),
+                    first: Some((3, 3))
+                },
+                DuplicateKey {
+                    pointer: "/a".into(),
+                    line_col: (5, 1),
+                    first: Some((1, 1))
+                },
+            ]
+        );
+        assert_eq!(parsed.positions.get("/b/c/d"), Some((4, 7)));
+    }
+
+    #[test]
+    fn positions_by_pointer() {
+        let text = "openapi: 3.0.3\npaths:\n  /pets/{id}:\n    get:\n      tags: [a, b]\n      parameters:\n        - name: id\n          in: path\n";
+        let parsed = parse(text).unwrap();
+        let p = &parsed.positions;
+        assert_eq!(p.get(""), Some((1, 1)));
+        assert_eq!(p.get("/openapi"), Some((1, 1)));
+        assert_eq!(p.get("/paths/~1pets~1{id}"), Some((3, 3)));
+        assert_eq!(p.get("/paths/~1pets~1{id}/get"), Some((4, 5)));
+        assert_eq!(p.get("/paths/~1pets~1{id}/get/tags/1"), Some((5, 17)));
+        assert_eq!(p.get("/paths/~1pets~1{id}/get/parameters/0"), Some((7, 11)));
+        assert_eq!(
+            p.get("/paths/~1pets~1{id}/get/parameters/0/in"),
+            Some((8, 11))
+        );
+        let json = parse("{\n  \"a~b\": [1,\n    {\"c/d\": null}]\n}").unwrap();
+        assert_eq!(json.positions.get("/a~0b/1/c~1d"), Some((3, 6)));
+        assert_eq!(json.positions.get("/a~0b/1"), Some((3, 5)));
+    }
+
+    #[test]
+    fn aliased_values_are_positioned_at_the_alias() {
+        let parsed = parse("a: &x\n  b: {c: 1}\nlist:\n  - *x\n").unwrap();
+        assert_eq!(parsed.positions.get("/list/0"), Some((4, 5)));
+        assert_eq!(parsed.positions.get("/list/0/b/c"), None);
+        assert_eq!(parsed.positions.nearest("/list/0/b/c"), Some((4, 5)));
+    }
+
+    #[test]
+    fn depth_limit_is_a_diagnostic_not_a_crash() {
+        // Flow nesting: the scanner has its own limit, reported as a syntax error.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let YamlError::Syntax { message, .. } = parse(&deep).unwrap_err() else {
+            panic!("expected the scanner's recursion limit");
+        };
+        assert!(message.contains("recursion"), "{message}");
+        // Block nesting is bounded by ours.
+        let block: String = (0..MAX_DEPTH + 1)
+            .map(|depth| format!("{}a:\n", " ".repeat(depth)))
+            .collect();
+        assert_eq!(
+            parse(&block).unwrap_err(),
+            YamlError::TooDeep {
+                line_col: (MAX_DEPTH + 1, MAX_DEPTH + 1),
+                limit: MAX_DEPTH
+            }
+        );
+        let ok: String = (0..MAX_DEPTH)
+            .map(|depth| format!("{}a:\n", " ".repeat(depth)))
+            .collect();
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn alias_bomb_hits_the_budget() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let previous = (b'a' + level - 1) as char;
+            let name = (b'a' + level) as char;
+            bomb.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{previous}"); 10].join(", ")
+            ));
+        }
+        assert!(matches!(
+            parse(&bomb).unwrap_err(),
+            YamlError::AliasBudget { .. }
+        ));
+    }
+
+    #[test]
+    fn shallow_continuation_lines_of_quoted_scalars_are_accepted() {
+        let text = "x:\n  - api: u\n    description: 'a. \n    \n  \n    b ''q'''\n    values: [1, \"two\n    lines\", 3]\n    after: 1\n";
+        let parsed = parse(text).unwrap();
+        assert_eq!(
+            parsed.value,
+            json!({"x": [{"api": "u", "description": "a.\n\nb 'q'", "values": [1, "two lines", 3], "after": 1}]})
+        );
+        assert_eq!(parsed.positions.get("/x/0/values/2"), Some((8, 13)));
+        assert_eq!(parsed.positions.get("/x/0/after"), Some((9, 5)));
+        // A quoted scalar that never ends is still an error, at its start.
+        let YamlError::Syntax { line_col, .. } = parse("- a: 'never\n  ends\n").unwrap_err() else {
+            panic!("expected a syntax error");
+        };
+        assert_eq!(line_col.0, 1);
+    }
+
+    #[test]
+    fn structural_errors() {
+        assert!(matches!(
+            parse("a: 1\n---\nb: 2\n").unwrap_err(),
+            YamlError::MultipleDocuments { line_col: (2, 1) }
+        ));
+        assert!(matches!(
+            parse("? [a]\n: 1\n").unwrap_err(),
+            YamlError::ComplexKey { .. }
+        ));
+        assert!(matches!(
+            parse("a: *nope\n").unwrap_err(),
+            YamlError::Syntax { .. } | YamlError::UnknownAlias { .. }
+        ));
+        assert!(matches!(
+            parse("a: &x [*x]\n").unwrap_err(),
+            YamlError::Syntax { .. } | YamlError::UnknownAlias { .. }
+        ));
+        let YamlError::Syntax { line_col, .. } = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err()
+        else {
+            panic!("expected a syntax error");
+        };
+        assert!(line_col.0 >= 2, "{line_col:?}");
+        assert_eq!(parse("").unwrap().value, Value::Null);
+        assert_eq!(parse("# only a comment\n").unwrap().value, Value::Null);
+    }
+}
