@@ -236,9 +236,13 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::MissingVars(vars) => {
-                let s = if vars.len() == 1 { "" } else { "s" };
+                let (s, them) = if vars.len() == 1 {
+                    ("", "it")
+                } else {
+                    ("s", "them")
+                };
                 write!(f, "missing environment variable{s}: {}", vars.join(", "))?;
-                f.write_str("\nhelp: set them before starting the server")
+                write!(f, "\nhelp: set {them} in the server's environment")
             }
             ConfigError::NotUnicode(var) => {
                 write!(f, "environment variable {var} is not valid Unicode")

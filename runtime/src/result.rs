@@ -6,6 +6,8 @@
 //!   Invalid: the deliberate fallback, `isError: true` with a note naming the first violations
 //!   and the shaped JSON as text, so no client ever gets structured content that breaks the
 //!   published contract.
+//! - 2xx body that parses as JSON but is labelled otherwise (or not at all): read as JSON when
+//!   the content type is missing or the tool publishes an output schema.
 //! - 2xx text: text content. 2xx other media: image or audio content for `image/*` and
 //!   `audio/*`, else an embedded resource blob (base64) with its media type. When the tool
 //!   publishes an output schema, a non-JSON 2xx body breaks it: the fallback applies.
@@ -65,6 +67,9 @@ impl Shaped {
     }
 }
 
+/// Shortest secret value the [`Scrubber`] replaces.
+pub const MIN_SCRUBBED_LEN: usize = 6;
+
 /// Replaces known secret values in text and JSON strings.
 #[derive(Debug, Clone, Default)]
 pub struct Scrubber {
@@ -72,12 +77,12 @@ pub struct Scrubber {
 }
 
 impl Scrubber {
-    /// A scrubber for these values; values shorter than 4 characters are ignored (replacing
-    /// them would mangle ordinary text without protecting anything).
+    /// A scrubber for these values; values shorter than [`MIN_SCRUBBED_LEN`] characters are
+    /// ignored (replacing them would mangle ordinary text without protecting anything).
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
         let mut secrets: Vec<String> = secrets
             .into_iter()
-            .filter(|s| s.chars().count() >= 4)
+            .filter(|s| s.chars().count() >= MIN_SCRUBBED_LEN)
             .collect();
         // Longest first, so a secret containing another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -188,9 +193,14 @@ impl ResultPlan<'_> {
         }
         let media = media_type(response.content_type.as_deref());
         let json = match media.as_deref() {
-            Some(m) => is_json(m),
-            // No content type: JSON if it parses as JSON.
+            Some(m) if is_json(m) => true,
+            // A body that parses as JSON is read as JSON when the content type is missing, or
+            // when the tool publishes an output schema (upstreams often mislabel JSON as
+            // text/plain or application/octet-stream).
             None => serde_json::from_slice::<Value>(&response.body).is_ok(),
+            Some(_) => {
+                self.validator.is_some() && serde_json::from_slice::<Value>(&response.body).is_ok()
+            }
         };
         if json {
             return match serde_json::from_slice::<Value>(&response.body) {
@@ -385,7 +395,7 @@ mod tests {
         validator: Option<&SchemaValidator>,
         r: UpstreamResponse,
     ) -> Shaped {
-        let scrubber = Scrubber::new(["sk-live-123456".to_owned(), "abc".to_owned()]);
+        let scrubber = Scrubber::new(["sk-live-123456".to_owned(), "abcde".to_owned()]);
         ResultPlan {
             output,
             validator,
@@ -507,6 +517,24 @@ mod tests {
         );
         assert_eq!(s.outcome, Outcome::OutputMismatch);
         assert!(text_of(&s.result).contains("<p>hi</p>"));
+        // ... unless the body is JSON under the wrong label.
+        let s = shape(
+            &PETS_OUT,
+            Some(&v),
+            response(200, Some("text/plain"), br#"[{"id":3}]"#),
+        );
+        assert_eq!(
+            s.result.structured_content,
+            Some(json!({"items": [{"id": 3}]}))
+        );
+        // Without a schema, a text label is believed.
+        let s = shape(
+            &PLAIN_OUT,
+            None,
+            response(200, Some("text/plain"), br#"{"id":3}"#),
+        );
+        assert_eq!(s.result.structured_content, None);
+        assert_eq!(text_of(&s.result), r#"{"id":3}"#);
     }
 
     #[test]
@@ -563,6 +591,21 @@ mod tests {
         assert!(!text.contains("sk-live"));
         let s = shape(&PLAIN_OUT, None, response(599, None, b""));
         assert_eq!(text_of(&s.result), "upstream returned HTTP 599");
+    }
+
+    #[test]
+    fn scrubber_replaces_secrets_in_text_values_and_keys() {
+        let scrubber = Scrubber::new(["abcde".into(), "token-1".into(), "token-12".into()]);
+        assert_eq!(
+            scrubber.text("x token-12 token-1 abcde"),
+            "x [REDACTED] [REDACTED] abcde"
+        );
+        let mut v = json!({"token-1": ["a token-1", 5], "k": {"n": "token-12"}});
+        scrubber.value(&mut v);
+        assert_eq!(
+            v,
+            json!({"[REDACTED]": ["a [REDACTED]", 5], "k": {"n": "[REDACTED]"}})
+        );
     }
 
     #[test]

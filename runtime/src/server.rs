@@ -54,16 +54,15 @@ impl McpServer {
                 tool: None,
                 message: format!("the HTTP client cannot be built: {e}"),
             })?;
+        // Keys, tokens and passwords are scrubbed from results; user names are not secrets
+        // (and scrubbing them would mangle ordinary data).
         let secrets = spec
             .upstream
             .credentials
             .iter()
-            .flat_map(|c| match &c.kind {
-                CredentialKind::ApiKey { env, .. } | CredentialKind::Bearer { env } => vec![*env],
-                CredentialKind::Basic {
-                    username_env,
-                    password_env,
-                } => vec![*username_env, *password_env],
+            .map(|c| match &c.kind {
+                CredentialKind::ApiKey { env, .. } | CredentialKind::Bearer { env } => *env,
+                CredentialKind::Basic { password_env, .. } => *password_env,
             })
             .filter_map(|var| settings.var(var).map(|s| s.expose().to_owned()));
         let scrubber = Scrubber::new(secrets);
