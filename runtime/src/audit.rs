@@ -97,6 +97,8 @@ pub enum Outcome {
     OutputMismatch,
     /// The client cancelled the call.
     Cancelled,
+    /// No tool has the requested name (answered with a JSON-RPC `invalid_params` error).
+    UnknownTool,
 }
 
 impl Outcome {
@@ -113,6 +115,7 @@ impl Outcome {
             Outcome::InvalidResponse => "invalid_response",
             Outcome::OutputMismatch => "output_mismatch",
             Outcome::Cancelled => "cancelled",
+            Outcome::UnknownTool => "unknown_tool",
         }
     }
 
@@ -125,7 +128,8 @@ impl Outcome {
             | Outcome::UpstreamError
             | Outcome::InvalidResponse
             | Outcome::OutputMismatch
-            | Outcome::ResponseTooLarge => Level::Warn,
+            | Outcome::ResponseTooLarge
+            | Outcome::UnknownTool => Level::Warn,
             Outcome::TransportError | Outcome::Timeout => Level::Error,
         }
     }
@@ -137,6 +141,12 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// Most argument names written in one audit line.
+pub const MAX_LOGGED_NAMES: usize = 100;
+
+/// Longest argument or tool name written in an audit line, in characters.
+pub const MAX_LOGGED_NAME_CHARS: usize = 128;
+
 /// What one tool call leaves in the log. Holds no argument values and no secrets by construction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCallRecord {
@@ -144,8 +154,8 @@ pub struct ToolCallRecord {
     pub request_id: String,
     /// Tool name.
     pub tool: String,
-    /// `operationId`, or `METHOD /path`.
-    pub operation: String,
+    /// `operationId`, or `METHOD /path`; `None` for an unknown tool.
+    pub operation: Option<String>,
     /// HTTP status of the upstream response, if one arrived.
     pub upstream_status: Option<u16>,
     /// Time from receiving the call to answering it.
@@ -160,17 +170,23 @@ pub struct ToolCallRecord {
 
 impl ToolCallRecord {
     /// The JSON line for this record, stamped with `now`.
+    ///
+    /// Client-chosen strings are bounded so a call cannot flood the log: at most
+    /// [`MAX_LOGGED_NAMES`] argument names, and names (and the tool name) cut to
+    /// [`MAX_LOGGED_NAME_CHARS`] characters.
     pub fn to_line(&self, now: SystemTime) -> String {
-        let mut arguments = self.arguments.clone();
+        let cut = |s: &str| s.chars().take(MAX_LOGGED_NAME_CHARS).collect::<String>();
+        let mut arguments: Vec<String> = self.arguments.iter().map(|a| cut(a)).collect();
         arguments.sort_unstable();
         arguments.dedup();
+        arguments.truncate(MAX_LOGGED_NAMES);
         let mut line = Map::new();
         line.insert("ts".into(), rfc3339_utc(now).into());
         line.insert("level".into(), self.outcome.level().as_str().into());
         line.insert("event".into(), "tool_call".into());
         line.insert("request_id".into(), self.request_id.clone().into());
-        line.insert("tool".into(), self.tool.clone().into());
-        line.insert("operation".into(), self.operation.clone().into());
+        line.insert("tool".into(), cut(&self.tool).into());
+        line.insert("operation".into(), json!(self.operation));
         line.insert("upstream_status".into(), json!(self.upstream_status));
         line.insert("latency_ms".into(), self.latency_ms.into());
         line.insert("outcome".into(), self.outcome.as_str().into());
@@ -294,7 +310,7 @@ mod tests {
         let record = ToolCallRecord {
             request_id: "r-1".into(),
             tool: "list_pets".into(),
-            operation: "listPets".into(),
+            operation: Some("listPets".into()),
             upstream_status: Some(200),
             latency_ms: 12,
             outcome: Outcome::Ok,
@@ -321,6 +337,35 @@ mod tests {
         assert_eq!(line["upstream_status"], Value::Null);
         assert_eq!(line["level"], "error");
         assert_eq!(line["outcome"], "timeout");
+    }
+
+    #[test]
+    fn client_chosen_names_are_bounded() {
+        let record = ToolCallRecord {
+            request_id: "r".into(),
+            tool: "t".repeat(1000),
+            operation: None,
+            upstream_status: None,
+            latency_ms: 0,
+            outcome: Outcome::UnknownTool,
+            arguments: (0..500)
+                .map(|i| format!("{i:04}{}", "a".repeat(300)))
+                .collect(),
+            detail: None,
+        };
+        let line: Value = serde_json::from_str(&record.to_line(at(0, 0))).unwrap();
+        assert_eq!(line["tool"].as_str().unwrap().len(), MAX_LOGGED_NAME_CHARS);
+        let names = line["arguments"].as_array().unwrap();
+        assert_eq!(names.len(), MAX_LOGGED_NAMES);
+        assert!(
+            names
+                .iter()
+                .all(|n| n.as_str().unwrap().len() == MAX_LOGGED_NAME_CHARS)
+        );
+        assert_eq!(
+            (line["operation"].clone(), line["outcome"].clone()),
+            (Value::Null, json!("unknown_tool"))
+        );
     }
 
     #[test]

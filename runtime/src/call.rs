@@ -67,15 +67,27 @@ impl ServerState {
         arguments: Option<JsonObject>,
         cancelled: impl Future<Output = ()>,
     ) -> Result<CallToolResult, ErrorData> {
-        let Some(entry) = self.catalog.get(name) else {
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool `{name}`"),
-                None,
-            ));
-        };
         let started = Instant::now();
         let request_id = self.ids.next();
         let args = arguments.unwrap_or_default();
+        let Some(entry) = self.catalog.get(name) else {
+            let record = ToolCallRecord {
+                request_id,
+                tool: name.to_owned(),
+                operation: None,
+                upstream_status: None,
+                latency_ms: 0,
+                outcome: Outcome::UnknownTool,
+                arguments: args.keys().cloned().collect(),
+                detail: None,
+            };
+            self.audit.write(&record.to_line(SystemTime::now()));
+            let shown: String = name.chars().take(128).collect();
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{shown}`"),
+                None,
+            ));
+        };
         let (shaped, status) = tokio::select! {
             done = self.run(entry, &args, &request_id) => done,
             () = cancelled => (
@@ -86,7 +98,7 @@ impl ServerState {
         let record = ToolCallRecord {
             request_id,
             tool: entry.spec.name.to_owned(),
-            operation: entry.operation.clone(),
+            operation: Some(entry.operation.clone()),
             upstream_status: status,
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             outcome: shaped.outcome,

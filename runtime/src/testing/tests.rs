@@ -390,8 +390,18 @@ async fn timeouts_size_limits_and_unreachable_upstreams_are_tool_errors() {
         "the URL is not echoed"
     );
 
-    let err = gone.call("nope", None).await.unwrap_err();
+    let err = gone
+        .call("nope", args(json!({"k": "v-secret"})))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+    let line: Value = serde_json::from_str(gone.audit().lines().last().unwrap()).unwrap();
+    assert_eq!(line["outcome"], "unknown_tool");
+    assert_eq!(
+        (line["tool"].as_str(), line["operation"].is_null()),
+        (Some("nope"), true)
+    );
+    assert_eq!(line["arguments"], json!(["k"]));
 }
 
 #[tokio::test]
