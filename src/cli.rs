@@ -6,7 +6,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::init::{Select, Starter};
-use crate::load::{self, Project};
+use crate::load;
 use crate::lower::operations::OperationIndex;
 use crate::{generate, lower, write};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 pub fn build(config: &Path, out: Option<&Path>) -> Result<Diagnostics, Diagnostics> {
     let project = load::load_project(config)?;
     let (files, warnings, crate_name) = generate(&project)?;
-    let out_dir: PathBuf = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(crate_name.as_str()));
+    let out_dir: PathBuf = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(crate_name.as_str()));
     match write::write(&out_dir, &files) {
         Ok(report) => {
             println!(
@@ -30,25 +32,44 @@ pub fn build(config: &Path, out: Option<&Path>) -> Result<Diagnostics, Diagnosti
         }
         Err(e) => {
             let help = match e {
-                write::WriteError::NotGenerated(_) => "choose another directory with -o, or empty this one",
-                write::WriteError::Io { .. } => "check the path and its permissions; nothing was half-written",
+                write::WriteError::NotGenerated(_) => {
+                    "choose another directory with -o, or empty this one"
+                }
+                write::WriteError::Io { .. } => {
+                    "check the path and its permissions; nothing was half-written"
+                }
             };
             let mut all = warnings;
-            all.push(Diagnostic::error("write-failed", Location::file(&out_dir), e.to_string()).with_help(help));
+            all.push(
+                Diagnostic::error("write-failed", Location::file(&out_dir), e.to_string())
+                    .with_help(help),
+            );
             Err(all)
         }
     }
 }
 
 /// `mcpgen init`: writes a starter annotation file for a spec.
-pub fn init(spec: &Path, out: &Path, select: Select, force: bool) -> Result<Diagnostics, Diagnostics> {
+pub fn init(
+    spec: &Path,
+    out: &Path,
+    select: Select,
+    force: bool,
+) -> Result<Diagnostics, Diagnostics> {
     if out.exists() && !force {
-        return Err(Diagnostic::error("file-exists", Location::file(out), "the annotation file already exists")
-            .with_help("pass --force to overwrite it, or -o to write another file")
-            .into());
+        return Err(Diagnostic::error(
+            "file-exists",
+            Location::file(out),
+            "the annotation file already exists",
+        )
+        .with_help("pass --force to overwrite it, or -o to write another file")
+        .into());
     }
-    let out_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let spec_text = relative_path(spec, out_dir);
+    let out_dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let spec_text = load::relative_path(spec, out_dir);
     let root = load::common_root(out_dir, spec);
     let set = load::load_spec(spec, &root)?;
     let specs = vec![(spec_text.clone(), set)];
@@ -57,15 +78,42 @@ pub fn init(spec: &Path, out: &Path, select: Select, force: bool) -> Result<Diag
     let mut starter = crate::init::starter(&spec_text, &specs[0].1, &index, select);
     disable_failing_tools(&mut starter, out, specs);
     let text = crate::init::render(&starter);
-    write::write_file(out, text.as_bytes()).map_err(|e| Diagnostics::from(Diagnostic::error("write-failed", Location::file(out), e.to_string())))?;
-    let enabled = starter.tools.iter().filter(|t| t.enabled && t.disabled_because.is_none()).count();
-    let failing = starter.tools.iter().filter(|t| t.disabled_because.is_some()).count();
-    println!("wrote {} ({} operations, {enabled} enabled{})", out.display(), starter.tools.len(), if failing > 0 { format!(", {failing} left disabled: see the comments") } else { String::new() });
+    write::write_file(out, text.as_bytes()).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "write-failed",
+            Location::file(out),
+            e.to_string(),
+        ))
+    })?;
+    let enabled = starter
+        .tools
+        .iter()
+        .filter(|t| t.enabled && t.disabled_because.is_none())
+        .count();
+    let failing = starter
+        .tools
+        .iter()
+        .filter(|t| t.disabled_because.is_some())
+        .count();
+    println!(
+        "wrote {} ({} operations, {enabled} enabled{})",
+        out.display(),
+        starter.tools.len(),
+        if failing > 0 {
+            format!(", {failing} left disabled: see the comments")
+        } else {
+            String::new()
+        }
+    );
     Ok(diagnostics)
 }
 
 /// Lowers the starter as written and disables the tools that would not build, noting why.
-fn disable_failing_tools(starter: &mut Starter, annotation_path: &Path, specs: Vec<(String, load::SpecSet)>) {
+fn disable_failing_tools(
+    starter: &mut Starter,
+    annotation_path: &Path,
+    specs: Vec<(String, load::SpecSet)>,
+) {
     let mut specs = Some(specs);
     for _ in 0..2 {
         let text = crate::init::render(starter);
@@ -82,7 +130,11 @@ fn disable_failing_tools(starter: &mut Starter, annotation_path: &Path, specs: V
                 .filter(|d| d.severity == crate::diag::Severity::Error)
                 .filter_map(|d| match &d.location {
                     Location::InFile { path, pointer, .. } if path == annotation_path => {
-                        let tool = pointer.strip_prefix("/tools/")?.split('/').next()?.to_owned();
+                        let tool = pointer
+                            .strip_prefix("/tools/")?
+                            .split('/')
+                            .next()?
+                            .to_owned();
                         Some((tool, d.message.clone()))
                     }
                     Location::InFile { .. } => None,
@@ -94,7 +146,11 @@ fn disable_failing_tools(starter: &mut Starter, annotation_path: &Path, specs: V
             return;
         }
         for (tool, reason) in failures {
-            if let Some(entry) = starter.tools.iter_mut().find(|t| t.name.as_str() == tool && t.disabled_because.is_none() && t.enabled) {
+            if let Some(entry) = starter
+                .tools
+                .iter_mut()
+                .find(|t| t.name.as_str() == tool && t.disabled_because.is_none() && t.enabled)
+            {
                 entry.disabled_because = Some(reason);
             }
         }
@@ -110,9 +166,18 @@ pub fn list_spec(spec: &Path) -> Result<Diagnostics, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let index = OperationIndex::build(&specs, &mut diagnostics);
     let starter = crate::init::starter("", &specs[0].1, &index, Select::None);
-    println!("{:<8} {:<48} {:<40} suggested tool", "method", "path", "operationId");
+    println!(
+        "{:<8} {:<48} {:<40} suggested tool",
+        "method", "path", "operationId"
+    );
     for (op, tool) in index.operations.iter().zip(&starter.tools) {
-        println!("{:<8} {:<48} {:<40} {}", op.method.as_str(), op.path, op.id().unwrap_or("-"), tool.name);
+        println!(
+            "{:<8} {:<48} {:<40} {}",
+            op.method.as_str(),
+            op.path,
+            op.id().unwrap_or("-"),
+            tool.name
+        );
     }
     println!("{} operations", index.operations.len());
     Ok(diagnostics)
@@ -130,7 +195,11 @@ pub fn list_config(config: &Path) -> Result<Diagnostics, Diagnostics> {
             .file
             .tools
             .iter()
-            .filter(|(_, entry)| index.find(&entry.operation).is_ok_and(|found| std::ptr::eq(found, op)))
+            .filter(|(_, entry)| {
+                index
+                    .find(&entry.operation)
+                    .is_ok_and(|found| std::ptr::eq(found, op))
+            })
             .map(|(name, entry)| {
                 if entry.enabled == Some(false) {
                     format!("{name} (disabled)")
@@ -140,32 +209,21 @@ pub fn list_config(config: &Path) -> Result<Diagnostics, Diagnostics> {
                 }
             })
             .collect();
-        let tools = if tools.is_empty() { "-".to_owned() } else { tools.join(", ") };
-        println!("{:<8} {:<48} {:<40} {tools}", op.method.as_str(), op.path, op.id().unwrap_or("-"));
+        let tools = if tools.is_empty() {
+            "-".to_owned()
+        } else {
+            tools.join(", ")
+        };
+        println!(
+            "{:<8} {:<48} {:<40} {tools}",
+            op.method.as_str(),
+            op.path,
+            op.id().unwrap_or("-")
+        );
     }
-    println!("{} operations, {enabled} enabled tools", index.operations.len());
+    println!(
+        "{} operations, {enabled} enabled tools",
+        index.operations.len()
+    );
     Ok(diagnostics)
-}
-
-/// `path` relative to `base` (both as given; `..` where needed), `/`-separated.
-pub fn relative_path(path: &Path, base: &Path) -> String {
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let (path, base) = (absolute(path), absolute(base));
-    let path_parts: Vec<_> = path.components().collect();
-    let base_parts: Vec<_> = base.components().collect();
-    let common = path_parts.iter().zip(&base_parts).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = vec!["..".to_owned(); base_parts.len() - common];
-    parts.extend(path_parts[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
-    parts.join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths() {
-        assert_eq!(relative_path(Path::new("/a/b/spec.yaml"), Path::new("/a/b")), "spec.yaml");
-        assert_eq!(relative_path(Path::new("/a/specs/x.yaml"), Path::new("/a/servers/one")), "../../specs/x.yaml");
-    }
 }

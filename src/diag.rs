@@ -40,12 +40,25 @@ pub enum Location {
 impl Location {
     /// A place in a file given by a JSON pointer, with no line known.
     pub fn pointer(path: impl Into<PathBuf>, pointer: impl Into<String>) -> Self {
-        Location::InFile { path: path.into(), pointer: pointer.into(), line_col: None }
+        Location::InFile {
+            path: path.into(),
+            pointer: pointer.into(),
+            line_col: None,
+        }
     }
 
     /// A place in a file given by its line and column, and the pointer if known.
-    pub fn line(path: impl Into<PathBuf>, pointer: impl Into<String>, line: usize, col: usize) -> Self {
-        Location::InFile { path: path.into(), pointer: pointer.into(), line_col: Some((line, col)) }
+    pub fn line(
+        path: impl Into<PathBuf>,
+        pointer: impl Into<String>,
+        line: usize,
+        col: usize,
+    ) -> Self {
+        Location::InFile {
+            path: path.into(),
+            pointer: pointer.into(),
+            line_col: Some((line, col)),
+        }
     }
 
     /// A file as a whole.
@@ -59,7 +72,11 @@ impl fmt::Display for Location {
         match self {
             Location::None => Ok(()),
             Location::File { path } => write!(f, "{}", display_path(path)),
-            Location::InFile { path, pointer, line_col } => {
+            Location::InFile {
+                path,
+                pointer,
+                line_col,
+            } => {
                 write!(f, "{}", display_path(path))?;
                 if let Some((line, col)) = line_col {
                     write!(f, ":{line}:{col}")?;
@@ -98,12 +115,24 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error.
     pub fn error(code: &'static str, location: Location, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), location, help: None }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            location,
+            help: None,
+        }
     }
 
     /// A warning.
     pub fn warning(code: &'static str, location: Location, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, code, message: message.into(), location, help: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            location,
+            help: None,
+        }
     }
 
     /// The same problem, reported as a warning (e.g. a defect outside what is being built).
@@ -177,7 +206,12 @@ impl Diagnostics {
     pub fn sorted(&self) -> Vec<&Diagnostic> {
         let mut items: Vec<&Diagnostic> = self.items.iter().collect();
         items.sort_by(|a, b| {
-            (&a.location, a.severity, a.code, &a.message).cmp(&(&b.location, b.severity, b.code, &b.message))
+            (&a.location, a.severity, a.code, &a.message).cmp(&(
+                &b.location,
+                b.severity,
+                b.code,
+                &b.message,
+            ))
         });
         items.dedup();
         items
@@ -191,13 +225,18 @@ impl Diagnostics {
             out.push_str(&d.to_string());
             out.push_str("\n\n");
         }
-        let errors = sorted.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = sorted
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         let warnings = sorted.len() - errors;
         if errors > 0 || warnings > 0 {
-            out.push_str(&format!("{} ({errors} error{}, {warnings} warning{})\n",
+            out.push_str(&format!(
+                "{} ({errors} error{}, {warnings} warning{})\n",
                 if errors > 0 { "failed" } else { "ok" },
                 if errors == 1 { "" } else { "s" },
-                if warnings == 1 { "" } else { "s" }));
+                if warnings == 1 { "" } else { "s" }
+            ));
         }
         out
     }
@@ -231,8 +270,12 @@ mod tests {
 
     #[test]
     fn renders_location_line_and_help() {
-        let d = Diagnostic::error("dangling-ref", Location::line("specs/a.yaml", "/paths/~1pets/get", 12, 7), "no such thing")
-            .with_help("fix it");
+        let d = Diagnostic::error(
+            "dangling-ref",
+            Location::line("specs/a.yaml", "/paths/~1pets/get", 12, 7),
+            "no such thing",
+        )
+        .with_help("fix it");
         assert_eq!(
             d.to_string(),
             "error[dangling-ref]: no such thing\n  --> specs/a.yaml:12:7 at /paths/~1pets/get\n  help: fix it"

@@ -8,7 +8,7 @@
 
 use crate::ir::HttpMethod;
 use crate::load::SpecSet;
-use crate::lower::operations::{OperationIndex, OperationRef};
+use crate::lower::operations::OperationIndex;
 use crate::lower::security::requirements;
 use crate::naming::{CrateName, EnvVarName, ToolName, suggest_tool_name};
 use serde_json::Value;
@@ -62,17 +62,30 @@ pub struct Starter {
 }
 
 /// Lists the operations of a spec with suggested names.
-pub fn starter(spec_path: &str, set: &SpecSet, index: &OperationIndex<'_>, select: Select) -> Starter {
+pub fn starter(
+    spec_path: &str,
+    set: &SpecSet,
+    index: &OperationIndex<'_>,
+    select: Select,
+) -> Starter {
     let info = set.root().value.get("info");
-    let title = info.and_then(|i| i.get("title")).and_then(Value::as_str).map(str::to_owned);
+    let title = info
+        .and_then(|i| i.get("title"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let server_name = CrateName::suggest(title.as_deref().unwrap_or("api"));
     let mut used: BTreeSet<ToolName> = BTreeSet::new();
     let mut tools = Vec::new();
     let mut schemes: BTreeSet<String> = BTreeSet::new();
-    let ids: BTreeMap<&str, usize> = index.operations.iter().filter_map(|op| op.id()).fold(BTreeMap::new(), |mut m, id| {
-        *m.entry(id).or_default() += 1;
-        m
-    });
+    let ids: BTreeMap<&str, usize> =
+        index
+            .operations
+            .iter()
+            .filter_map(|op| op.id())
+            .fold(BTreeMap::new(), |mut m, id| {
+                *m.entry(id).or_default() += 1;
+                m
+            });
     for op in &index.operations {
         let base = suggest_tool_name(op.id(), op.method.as_str(), &op.path);
         let name = unique_name(base, &mut used);
@@ -87,7 +100,9 @@ pub fn starter(spec_path: &str, set: &SpecSet, index: &OperationIndex<'_>, selec
         let unique_id = op.id().filter(|id| ids.get(id) == Some(&1));
         tools.push(StarterTool {
             name,
-            operation: unique_id.map(str::to_owned).unwrap_or_else(|| op.method_path()),
+            operation: unique_id
+                .map(str::to_owned)
+                .unwrap_or_else(|| op.method_path()),
             method_path: op.method_path(),
             summary: op.summary(),
             method: op.method,
@@ -99,15 +114,32 @@ pub fn starter(spec_path: &str, set: &SpecSet, index: &OperationIndex<'_>, selec
     let credentials = schemes
         .into_iter()
         .filter_map(|scheme| {
-            let def = set.root().value.get("components")?.get("securitySchemes")?.get(&scheme)?;
+            let def = set
+                .root()
+                .value
+                .get("components")?
+                .get("securitySchemes")?
+                .get(&scheme)?;
             let kind = def.get("type").and_then(Value::as_str).unwrap_or_default();
-            let http = def.get("scheme").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+            let http = def
+                .get("scheme")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let fields = match (kind, http.as_str()) {
                 ("http", "basic") => vec![
-                    ("username_env", EnvVarName::suggest(&prefix, &format!("{scheme}_username"))),
-                    ("password_env", EnvVarName::suggest(&prefix, &format!("{scheme}_password"))),
+                    (
+                        "username_env",
+                        EnvVarName::suggest(&prefix, &format!("{scheme}_username")),
+                    ),
+                    (
+                        "password_env",
+                        EnvVarName::suggest(&prefix, &format!("{scheme}_password")),
+                    ),
                 ],
-                ("apiKey", _) | ("http", "bearer") | ("oauth2", _) | ("openIdConnect", _) => vec![("env", EnvVarName::suggest(&prefix, &scheme))],
+                ("apiKey", _) | ("http", "bearer") | ("oauth2", _) | ("openIdConnect", _) => {
+                    vec![("env", EnvVarName::suggest(&prefix, &scheme))]
+                }
                 _ => return None,
             };
             Some((scheme, fields))
@@ -120,8 +152,17 @@ pub fn starter(spec_path: &str, set: &SpecSet, index: &OperationIndex<'_>, selec
         .and_then(Value::as_array)
         .and_then(|s| s.first())
         .map(|server| {
-            let mut url = server.get("url").and_then(Value::as_str).unwrap_or_default().to_owned();
-            for (name, var) in server.get("variables").and_then(Value::as_object).into_iter().flatten() {
+            let mut url = server
+                .get("url")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            for (name, var) in server
+                .get("variables")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(default) = var.get("default").and_then(Value::as_str) {
                     url = url.replace(&format!("{{{name}}}"), default);
                 }
@@ -129,7 +170,14 @@ pub fn starter(spec_path: &str, set: &SpecSet, index: &OperationIndex<'_>, selec
             url
         })
         .filter(|url| url.starts_with("http://") || url.starts_with("https://"));
-    Starter { spec: spec_path.to_owned(), server_name, title, base_url, credentials, tools }
+    Starter {
+        spec: spec_path.to_owned(),
+        server_name,
+        title,
+        base_url,
+        credentials,
+        tools,
+    }
 }
 
 /// A name not used yet: `name`, then `name_2`, `name_3` …
@@ -157,13 +205,19 @@ fn comment(text: &str) -> String {
 /// The starter file as YAML text.
 pub fn render(starter: &Starter) -> String {
     let mut out = String::new();
-    out.push_str(&format!("# mcpgen annotation file for {}.\n", comment(starter.title.as_deref().unwrap_or(&starter.spec))));
+    out.push_str(&format!(
+        "# mcpgen annotation file for {}.\n",
+        comment(starter.title.as_deref().unwrap_or(&starter.spec))
+    ));
     out.push_str("# Enable the operations agents need, narrow them (params, response), then run `mcpgen build`.\n");
     out.push_str("# Reference: the \"Annotation file\" section of mcpgen's README, and mcpgen.schema.json (`mcpgen schema`).\n");
     out.push_str("version: 1\n");
     out.push_str(&format!("spec: {}\n", quoted(&starter.spec)));
     out.push_str("server:\n");
-    out.push_str(&format!("  name: {}\n", quoted(starter.server_name.as_str())));
+    out.push_str(&format!(
+        "  name: {}\n",
+        quoted(starter.server_name.as_str())
+    ));
     out.push_str("  version: \"0.1.0\"\n");
     if let Some(title) = &starter.title {
         out.push_str(&format!("  title: {}\n", quoted(title)));
@@ -176,10 +230,16 @@ pub fn render(starter: &Starter) -> String {
     if starter.credentials.is_empty() {
         out.push_str("  credentials: {}\n");
     } else {
-        out.push_str("  credentials:  # secrets are read from these environment variables at start-up\n");
+        out.push_str(
+            "  credentials:  # secrets are read from these environment variables at start-up\n",
+        );
         for (scheme, fields) in &starter.credentials {
             let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            out.push_str(&format!("    {}: {{ {} }}\n", quoted(scheme), fields.join(", ")));
+            out.push_str(&format!(
+                "    {}: {{ {} }}\n",
+                quoted(scheme),
+                fields.join(", ")
+            ));
         }
     }
     out.push_str("tools:\n");
@@ -187,11 +247,21 @@ pub fn render(starter: &Starter) -> String {
         out.push_str("  {}\n");
     }
     for tool in &starter.tools {
-        let summary = tool.summary.as_deref().map(|s| format!(": {}", comment(s))).unwrap_or_default();
-        out.push_str(&format!("  {}:  # {}{}\n", tool.name, tool.method_path, summary));
+        let summary = tool
+            .summary
+            .as_deref()
+            .map(|s| format!(": {}", comment(s)))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {}:  # {}{}\n",
+            tool.name, tool.method_path, summary
+        ));
         out.push_str(&format!("    operation: {}\n", quoted(&tool.operation)));
         match &tool.disabled_because {
-            Some(reason) => out.push_str(&format!("    enabled: false  # not generated: {}\n", comment(reason))),
+            Some(reason) => out.push_str(&format!(
+                "    enabled: false  # not generated: {}\n",
+                comment(reason)
+            )),
             None => out.push_str(&format!("    enabled: {}\n", tool.enabled)),
         }
         if !tool.method.is_safe() {
@@ -225,14 +295,23 @@ paths:
         let index = OperationIndex::build(&specs, &mut Diagnostics::new());
         let starter = starter("openapi.yaml", &specs[0].1, &index, Select::Read);
         assert_eq!(starter.server_name.as_str(), "pet-store-mcp");
-        assert_eq!(starter.base_url.as_deref(), Some("https://api.example.com/v1"));
+        assert_eq!(
+            starter.base_url.as_deref(),
+            Some("https://api.example.com/v1")
+        );
         let names: Vec<&str> = starter.tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, vec!["list_pets", "list_pets_2"]);
-        assert_eq!(starter.tools[0].operation, "GET /pets", "a duplicated operationId is not used");
+        assert_eq!(
+            starter.tools[0].operation, "GET /pets",
+            "a duplicated operationId is not used"
+        );
         assert!(starter.tools[0].enabled && !starter.tools[1].enabled);
         let text = render(&starter);
         assert!(text.contains("  title: \"Pet \\\"Store\\\"\"\n"), "{text}");
-        assert!(text.contains("    \"key\": { env: PET_STORE_MCP_KEY }\n"), "{text}");
+        assert!(
+            text.contains("    \"key\": { env: PET_STORE_MCP_KEY }\n"),
+            "{text}"
+        );
         assert!(text.contains("    read_only: false"), "{text}");
     }
 }

@@ -92,7 +92,10 @@ impl CredentialKind {
     pub fn env_vars(&self) -> Vec<&EnvVarName> {
         match self {
             CredentialKind::ApiKey { env, .. } | CredentialKind::Bearer { env } => vec![env],
-            CredentialKind::Basic { username_env, password_env } => vec![username_env, password_env],
+            CredentialKind::Basic {
+                username_env,
+                password_env,
+            } => vec![username_env, password_env],
         }
     }
 }
@@ -172,12 +175,17 @@ impl HttpMethod {
 
     /// Parses a method name in any case.
     pub fn parse(text: &str) -> Option<HttpMethod> {
-        HttpMethod::ALL.into_iter().find(|m| m.key().eq_ignore_ascii_case(text))
+        HttpMethod::ALL
+            .into_iter()
+            .find(|m| m.key().eq_ignore_ascii_case(text))
     }
 
     /// Whether the method is safe (does not change the upstream's state).
     pub fn is_safe(self) -> bool {
-        matches!(self, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options | HttpMethod::Trace)
+        matches!(
+            self,
+            HttpMethod::Get | HttpMethod::Head | HttpMethod::Options | HttpMethod::Trace
+        )
     }
 }
 

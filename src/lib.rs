@@ -23,7 +23,9 @@ use naming::CrateName;
 
 /// Lowers and emits a loaded project: the files of its server crate, the warnings, and the
 /// crate's name. Nothing is written.
-pub fn generate(project: &load::Project) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
+pub fn generate(
+    project: &load::Project,
+) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
     let lowered = lower::lower(project)?;
     let files = emit::emit(&lowered.ir, &project.annotation_file_name());
     Ok((files, lowered.warnings, lowered.ir.crate_name))

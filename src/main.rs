@@ -68,14 +68,21 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
                 _ => ExitCode::from(2),
             };
         }
     };
     let result = match cli.command {
         Command::Build { config, out } => mcpgen::cli::build(&config, out.as_deref()),
-        Command::Init { spec, out, select, force } => {
+        Command::Init {
+            spec,
+            out,
+            select,
+            force,
+        } => {
             let select = match select {
                 SelectArg::None => mcpgen::init::Select::None,
                 SelectArg::Read => mcpgen::init::Select::Read,
@@ -87,7 +94,12 @@ fn main() -> ExitCode {
             (Some(spec), None) => mcpgen::cli::list_spec(&spec),
             (None, Some(config)) => mcpgen::cli::list_config(&config),
             _ => Err(Diagnostics::from(
-                Diagnostic::error("usage", Location::None, "give a spec file or -c <annotation file>").with_help("mcpgen list openapi.yaml, or mcpgen list -c mcpgen.yaml"),
+                Diagnostic::error(
+                    "usage",
+                    Location::None,
+                    "give a spec file or -c <annotation file>",
+                )
+                .with_help("mcpgen list openapi.yaml, or mcpgen list -c mcpgen.yaml"),
             )),
         },
         Command::Schema => {

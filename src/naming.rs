@@ -32,7 +32,10 @@ impl ToolName {
             return Err(NameError::Empty);
         }
         if name.chars().count() > TOOL_NAME_MAX {
-            return Err(NameError::TooLong { max: TOOL_NAME_MAX, len: name.chars().count() });
+            return Err(NameError::TooLong {
+                max: TOOL_NAME_MAX,
+                len: name.chars().count(),
+            });
         }
         if let Some(c) = name.chars().find(|c| !is_tool_name_char(*c)) {
             return Err(NameError::InvalidChar(c));
@@ -74,9 +77,13 @@ impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NameError::Empty => write!(f, "the name is empty"),
-            NameError::TooLong { max, len } => write!(f, "the name has {len} characters, more than {max}"),
+            NameError::TooLong { max, len } => {
+                write!(f, "the name has {len} characters, more than {max}")
+            }
             NameError::InvalidChar(c) => write!(f, "the name contains {c:?}, which is not allowed"),
-            NameError::InvalidStart => write!(f, "the name does not start with an allowed character"),
+            NameError::InvalidStart => {
+                write!(f, "the name does not start with an allowed character")
+            }
         }
     }
 }
@@ -126,14 +133,22 @@ pub fn suggest_tool_name(operation_id: Option<&str>, method: &str, path: &str) -
                 .split('/')
                 .filter(|seg| !seg.is_empty())
                 .map(|seg| {
-                    if seg.starts_with('{') { format!("by {}", seg.trim_matches(['{', '}'])) } else { seg.to_owned() }
+                    if seg.starts_with('{') {
+                        format!("by {}", seg.trim_matches(['{', '}']))
+                    } else {
+                        seg.to_owned()
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(" ");
             ascii_snake(&format!("{} {path_words}", method.to_ascii_lowercase()))
         }
     };
-    let base = if base.is_empty() { format!("operation_{}", short_hash(path, 8)) } else { base };
+    let base = if base.is_empty() {
+        format!("operation_{}", short_hash(path, 8))
+    } else {
+        base
+    };
     ToolName(fit_with_hash(&base, SUGGESTED_TOOL_NAME_MAX))
 }
 
@@ -157,10 +172,11 @@ impl fmt::Display for RustIdent {
 
 /// Rust keywords of every edition (strict, reserved and weak ones that matter for items).
 const RUST_KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
-    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
-    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
-    "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate",
+    "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "self", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
+    "union", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Module names the generated crate uses itself.
@@ -170,7 +186,9 @@ const RESERVED_MODULES: &[&str] = &["tools", "mcpgen_runtime", "std", "core", "a
 ///
 /// Identifiers are assigned in sorted order of the tool names, so the result does not depend on
 /// the order tools were declared in; a clash (e.g. `get.pet` and `get_pet`) gets a numeric suffix.
-pub fn module_idents<'a>(tool_names: impl IntoIterator<Item = &'a ToolName>) -> Vec<(ToolName, RustIdent)> {
+pub fn module_idents<'a>(
+    tool_names: impl IntoIterator<Item = &'a ToolName>,
+) -> Vec<(ToolName, RustIdent)> {
     let mut names: Vec<&ToolName> = tool_names.into_iter().collect();
     names.sort();
     names.dedup();
@@ -206,15 +224,23 @@ impl CrateName {
             return Err(NameError::Empty);
         }
         if name.len() > 64 {
-            return Err(NameError::TooLong { max: 64, len: name.chars().count() });
+            return Err(NameError::TooLong {
+                max: 64,
+                len: name.chars().count(),
+            });
         }
         if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
             return Err(NameError::InvalidStart);
         }
-        if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))) {
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_')))
+        {
             return Err(NameError::InvalidChar(c));
         }
-        if RUST_KEYWORDS.contains(&name.replace('-', "_").as_str()) || matches!(name, "test" | "mcpgen-runtime" | "mcpgen_runtime") {
+        if RUST_KEYWORDS.contains(&name.replace('-', "_").as_str())
+            || matches!(name, "test" | "mcpgen-runtime" | "mcpgen_runtime")
+        {
             return Err(NameError::InvalidStart);
         }
         Ok(CrateName(name.to_owned()))
@@ -264,12 +290,18 @@ impl EnvVarName {
             return Err(NameError::Empty);
         }
         if name.len() > 128 {
-            return Err(NameError::TooLong { max: 128, len: name.chars().count() });
+            return Err(NameError::TooLong {
+                max: 128,
+                len: name.chars().count(),
+            });
         }
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             return Err(NameError::InvalidStart);
         }
-        if let Some(c) = name.chars().find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')) {
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_'))
+        {
             return Err(NameError::InvalidChar(c));
         }
         Ok(EnvVarName(name.to_owned()))
@@ -278,9 +310,18 @@ impl EnvVarName {
     /// The environment variable suggested for a prefix and a purpose (`PETSTORE_MCP` + `api key`).
     pub fn suggest(prefix: &str, purpose: &str) -> EnvVarName {
         let tail = purpose.to_shouty_snake_case();
-        let tail: String = tail.chars().filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
-        let joined = if tail.is_empty() { prefix.to_owned() } else { format!("{prefix}_{tail}") };
-        EnvVarName::parse(&joined).unwrap_or_else(|_| EnvVarName(format!("MCP_{}", short_hash(&joined, 8).to_uppercase())))
+        let tail: String = tail
+            .chars()
+            .filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        let joined = if tail.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}_{tail}")
+        };
+        EnvVarName::parse(&joined).unwrap_or_else(|_| {
+            EnvVarName(format!("MCP_{}", short_hash(&joined, 8).to_uppercase()))
+        })
     }
 
     /// The name as text.
@@ -322,7 +363,11 @@ impl ArgumentNamer {
             wire_name.to_owned()
         } else {
             let snake = ascii_snake(wire_name);
-            let snake = if snake.is_empty() { format!("arg_{}", short_hash(wire_name, 6)) } else { snake };
+            let snake = if snake.is_empty() {
+                format!("arg_{}", short_hash(wire_name, 6))
+            } else {
+                snake
+            };
             fit_with_hash(&snake, ARGUMENT_NAME_MAX)
         };
         if self.used.insert(base.clone()) {
@@ -357,33 +402,59 @@ mod tests {
         assert!(ToolName::parse("list_pets").is_ok());
         assert!(ToolName::parse("a.b-c_D9").is_ok());
         assert_eq!(ToolName::parse(""), Err(NameError::Empty));
-        assert_eq!(ToolName::parse("list pets"), Err(NameError::InvalidChar(' ')));
+        assert_eq!(
+            ToolName::parse("list pets"),
+            Err(NameError::InvalidChar(' '))
+        );
         assert_eq!(ToolName::parse("émoji"), Err(NameError::InvalidChar('é')));
         assert!(ToolName::parse(&"x".repeat(128)).is_ok());
-        assert_eq!(ToolName::parse(&"x".repeat(129)), Err(NameError::TooLong { max: 128, len: 129 }));
+        assert_eq!(
+            ToolName::parse(&"x".repeat(129)),
+            Err(NameError::TooLong { max: 128, len: 129 })
+        );
     }
 
     #[test]
     fn suggested_names_are_snake_case_and_fit_the_budget() {
-        assert_eq!(suggest_tool_name(Some("listPets"), "GET", "/pets").as_str(), "list_pets");
-        assert_eq!(suggest_tool_name(Some("get-HTTPResponse.v2"), "GET", "/x").as_str(), "get_http_response_v2");
-        assert_eq!(suggest_tool_name(None, "GET", "/pets/{petId}/photos").as_str(), "get_pets_by_pet_id_photos");
-        assert_eq!(suggest_tool_name(Some("🦀"), "DELETE", "/").as_str(), "delete");
+        assert_eq!(
+            suggest_tool_name(Some("listPets"), "GET", "/pets").as_str(),
+            "list_pets"
+        );
+        assert_eq!(
+            suggest_tool_name(Some("get-HTTPResponse.v2"), "GET", "/x").as_str(),
+            "get_http_response_v2"
+        );
+        assert_eq!(
+            suggest_tool_name(None, "GET", "/pets/{petId}/photos").as_str(),
+            "get_pets_by_pet_id_photos"
+        );
+        assert_eq!(
+            suggest_tool_name(Some("🦀"), "DELETE", "/").as_str(),
+            "delete"
+        );
         let long = "CreateOrUpdateTheVeryLongResourceNameForTheOrganizationEnvironmentAndTenant";
         let a = suggest_tool_name(Some(long), "POST", "/");
         let b = suggest_tool_name(Some(&format!("{long}X")), "POST", "/");
         assert_eq!(a.as_str().len(), SUGGESTED_TOOL_NAME_MAX);
         assert_ne!(a, b, "names that share a long prefix stay distinct");
-        assert_eq!(a, suggest_tool_name(Some(long), "POST", "/"), "suggestions are stable");
+        assert_eq!(
+            a,
+            suggest_tool_name(Some(long), "POST", "/"),
+            "suggestions are stable"
+        );
         assert!(ToolName::parse(a.as_str()).is_ok());
     }
 
     #[test]
     fn module_idents_avoid_keywords_and_clashes_in_sorted_order() {
-        let names: Vec<ToolName> =
-            ["type", "get.pet", "get_pet", "9lives", "tools", "Self"].iter().map(|n| ToolName::parse(n).unwrap()).collect();
-        let idents: Vec<(String, String)> =
-            module_idents(&names).into_iter().map(|(n, i)| (n.to_string(), i.to_string())).collect();
+        let names: Vec<ToolName> = ["type", "get.pet", "get_pet", "9lives", "tools", "Self"]
+            .iter()
+            .map(|n| ToolName::parse(n).unwrap())
+            .collect();
+        let idents: Vec<(String, String)> = module_idents(&names)
+            .into_iter()
+            .map(|(n, i)| (n.to_string(), i.to_string()))
+            .collect();
         assert_eq!(
             idents,
             vec![
@@ -396,28 +467,50 @@ mod tests {
             ]
         );
         let reversed: Vec<ToolName> = names.iter().rev().cloned().collect();
-        assert_eq!(module_idents(&names), module_idents(&reversed), "declaration order does not matter");
+        assert_eq!(
+            module_idents(&names),
+            module_idents(&reversed),
+            "declaration order does not matter"
+        );
     }
 
     #[test]
     fn crate_names_are_cargo_package_names() {
         assert!(CrateName::parse("petstore-mcp").is_ok());
         assert_eq!(CrateName::parse("Petstore"), Err(NameError::InvalidStart));
-        assert_eq!(CrateName::parse("pet store"), Err(NameError::InvalidChar(' ')));
+        assert_eq!(
+            CrateName::parse("pet store"),
+            Err(NameError::InvalidChar(' '))
+        );
         assert!(CrateName::parse("self").is_err());
-        assert_eq!(CrateName::suggest("Swagger Petstore").as_str(), "swagger-petstore-mcp");
+        assert_eq!(
+            CrateName::suggest("Swagger Petstore").as_str(),
+            "swagger-petstore-mcp"
+        );
         assert_eq!(CrateName::suggest("3D API").as_str(), "api-3d-api-mcp");
         assert_eq!(CrateName::suggest("").as_str(), "api-mcp");
-        assert_eq!(CrateName::parse("petstore-mcp").unwrap().env_prefix(), "PETSTORE_MCP");
+        assert_eq!(
+            CrateName::parse("petstore-mcp").unwrap().env_prefix(),
+            "PETSTORE_MCP"
+        );
     }
 
     #[test]
     fn env_var_names() {
         assert!(EnvVarName::parse("PETSTORE_API_KEY").is_ok());
-        assert_eq!(EnvVarName::parse("api_key"), Err(NameError::InvalidChar('a')));
+        assert_eq!(
+            EnvVarName::parse("api_key"),
+            Err(NameError::InvalidChar('a'))
+        );
         assert_eq!(EnvVarName::parse("1X"), Err(NameError::InvalidStart));
-        assert_eq!(EnvVarName::suggest("PETSTORE_MCP", "api_key").as_str(), "PETSTORE_MCP_API_KEY");
-        assert_eq!(EnvVarName::suggest("PETSTORE_MCP", "petstore-auth").as_str(), "PETSTORE_MCP_PETSTORE_AUTH");
+        assert_eq!(
+            EnvVarName::suggest("PETSTORE_MCP", "api_key").as_str(),
+            "PETSTORE_MCP_API_KEY"
+        );
+        assert_eq!(
+            EnvVarName::suggest("PETSTORE_MCP", "petstore-auth").as_str(),
+            "PETSTORE_MCP_PETSTORE_AUTH"
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ impl fmt::Display for PathError {
         match self {
             PathError::NoLeadingSlash => write!(f, "a path must start with `/`"),
             PathError::Root => write!(f, "a path must name a field, not the whole response"),
-            PathError::BadEscape => write!(f, "`~` must be written `~0`, and `/` inside a name `~1`"),
+            PathError::BadEscape => {
+                write!(f, "`~` must be written `~0`, and `/` inside a name `~1`")
+            }
         }
     }
 }
@@ -133,7 +135,11 @@ fn project(value: &Value, suffixes: &[&[Segment]]) -> Option<Value> {
                 .enumerate()
                 .filter_map(|(i, item)| {
                     let next = children(&i.to_string());
-                    if next.is_empty() { None } else { project(item, &next) }
+                    if next.is_empty() {
+                        None
+                    } else {
+                        project(item, &next)
+                    }
                 })
                 .collect(),
         )),
@@ -143,7 +149,9 @@ fn project(value: &Value, suffixes: &[&[Segment]]) -> Option<Value> {
 
 /// Removes every member matched by `path`.
 pub fn remove(value: &mut Value, path: &WildcardPath) {
-    let Some((last, parents)) = path.segments.split_last() else { return };
+    let Some((last, parents)) = path.segments.split_last() else {
+        return;
+    };
     for_each_match(value, parents, &mut |parent| match (parent, last) {
         (Value::Object(obj), Segment::Key(k)) => {
             obj.shift_remove(k);
@@ -177,7 +185,10 @@ pub fn mask(value: &mut Value, path: &WildcardPath, keep_last: u8) {
         let keep = usize::from(keep_last);
         let chars: Vec<char> = text.chars().collect();
         *target = if keep > 0 && chars.len() > keep * 2 {
-            Value::String(format!("****{}", chars[chars.len() - keep..].iter().collect::<String>()))
+            Value::String(format!(
+                "****{}",
+                chars[chars.len() - keep..].iter().collect::<String>()
+            ))
         } else {
             Value::String("[REDACTED]".to_owned())
         };
@@ -196,13 +207,17 @@ fn for_each_match(value: &mut Value, segments: &[Segment], f: &mut dyn FnMut(&mu
                 for_each_match(member, rest, f);
             }
         }
-        (Value::Object(obj), Segment::Any) => obj.values_mut().for_each(|m| for_each_match(m, rest, f)),
+        (Value::Object(obj), Segment::Any) => {
+            obj.values_mut().for_each(|m| for_each_match(m, rest, f))
+        }
         (Value::Array(items), Segment::Key(k)) => {
             if let Some(item) = k.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
                 for_each_match(item, rest, f);
             }
         }
-        (Value::Array(items), Segment::Any) => items.iter_mut().for_each(|m| for_each_match(m, rest, f)),
+        (Value::Array(items), Segment::Any) => {
+            items.iter_mut().for_each(|m| for_each_match(m, rest, f))
+        }
         _ => {}
     }
 }
@@ -218,7 +233,14 @@ mod tests {
 
     #[test]
     fn parses_and_prints_paths() {
-        assert_eq!(p("/a/*/b~1c~0d").segments, vec![Segment::Key("a".into()), Segment::Any, Segment::Key("b/c~d".into())]);
+        assert_eq!(
+            p("/a/*/b~1c~0d").segments,
+            vec![
+                Segment::Key("a".into()),
+                Segment::Any,
+                Segment::Key("b/c~d".into())
+            ]
+        );
         assert_eq!(p("/a/*/b~1c~0d").to_string(), "/a/*/b~1c~0d");
         assert_eq!(WildcardPath::parse("a/b"), Err(PathError::NoLeadingSlash));
         assert_eq!(WildcardPath::parse("/"), Err(PathError::Root));
@@ -228,9 +250,15 @@ mod tests {
     #[test]
     fn allow_keeps_listed_paths_only() {
         let v = json!({"id": 1, "owner": {"name": "a", "email": "e"}, "items": [{"x": 1, "y": 2}, {"x": 3}], "n": null});
-        assert_eq!(allow(&v, &[p("/id"), p("/owner/name"), p("/items/*/x")]), json!({"id": 1, "owner": {"name": "a"}, "items": [{"x": 1}, {"x": 3}]}));
+        assert_eq!(
+            allow(&v, &[p("/id"), p("/owner/name"), p("/items/*/x")]),
+            json!({"id": 1, "owner": {"name": "a"}, "items": [{"x": 1}, {"x": 3}]})
+        );
         assert_eq!(allow(&v, &[]), v);
-        assert_eq!(allow(&json!([{"a": 1, "b": 2}]), &[p("/*/a")]), json!([{"a": 1}]));
+        assert_eq!(
+            allow(&json!([{"a": 1, "b": 2}]), &[p("/*/a")]),
+            json!([{"a": 1}])
+        );
     }
 
     #[test]

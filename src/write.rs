@@ -41,7 +41,11 @@ pub enum WriteError {
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WriteError::NotGenerated(dir) => write!(f, "{} exists and was not written by mcpgen (it has no {MANIFEST_PATH})", dir.display()),
+            WriteError::NotGenerated(dir) => write!(
+                f,
+                "{} exists and was not written by mcpgen (it has no {MANIFEST_PATH})",
+                dir.display()
+            ),
             WriteError::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }
@@ -50,7 +54,10 @@ impl fmt::Display for WriteError {
 impl std::error::Error for WriteError {}
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_owned(), source }
+    move |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Whether a generated path is a plain relative path (no `..`, not absolute).
@@ -67,7 +74,10 @@ pub fn write(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
     }
     match fs::read_dir(out_dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => write_new(out_dir, files),
-        Err(e) => Err(WriteError::Io { path: out_dir.to_owned(), source: e }),
+        Err(e) => Err(WriteError::Io {
+            path: out_dir.to_owned(),
+            source: e,
+        }),
         Ok(mut entries) => {
             let manifest = out_dir.join(MANIFEST_PATH);
             if !manifest.is_file() && entries.next().is_some() {
@@ -87,7 +97,10 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(io_error(&dir))?;
     io::Write::write_all(&mut temp, bytes).map_err(io_error(path))?;
-    temp.persist(path).map_err(|e| WriteError::Io { path: path.to_owned(), source: e.error })?;
+    temp.persist(path).map_err(|e| WriteError::Io {
+        path: path.to_owned(),
+        source: e.error,
+    })?;
     Ok(())
 }
 
@@ -98,7 +111,10 @@ fn write_new(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_error(&parent))?;
-    let staging = tempfile::Builder::new().prefix(".mcpgen-staging-").tempdir_in(&parent).map_err(io_error(&parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".mcpgen-staging-")
+        .tempdir_in(&parent)
+        .map_err(io_error(&parent))?;
     for (path, bytes) in files {
         let target = staging.path().join(path);
         if let Some(dir) = target.parent() {
@@ -109,15 +125,26 @@ fn write_new(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
     let staged = staging.keep();
     if let Err(source) = fs::rename(&staged, out_dir) {
         let _ = fs::remove_dir_all(&staged);
-        return Err(WriteError::Io { path: out_dir.to_owned(), source });
+        return Err(WriteError::Io {
+            path: out_dir.to_owned(),
+            source,
+        });
     }
-    Ok(WriteReport { written: files.keys().cloned().collect(), unchanged: 0, removed: Vec::new() })
+    Ok(WriteReport {
+        written: files.keys().cloned().collect(),
+        unchanged: 0,
+        removed: Vec::new(),
+    })
 }
 
 /// The files the previous manifest lists.
 fn previous_files(out_dir: &Path) -> Vec<String> {
-    let Ok(text) = fs::read_to_string(out_dir.join(MANIFEST_PATH)) else { return Vec::new() };
-    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    let Ok(text) = fs::read_to_string(out_dir.join(MANIFEST_PATH)) else {
+        return Vec::new();
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
     manifest
         .get("files")
         .and_then(|f| f.as_array())
@@ -143,7 +170,10 @@ fn update(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
             if let Some(dir) = target.parent() {
                 fs::create_dir_all(dir).map_err(io_error(dir))?;
             }
-            let temp = target.with_file_name(format!(".{}.mcpgen-tmp", target.file_name().unwrap_or_default().to_string_lossy()));
+            let temp = target.with_file_name(format!(
+                ".{}.mcpgen-tmp",
+                target.file_name().unwrap_or_default().to_string_lossy()
+            ));
             fs::write(&temp, bytes).map_err(io_error(&temp))?;
             staged.push((temp, target));
             report.written.push(path.clone());
@@ -183,9 +213,19 @@ mod tests {
     use super::*;
 
     fn files(entries: &[(&str, &str)]) -> Files {
-        let mut files: Files = entries.iter().map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec())).collect();
-        let list: Vec<&str> = entries.iter().map(|(p, _)| *p).chain([MANIFEST_PATH]).collect();
-        files.insert(MANIFEST_PATH.to_owned(), serde_json::json!({"files": list}).to_string().into_bytes());
+        let mut files: Files = entries
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec()))
+            .collect();
+        let list: Vec<&str> = entries
+            .iter()
+            .map(|(p, _)| *p)
+            .chain([MANIFEST_PATH])
+            .collect();
+        files.insert(
+            MANIFEST_PATH.to_owned(),
+            serde_json::json!({"files": list}).to_string().into_bytes(),
+        );
         files
     }
 
@@ -200,23 +240,44 @@ mod tests {
         fs::write(out.join("target/keep"), "build output").unwrap();
 
         let second = write(&out, &files(&[("a.txt", "2")])).unwrap();
-        assert_eq!(second.written, vec![MANIFEST_PATH.to_owned(), "a.txt".to_owned()]);
+        assert_eq!(
+            second.written,
+            vec![MANIFEST_PATH.to_owned(), "a.txt".to_owned()]
+        );
         assert_eq!(second.removed, vec!["src/tools/x.rs".to_owned()]);
         assert!(!out.join("src").exists(), "emptied directories are removed");
-        assert_eq!(fs::read_to_string(out.join("target/keep")).unwrap(), "build output", "unknown files are kept");
+        assert_eq!(
+            fs::read_to_string(out.join("target/keep")).unwrap(),
+            "build output",
+            "unknown files are kept"
+        );
 
         let third = write(&out, &files(&[("a.txt", "2")])).unwrap();
         assert!(third.written.is_empty());
         assert_eq!(third.unchanged, 2);
-        let leftovers: Vec<_> = fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-        assert_eq!(leftovers, vec![std::ffi::OsString::from("server")], "no staging directory is left behind");
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            leftovers,
+            vec![std::ffi::OsString::from("server")],
+            "no staging directory is left behind"
+        );
     }
 
     #[test]
     fn refuses_directories_mcpgen_did_not_write() {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("precious.txt"), "mine").unwrap();
-        assert!(matches!(write(tmp.path(), &files(&[("a.txt", "1")])), Err(WriteError::NotGenerated(_))));
-        assert_eq!(fs::read_to_string(tmp.path().join("precious.txt")).unwrap(), "mine");
+        assert!(matches!(
+            write(tmp.path(), &files(&[("a.txt", "1")])),
+            Err(WriteError::NotGenerated(_))
+        ));
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("precious.txt")).unwrap(),
+            "mine"
+        );
     }
 }

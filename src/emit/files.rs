@@ -18,21 +18,42 @@ struct Template {
 
 /// Every template, by name.
 const TEMPLATES: &[Template] = &[
-    Template { name: "Cargo.toml.j2", text: include_str!("../../templates/Cargo.toml.j2") },
-    Template { name: "README.md.j2", text: include_str!("../../templates/README.md.j2") },
-    Template { name: "Dockerfile.j2", text: include_str!("../../templates/Dockerfile.j2") },
+    Template {
+        name: "Cargo.toml.j2",
+        text: include_str!("../../templates/Cargo.toml.j2"),
+    },
+    Template {
+        name: "README.md.j2",
+        text: include_str!("../../templates/README.md.j2"),
+    },
+    Template {
+        name: "Dockerfile.j2",
+        text: include_str!("../../templates/Dockerfile.j2"),
+    },
 ];
 
 /// Files copied as they are: (output path, text).
-pub const VERBATIM: &[(&str, &str)] = &[(".dockerignore", include_str!("../../templates/dockerignore")), (".gitignore", include_str!("../../templates/gitignore"))];
+pub const VERBATIM: &[(&str, &str)] = &[
+    (
+        ".dockerignore",
+        include_str!("../../templates/dockerignore"),
+    ),
+    (".gitignore", include_str!("../../templates/gitignore")),
+];
 
 /// The environment with escaping filters and strict undefined handling.
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
-    env.set_trim_blocks(false);
-    env.add_filter("toml_str", |s: String| serde_json::to_string(&s).unwrap_or_default());
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.add_filter("toml_str", |s: String| {
+        serde_json::to_string(&s).unwrap_or_default()
+    });
     env.add_filter("md", |s: String| markdown_inline(&s));
     env.add_filter("md_code", |s: String| markdown_code(&s));
     env.add_filter("md_block", |s: String| markdown_block(&s));
@@ -48,7 +69,10 @@ fn markdown_inline(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut out = String::new();
     for c in one_line.chars() {
-        if matches!(c, '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#') {
+        if matches!(
+            c,
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#'
+        ) {
             out.push('\\');
         }
         out.push(c);
@@ -59,14 +83,26 @@ fn markdown_inline(text: &str) -> String {
 /// Inline code that cannot be broken out of.
 fn markdown_code(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let longest_run = one_line.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let longest_run = one_line
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
-    format!("{fence}{one_line}{fence}").replace(&format!("{fence}`"), &format!("{fence} `")).replace(&format!("`{fence}"), &format!("` {fence}"))
+    let pad = if one_line.starts_with('`') || one_line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{one_line}{pad}{fence}")
 }
 
 /// A paragraph of spec text, shown as a quoted block so its markup cannot affect the page.
 fn markdown_block(text: &str) -> String {
-    text.lines().map(|line| format!("> {}", markdown_inline(line))).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|line| format!("> {}", markdown_inline(line)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Serialize)]
@@ -129,17 +165,29 @@ pub fn required_env(ir: &ServerIr) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for credential in &ir.upstream.credentials {
         for var in credential.kind.env_vars() {
-            env.insert(var.to_string(), format!("credential `{}` (secret)", credential.id));
+            env.insert(
+                var.to_string(),
+                format!("credential `{}` (secret)", credential.id),
+            );
         }
     }
     for tool in &ir.tools {
         let fields = tool.body.iter().flat_map(|b| match &b.value {
-            crate::ir::BodyValue::Fields(fields) => fields.iter().map(|f| (&f.wire_name, &f.value)).collect::<Vec<_>>(),
+            crate::ir::BodyValue::Fields(fields) => fields
+                .iter()
+                .map(|f| (&f.wire_name, &f.value))
+                .collect::<Vec<_>>(),
             crate::ir::BodyValue::Argument { .. } => Vec::new(),
         });
-        for (wire, source) in tool.params.iter().map(|p| (&p.wire_name, &p.value)).chain(fields) {
+        for (wire, source) in tool
+            .params
+            .iter()
+            .map(|p| (&p.wire_name, &p.value))
+            .chain(fields)
+        {
             if let ValueSource::Env(var) = source {
-                env.entry(var.to_string()).or_insert_with(|| format!("value of `{wire}` sent by the tools"));
+                env.entry(var.to_string())
+                    .or_insert_with(|| format!("value of `{wire}` sent by the tools"));
             }
         }
     }
@@ -148,7 +196,10 @@ pub fn required_env(ir: &ServerIr) -> BTreeMap<String, String> {
 
 /// `mcp.json`: a stdio client configuration (Claude Desktop, Cursor and others).
 pub fn client_config(ir: &ServerIr) -> String {
-    let env: serde_json::Map<String, Value> = required_env(ir).into_keys().map(|k| (k, json!("..."))).collect();
+    let env: serde_json::Map<String, Value> = required_env(ir)
+        .into_keys()
+        .map(|k| (k, json!("...")))
+        .collect();
     let config = json!({
         "mcpServers": {
             ir.crate_name.as_str(): {
@@ -170,9 +221,19 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
         .iter()
         .map(|tool| {
             for scope in &tool.scopes {
-                scopes.entry(scope.clone()).or_default().push(tool.name.to_string());
+                scopes
+                    .entry(scope.clone())
+                    .or_default()
+                    .push(tool.name.to_string());
             }
-            let required: Vec<&str> = tool.input_schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            let required: Vec<&str> = tool
+                .input_schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
             let arguments = tool
                 .input_schema
                 .get("properties")
@@ -182,14 +243,21 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
                 .map(|(name, schema)| ArgumentView {
                     name: name.clone(),
                     required: required.contains(&name.as_str()),
-                    description: schema.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
+                    description: schema
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
                 })
                 .collect();
             let body_fields: Vec<(&String, &ValueSource)> = tool
                 .body
                 .iter()
                 .flat_map(|b| match &b.value {
-                    crate::ir::BodyValue::Fields(fields) => fields.iter().map(|f| (&f.wire_name, &f.value)).collect::<Vec<_>>(),
+                    crate::ir::BodyValue::Fields(fields) => fields
+                        .iter()
+                        .map(|f| (&f.wire_name, &f.value))
+                        .collect::<Vec<_>>(),
                     crate::ir::BodyValue::Argument { .. } => Vec::new(),
                 })
                 .collect();
@@ -206,7 +274,15 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
                 .collect();
             let mut shaping = Vec::new();
             if !tool.output.allow.is_empty() {
-                shaping.push(format!("only {} kept", tool.output.allow.iter().map(|p| markdown_code(p)).collect::<Vec<_>>().join(", ")));
+                shaping.push(format!(
+                    "only {} kept",
+                    tool.output
+                        .allow
+                        .iter()
+                        .map(|p| markdown_code(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             for redaction in &tool.output.redact {
                 let what = match redaction.action {
@@ -236,7 +312,10 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
             }
         })
         .collect();
-    let title = ir.title.clone().unwrap_or_else(|| ir.crate_name.to_string());
+    let title = ir
+        .title
+        .clone()
+        .unwrap_or_else(|| ir.crate_name.to_string());
     CrateView {
         annotation_file: annotation_file.to_owned(),
         crate_name: ir.crate_name.to_string(),
@@ -245,10 +324,22 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
         title,
         base_url: ir.upstream.base_url.clone(),
         base_url_env: ir.upstream.base_url_env.to_string(),
-        sources: ir.sources.iter().map(|s| SourceView { path: s.path.clone() }).collect(),
-        env: required_env(ir).into_iter().map(|(name, purpose)| EnvVarView { name, purpose }).collect(),
+        sources: ir
+            .sources
+            .iter()
+            .map(|s| SourceView {
+                path: s.path.clone(),
+            })
+            .collect(),
+        env: required_env(ir)
+            .into_iter()
+            .map(|(name, purpose)| EnvVarView { name, purpose })
+            .collect(),
         tools,
-        scopes: scopes.into_iter().map(|(name, tools)| ScopeView { name, tools }).collect(),
+        scopes: scopes
+            .into_iter()
+            .map(|(name, tools)| ScopeView { name, tools })
+            .collect(),
         client_config: client_config(ir).trim_end().to_owned(),
     }
 }
@@ -258,12 +349,18 @@ pub fn render(ir: &ServerIr, annotation_file: &str) -> Vec<(String, String)> {
     let env = environment();
     let view = view(ir, annotation_file);
     let mut out = Vec::new();
-    for (template, output) in [("Cargo.toml.j2", "Cargo.toml"), ("README.md.j2", "README.md"), ("Dockerfile.j2", "Dockerfile")] {
+    for (template, output) in [
+        ("Cargo.toml.j2", "Cargo.toml"),
+        ("README.md.j2", "README.md"),
+        ("Dockerfile.j2", "Dockerfile"),
+    ] {
         // Templates are mcpgen's own and the view is complete; a failure is a bug in mcpgen.
         let text = env
             .get_template(template)
-            .and_then(|t| t.render(&view))
-            .unwrap_or_else(|e| panic!("bug in mcpgen: template {template} failed to render: {e:#}"));
+            .and_then(|t| t.render(minijinja::value::Serde(&view)))
+            .unwrap_or_else(|e| {
+                panic!("bug in mcpgen: template {template} failed to render: {e:#}")
+            });
         out.push((output.to_owned(), text));
     }
     out
@@ -281,7 +378,8 @@ mod tests {
         env.add_filter("md_code", |s: String| s);
         env.add_filter("md_block", |s: String| s);
         for template in TEMPLATES {
-            env.add_template(template.name, template.text).unwrap_or_else(|e| panic!("{}: {e}", template.name));
+            env.add_template(template.name, template.text)
+                .unwrap_or_else(|e| panic!("{}: {e}", template.name));
         }
     }
 

@@ -7,7 +7,8 @@
 
 use crate::emit::sample::Sampler;
 use crate::ir::{
-    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, ParamLocation, ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
+    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, ParamLocation, ParamStyle,
+    RedactAction, ServerIr, ToolIr, ValueSource,
 };
 use crate::wildcard::{self, WildcardPath};
 use serde_json::{Map, Value, json};
@@ -63,9 +64,17 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr) -> String {
 /// Test values of every environment variable the tool reads.
 fn environment(ir: &ServerIr, tool: &ToolIr) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
-    for credential in ir.upstream.credentials.iter().filter(|c| tool.credentials.contains(&c.id)) {
+    for credential in ir
+        .upstream
+        .credentials
+        .iter()
+        .filter(|c| tool.credentials.contains(&c.id))
+    {
         for var in credential.kind.env_vars() {
-            env.insert(var.to_string(), format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8)));
+            env.insert(
+                var.to_string(),
+                format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8)),
+            );
         }
     }
     let body_fields = tool.body.iter().flat_map(|b| match &b.value {
@@ -74,16 +83,28 @@ fn environment(ir: &ServerIr, tool: &ToolIr) -> BTreeMap<String, String> {
     });
     for source in tool.params.iter().map(|p| &p.value).chain(body_fields) {
         if let ValueSource::Env(var) = source {
-            env.insert(var.to_string(), format!("env-{}", var.as_str().to_ascii_lowercase().replace('_', "-")));
+            env.insert(
+                var.to_string(),
+                format!(
+                    "env-{}",
+                    var.as_str().to_ascii_lowercase().replace('_', "-")
+                ),
+            );
         }
     }
     env
 }
 
 /// The value a parameter or field is sent with, or None when it is not sent.
-fn resolve(source: &ValueSource, arguments: &Value, env: &BTreeMap<String, String>) -> Option<Value> {
+fn resolve(
+    source: &ValueSource,
+    arguments: &Value,
+    env: &BTreeMap<String, String>,
+) -> Option<Value> {
     match source {
-        ValueSource::Argument { name, default } => arguments.get(name).cloned().or_else(|| default.clone()),
+        ValueSource::Argument { name, default } => {
+            arguments.get(name).cloned().or_else(|| default.clone())
+        }
         ValueSource::Fixed(value) => Some(value.clone()),
         ValueSource::Env(var) => env.get(var.as_str()).map(|v| json!(v)),
     }
@@ -95,41 +116,96 @@ fn call(ir: &ServerIr, tool: &ToolIr, env: &BTreeMap<String, String>, arguments:
     let mut query: Vec<(String, String)> = Vec::new();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for param in &tool.params {
-        let Some(value) = resolve(&param.value, arguments, env) else { continue };
+        let Some(value) = resolve(&param.value, arguments, env) else {
+            continue;
+        };
         match param.location {
             ParamLocation::Path => {
-                path = path.replace(&format!("{{{}}}", param.wire_name), &path_value(&param.wire_name, &value, param.style, param.explode));
+                path = path.replace(
+                    &format!("{{{}}}", param.wire_name),
+                    &path_value(&param.wire_name, &value, param.style, param.explode),
+                );
             }
-            ParamLocation::Query => query.extend(query_pairs(&param.wire_name, &value, param.style, param.explode)),
+            ParamLocation::Query => query.extend(query_pairs(
+                &param.wire_name,
+                &value,
+                param.style,
+                param.explode,
+            )),
             ParamLocation::Header => {
-                headers.insert(param.wire_name.to_ascii_lowercase(), simple_value(&value, param.explode, false));
+                headers.insert(
+                    param.wire_name.to_ascii_lowercase(),
+                    simple_value(&value, param.explode, false),
+                );
             }
             ParamLocation::Cookie => {}
         }
     }
-    for credential in ir.upstream.credentials.iter().filter(|c| tool.credentials.contains(&c.id)) {
-        let secret = |var: &crate::naming::EnvVarName| env.get(var.as_str()).cloned().unwrap_or_default();
+    for credential in ir
+        .upstream
+        .credentials
+        .iter()
+        .filter(|c| tool.credentials.contains(&c.id))
+    {
+        let secret =
+            |var: &crate::naming::EnvVarName| env.get(var.as_str()).cloned().unwrap_or_default();
         match &credential.kind {
-            CredentialKind::ApiKey { location: ApiKeyLocation::Header, name, env: var } => {
+            CredentialKind::ApiKey {
+                location: ApiKeyLocation::Header,
+                name,
+                env: var,
+            } => {
                 headers.insert(name.to_ascii_lowercase(), secret(var));
             }
-            CredentialKind::ApiKey { location: ApiKeyLocation::Query, name, env: var } => query.push((name.clone(), secret(var))),
-            CredentialKind::ApiKey { location: ApiKeyLocation::Cookie, .. } => {}
+            CredentialKind::ApiKey {
+                location: ApiKeyLocation::Query,
+                name,
+                env: var,
+            } => query.push((name.clone(), secret(var))),
+            CredentialKind::ApiKey {
+                location: ApiKeyLocation::Cookie,
+                ..
+            } => {}
             CredentialKind::Bearer { env: var } => {
-                headers.insert("authorization".to_owned(), format!("Bearer {}", secret(var)));
+                headers.insert(
+                    "authorization".to_owned(),
+                    format!("Bearer {}", secret(var)),
+                );
             }
-            CredentialKind::Basic { username_env, password_env } => {
+            CredentialKind::Basic {
+                username_env,
+                password_env,
+            } => {
                 use base64::Engine as _;
                 let pair = format!("{}:{}", secret(username_env), secret(password_env));
-                headers.insert("authorization".to_owned(), format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)));
+                headers.insert(
+                    "authorization".to_owned(),
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(pair)
+                    ),
+                );
             }
         }
     }
     headers.insert("accept".to_owned(), tool.accept.clone());
-    let base_path = ir.upstream.base_url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+    let base_path = ir
+        .upstream
+        .base_url
+        .splitn(4, '/')
+        .nth(3)
+        .map(|p| format!("/{p}"))
+        .unwrap_or_default();
     let body = request_body(tool, arguments, env);
-    if let Some(media) = tool.body.as_ref().filter(|_| !body.is_null()).map(|b| &b.media_type)
-        && !matches!(tool.body.as_ref().map(|b| b.encoding), Some(BodyEncoding::Multipart))
+    if let Some(media) = tool
+        .body
+        .as_ref()
+        .filter(|_| !body.is_null())
+        .map(|b| &b.media_type)
+        && !matches!(
+            tool.body.as_ref().map(|b| b.encoding),
+            Some(BodyEncoding::Multipart)
+        )
     {
         headers.insert("content-type".to_owned(), media.clone());
     }
@@ -158,8 +234,20 @@ fn path_value(name: &str, value: &Value, style: ParamStyle, explode: bool) -> St
             format!(".{}", list_text(value, sep, explode, true))
         }
         ParamStyle::Matrix => match value {
-            Value::Array(items) if explode => items.iter().map(|i| format!(";{name}={}", encode_component(&scalar_text(i)))).collect(),
-            Value::Object(obj) if explode => obj.iter().map(|(k, v)| format!(";{}={}", encode_component(k), encode_component(&scalar_text(v)))).collect(),
+            Value::Array(items) if explode => items
+                .iter()
+                .map(|i| format!(";{name}={}", encode_component(&scalar_text(i))))
+                .collect(),
+            Value::Object(obj) if explode => obj
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        ";{}={}",
+                        encode_component(k),
+                        encode_component(&scalar_text(v))
+                    )
+                })
+                .collect(),
             _ => format!(";{name}={}", list_text(value, ",", false, true)),
         },
         _ => simple_value(value, explode, true),
@@ -173,30 +261,70 @@ fn simple_value(value: &Value, explode: bool, encode: bool) -> String {
 
 /// Joins an array's items or an object's members (`k=v` when exploded, `k,v` otherwise).
 fn list_text(value: &Value, sep: &str, explode: bool, encode: bool) -> String {
-    let e = |t: &str| if encode { encode_component(t) } else { t.to_owned() };
+    let e = |t: &str| {
+        if encode {
+            encode_component(t)
+        } else {
+            t.to_owned()
+        }
+    };
     match value {
-        Value::Array(items) => items.iter().map(|i| e(&scalar_text(i))).collect::<Vec<_>>().join(sep),
-        Value::Object(obj) if explode => obj.iter().map(|(k, v)| format!("{}={}", e(k), e(&scalar_text(v)))).collect::<Vec<_>>().join(sep),
-        Value::Object(obj) => obj.iter().flat_map(|(k, v)| [e(k), e(&scalar_text(v))]).collect::<Vec<_>>().join(","),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| e(&scalar_text(i)))
+            .collect::<Vec<_>>()
+            .join(sep),
+        Value::Object(obj) if explode => obj
+            .iter()
+            .map(|(k, v)| format!("{}={}", e(k), e(&scalar_text(v))))
+            .collect::<Vec<_>>()
+            .join(sep),
+        Value::Object(obj) => obj
+            .iter()
+            .flat_map(|(k, v)| [e(k), e(&scalar_text(v))])
+            .collect::<Vec<_>>()
+            .join(","),
         other => e(&scalar_text(other)),
     }
 }
 
 /// The decoded query pairs of one parameter.
-fn query_pairs(name: &str, value: &Value, style: ParamStyle, explode: bool) -> Vec<(String, String)> {
+fn query_pairs(
+    name: &str,
+    value: &Value,
+    style: ParamStyle,
+    explode: bool,
+) -> Vec<(String, String)> {
     match (style, value) {
-        (ParamStyle::DeepObject, Value::Object(obj)) => obj.iter().map(|(k, v)| (format!("{name}[{k}]"), scalar_text(v))).collect(),
-        (ParamStyle::Form, Value::Array(items)) if explode => items.iter().map(|i| (name.to_owned(), scalar_text(i))).collect(),
-        (ParamStyle::Form, Value::Object(obj)) if explode => obj.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect(),
-        (ParamStyle::SpaceDelimited, Value::Array(items)) => vec![(name.to_owned(), items.iter().map(scalar_text).collect::<Vec<_>>().join(" "))],
-        (ParamStyle::PipeDelimited, Value::Array(items)) => vec![(name.to_owned(), items.iter().map(scalar_text).collect::<Vec<_>>().join("|"))],
+        (ParamStyle::DeepObject, Value::Object(obj)) => obj
+            .iter()
+            .map(|(k, v)| (format!("{name}[{k}]"), scalar_text(v)))
+            .collect(),
+        (ParamStyle::Form, Value::Array(items)) if explode => items
+            .iter()
+            .map(|i| (name.to_owned(), scalar_text(i)))
+            .collect(),
+        (ParamStyle::Form, Value::Object(obj)) if explode => obj
+            .iter()
+            .map(|(k, v)| (k.clone(), scalar_text(v)))
+            .collect(),
+        (ParamStyle::SpaceDelimited, Value::Array(items)) => vec![(
+            name.to_owned(),
+            items.iter().map(scalar_text).collect::<Vec<_>>().join(" "),
+        )],
+        (ParamStyle::PipeDelimited, Value::Array(items)) => vec![(
+            name.to_owned(),
+            items.iter().map(scalar_text).collect::<Vec<_>>().join("|"),
+        )],
         (_, value) => vec![(name.to_owned(), list_text(value, ",", false, false))],
     }
 }
 
 /// The expected body, in the fixture's notation.
 fn request_body(tool: &ToolIr, arguments: &Value, env: &BTreeMap<String, String>) -> Value {
-    let Some(body) = &tool.body else { return Value::Null };
+    let Some(body) = &tool.body else {
+        return Value::Null;
+    };
     let value = match &body.value {
         BodyValue::Argument { name } => match arguments.get(name) {
             Some(v) => v.clone(),
@@ -223,7 +351,9 @@ fn request_body(tool: &ToolIr, arguments: &Value, env: &BTreeMap<String, String>
             let mut pairs = Vec::new();
             for (k, v) in value.as_object().into_iter().flatten() {
                 match v {
-                    Value::Array(items) => pairs.extend(items.iter().map(|i| json!([k, form_text(i)]))),
+                    Value::Array(items) => {
+                        pairs.extend(items.iter().map(|i| json!([k, form_text(i)])))
+                    }
                     other => pairs.push(json!([k, form_text(other)])),
                 }
             }
@@ -271,25 +401,43 @@ fn response(tool: &ToolIr) -> (Value, Value, Vec<String>) {
     let status = output.status;
     if output.media_type.is_empty() {
         let upstream = json!({"status": status, "content_type": null, "body": ""});
-        return (upstream, json!({"is_error": false, "text_contains": format!("{status}")}), Vec::new());
+        return (
+            upstream,
+            json!({"is_error": false, "text_contains": format!("{status}")}),
+            Vec::new(),
+        );
     }
     let Some(schema) = &output.upstream_schema else {
         let body = "sample response text";
         let upstream = json!({"status": status, "content_type": output.media_type, "body": body});
-        return (upstream, json!({"is_error": false, "text_contains": body}), Vec::new());
+        return (
+            upstream,
+            json!({"is_error": false, "text_contains": body}),
+            Vec::new(),
+        );
     };
     let mut sampler = Sampler::new(schema, "upstream-");
     let mut body = sampler.sample(schema, 0).unwrap_or(json!({}));
     // Values at redacted paths become sentinels, so their absence can be checked.
     for (k, redaction) in output.redact.iter().enumerate() {
         if let Ok(path) = WildcardPath::parse(&redaction.path) {
-            set_matches(&mut body, &path.segments, &format!("mcpgen-redacted-{k}-0123456789"));
+            set_matches(
+                &mut body,
+                &path.segments,
+                &format!("mcpgen-redacted-{k}-0123456789"),
+            );
         }
     }
-    let allow: Vec<WildcardPath> = output.allow.iter().filter_map(|p| WildcardPath::parse(p).ok()).collect();
+    let allow: Vec<WildcardPath> = output
+        .allow
+        .iter()
+        .filter_map(|p| WildcardPath::parse(p).ok())
+        .collect();
     let mut shaped = wildcard::allow(&body, &allow);
     for redaction in &output.redact {
-        let Ok(path) = WildcardPath::parse(&redaction.path) else { continue };
+        let Ok(path) = WildcardPath::parse(&redaction.path) else {
+            continue;
+        };
         match redaction.action {
             RedactAction::Remove => wildcard::remove(&mut shaped, &path),
             RedactAction::Mask { keep_last } => wildcard::mask(&mut shaped, &path, keep_last),
@@ -305,8 +453,13 @@ fn response(tool: &ToolIr) -> (Value, Value, Vec<String>) {
         Some(member) => json!({ member.as_str(): shaped }),
         None => shaped,
     };
-    let upstream = json!({"status": status, "content_type": output.media_type, "body": body.to_string()});
-    (upstream, json!({"is_error": false, "structured": structured}), absent)
+    let upstream =
+        json!({"status": status, "content_type": output.media_type, "body": body.to_string()});
+    (
+        upstream,
+        json!({"is_error": false, "structured": structured}),
+        absent,
+    )
 }
 
 /// Sets every value matched by `segments` (creating nothing) to `text`.
@@ -321,8 +474,12 @@ fn set_matches(value: &mut Value, segments: &[wildcard::Segment], text: &str) {
                 set_matches(member, rest, text);
             }
         }
-        (Value::Object(obj), wildcard::Segment::Any) => obj.values_mut().for_each(|m| set_matches(m, rest, text)),
-        (Value::Array(items), wildcard::Segment::Any) => items.iter_mut().for_each(|m| set_matches(m, rest, text)),
+        (Value::Object(obj), wildcard::Segment::Any) => {
+            obj.values_mut().for_each(|m| set_matches(m, rest, text))
+        }
+        (Value::Array(items), wildcard::Segment::Any) => {
+            items.iter_mut().for_each(|m| set_matches(m, rest, text))
+        }
         (Value::Array(items), wildcard::Segment::Key(k)) => {
             if let Some(item) = k.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
                 set_matches(item, rest, text);
@@ -344,15 +501,24 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
 
 /// Invalid arguments, and the name the error must mention.
 fn invalid(tool: &ToolIr) -> Value {
-    let required = tool.input_schema.get("required").and_then(Value::as_array).and_then(|r| r.first()).and_then(Value::as_str);
+    let required = tool
+        .input_schema
+        .get("required")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(Value::as_str);
     match required {
         Some(name) => {
-            let sample = Sampler::new(&tool.input_schema, "sample").sample_root().unwrap_or(json!({}));
+            let sample = Sampler::new(&tool.input_schema, "sample")
+                .sample_root()
+                .unwrap_or(json!({}));
             let mut arguments = sample.as_object().cloned().unwrap_or_default();
             arguments.remove(name);
             json!({"arguments": arguments, "mentions": name})
         }
-        None => json!({"arguments": {"unexpected_argument": true}, "mentions": "unexpected_argument"}),
+        None => {
+            json!({"arguments": {"unexpected_argument": true}, "mentions": "unexpected_argument"})
+        }
     }
 }
 
@@ -364,21 +530,70 @@ mod tests {
     fn serialization_follows_the_openapi_style_table() {
         let list = json!(["blue", "black", "brown"]);
         let obj = json!({"R": 100, "G": 200, "B": 150});
-        assert_eq!(path_value("color", &json!("blue"), ParamStyle::Simple, false), "blue");
-        assert_eq!(path_value("color", &list, ParamStyle::Simple, false), "blue,black,brown");
-        assert_eq!(path_value("color", &obj, ParamStyle::Simple, false), "R,100,G,200,B,150");
-        assert_eq!(path_value("color", &obj, ParamStyle::Simple, true), "R=100,G=200,B=150");
-        assert_eq!(path_value("color", &list, ParamStyle::Label, false), ".blue,black,brown");
-        assert_eq!(path_value("color", &list, ParamStyle::Label, true), ".blue.black.brown");
-        assert_eq!(path_value("color", &list, ParamStyle::Matrix, true), ";color=blue;color=black;color=brown");
-        assert_eq!(path_value("color", &obj, ParamStyle::Matrix, false), ";color=R,100,G,200,B,150");
-        assert_eq!(path_value("id", &json!("a b/c"), ParamStyle::Simple, false), "a%20b%2Fc");
+        assert_eq!(
+            path_value("color", &json!("blue"), ParamStyle::Simple, false),
+            "blue"
+        );
+        assert_eq!(
+            path_value("color", &list, ParamStyle::Simple, false),
+            "blue,black,brown"
+        );
+        assert_eq!(
+            path_value("color", &obj, ParamStyle::Simple, false),
+            "R,100,G,200,B,150"
+        );
+        assert_eq!(
+            path_value("color", &obj, ParamStyle::Simple, true),
+            "R=100,G=200,B=150"
+        );
+        assert_eq!(
+            path_value("color", &list, ParamStyle::Label, false),
+            ".blue,black,brown"
+        );
+        assert_eq!(
+            path_value("color", &list, ParamStyle::Label, true),
+            ".blue.black.brown"
+        );
+        assert_eq!(
+            path_value("color", &list, ParamStyle::Matrix, true),
+            ";color=blue;color=black;color=brown"
+        );
+        assert_eq!(
+            path_value("color", &obj, ParamStyle::Matrix, false),
+            ";color=R,100,G,200,B,150"
+        );
+        assert_eq!(
+            path_value("id", &json!("a b/c"), ParamStyle::Simple, false),
+            "a%20b%2Fc"
+        );
         let pairs = |v: &Value, s, e| query_pairs("color", v, s, e);
-        assert_eq!(pairs(&list, ParamStyle::Form, true), vec![("color".into(), "blue".into()), ("color".into(), "black".into()), ("color".into(), "brown".into())]);
-        assert_eq!(pairs(&list, ParamStyle::Form, false), vec![("color".into(), "blue,black,brown".into())]);
-        assert_eq!(pairs(&list, ParamStyle::SpaceDelimited, false), vec![("color".into(), "blue black brown".into())]);
-        assert_eq!(pairs(&list, ParamStyle::PipeDelimited, false), vec![("color".into(), "blue|black|brown".into())]);
-        assert_eq!(pairs(&obj, ParamStyle::DeepObject, true)[0], ("color[R]".into(), "100".into()));
-        assert_eq!(pairs(&obj, ParamStyle::Form, true)[1], ("G".into(), "200".into()));
+        assert_eq!(
+            pairs(&list, ParamStyle::Form, true),
+            vec![
+                ("color".into(), "blue".into()),
+                ("color".into(), "black".into()),
+                ("color".into(), "brown".into())
+            ]
+        );
+        assert_eq!(
+            pairs(&list, ParamStyle::Form, false),
+            vec![("color".into(), "blue,black,brown".into())]
+        );
+        assert_eq!(
+            pairs(&list, ParamStyle::SpaceDelimited, false),
+            vec![("color".into(), "blue black brown".into())]
+        );
+        assert_eq!(
+            pairs(&list, ParamStyle::PipeDelimited, false),
+            vec![("color".into(), "blue|black|brown".into())]
+        );
+        assert_eq!(
+            pairs(&obj, ParamStyle::DeepObject, true)[0],
+            ("color[R]".into(), "100".into())
+        );
+        assert_eq!(
+            pairs(&obj, ParamStyle::Form, true)[1],
+            ("G".into(), "200".into())
+        );
     }
 }

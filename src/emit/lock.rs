@@ -11,16 +11,30 @@ const RUNTIME_LOCK: &str = include_str!("../../templates/runtime.Cargo.lock");
 
 /// The lock file for a crate named `name` at `version` that depends only on the runtime.
 pub fn lock_file(name: &str, version: &str) -> String {
-    let own = format!("[[package]]\nname = \"{name}\"\nversion = \"{version}\"\ndependencies = [\n \"mcpgen-runtime\",\n]\n");
+    let own = format!(
+        "[[package]]\nname = \"{name}\"\nversion = \"{version}\"\ndependencies = [\n \"mcpgen-runtime\",\n]\n"
+    );
     let (header, packages) = match RUNTIME_LOCK.find("[[package]]") {
         Some(start) => RUNTIME_LOCK.split_at(start),
         None => (RUNTIME_LOCK, ""),
     };
-    let mut blocks: Vec<String> = packages.split("\n\n").map(str::trim_end).filter(|b| !b.is_empty()).map(|b| format!("{b}\n")).collect();
+    let mut blocks: Vec<String> = packages
+        .split("\n\n")
+        .map(str::trim_end)
+        .filter(|b| !b.is_empty())
+        .map(|b| format!("{b}\n"))
+        .collect();
     let key = |block: &str| -> String {
-        block.lines().find_map(|l| l.strip_prefix("name = \"")).map(|n| n.trim_end_matches('"').to_owned()).unwrap_or_default()
+        block
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .map(|n| n.trim_end_matches('"').to_owned())
+            .unwrap_or_default()
     };
-    let position = blocks.iter().position(|b| key(b).as_str() > name).unwrap_or(blocks.len());
+    let position = blocks
+        .iter()
+        .position(|b| key(b).as_str() > name)
+        .unwrap_or(blocks.len());
     blocks.insert(position, own);
     format!("{header}{}", blocks.join("\n"))
 }
@@ -32,7 +46,11 @@ mod tests {
     #[test]
     fn the_crate_entry_is_inserted_in_name_order() {
         let lock = lock_file("petstore-mcp", "0.1.0");
-        let names: Vec<&str> = lock.lines().filter_map(|l| l.strip_prefix("name = \"")).map(|n| n.trim_end_matches('"')).collect();
+        let names: Vec<&str> = lock
+            .lines()
+            .filter_map(|l| l.strip_prefix("name = \""))
+            .map(|n| n.trim_end_matches('"'))
+            .collect();
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);

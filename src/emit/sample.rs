@@ -22,7 +22,12 @@ pub struct Sampler<'a> {
 impl<'a> Sampler<'a> {
     /// A sampler for schemas under `root`; invented strings start with `prefix`.
     pub fn new(root: &'a Value, prefix: &'a str) -> Self {
-        Sampler { root, counter: 0, prefix, optional: true }
+        Sampler {
+            root,
+            counter: 0,
+            prefix,
+            optional: true,
+        }
     }
 
     /// A valid sample of the root schema, trying with all members first, then required only.
@@ -49,14 +54,20 @@ impl<'a> Sampler<'a> {
             return (schema != &Value::Bool(false)).then(|| self.string(None));
         };
         if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
-            let target = reference.strip_prefix("#/$defs/").and_then(|name| self.root.get("$defs")?.get(name))?;
+            let target = reference
+                .strip_prefix("#/$defs/")
+                .and_then(|name| self.root.get("$defs")?.get(name))?;
             return self.sample(target, depth + 1);
         }
         if let Some(value) = obj.get("const") {
             return Some(value.clone());
         }
         if let Some(values) = obj.get("enum").and_then(Value::as_array) {
-            return values.iter().find(|v| !v.is_null()).or(values.first()).cloned();
+            return values
+                .iter()
+                .find(|v| !v.is_null())
+                .or(values.first())
+                .cloned();
         }
         if let Some(value) = obj.get("default") {
             return Some(value.clone());
@@ -76,11 +87,17 @@ impl<'a> Sampler<'a> {
                     value => other = other.or(Some(value)),
                 }
             }
-            return Some(if merged.is_empty() { other.unwrap_or(Value::Object(merged)) } else { Value::Object(merged) });
+            return Some(if merged.is_empty() {
+                other.unwrap_or(Value::Object(merged))
+            } else {
+                Value::Object(merged)
+            });
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = obj.get(key).and_then(Value::as_array) {
-                let non_null = branches.iter().filter(|b| b.get("type") != Some(&json!("null")));
+                let non_null = branches
+                    .iter()
+                    .filter(|b| b.get("type") != Some(&json!("null")));
                 for branch in non_null {
                     if let Some(value) = self.sample(branch, depth + 1) {
                         return Some(value);
@@ -106,7 +123,11 @@ impl<'a> Sampler<'a> {
             Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
-        let primary = types.iter().copied().find(|t| *t != "null").or(types.first().copied());
+        let primary = types
+            .iter()
+            .copied()
+            .find(|t| *t != "null")
+            .or(types.first().copied());
         let primary = primary.or_else(|| {
             if obj.contains_key("properties") || obj.contains_key("additionalProperties") {
                 Some("object")
@@ -122,7 +143,11 @@ impl<'a> Sampler<'a> {
             Some("integer") => Some(Value::Number(integer(obj).into())),
             Some("number") => Number::from_f64(number(obj)).map(Value::Number),
             Some("array") => {
-                let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1) as usize;
+                let min = obj
+                    .get("minItems")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1)
+                    .max(1) as usize;
                 let items = obj.get("items").cloned().unwrap_or(json!({}));
                 let mut out = Vec::new();
                 for _ in 0..min.min(3) {
@@ -131,9 +156,20 @@ impl<'a> Sampler<'a> {
                 Some(Value::Array(out))
             }
             Some("object") => {
-                let required: Vec<&str> = obj.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+                let required: Vec<&str> = obj
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 let mut out = Map::new();
-                for (name, prop) in obj.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                for (name, prop) in obj
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
                     let needed = required.contains(&name.as_str());
                     if !needed && (!self.optional || depth >= MAX_DEPTH) {
                         continue;
@@ -169,7 +205,11 @@ impl<'a> Sampler<'a> {
             Some("byte") => Some("c2FtcGxl"),
             _ => None,
         };
-        if obj.and_then(|o| o.get("contentEncoding")).and_then(Value::as_str) == Some("base64") {
+        if obj
+            .and_then(|o| o.get("contentEncoding"))
+            .and_then(Value::as_str)
+            == Some("base64")
+        {
             return json!("c2FtcGxl");
         }
         if let Some(text) = fixed {
@@ -178,14 +218,31 @@ impl<'a> Sampler<'a> {
         self.counter += 1;
         let mut text = format!("{}{}", self.prefix, self.counter);
         if let Some(pattern) = obj.and_then(|o| o.get("pattern")).and_then(Value::as_str) {
-            let candidates = [text.clone(), "sample".to_owned(), "SAMPLE".to_owned(), "12345".to_owned(), "a1".to_owned(), "A1".to_owned(), "abc123".to_owned()];
+            let candidates = [
+                text.clone(),
+                "sample".to_owned(),
+                "SAMPLE".to_owned(),
+                "12345".to_owned(),
+                "a1".to_owned(),
+                "A1".to_owned(),
+                "abc123".to_owned(),
+            ];
             let check = jsonschema::validator_for(&json!({"pattern": pattern})).ok();
-            if let Some(found) = candidates.into_iter().find(|c| check.as_ref().is_some_and(|v| v.is_valid(&json!(c)))) {
+            if let Some(found) = candidates
+                .into_iter()
+                .find(|c| check.as_ref().is_some_and(|v| v.is_valid(&json!(c))))
+            {
                 text = found;
             }
         }
-        let min = obj.and_then(|o| o.get("minLength")).and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = obj.and_then(|o| o.get("maxLength")).and_then(Value::as_u64).map(|m| m as usize);
+        let min = obj
+            .and_then(|o| o.get("minLength"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let max = obj
+            .and_then(|o| o.get("maxLength"))
+            .and_then(Value::as_u64)
+            .map(|m| m as usize);
         while text.chars().count() < min {
             text.push('x');
         }
@@ -198,15 +255,27 @@ impl<'a> Sampler<'a> {
 
 /// An integer within the schema's bounds.
 fn integer(obj: &Map<String, Value>) -> i64 {
-    let min = obj.get("minimum").and_then(Value::as_f64).or_else(|| obj.get("exclusiveMinimum").and_then(Value::as_f64).map(|m| m.floor() + 1.0));
-    let max = obj.get("maximum").and_then(Value::as_f64).or_else(|| obj.get("exclusiveMaximum").and_then(Value::as_f64).map(|m| m.ceil() - 1.0));
+    let min = obj.get("minimum").and_then(Value::as_f64).or_else(|| {
+        obj.get("exclusiveMinimum")
+            .and_then(Value::as_f64)
+            .map(|m| m.floor() + 1.0)
+    });
+    let max = obj.get("maximum").and_then(Value::as_f64).or_else(|| {
+        obj.get("exclusiveMaximum")
+            .and_then(Value::as_f64)
+            .map(|m| m.ceil() - 1.0)
+    });
     let mut n = min.map_or(1.0, f64::ceil);
     if let Some(max) = max
         && n > max
     {
         n = max.floor();
     }
-    if let Some(step) = obj.get("multipleOf").and_then(Value::as_f64).filter(|s| *s >= 1.0) {
+    if let Some(step) = obj
+        .get("multipleOf")
+        .and_then(Value::as_f64)
+        .filter(|s| *s >= 1.0)
+    {
         n = (n / step).ceil() * step;
     }
     n as i64
@@ -214,15 +283,27 @@ fn integer(obj: &Map<String, Value>) -> i64 {
 
 /// A number within the schema's bounds.
 fn number(obj: &Map<String, Value>) -> f64 {
-    let min = obj.get("minimum").and_then(Value::as_f64).or_else(|| obj.get("exclusiveMinimum").and_then(Value::as_f64).map(|m| m + 0.5));
-    let max = obj.get("maximum").and_then(Value::as_f64).or_else(|| obj.get("exclusiveMaximum").and_then(Value::as_f64).map(|m| m - 0.5));
+    let min = obj.get("minimum").and_then(Value::as_f64).or_else(|| {
+        obj.get("exclusiveMinimum")
+            .and_then(Value::as_f64)
+            .map(|m| m + 0.5)
+    });
+    let max = obj.get("maximum").and_then(Value::as_f64).or_else(|| {
+        obj.get("exclusiveMaximum")
+            .and_then(Value::as_f64)
+            .map(|m| m - 0.5)
+    });
     let mut n = min.unwrap_or(1.5);
     if let Some(max) = max
         && n > max
     {
         n = max;
     }
-    if let Some(step) = obj.get("multipleOf").and_then(Value::as_f64).filter(|s| *s > 0.0) {
+    if let Some(step) = obj
+        .get("multipleOf")
+        .and_then(Value::as_f64)
+        .filter(|s| *s > 0.0)
+    {
         n = (n / step).ceil() * step;
     }
     n
@@ -248,7 +329,9 @@ mod tests {
             "additionalProperties": false,
             "$defs": {"Tag": {"type": "object", "properties": {"name": {"type": "string", "minLength": 12}}}}
         });
-        let value = Sampler::new(&schema, "s-").sample_root().expect("a valid sample");
+        let value = Sampler::new(&schema, "s-")
+            .sample_root()
+            .expect("a valid sample");
         assert_eq!(value["id"], json!(10));
         assert_eq!(value["kind"], json!("cat"));
         assert_eq!(value["code"], json!("12345"));

@@ -12,6 +12,7 @@ mod origins;
 mod paths;
 mod pointer;
 mod positions;
+mod project;
 mod quoted_indent;
 mod refs;
 mod resolve;
@@ -27,8 +28,19 @@ pub use document::{Document, Format, MAX_FILE_BYTES, parse_document, read_docume
 pub use paths::DocKey;
 pub use pointer::{escape_token, push_token};
 pub use positions::Positions;
+pub use project::{Project, common_root, load_project, project_from_text, relative_path};
 pub use resolve::{ResolveError, Resolved};
 pub use spec::{SpecSet, load_spec};
 pub use swagger2::UPGRADED_VERSION;
 pub use version::SpecVersion;
 pub use yaml::{DuplicateKey, MAX_ALIAS_NODES, MAX_DEPTH};
+
+/// A spec set parsed from text, for unit tests of later stages.
+#[cfg(test)]
+pub fn parse_spec_for_tests(text: &str) -> SpecSet {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("openapi.yaml");
+    std::fs::write(&path, text).expect("write test spec");
+    load_spec(&path, dir.path())
+        .unwrap_or_else(|e| panic!("test spec does not load:\n{}", e.render()))
+}

@@ -61,30 +61,55 @@ pub struct Lowered {
 /// Lowers a loaded project; fails with every error found, warnings included.
 pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
-    let annotations = AnnotationCtx { path: &project.annotation_path, document: &project.annotation };
+    let annotations = AnnotationCtx {
+        path: &project.annotation_path,
+        document: &project.annotation,
+    };
     let file = &project.file;
 
     if file.version != FORMAT_VERSION {
         diagnostics.push(
-            Diagnostic::error("unsupported-format-version", annotations.at("/version"), format!("annotation format version {} is not supported", file.version))
-                .with_help(format!("this mcpgen reads version {FORMAT_VERSION}")),
+            Diagnostic::error(
+                "unsupported-format-version",
+                annotations.at("/version"),
+                format!(
+                    "annotation format version {} is not supported",
+                    file.version
+                ),
+            )
+            .with_help(format!("this mcpgen reads version {FORMAT_VERSION}")),
         );
     }
     let crate_name = match CrateName::parse(&file.server.name) {
         Ok(name) => Some(name),
         Err(e) => {
             diagnostics.push(
-                Diagnostic::error("invalid-server-name", annotations.at("/server/name"), format!("`{}` cannot be a crate name: {e}", file.server.name))
-                    .with_help(format!("use lowercase letters, digits and `-`, e.g. `{}`", CrateName::suggest(&file.server.name))),
+                Diagnostic::error(
+                    "invalid-server-name",
+                    annotations.at("/server/name"),
+                    format!("`{}` cannot be a crate name: {e}", file.server.name),
+                )
+                .with_help(format!(
+                    "use lowercase letters, digits and `-`, e.g. `{}`",
+                    CrateName::suggest(&file.server.name)
+                )),
             );
             None
         }
     };
-    let version = file.server.version.clone().unwrap_or_else(|| "0.1.0".to_owned());
+    let version = file
+        .server
+        .version
+        .clone()
+        .unwrap_or_else(|| "0.1.0".to_owned());
     if !is_semver(&version) {
         diagnostics.push(
-            Diagnostic::error("invalid-version", annotations.at("/server/version"), format!("`{version}` is not a semantic version"))
-                .with_help("write MAJOR.MINOR.PATCH, e.g. 1.0.0"),
+            Diagnostic::error(
+                "invalid-version",
+                annotations.at("/server/version"),
+                format!("`{version}` is not a semantic version"),
+            )
+            .with_help("write MAJOR.MINOR.PATCH, e.g. 1.0.0"),
         );
     }
 
@@ -93,18 +118,40 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
         let webhooks: usize = project
             .specs
             .iter()
-            .map(|(_, set)| set.root().value.get("webhooks").and_then(Value::as_object).map_or(0, |w| w.len()))
+            .map(|(_, set)| {
+                set.root()
+                    .value
+                    .get("webhooks")
+                    .and_then(Value::as_object)
+                    .map_or(0, |w| w.len())
+            })
             .sum();
-        let extra = if webhooks > 0 { format!(" (only {webhooks} webhook(s), which are calls the API makes, not calls a tool can make)") } else { String::new() };
+        let extra = if webhooks > 0 {
+            format!(
+                " (only {webhooks} webhook(s), which are calls the API makes, not calls a tool can make)"
+            )
+        } else {
+            String::new()
+        };
         diagnostics.push(
-            Diagnostic::error("no-operations", annotations.at("/spec"), format!("the spec has no operations under `paths`{extra}"))
-                .with_help("mcpgen turns operations into tools; use a spec that has paths"),
+            Diagnostic::error(
+                "no-operations",
+                annotations.at("/spec"),
+                format!("the spec has no operations under `paths`{extra}"),
+            )
+            .with_help("mcpgen turns operations into tools; use a spec that has paths"),
         );
     }
-    let credentials = security::configured_credentials(&project.specs, &file.upstream.credentials, &annotations, &mut diagnostics);
+    let credentials = security::configured_credentials(
+        &project.specs,
+        &file.upstream.credentials,
+        &annotations,
+        &mut diagnostics,
+    );
 
     // Tool names first, so module identifiers are assigned over the whole set.
-    let mut selected: BTreeMap<ToolName, (&String, &crate::annotations::ToolEntry)> = BTreeMap::new();
+    let mut selected: BTreeMap<ToolName, (&String, &crate::annotations::ToolEntry)> =
+        BTreeMap::new();
     for (key, entry) in &file.tools {
         if entry.enabled == Some(false) {
             continue;
@@ -125,7 +172,14 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
                 .with_help("set `enabled: true` on the tools the server should offer"),
         );
     } else if file.tools.is_empty() {
-        diagnostics.push(Diagnostic::error("no-tools", annotations.at(""), "the annotation file declares no tools").with_help("add a `tools:` section (`mcpgen init` writes one)"));
+        diagnostics.push(
+            Diagnostic::error(
+                "no-tools",
+                annotations.at(""),
+                "the annotation file declares no tools",
+            )
+            .with_help("add a `tools:` section (`mcpgen init` writes one)"),
+        );
     }
     let modules: BTreeMap<ToolName, _> = module_idents(selected.keys()).into_iter().collect();
 
@@ -152,10 +206,24 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
                 continue;
             }
         };
-        let Some(module) = modules.get(name).cloned() else { continue };
+        let Some(module) = modules.get(name).cloned() else {
+            continue;
+        };
         let spec = &project.specs[op.spec].1;
-        let input = tool::ToolInput { name: name.clone(), module, entry, pointer, op, spec };
-        tools.push(tool::lower_tool(input, &credentials, &annotations, &mut diagnostics));
+        let input = tool::ToolInput {
+            name: name.clone(),
+            module,
+            entry,
+            pointer,
+            op,
+            spec,
+        };
+        tools.push(tool::lower_tool(
+            input,
+            &credentials,
+            &annotations,
+            &mut diagnostics,
+        ));
     }
 
     let base_url = base_url(project, &annotations, &mut diagnostics);
@@ -173,8 +241,14 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
         base_url,
         base_url_env: EnvVarName::suggest(&crate_name.env_prefix(), "upstream_url"),
         timeout_ms: file.upstream.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-        max_response_bytes: file.upstream.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-        credentials: used.into_iter().filter_map(|id| credentials.configured.get(id).cloned()).collect(),
+        max_response_bytes: file
+            .upstream
+            .max_response_bytes
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        credentials: used
+            .into_iter()
+            .filter_map(|id| credentials.configured.get(id).cloned())
+            .collect(),
     };
     let ir = ServerIr {
         crate_name,
@@ -185,25 +259,44 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
         tools,
         sources: sources(project),
     };
-    Ok(Lowered { ir, warnings: diagnostics })
+    Ok(Lowered {
+        ir,
+        warnings: diagnostics,
+    })
 }
 
 /// The upstream base URL: the annotation file's, or the first spec's first server URL.
-fn base_url(project: &Project, annotations: &AnnotationCtx, diagnostics: &mut Diagnostics) -> Option<String> {
+fn base_url(
+    project: &Project,
+    annotations: &AnnotationCtx,
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
     let (url, at) = match &project.file.upstream.base_url {
         Some(url) => (url.clone(), annotations.at("/upstream/base_url")),
         None => {
             let (_, set) = project.specs.first()?;
-            let server = set.root().value.get("servers").and_then(Value::as_array).and_then(|s| s.first());
+            let server = set
+                .root()
+                .value
+                .get("servers")
+                .and_then(Value::as_array)
+                .and_then(|s| s.first());
             let Some(url) = server.and_then(|s| s.get("url")).and_then(Value::as_str) else {
                 diagnostics.push(
-                    Diagnostic::error("no-base-url", annotations.at("/upstream"), "the spec names no server URL")
-                        .with_help("set `upstream.base_url` in the annotation file"),
+                    Diagnostic::error(
+                        "no-base-url",
+                        annotations.at("/upstream"),
+                        "the spec names no server URL",
+                    )
+                    .with_help("set `upstream.base_url` in the annotation file"),
                 );
                 return None;
             };
             let mut url = url.to_owned();
-            if let Some(variables) = server.and_then(|s| s.get("variables")).and_then(Value::as_object) {
+            if let Some(variables) = server
+                .and_then(|s| s.get("variables"))
+                .and_then(Value::as_object)
+            {
                 for (name, variable) in variables {
                     if let Some(default) = variable.get("default").and_then(Value::as_str) {
                         url = url.replace(&format!("{{{name}}}"), default);
@@ -214,7 +307,9 @@ fn base_url(project: &Project, annotations: &AnnotationCtx, diagnostics: &mut Di
         }
     };
     let trimmed = url.trim_end_matches('/').to_owned();
-    let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"));
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
     let valid = rest.is_some_and(|r| {
         let host = r.split('/').next().unwrap_or_default();
         !host.is_empty() && !r.contains(['{', '}', ' ', '"', '\\', '#', '?'])
@@ -234,17 +329,27 @@ fn is_semver(text: &str) -> bool {
     let core = text.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && (p.len() == 1 || !p.starts_with('0')))
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
 }
 
 /// The input files, relative to the annotation file's directory, with their hashes.
 fn sources(project: &Project) -> Vec<SourceFile> {
-    let mut files = vec![SourceFile { path: project.annotation_file_name(), sha256: project.annotation.sha256.clone() }];
-    for (_, set) in &project.specs {
-        for document in set.documents() {
-            files.push(SourceFile { path: project.relative_to_root(&document.path), sha256: document.sha256.clone() });
-        }
+    let mut files = vec![SourceFile {
+        path: project.annotation_file_name(),
+        sha256: project.annotation.sha256.clone(),
+    }];
+    for (path, document) in project.spec_documents() {
+        files.push(SourceFile {
+            path,
+            sha256: document.sha256.clone(),
+        });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files.dedup();

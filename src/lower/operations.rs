@@ -36,7 +36,10 @@ pub struct OperationRef<'a> {
 impl<'a> OperationRef<'a> {
     /// The `operationId`, if it is a non-empty string.
     pub fn id(&self) -> Option<&'a str> {
-        self.operation.get("operationId").and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+        self.operation
+            .get("operationId")
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
     }
 
     /// `METHOD /path`.
@@ -46,13 +49,24 @@ impl<'a> OperationRef<'a> {
 
     /// The operationId, or `METHOD /path` when there is none.
     pub fn label(&self) -> String {
-        self.id().map(str::to_owned).unwrap_or_else(|| self.method_path())
+        self.id()
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.method_path())
     }
 
     /// The operation's one-line summary (or the first line of its description).
     pub fn summary(&self) -> Option<String> {
-        let text = |key: &str| self.operation.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-        text("summary").or_else(|| text("description")).and_then(|s| s.lines().next()).map(str::to_owned)
+        let text = |key: &str| {
+            self.operation
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        text("summary")
+            .or_else(|| text("description"))
+            .and_then(|s| s.lines().next())
+            .map(str::to_owned)
     }
 
     /// Whether the spec marks the operation deprecated.
@@ -102,7 +116,10 @@ impl<'a> OperationIndex<'a> {
                     Some(reference) => match set.resolve_deep(root_key, reference) {
                         Ok(target) => (target.doc.clone(), target.pointer.clone(), target.value),
                         Err(err) => {
-                            diagnostics.push(err.to_diagnostic(set.locate(root_key, &item_pointer)).into_warning());
+                            diagnostics.push(
+                                err.to_diagnostic(set.locate(root_key, &item_pointer))
+                                    .into_warning(),
+                            );
                             continue;
                         }
                     },
@@ -135,7 +152,9 @@ impl<'a> OperationIndex<'a> {
             Some((file, rest)) => (Some(file.trim()), rest.trim()),
             None => (None, reference.trim()),
         };
-        let method_path = reference.split_once(' ').and_then(|(m, p)| HttpMethod::parse(m.trim()).map(|m| (m, p.trim())));
+        let method_path = reference
+            .split_once(' ')
+            .and_then(|(m, p)| HttpMethod::parse(m.trim()).map(|m| (m, p.trim())));
         let matches: Vec<&OperationRef<'a>> = self
             .operations
             .iter()
@@ -147,9 +166,14 @@ impl<'a> OperationIndex<'a> {
             .collect();
         match matches.as_slice() {
             [one] => Ok(one),
-            [] => Err(FindError::NotFound { suggestions: self.suggest(reference) }),
+            [] => Err(FindError::NotFound {
+                suggestions: self.suggest(reference),
+            }),
             many => Err(FindError::Ambiguous {
-                candidates: many.iter().map(|op| format!("{}#{}", op.spec_file, op.method_path())).collect(),
+                candidates: many
+                    .iter()
+                    .map(|op| format!("{}#{}", op.spec_file, op.method_path()))
+                    .collect(),
             }),
         }
     }
@@ -163,7 +187,7 @@ impl<'a> OperationIndex<'a> {
             .flat_map(|op| [op.id().map(str::to_owned), Some(op.method_path())])
             .flatten()
             .map(|label| (edit_distance(&wanted, &label.to_ascii_lowercase()), label))
-            .filter(|(d, label)| *d <= label.len().max(wanted.len()) / 2)
+            .filter(|(d, _)| *d <= (wanted.chars().count() / 3).max(2))
             .collect();
         scored.sort();
         scored.dedup_by(|a, b| a.1 == b.1);
@@ -210,11 +234,27 @@ paths:
         let mut diags = Diagnostics::new();
         let index = OperationIndex::build(&specs, &mut diags);
         assert_eq!(index.operations.len(), 4);
-        assert_eq!(index.find("createPet").map(|op| op.method_path()), Ok("POST /pets".to_owned()));
-        assert_eq!(index.find("get /pets/{petId}").map(|op| op.pointer.clone()), Ok("/paths/~1pets~1{petId}/get".to_owned()));
-        assert_eq!(index.find("api.yaml#POST /pets").map(|op| op.label()), Ok("createPet".to_owned()));
-        assert!(matches!(index.find("listPets"), Err(FindError::Ambiguous { candidates }) if candidates.len() == 2));
-        assert_eq!(index.find("createPets"), Err(FindError::NotFound { suggestions: vec!["createPet".to_owned()] }));
+        assert_eq!(
+            index.find("createPet").map(|op| op.method_path()),
+            Ok("POST /pets".to_owned())
+        );
+        assert_eq!(
+            index.find("get /pets/{petId}").map(|op| op.pointer.clone()),
+            Ok("/paths/~1pets~1{petId}/get".to_owned())
+        );
+        assert_eq!(
+            index.find("api.yaml#POST /pets").map(|op| op.label()),
+            Ok("createPet".to_owned())
+        );
+        assert!(
+            matches!(index.find("listPets"), Err(FindError::Ambiguous { candidates }) if candidates.len() == 2)
+        );
+        assert_eq!(
+            index.find("createPets").err(),
+            Some(FindError::NotFound {
+                suggestions: vec!["createPet".to_owned()]
+            })
+        );
         assert!(diags.is_empty());
     }
 

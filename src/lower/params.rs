@@ -8,7 +8,9 @@
 
 use crate::annotations::ParamEntry;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::{BodyEncoding, BodyFieldIr, BodyIr, BodyValue, ParamIr, ParamLocation, ParamStyle, ValueSource};
+use crate::ir::{
+    BodyEncoding, BodyFieldIr, BodyIr, BodyValue, ParamIr, ParamLocation, ParamStyle, ValueSource,
+};
 use crate::load::{DocKey, SpecSet, SpecVersion};
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
@@ -67,7 +69,12 @@ struct Candidate {
 /// What the annotation file decided for a candidate.
 #[derive(Debug, Clone)]
 enum Decision {
-    Exposed { rename: Option<String>, schema: Value, required: bool, default: Option<Value> },
+    Exposed {
+        rename: Option<String>,
+        schema: Value,
+        required: bool,
+        default: Option<Value>,
+    },
     Fixed(Value),
     Env(EnvVarName),
     Omitted,
@@ -99,12 +106,24 @@ pub fn lower_arguments(
     // Match annotation entries to candidates.
     let mut entries: Vec<Option<(&str, &ParamEntry)>> = vec![None; candidates.len()];
     let mut exposed: Vec<bool> = vec![expose.is_none(); candidates.len()];
-    let keyed = params.iter().map(|(key, entry)| (key, Some(entry), format!("{tool_pointer}/params/{}", escape(key))));
-    let listed = expose.into_iter().flatten().enumerate().map(|(i, key)| (key, None, format!("{tool_pointer}/expose/{i}")));
+    let keyed = params.iter().map(|(key, entry)| {
+        (
+            key,
+            Some(entry),
+            format!("{tool_pointer}/params/{}", escape(key)),
+        )
+    });
+    let listed = expose
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, key)| (key, None, format!("{tool_pointer}/expose/{i}")));
     for (key, entry, pointer) in keyed.chain(listed) {
         let at = annotations.at(&pointer);
         let (slot_filter, wire) = match key.split_once(':') {
-            Some((slot, name)) if ["path", "query", "header", "cookie", "body"].contains(&slot) => (Some(slot), name),
+            Some((slot, name)) if ["path", "query", "header", "cookie", "body"].contains(&slot) => {
+                (Some(slot), name)
+            }
             _ => (None, key.as_str()),
         };
         let matching: Vec<usize> = candidates
@@ -119,7 +138,10 @@ pub fn lower_arguments(
                 None => exposed[*i] = true,
             },
             [] => {
-                let known: Vec<String> = candidates.iter().map(|c| format!("{}:{}", c.slot.name(), c.wire_name)).collect();
+                let known: Vec<String> = candidates
+                    .iter()
+                    .map(|c| format!("{}:{}", c.slot.name(), c.wire_name))
+                    .collect();
                 let mut help = if known.is_empty() {
                     "the operation has no parameters".to_owned()
                 } else {
@@ -129,14 +151,26 @@ pub fn lower_arguments(
                     help.push_str("; its body is one argument named `body`, whose properties cannot be set one by one");
                 }
                 diagnostics.push(
-                    Diagnostic::error("unknown-param", at, format!("operation {} has no parameter `{key}`", op.label())).with_help(help),
+                    Diagnostic::error(
+                        "unknown-param",
+                        at,
+                        format!("operation {} has no parameter `{key}`", op.label()),
+                    )
+                    .with_help(help),
                 );
             }
             many => {
-                let names: Vec<String> = many.iter().map(|i| format!("{}:{}", candidates[*i].slot.name(), wire)).collect();
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|i| format!("{}:{}", candidates[*i].slot.name(), wire))
+                    .collect();
                 diagnostics.push(
-                    Diagnostic::error("ambiguous-param", at, format!("`{key}` names several parameters of {}", op.label()))
-                        .with_help(format!("write one of: {}", names.join(", "))),
+                    Diagnostic::error(
+                        "ambiguous-param",
+                        at,
+                        format!("`{key}` names several parameters of {}", op.label()),
+                    )
+                    .with_help(format!("write one of: {}", names.join(", "))),
                 );
             }
         }
@@ -151,7 +185,11 @@ pub fn lower_arguments(
                     Diagnostic::error(
                         "hidden-without-source",
                         annotations.at(&format!("{tool_pointer}/expose")),
-                        format!("required {} `{}` is not exposed and has no value", candidate.slot.name(), candidate.wire_name),
+                        format!(
+                            "required {} `{}` is not exposed and has no value",
+                            candidate.slot.name(),
+                            candidate.wire_name
+                        ),
                     )
                     .with_help("add it to `expose`, or give it `fixed` or `env` under `params`"),
                 );
@@ -159,20 +197,40 @@ pub fn lower_arguments(
             decisions.push(Decision::Omitted);
             continue;
         }
-        decisions.push(decide(candidate, *entry, builder, annotations, tool_pointer, diagnostics));
+        decisions.push(decide(
+            candidate,
+            *entry,
+            builder,
+            annotations,
+            tool_pointer,
+            diagnostics,
+        ));
     }
 
     // Names chosen by the architect first, then generated ones, so generated names avoid them.
     let mut namer = ArgumentNamer::new();
     for (decision, entry) in decisions.iter().zip(&entries) {
-        if let (Decision::Exposed { rename: Some(name), .. }, Some((key, _))) = (decision, entry)
+        if let (
+            Decision::Exposed {
+                rename: Some(name), ..
+            },
+            Some((key, _)),
+        ) = (decision, entry)
             && !namer.reserve(name)
         {
             let at = annotations.at(&format!("{tool_pointer}/params/{}/rename", escape(key)));
-            let why = if is_valid_argument_name(name) { "is already used by another argument" } else { "is not a valid argument name" };
+            let why = if is_valid_argument_name(name) {
+                "is already used by another argument"
+            } else {
+                "is not a valid argument name"
+            };
             diagnostics.push(
-                Diagnostic::error("invalid-argument-name", at, format!("argument name `{name}` {why}"))
-                    .with_help("use 1–64 characters of [A-Za-z0-9_.-], unique within the tool"),
+                Diagnostic::error(
+                    "invalid-argument-name",
+                    at,
+                    format!("argument name `{name}` {why}"),
+                )
+                .with_help("use 1–64 characters of [A-Za-z0-9_.-], unique within the tool"),
             );
         }
     }
@@ -184,8 +242,14 @@ pub fn lower_arguments(
             Decision::Omitted => continue,
             Decision::Fixed(value) => ValueSource::Fixed(value),
             Decision::Env(var) => ValueSource::Env(var),
-            Decision::Exposed { rename, schema, required, default } => {
-                let name = rename.unwrap_or_else(|| namer.assign(&candidate.wire_name, candidate.slot.name()));
+            Decision::Exposed {
+                rename,
+                schema,
+                required,
+                default,
+            } => {
+                let name = rename
+                    .unwrap_or_else(|| namer.assign(&candidate.wire_name, candidate.slot.name()));
                 out.properties.insert(name.clone(), schema);
                 if required {
                     out.required.push(name.clone());
@@ -210,7 +274,12 @@ pub fn lower_arguments(
             BodyValue::Fields(
                 fields
                     .into_iter()
-                    .map(|(c, value)| BodyFieldIr { wire_name: c.wire_name.clone(), value, file: c.file, content_type: c.content_type.clone() })
+                    .map(|(c, value)| BodyFieldIr {
+                        wire_name: c.wire_name.clone(),
+                        value,
+                        file: c.file,
+                        content_type: c.content_type.clone(),
+                    })
                     .collect(),
             )
         } else {
@@ -226,7 +295,12 @@ pub fn lower_arguments(
                 None => BodyValue::Fields(Vec::new()),
             }
         };
-        out.body = Some(BodyIr { media_type: shape.media_type, encoding: shape.encoding, required: shape.required, value });
+        out.body = Some(BodyIr {
+            media_type: shape.media_type,
+            encoding: shape.encoding,
+            required: shape.required,
+            value,
+        });
     }
     out
 }
@@ -241,16 +315,29 @@ fn decide(
     diagnostics: &mut Diagnostics,
 ) -> Decision {
     let Some((key, entry)) = entry else {
-        return Decision::Exposed { rename: None, schema: candidate.schema.clone(), required: candidate.required, default: None };
+        return Decision::Exposed {
+            rename: None,
+            schema: candidate.schema.clone(),
+            required: candidate.required,
+            default: None,
+        };
     };
     let base = format!("{tool_pointer}/params/{}", escape(key));
     let at = |field: &str| annotations.at(&format!("{base}/{field}"));
-    let shaping = entry.rename.is_some() || entry.description.is_some() || entry.default.is_some() || entry.allowed.is_some() || entry.required.is_some();
+    let shaping = entry.rename.is_some()
+        || entry.description.is_some()
+        || entry.default.is_some()
+        || entry.allowed.is_some()
+        || entry.required.is_some();
     let hides = entry.fixed.is_some() || entry.env.is_some() || entry.hidden == Some(true);
     if entry.fixed.is_some() && entry.env.is_some() {
         diagnostics.push(
-            Diagnostic::error("conflicting-param-policy", annotations.at(&base), format!("parameter `{key}` is both fixed and read from the environment"))
-                .with_help("keep either `fixed` or `env`"),
+            Diagnostic::error(
+                "conflicting-param-policy",
+                annotations.at(&base),
+                format!("parameter `{key}` is both fixed and read from the environment"),
+            )
+            .with_help("keep either `fixed` or `env`"),
         );
         return Decision::Omitted;
     }
@@ -264,8 +351,12 @@ fn decide(
     if let Some(value) = &entry.fixed {
         if let Err(problem) = check_value(builder, &candidate.schema, value) {
             diagnostics.push(
-                Diagnostic::error("invalid-fixed-value", at("fixed"), format!("fixed value for `{key}` does not fit its schema: {problem}"))
-                    .with_help("use a value the spec allows for this parameter"),
+                Diagnostic::error(
+                    "invalid-fixed-value",
+                    at("fixed"),
+                    format!("fixed value for `{key}` does not fit its schema: {problem}"),
+                )
+                .with_help("use a value the spec allows for this parameter"),
             );
         }
         return Decision::Fixed(value.clone());
@@ -274,14 +365,22 @@ fn decide(
         return match EnvVarName::parse(var) {
             Ok(var) => {
                 if candidate.file {
-                    diagnostics.push(Diagnostic::error("unsupported-env-file", at("env"), "a file part cannot be read from the environment"));
+                    diagnostics.push(Diagnostic::error(
+                        "unsupported-env-file",
+                        at("env"),
+                        "a file part cannot be read from the environment",
+                    ));
                 }
                 Decision::Env(var)
             }
             Err(e) => {
                 diagnostics.push(
-                    Diagnostic::error("invalid-env-name", at("env"), format!("`{var}` is not an environment variable name: {e}"))
-                        .with_help("use uppercase letters, digits and `_`, not starting with a digit"),
+                    Diagnostic::error(
+                        "invalid-env-name",
+                        at("env"),
+                        format!("`{var}` is not an environment variable name: {e}"),
+                    )
+                    .with_help("use uppercase letters, digits and `_`, not starting with a digit"),
                 );
                 Decision::Omitted
             }
@@ -316,16 +415,31 @@ fn decide(
             {
                 ok = false;
                 diagnostics.push(
-                    Diagnostic::error("enum-not-narrowing", at("enum"), format!("{value} is not one of the values the spec allows for `{key}`"))
-                        .with_help(format!("choose among {}", Value::Array(original.clone()))),
+                    Diagnostic::error(
+                        "enum-not-narrowing",
+                        at("enum"),
+                        format!("{value} is not one of the values the spec allows for `{key}`"),
+                    )
+                    .with_help(format!("choose among {}", Value::Array(original.clone()))),
                 );
             } else if let Err(problem) = check_value(builder, &candidate.schema, value) {
                 ok = false;
-                diagnostics.push(Diagnostic::error("invalid-enum-value", at("enum"), format!("{value} does not fit the schema of `{key}`: {problem}")));
+                diagnostics.push(Diagnostic::error(
+                    "invalid-enum-value",
+                    at("enum"),
+                    format!("{value} does not fit the schema of `{key}`: {problem}"),
+                ));
             }
         }
         if allowed.is_empty() {
-            diagnostics.push(Diagnostic::error("invalid-enum-value", at("enum"), format!("the enum of `{key}` is empty")).with_help("list at least one value"));
+            diagnostics.push(
+                Diagnostic::error(
+                    "invalid-enum-value",
+                    at("enum"),
+                    format!("the enum of `{key}` is empty"),
+                )
+                .with_help("list at least one value"),
+            );
         }
         if ok && let Value::Object(obj) = &mut schema {
             obj.insert("enum".to_owned(), Value::Array(allowed.clone()));
@@ -334,8 +448,12 @@ fn decide(
     match entry.required {
         Some(true) => required = true,
         Some(false) if candidate.required => diagnostics.push(
-            Diagnostic::error("cannot-relax-required", at("required"), format!("`{key}` is required by the operation"))
-                .with_help("give it a `default` or a `fixed` value instead"),
+            Diagnostic::error(
+                "cannot-relax-required",
+                at("required"),
+                format!("`{key}` is required by the operation"),
+            )
+            .with_help("give it a `default` or a `fixed` value instead"),
         ),
         _ => {}
     }
@@ -344,8 +462,12 @@ fn decide(
         let narrowed = schema.clone();
         if let Err(problem) = check_value(builder, &narrowed, value) {
             diagnostics.push(
-                Diagnostic::error("invalid-default", at("default"), format!("default for `{key}` does not fit its schema: {problem}"))
-                    .with_help("use a value the (narrowed) schema allows"),
+                Diagnostic::error(
+                    "invalid-default",
+                    at("default"),
+                    format!("default for `{key}` does not fit its schema: {problem}"),
+                )
+                .with_help("use a value the (narrowed) schema allows"),
             );
         }
         if let Value::Object(obj) = &mut schema {
@@ -353,7 +475,12 @@ fn decide(
         }
         required = false;
     }
-    Decision::Exposed { rename: entry.rename.clone(), schema, required, default }
+    Decision::Exposed {
+        rename: entry.rename.clone(),
+        schema,
+        required,
+        default,
+    }
 }
 
 /// The enum a normalised schema allows, looking through a local `$ref`.
@@ -362,13 +489,22 @@ fn resolved_enum(builder: &SchemaBuilder<'_>, schema: &Value) -> Option<Vec<Valu
         return Some(values.clone());
     }
     let reference = schema.get("$ref").and_then(Value::as_str)?;
-    builder.definition(reference)?.get("enum").and_then(Value::as_array).cloned()
+    builder
+        .definition(reference)?
+        .get("enum")
+        .and_then(Value::as_array)
+        .cloned()
 }
 
 /// Checks a value against a normalised schema (with the builder's definitions).
-pub fn check_value(builder: &SchemaBuilder<'_>, schema: &Value, value: &Value) -> Result<(), String> {
+pub fn check_value(
+    builder: &SchemaBuilder<'_>,
+    schema: &Value,
+    value: &Value,
+) -> Result<(), String> {
     let full = builder.finish(schema.clone());
-    let validator = jsonschema::validator_for(&full).map_err(|e| format!("the schema cannot be checked ({e})"))?;
+    let validator = jsonschema::validator_for(&full)
+        .map_err(|e| format!("the schema cannot be checked ({e})"))?;
     match validator.iter_errors(value).next() {
         None => Ok(()),
         Some(error) => Err(error.to_string()),
@@ -377,10 +513,20 @@ pub fn check_value(builder: &SchemaBuilder<'_>, schema: &Value, value: &Value) -
 
 /// Collects path, query, header and cookie parameters: path-level ones merged with the
 /// operation's, path parameters in template order, then the others in spec order.
-fn parameter_candidates(specs: &SpecSet, op: &OperationRef<'_>, builder: &mut SchemaBuilder<'_>, diagnostics: &mut Diagnostics) -> Vec<Candidate> {
+fn parameter_candidates(
+    specs: &SpecSet,
+    op: &OperationRef<'_>,
+    builder: &mut SchemaBuilder<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<Candidate> {
     let mut raw: Vec<(DocKey, String, &Value)> = Vec::new();
-    for (owner, owner_pointer) in [(op.path_item, &op.path_item_pointer), (op.operation, &op.pointer)] {
-        let Some(list) = owner.get("parameters").and_then(Value::as_array) else { continue };
+    for (owner, owner_pointer) in [
+        (op.path_item, &op.path_item_pointer),
+        (op.operation, &op.pointer),
+    ] {
+        let Some(list) = owner.get("parameters").and_then(Value::as_array) else {
+            continue;
+        };
         for (i, param) in list.iter().enumerate() {
             let pointer = format!("{owner_pointer}/parameters/{i}");
             let (doc, pointer, value) = match param.get("$ref").and_then(Value::as_str) {
@@ -400,7 +546,10 @@ fn parameter_candidates(specs: &SpecSet, op: &OperationRef<'_>, builder: &mut Sc
     let mut merged: Vec<(DocKey, String, &Value)> = Vec::new();
     for item in raw {
         let key = (item.2.get("name").cloned(), item.2.get("in").cloned());
-        if let Some(existing) = merged.iter_mut().find(|m| (m.2.get("name").cloned(), m.2.get("in").cloned()) == key) {
+        if let Some(existing) = merged
+            .iter_mut()
+            .find(|m| (m.2.get("name").cloned(), m.2.get("in").cloned()) == key)
+        {
             *existing = item;
         } else {
             merged.push(item);
@@ -411,14 +560,25 @@ fn parameter_candidates(specs: &SpecSet, op: &OperationRef<'_>, builder: &mut Sc
     let mut path_params: Vec<Candidate> = Vec::new();
     let mut others: Vec<Candidate> = Vec::new();
     for (doc, pointer, param) in merged {
-        let Some(candidate) = parameter_candidate(specs, &doc, &pointer, param, builder, diagnostics) else { continue };
+        let Some(candidate) =
+            parameter_candidate(specs, &doc, &pointer, param, builder, diagnostics)
+        else {
+            continue;
+        };
         if let Slot::Param(ParamLocation::Path) = candidate.slot {
             if template.contains(&candidate.wire_name) {
                 path_params.push(candidate);
             } else {
                 diagnostics.push(
-                    Diagnostic::warning("unused-path-param", specs.locate(&doc, &pointer), format!("path parameter `{}` does not appear in {}", candidate.wire_name, op.path))
-                        .with_help("it is left out of the tool"),
+                    Diagnostic::warning(
+                        "unused-path-param",
+                        specs.locate(&doc, &pointer),
+                        format!(
+                            "path parameter `{}` does not appear in {}",
+                            candidate.wire_name, op.path
+                        ),
+                    )
+                    .with_help("it is left out of the tool"),
                 );
             }
         } else {
@@ -454,7 +614,12 @@ fn parameter_candidates(specs: &SpecSet, op: &OperationRef<'_>, builder: &mut Sc
             }
         }
     }
-    let by_location = |l: ParamLocation| others.iter().filter(move |c| c.slot == Slot::Param(l)).cloned();
+    let by_location = |l: ParamLocation| {
+        others
+            .iter()
+            .filter(move |c| c.slot == Slot::Param(l))
+            .cloned()
+    };
     ordered.extend(by_location(ParamLocation::Query));
     ordered.extend(by_location(ParamLocation::Header));
     ordered.extend(by_location(ParamLocation::Cookie));
@@ -466,7 +631,9 @@ pub fn path_template_names(path: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else { break };
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
         let name = &rest[start + 1..start + len];
         if !name.is_empty() && !names.iter().any(|n| n == name) {
             names.push(name.to_owned());
@@ -487,7 +654,10 @@ fn parameter_candidate(
 ) -> Option<Candidate> {
     let here = specs.locate(doc, pointer);
     let Some(name) = param.get("name").and_then(Value::as_str) else {
-        diagnostics.push(Diagnostic::error("invalid-parameter", here, "the parameter has no `name`").with_help("fix the parameter in the spec"));
+        diagnostics.push(
+            Diagnostic::error("invalid-parameter", here, "the parameter has no `name`")
+                .with_help("fix the parameter in the spec"),
+        );
         return None;
     };
     let location = match param.get("in").and_then(Value::as_str) {
@@ -497,13 +667,22 @@ fn parameter_candidate(
         Some("cookie") => ParamLocation::Cookie,
         other => {
             diagnostics.push(
-                Diagnostic::error("unsupported-parameter", here, format!("parameter `{name}` has unsupported location {}", other.map_or("(none)".to_owned(), |o| format!("`{o}`"))))
-                    .with_help("parameters must be in path, query, header or cookie"),
+                Diagnostic::error(
+                    "unsupported-parameter",
+                    here,
+                    format!(
+                        "parameter `{name}` has unsupported location {}",
+                        other.map_or("(none)".to_owned(), |o| format!("`{o}`"))
+                    ),
+                )
+                .with_help("parameters must be in path, query, header or cookie"),
             );
             return None;
         }
     };
-    if location == ParamLocation::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+    if location == ParamLocation::Header
+        && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
+    {
         diagnostics.push(
             Diagnostic::warning("ignored-header-param", here, format!("header parameter `{name}` is ignored"))
                 .with_help("OpenAPI says Accept, Content-Type and Authorization parameters are ignored: the server sets them itself"),
@@ -527,8 +706,14 @@ fn parameter_candidate(
             }
         },
     };
-    let explode = param.get("explode").and_then(Value::as_bool).unwrap_or(style == ParamStyle::Form);
-    let allow_reserved = param.get("allowReserved").and_then(Value::as_bool).unwrap_or(false);
+    let explode = param
+        .get("explode")
+        .and_then(Value::as_bool)
+        .unwrap_or(style == ParamStyle::Form);
+    let allow_reserved = param
+        .get("allowReserved")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut schema = match (param.get("schema"), param.get("content")) {
         (Some(schema), _) => builder.root(doc, &format!("{pointer}/schema"), schema),
         (None, Some(_)) => {
@@ -540,8 +725,10 @@ fn parameter_candidate(
         }
         (None, None) => json!({"type": "string"}),
     };
-    if let (Some(description), Value::Object(obj)) = (param.get("description").and_then(Value::as_str), &mut schema)
-        && !description.trim().is_empty()
+    if let (Some(description), Value::Object(obj)) = (
+        param.get("description").and_then(Value::as_str),
+        &mut schema,
+    ) && !description.trim().is_empty()
     {
         obj.insert("description".to_owned(), json!(description.trim()));
     }
@@ -550,7 +737,8 @@ fn parameter_candidate(
     {
         obj.insert("deprecated".to_owned(), Value::Bool(true));
     }
-    let required = location == ParamLocation::Path || param.get("required") == Some(&Value::Bool(true));
+    let required =
+        location == ParamLocation::Path || param.get("required") == Some(&Value::Bool(true));
     Some(Candidate {
         wire_name: name.to_owned(),
         slot: Slot::Param(location),
@@ -579,8 +767,17 @@ fn parse_style(text: &str, location: ParamLocation) -> Option<ParamStyle> {
         _ => return None,
     };
     let allowed = match location {
-        ParamLocation::Path => matches!(style, ParamStyle::Simple | ParamStyle::Label | ParamStyle::Matrix),
-        ParamLocation::Query => matches!(style, ParamStyle::Form | ParamStyle::SpaceDelimited | ParamStyle::PipeDelimited | ParamStyle::DeepObject),
+        ParamLocation::Path => matches!(
+            style,
+            ParamStyle::Simple | ParamStyle::Label | ParamStyle::Matrix
+        ),
+        ParamLocation::Query => matches!(
+            style,
+            ParamStyle::Form
+                | ParamStyle::SpaceDelimited
+                | ParamStyle::PipeDelimited
+                | ParamStyle::DeepObject
+        ),
         ParamLocation::Header => style == ParamStyle::Simple,
         ParamLocation::Cookie => style == ParamStyle::Form,
     };
@@ -589,10 +786,17 @@ fn parse_style(text: &str, location: ParamLocation) -> Option<ParamStyle> {
 
 /// How a media type is sent, and how much mcpgen prefers it (lower is better).
 fn classify_media(media: &str) -> (u8, BodyEncoding) {
-    let essence = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/json" => (0, BodyEncoding::Json),
-        e if e.ends_with("+json") || (e.starts_with("application/") && e.contains("json")) => (1, BodyEncoding::Json),
+        e if e.ends_with("+json") || (e.starts_with("application/") && e.contains("json")) => {
+            (1, BodyEncoding::Json)
+        }
         "application/x-www-form-urlencoded" => (2, BodyEncoding::Form),
         "multipart/form-data" | "multipart/mixed" => (3, BodyEncoding::Multipart),
         e if e.starts_with("text/") || e == "application/xml" => (4, BodyEncoding::Text),
@@ -622,25 +826,42 @@ fn body_candidates(
         None => (op.doc.clone(), pointer, raw),
     };
     let content = body.get("content").and_then(Value::as_object)?;
-    let (media_type, media) = content.iter().min_by_key(|(media, _)| classify_media(media).0)?;
+    let (media_type, media) = content
+        .iter()
+        .min_by_key(|(media, _)| classify_media(media).0)?;
     let (_, encoding) = classify_media(media_type);
     let media_pointer = format!("{pointer}/content/{}", escape(media_type));
     let required = body.get("required") == Some(&Value::Bool(true));
-    let description = body.get("description").and_then(Value::as_str).map(str::trim).filter(|d| !d.is_empty());
+    let description = body
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
     let raw_schema = media.get("schema");
-    let sent_type = if media_type == "*/*" { "application/json".to_owned() } else { media_type.clone() };
+    let sent_type = if media_type == "*/*" {
+        "application/json".to_owned()
+    } else {
+        media_type.clone()
+    };
 
-    let object = raw_schema.and_then(|s| object_properties(specs, &doc, &format!("{media_pointer}/schema"), s, 0));
+    let object = raw_schema
+        .and_then(|s| object_properties(specs, &doc, &format!("{media_pointer}/schema"), s, 0));
     let flatten = match encoding {
         BodyEncoding::Form | BodyEncoding::Multipart => true,
-        BodyEncoding::Json => object.as_ref().is_some_and(|o| o.closed && !o.properties.is_empty()),
+        BodyEncoding::Json => object
+            .as_ref()
+            .is_some_and(|o| o.closed && !o.properties.is_empty()),
         BodyEncoding::Text | BodyEncoding::Binary => false,
     };
     if flatten {
         let Some(object) = object else {
             diagnostics.push(
-                Diagnostic::error("unsupported-body", specs.locate(&doc, &media_pointer), format!("the {media_type} body is not an object with properties"))
-                    .with_help("form and multipart bodies need an object schema with `properties`"),
+                Diagnostic::error(
+                    "unsupported-body",
+                    specs.locate(&doc, &media_pointer),
+                    format!("the {media_type} body is not an object with properties"),
+                )
+                .with_help("form and multipart bodies need an object schema with `properties`"),
             );
             return None;
         };
@@ -649,11 +870,19 @@ fn body_candidates(
             if builder.is_hidden_property(&prop_doc, prop) {
                 continue;
             }
-            let file = encoding == BodyEncoding::Multipart && is_file_schema(specs, &prop_doc, prop);
+            let file =
+                encoding == BodyEncoding::Multipart && is_file_schema(specs, &prop_doc, prop);
             let mut schema = if file {
-                let description = prop.get("description").and_then(Value::as_str).unwrap_or("File content");
+                let description = prop
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("File content");
                 let one = json!({"type": "string", "contentEncoding": "base64", "description": format!("{description} (base64, or a data: URI)")});
-                if prop.get("type").and_then(Value::as_str) == Some("array") { json!({"type": "array", "items": one}) } else { one }
+                if prop.get("type").and_then(Value::as_str) == Some("array") {
+                    json!({"type": "array", "items": one})
+                } else {
+                    one
+                }
             } else {
                 builder.root(&prop_doc, &prop_pointer, prop)
             };
@@ -706,7 +935,12 @@ fn body_candidates(
             content_type: None,
         });
     }
-    Some(BodyShape { media_type: sent_type, encoding, required, flattened: flatten })
+    Some(BodyShape {
+        media_type: sent_type,
+        encoding,
+        required,
+        flattened: flatten,
+    })
 }
 
 /// An object schema's properties (through `$ref`s and `allOf`), with where each is defined.
@@ -718,7 +952,13 @@ struct ObjectShape<'a> {
 }
 
 /// Reads the properties of an object schema, merging `allOf` branches.
-fn object_properties<'a>(specs: &'a SpecSet, doc: &DocKey, pointer: &str, schema: &'a Value, depth: usize) -> Option<ObjectShape<'a>> {
+fn object_properties<'a>(
+    specs: &'a SpecSet,
+    doc: &DocKey,
+    pointer: &str,
+    schema: &'a Value,
+    depth: usize,
+) -> Option<ObjectShape<'a>> {
     if depth > 16 {
         return None;
     }
@@ -730,13 +970,28 @@ fn object_properties<'a>(specs: &'a SpecSet, doc: &DocKey, pointer: &str, schema
         None => (doc.clone(), pointer.to_owned(), schema),
     };
     let obj = schema.as_object()?;
-    let mut shape = ObjectShape { properties: Vec::new(), required: Vec::new(), closed: true };
-    if obj.contains_key("oneOf") || obj.contains_key("anyOf") || obj.get("additionalProperties").is_some_and(|a| a != &Value::Bool(false)) {
+    let mut shape = ObjectShape {
+        properties: Vec::new(),
+        required: Vec::new(),
+        closed: true,
+    };
+    if obj.contains_key("oneOf")
+        || obj.contains_key("anyOf")
+        || obj
+            .get("additionalProperties")
+            .is_some_and(|a| a != &Value::Bool(false))
+    {
         shape.closed = false;
     }
     if let Some(branches) = obj.get("allOf").and_then(Value::as_array) {
         for (i, branch) in branches.iter().enumerate() {
-            let inner = object_properties(specs, &doc, &format!("{pointer}/allOf/{i}"), branch, depth + 1)?;
+            let inner = object_properties(
+                specs,
+                &doc,
+                &format!("{pointer}/allOf/{i}"),
+                branch,
+                depth + 1,
+            )?;
             shape.closed &= inner.closed;
             shape.required.extend(inner.required);
             for prop in inner.properties {
@@ -750,14 +1005,21 @@ fn object_properties<'a>(specs: &'a SpecSet, doc: &DocKey, pointer: &str, schema
         Some(props) => {
             for (name, prop) in props {
                 shape.properties.retain(|p| &p.0 != name);
-                shape.properties.push((name.clone(), doc.clone(), format!("{pointer}/properties/{}", escape(name)), prop));
+                shape.properties.push((
+                    name.clone(),
+                    doc.clone(),
+                    format!("{pointer}/properties/{}", escape(name)),
+                    prop,
+                ));
             }
         }
         None if !typed_object && !obj.contains_key("allOf") => return None,
         None => {}
     }
     if let Some(required) = obj.get("required").and_then(Value::as_array) {
-        shape.required.extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
+        shape
+            .required
+            .extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
     }
     Some(shape)
 }
@@ -774,7 +1036,8 @@ fn is_file_schema(specs: &SpecSet, doc: &DocKey, schema: &Value) -> bool {
     let one = |s: &Value| {
         s.get("format").and_then(Value::as_str) == Some("binary")
             || s.get("type").and_then(Value::as_str) == Some("file")
-            || (specs.version() == SpecVersion::OpenApi31 && (s.get("contentMediaType").is_some() || s.get("contentEncoding").is_some()))
+            || (specs.version() == SpecVersion::OpenApi31
+                && (s.get("contentMediaType").is_some() || s.get("contentEncoding").is_some()))
     };
     one(schema) || schema.get("items").is_some_and(one)
 }
@@ -785,26 +1048,50 @@ mod tests {
 
     #[test]
     fn template_names_in_order_without_duplicates() {
-        assert_eq!(path_template_names("/a/{b}/c.{d}/{b}"), vec!["b".to_owned(), "d".to_owned()]);
+        assert_eq!(
+            path_template_names("/a/{b}/c.{d}/{b}"),
+            vec!["b".to_owned(), "d".to_owned()]
+        );
         assert!(path_template_names("/plain").is_empty());
         assert!(path_template_names("/broken/{x").is_empty());
     }
 
     #[test]
     fn media_types_are_ranked() {
-        assert_eq!(classify_media("application/json; charset=utf-8"), (0, BodyEncoding::Json));
-        assert_eq!(classify_media("application/vnd.api+json"), (1, BodyEncoding::Json));
-        assert_eq!(classify_media("application/x-www-form-urlencoded"), (2, BodyEncoding::Form));
-        assert_eq!(classify_media("multipart/form-data"), (3, BodyEncoding::Multipart));
+        assert_eq!(
+            classify_media("application/json; charset=utf-8"),
+            (0, BodyEncoding::Json)
+        );
+        assert_eq!(
+            classify_media("application/vnd.api+json"),
+            (1, BodyEncoding::Json)
+        );
+        assert_eq!(
+            classify_media("application/x-www-form-urlencoded"),
+            (2, BodyEncoding::Form)
+        );
+        assert_eq!(
+            classify_media("multipart/form-data"),
+            (3, BodyEncoding::Multipart)
+        );
         assert_eq!(classify_media("text/csv"), (4, BodyEncoding::Text));
-        assert_eq!(classify_media("application/octet-stream"), (6, BodyEncoding::Binary));
+        assert_eq!(
+            classify_media("application/octet-stream"),
+            (6, BodyEncoding::Binary)
+        );
     }
 
     #[test]
     fn styles_are_checked_against_locations() {
-        assert_eq!(parse_style("deepObject", ParamLocation::Query), Some(ParamStyle::DeepObject));
+        assert_eq!(
+            parse_style("deepObject", ParamLocation::Query),
+            Some(ParamStyle::DeepObject)
+        );
         assert_eq!(parse_style("deepObject", ParamLocation::Path), None);
-        assert_eq!(parse_style("matrix", ParamLocation::Path), Some(ParamStyle::Matrix));
+        assert_eq!(
+            parse_style("matrix", ParamLocation::Path),
+            Some(ParamStyle::Matrix)
+        );
         assert_eq!(parse_style("label", ParamLocation::Header), None);
     }
 }

@@ -25,8 +25,15 @@ pub struct Output {
 
 /// Whether a media type is JSON.
 pub fn is_json(media: &str) -> bool {
-    let essence = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json") || (essence.starts_with("application/") && essence.contains("json"))
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence.ends_with("+json")
+        || (essence.starts_with("application/") && essence.contains("json"))
 }
 
 /// Lowers the responses of `op` under the tool's `response` entry.
@@ -79,8 +86,13 @@ pub fn lower_output(
             let status = if *status == 299 { 200 } else { *status };
             let chosen = medias.first().map(|m| {
                 let media_pointer = format!("{pointer}/content/{}", escape(m));
-                let schema = content.and_then(|c| c.get(*m)).and_then(|media| media.get("schema"));
-                ((*m).clone(), schema.map(|s| (doc.clone(), format!("{media_pointer}/schema"), s)))
+                let schema = content
+                    .and_then(|c| c.get(*m))
+                    .and_then(|media| media.get("schema"));
+                (
+                    (*m).clone(),
+                    schema.map(|s| (doc.clone(), format!("{media_pointer}/schema"), s)),
+                )
             });
             primary = Some(match chosen {
                 Some((media, schema)) => (status, media, schema),
@@ -88,12 +100,18 @@ pub fn lower_output(
             });
         }
     }
-    let accept = if accept.is_empty() { "application/json".to_owned() } else { accept.join(", ") };
+    let accept = if accept.is_empty() {
+        "application/json".to_owned()
+    } else {
+        accept.join(", ")
+    };
     let (status, media_type, schema) = primary.unwrap_or((200, String::new(), None));
 
     let mut builder = SchemaBuilder::new(specs, Direction::Response);
     let json_schema = match schema {
-        Some((doc, pointer, schema)) if is_json(&media_type) || media_type == "*/*" => Some(builder.root(&doc, &pointer, schema)),
+        Some((doc, pointer, schema)) if is_json(&media_type) || media_type == "*/*" => {
+            Some(builder.root(&doc, &pointer, schema))
+        }
         _ => None,
     };
     diagnostics.extend(std::mem::take(&mut builder.diagnostics));
@@ -103,7 +121,15 @@ pub fn lower_output(
         .allow
         .iter()
         .enumerate()
-        .filter_map(|(i, text)| parse_path(text, annotations, &format!("{response_pointer}/allow/{i}"), diagnostics).map(|p| (i, p)))
+        .filter_map(|(i, text)| {
+            parse_path(
+                text,
+                annotations,
+                &format!("{response_pointer}/allow/{i}"),
+                diagnostics,
+            )
+            .map(|p| (i, p))
+        })
         .collect();
     let redact: Vec<(usize, WildcardPath, RedactAction)> = entry
         .redact
@@ -116,7 +142,9 @@ pub fn lower_output(
                     rule.path.as_str(),
                     match rule.action {
                         RedactActionName::Remove => RedactAction::Remove,
-                        RedactActionName::Mask => RedactAction::Mask { keep_last: rule.keep_last },
+                        RedactActionName::Mask => RedactAction::Mask {
+                            keep_last: rule.keep_last,
+                        },
                     },
                 ),
             };
@@ -129,7 +157,11 @@ pub fn lower_output(
         .collect();
 
     if json_schema.is_none() && (!allow.is_empty() || !redact.is_empty()) {
-        let what = if media_type.is_empty() { "no content".to_owned() } else { format!("`{media_type}` content") };
+        let what = if media_type.is_empty() {
+            "no content".to_owned()
+        } else {
+            format!("`{media_type}` content")
+        };
         diagnostics.push(
             Diagnostic::error("shaping-without-json", annotations.at(&response_pointer), format!("{} returns {what}, which cannot be shaped", op.label()))
                 .with_help("allow and redact apply to JSON responses with a schema; remove them from this tool"),
@@ -143,7 +175,14 @@ pub fn lower_output(
         let mut shaped = match shape::allow(&builder, schema, &paths) {
             Ok(shaped) => shaped,
             Err((i, err)) => {
-                report_shape_error(&err, &entry.allow[allow[i].0], annotations, &format!("{response_pointer}/allow/{}", allow[i].0), op, diagnostics);
+                report_shape_error(
+                    &err,
+                    &entry.allow[allow[i].0],
+                    annotations,
+                    &format!("{response_pointer}/allow/{}", allow[i].0),
+                    op,
+                    diagnostics,
+                );
                 schema.clone()
             }
         };
@@ -153,7 +192,14 @@ pub fn lower_output(
                 RedactAction::Mask { .. } => SchemaRedaction::Mask,
             };
             if let Err(err) = shape::redact(&builder, &mut shaped, path, schema_action) {
-                report_shape_error(&err, &path.to_string(), annotations, &format!("{response_pointer}/redact/{i}"), op, diagnostics);
+                report_shape_error(
+                    &err,
+                    &path.to_string(),
+                    annotations,
+                    &format!("{response_pointer}/redact/{i}"),
+                    op,
+                    diagnostics,
+                );
             }
         }
         let root = if is_object_schema(&builder, &shaped) {
@@ -174,7 +220,13 @@ pub fn lower_output(
             schema: output_schema,
             wrap,
             allow: allow.into_iter().map(|(_, p)| p.to_string()).collect(),
-            redact: redact.into_iter().map(|(_, path, action)| RedactionIr { path: path.to_string(), action }).collect(),
+            redact: redact
+                .into_iter()
+                .map(|(_, path, action)| RedactionIr {
+                    path: path.to_string(),
+                    action,
+                })
+                .collect(),
             upstream_schema: json_schema.map(|s| builder.finish(s)),
             media_type,
             status,
@@ -184,7 +236,12 @@ pub fn lower_output(
 }
 
 /// Parses an allow or redact path, reporting a malformed one.
-fn parse_path(text: &str, annotations: &AnnotationCtx, pointer: &str, diagnostics: &mut Diagnostics) -> Option<WildcardPath> {
+fn parse_path(
+    text: &str,
+    annotations: &AnnotationCtx,
+    pointer: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<WildcardPath> {
     match WildcardPath::parse(text) {
         Ok(path) => Some(path),
         Err(e) => {
@@ -197,21 +254,44 @@ fn parse_path(text: &str, annotations: &AnnotationCtx, pointer: &str, diagnostic
     }
 }
 
-fn report_shape_error(err: &ShapeError, path: &str, annotations: &AnnotationCtx, pointer: &str, op: &OperationRef<'_>, diagnostics: &mut Diagnostics) {
+fn report_shape_error(
+    err: &ShapeError,
+    path: &str,
+    annotations: &AnnotationCtx,
+    pointer: &str,
+    op: &OperationRef<'_>,
+    diagnostics: &mut Diagnostics,
+) {
     let at = annotations.at(pointer);
     let diagnostic = match err {
-        ShapeError::NoSuchField { segment, known } => {
-            Diagnostic::error("unknown-response-field", at, format!("`{path}` does not match the response of {}: no field `{segment}`", op.label()))
-                .with_help(if known.is_empty() { "check the response schema in the spec".to_owned() } else { format!("fields there: {}", known.join(", ")) })
-        }
+        ShapeError::NoSuchField { segment, known } => Diagnostic::error(
+            "unknown-response-field",
+            at,
+            format!(
+                "`{path}` does not match the response of {}: no field `{segment}`",
+                op.label()
+            ),
+        )
+        .with_help(if known.is_empty() {
+            "check the response schema in the spec".to_owned()
+        } else {
+            format!("fields there: {}", known.join(", "))
+        }),
         ShapeError::Unchecked => Diagnostic::warning(
             "unchecked-response-path",
             at,
-            format!("`{path}` cannot be checked: the response schema of {} does not describe that part", op.label()),
+            format!(
+                "`{path}` cannot be checked: the response schema of {} does not describe that part",
+                op.label()
+            ),
         )
         .with_help("the server still applies it to real responses; check the spelling"),
-        ShapeError::RemoveEverything => Diagnostic::error("invalid-path", at, format!("`{path}` would remove every member"))
-            .with_help("remove the parent field instead"),
+        ShapeError::RemoveEverything => Diagnostic::error(
+            "invalid-path",
+            at,
+            format!("`{path}` would remove every member"),
+        )
+        .with_help("remove the parent field instead"),
     };
     diagnostics.push(diagnostic);
 }
@@ -222,7 +302,11 @@ fn is_object_schema(builder: &SchemaBuilder<'_>, schema: &Value) -> bool {
         if depth > 16 {
             return false;
         }
-        let schema = match schema.get("$ref").and_then(Value::as_str).and_then(|r| builder.definition(r)) {
+        let schema = match schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| builder.definition(r))
+        {
             Some(def) => def,
             None => schema,
         };
@@ -235,12 +319,18 @@ fn is_object_schema(builder: &SchemaBuilder<'_>, schema: &Value) -> bool {
             return true;
         }
         let all = schema.get("allOf").and_then(Value::as_array);
-        let any = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array);
+        let any = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array);
         match (all, any) {
             (None, None) => false,
             (all, any) => {
-                all.is_none_or(|bs| !bs.is_empty() && bs.iter().any(|b| check(builder, b, depth + 1)))
-                    && any.is_none_or(|bs| !bs.is_empty() && bs.iter().all(|b| check(builder, b, depth + 1)))
+                all.is_none_or(|bs| {
+                    !bs.is_empty() && bs.iter().any(|b| check(builder, b, depth + 1))
+                }) && any.is_none_or(|bs| {
+                    !bs.is_empty() && bs.iter().all(|b| check(builder, b, depth + 1))
+                })
             }
         }
     }

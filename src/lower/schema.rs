@@ -28,13 +28,36 @@ pub enum Direction {
 const MAX_DEPTH: usize = 64;
 
 /// Keywords copied as they are (after their subschemas are normalised).
-const ANNOTATION_KEYWORDS: &[&str] = &["title", "description", "default", "deprecated", "examples", "contentMediaType", "contentEncoding"];
+const ANNOTATION_KEYWORDS: &[&str] = &[
+    "title",
+    "description",
+    "default",
+    "deprecated",
+    "examples",
+    "contentMediaType",
+    "contentEncoding",
+];
 
 /// Constraint keywords kept only in request schemas.
 const CONSTRAINT_KEYWORDS: &[&str] = &[
-    "enum", "const", "format", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties",
-    "required", "dependentRequired",
+    "enum",
+    "const",
+    "format",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "required",
+    "dependentRequired",
 ];
 
 /// Builds the schemas of one tool side, collecting the `$defs` they share.
@@ -73,12 +96,14 @@ impl<'a> SchemaBuilder<'a> {
             Some(reference) if schema.as_object().is_some_and(|o| o.len() == 1) => {
                 match self.specs.resolve_deep(doc, reference) {
                     Ok(target) => {
-                        let (doc, pointer, value) = (target.doc.clone(), target.pointer.clone(), target.value);
+                        let (doc, pointer, value) =
+                            (target.doc.clone(), target.pointer.clone(), target.value);
                         self.reference_name(&doc, &pointer, value);
                         self.normalize(&doc, &pointer, value, 0)
                     }
                     Err(err) => {
-                        self.diagnostics.push(err.to_diagnostic(self.specs.locate(doc, pointer)));
+                        self.diagnostics
+                            .push(err.to_diagnostic(self.specs.locate(doc, pointer)));
                         json!({})
                     }
                 }
@@ -93,8 +118,10 @@ impl<'a> SchemaBuilder<'a> {
         if !used.is_empty()
             && let Value::Object(obj) = &mut root
         {
-            let defs: Map<String, Value> =
-                used.into_iter().filter_map(|name| self.defs.get(&name).map(|d| (name, d.clone()))).collect();
+            let defs: Map<String, Value> = used
+                .into_iter()
+                .filter_map(|name| self.defs.get(&name).map(|d| (name, d.clone())))
+                .collect();
             obj.insert("$defs".to_owned(), Value::Object(defs));
         }
         root
@@ -102,7 +129,9 @@ impl<'a> SchemaBuilder<'a> {
 
     /// The definition a local `#/$defs/<name>` reference points to.
     pub fn definition(&self, reference: &str) -> Option<&Value> {
-        reference.strip_prefix("#/$defs/").and_then(|name| self.defs.get(name))
+        reference
+            .strip_prefix("#/$defs/")
+            .and_then(|name| self.defs.get(name))
     }
 
     /// Names of definitions reachable from `root`, sorted.
@@ -112,13 +141,20 @@ impl<'a> SchemaBuilder<'a> {
         while let Some(value) = queue.pop() {
             match value {
                 Value::Object(obj) => {
-                    if let Some(name) = obj.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"))
+                    if let Some(name) = obj
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/$defs/"))
                         && used.insert(name.to_owned())
                         && let Some(def) = self.defs.get(name)
                     {
                         queue.push(def);
                     }
-                    queue.extend(obj.iter().filter(|(k, _)| k.as_str() != "$defs").map(|(_, v)| v));
+                    queue.extend(
+                        obj.iter()
+                            .filter(|(k, _)| k.as_str() != "$defs")
+                            .map(|(_, v)| v),
+                    );
                 }
                 Value::Array(items) => queue.extend(items.iter()),
                 _ => {}
@@ -150,8 +186,12 @@ impl<'a> SchemaBuilder<'a> {
     fn normalize(&mut self, doc: &DocKey, pointer: &str, schema: &Value, depth: usize) -> Value {
         if depth > MAX_DEPTH {
             self.diagnostics.push(
-                Diagnostic::error("schema-too-deep", self.specs.locate(doc, pointer), format!("schema nesting is deeper than {MAX_DEPTH} levels"))
-                    .with_help("use $ref to named schemas instead of deeply nested inline schemas"),
+                Diagnostic::error(
+                    "schema-too-deep",
+                    self.specs.locate(doc, pointer),
+                    format!("schema nesting is deeper than {MAX_DEPTH} levels"),
+                )
+                .with_help("use $ref to named schemas instead of deeply nested inline schemas"),
             );
             return json!({});
         }
@@ -160,8 +200,12 @@ impl<'a> SchemaBuilder<'a> {
             Value::Object(obj) => obj,
             _ => {
                 self.diagnostics.push(
-                    Diagnostic::error("invalid-schema", self.specs.locate(doc, pointer), "a schema must be an object or a boolean")
-                        .with_help("fix the schema in the spec"),
+                    Diagnostic::error(
+                        "invalid-schema",
+                        self.specs.locate(doc, pointer),
+                        "a schema must be an object or a boolean",
+                    )
+                    .with_help("fix the schema in the spec"),
                 );
                 return json!({});
             }
@@ -170,12 +214,15 @@ impl<'a> SchemaBuilder<'a> {
         if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
             match self.specs.resolve_deep(doc, reference) {
                 Ok(target) => {
-                    let (tdoc, tpointer, tvalue) = (target.doc.clone(), target.pointer.clone(), target.value);
+                    let (tdoc, tpointer, tvalue) =
+                        (target.doc.clone(), target.pointer.clone(), target.value);
                     let name = self.reference_name(&tdoc, &tpointer, tvalue);
                     out.insert("$ref".to_owned(), Value::String(format!("#/$defs/{name}")));
                 }
                 Err(err) => {
-                    self.diagnostics.push(err.to_diagnostic(self.specs.locate(doc, &format!("{pointer}/$ref"))));
+                    self.diagnostics.push(
+                        err.to_diagnostic(self.specs.locate(doc, &format!("{pointer}/$ref"))),
+                    );
                 }
             }
         }
@@ -196,7 +243,8 @@ impl<'a> SchemaBuilder<'a> {
                                 continue;
                             }
                             let at = format!("{here}/{}", escape(name));
-                            normalized.insert(name.clone(), self.normalize(doc, &at, prop, depth + 1));
+                            normalized
+                                .insert(name.clone(), self.normalize(doc, &at, prop, depth + 1));
                         }
                         out.insert("properties".to_owned(), Value::Object(normalized));
                     }
@@ -207,7 +255,10 @@ impl<'a> SchemaBuilder<'a> {
                         for (pattern, prop) in props {
                             if self.pattern_is_valid(pattern) {
                                 let at = format!("{here}/{}", escape(pattern));
-                                normalized.insert(pattern.clone(), self.normalize(doc, &at, prop, depth + 1));
+                                normalized.insert(
+                                    pattern.clone(),
+                                    self.normalize(doc, &at, prop, depth + 1),
+                                );
                             }
                         }
                         out.insert("patternProperties".to_owned(), Value::Object(normalized));
@@ -228,12 +279,17 @@ impl<'a> SchemaBuilder<'a> {
                         let items: Vec<Value> = tuple
                             .iter()
                             .enumerate()
-                            .map(|(i, item)| self.normalize(doc, &format!("{here}/{i}"), item, depth + 1))
+                            .map(|(i, item)| {
+                                self.normalize(doc, &format!("{here}/{i}"), item, depth + 1)
+                            })
                             .collect();
                         out.insert("prefixItems".to_owned(), Value::Array(items));
                     }
                     other => {
-                        out.insert("items".to_owned(), self.normalize(doc, &here, other, depth + 1));
+                        out.insert(
+                            "items".to_owned(),
+                            self.normalize(doc, &here, other, depth + 1),
+                        );
                     }
                 },
                 "prefixItems" | "allOf" | "anyOf" | "oneOf" => {
@@ -241,9 +297,15 @@ impl<'a> SchemaBuilder<'a> {
                         let items: Vec<Value> = list
                             .iter()
                             .enumerate()
-                            .map(|(i, item)| self.normalize(doc, &format!("{here}/{i}"), item, depth + 1))
+                            .map(|(i, item)| {
+                                self.normalize(doc, &format!("{here}/{i}"), item, depth + 1)
+                            })
                             .collect();
-                        let name = if key == "oneOf" && !strict { "anyOf" } else { key.as_str() };
+                        let name = if key == "oneOf" && !strict {
+                            "anyOf"
+                        } else {
+                            key.as_str()
+                        };
                         out.insert(name.to_owned(), Value::Array(items));
                     }
                 }
@@ -254,7 +316,17 @@ impl<'a> SchemaBuilder<'a> {
                     if let Value::Object(map) = value {
                         let normalized: Map<String, Value> = map
                             .iter()
-                            .map(|(k, v)| (k.clone(), self.normalize(doc, &format!("{here}/{}", escape(k)), v, depth + 1)))
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    self.normalize(
+                                        doc,
+                                        &format!("{here}/{}", escape(k)),
+                                        v,
+                                        depth + 1,
+                                    ),
+                                )
+                            })
                             .collect();
                         out.insert(key.clone(), Value::Object(normalized));
                     }
@@ -280,7 +352,8 @@ impl<'a> SchemaBuilder<'a> {
                 "example" => {
                     out.insert("examples".to_owned(), json!([value]));
                 }
-                "discriminator" | "nullable" | "x-nullable" | "readOnly" | "writeOnly" | "$ref" | "xml" | "externalDocs" => {}
+                "discriminator" | "nullable" | "x-nullable" | "readOnly" | "writeOnly" | "$ref"
+                | "xml" | "externalDocs" => {}
                 k if ANNOTATION_KEYWORDS.contains(&k) => {
                     out.insert(key.clone(), value.clone());
                 }
@@ -298,7 +371,11 @@ impl<'a> SchemaBuilder<'a> {
                     let kept: Vec<Value> = required
                         .into_iter()
                         .filter(|name| {
-                            name.as_str().is_none_or(|n| props.get(n).is_none_or(|p| !self.is_hidden_property(doc, p)))
+                            name.as_str().is_none_or(|n| {
+                                props
+                                    .get(n)
+                                    .is_none_or(|p| !self.is_hidden_property(doc, p))
+                            })
                         })
                         .collect();
                     out.insert("required".to_owned(), Value::Array(kept));
@@ -309,7 +386,8 @@ impl<'a> SchemaBuilder<'a> {
             out.insert("type".to_owned(), json!("string"));
             out.insert("contentEncoding".to_owned(), json!("base64"));
         }
-        let nullable = obj.get("nullable") == Some(&Value::Bool(true)) || obj.get("x-nullable") == Some(&Value::Bool(true));
+        let nullable = obj.get("nullable") == Some(&Value::Bool(true))
+            || obj.get("x-nullable") == Some(&Value::Bool(true));
         if nullable {
             make_nullable(&mut out);
         }
@@ -318,11 +396,17 @@ impl<'a> SchemaBuilder<'a> {
 
     /// Normalises a `type` value; `file` and unknown type names are dropped here.
     fn normalize_type(&self, value: &Value) -> Option<Value> {
-        const TYPES: &[&str] = &["string", "number", "integer", "boolean", "array", "object", "null"];
+        const TYPES: &[&str] = &[
+            "string", "number", "integer", "boolean", "array", "object", "null",
+        ];
         match value {
             Value::String(t) if TYPES.contains(&t.as_str()) => Some(value.clone()),
             Value::Array(list) => {
-                let kept: Vec<Value> = list.iter().filter(|t| t.as_str().is_some_and(|t| TYPES.contains(&t))).cloned().collect();
+                let kept: Vec<Value> = list
+                    .iter()
+                    .filter(|t| t.as_str().is_some_and(|t| TYPES.contains(&t)))
+                    .cloned()
+                    .collect();
                 (!kept.is_empty()).then_some(Value::Array(kept))
             }
             _ => None,
@@ -344,7 +428,10 @@ impl<'a> SchemaBuilder<'a> {
             return false;
         }
         match prop.get("$ref").and_then(Value::as_str) {
-            Some(r) => self.specs.resolve_deep(doc, r).is_ok_and(|t| t.value.get(flag) == Some(&Value::Bool(true))),
+            Some(r) => self
+                .specs
+                .resolve_deep(doc, r)
+                .is_ok_and(|t| t.value.get(flag) == Some(&Value::Bool(true))),
             None => false,
         }
     }
@@ -362,7 +449,10 @@ impl<'a> SchemaBuilder<'a> {
 
 /// OpenAPI 3.0 `exclusiveMinimum: true` + `minimum: n` becomes 2020-12 `exclusiveMinimum: n`.
 fn fix_exclusive_bounds(source: &Map<String, Value>, out: &mut Map<String, Value>) {
-    for (flag, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+    for (flag, bound) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         if source.get(flag) == Some(&Value::Bool(true))
             && let Some(n) = source.get(bound).filter(|n| n.is_number())
         {
@@ -391,7 +481,10 @@ pub fn make_nullable(out: &mut Map<String, Value>) {
             if inner.is_empty() {
                 return;
             }
-            out.insert("anyOf".to_owned(), json!([Value::Object(inner), {"type": "null"}]));
+            out.insert(
+                "anyOf".to_owned(),
+                json!([Value::Object(inner), {"type": "null"}]),
+            );
             return;
         }
     }
@@ -405,9 +498,27 @@ pub fn make_nullable(out: &mut Map<String, Value>) {
 /// A `$defs` name for the schema at a pointer: its last segment, restricted to
 /// `[A-Za-z0-9_.-]` so it needs no escaping in a reference.
 fn def_base_name(pointer: &str) -> String {
-    let last = pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
-    let cleaned: String = last.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' }).collect();
-    if cleaned.is_empty() { "Schema".to_owned() } else { cleaned }
+    let last = pointer
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .replace("~1", "/")
+        .replace("~0", "~");
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        "Schema".to_owned()
+    } else {
+        cleaned
+    }
 }
 
 /// Escapes one JSON pointer segment.
@@ -424,7 +535,12 @@ mod tests {
         let specs = parse_spec_for_tests(spec);
         let root_key = specs.root_key().clone();
         let mut builder = SchemaBuilder::new(&specs, direction);
-        let schema = crate::load::pointer_get(&specs.root().value, pointer).cloned().unwrap_or(Value::Null);
+        let schema = specs
+            .root()
+            .value
+            .pointer(pointer)
+            .cloned()
+            .unwrap_or(Value::Null);
         let root = builder.root(&root_key, pointer, &schema);
         (builder.finish(root), builder.diagnostics)
     }
@@ -494,7 +610,11 @@ components:
         assert_eq!(schema.get("additionalProperties"), None);
         assert_eq!(props["id"], json!({"type": "integer"}));
         assert_eq!(props["kind"], json!({"type": ["string", "null"]}));
-        assert_eq!(props.get("secret"), None, "writeOnly properties are not returned");
+        assert_eq!(
+            props.get("secret"),
+            None,
+            "writeOnly properties are not returned"
+        );
         assert_eq!(props["parent"], json!({"$ref": "#/$defs/Pet"}));
     }
 
@@ -526,7 +646,10 @@ components:
     B: {type: string}
 "##;
         let (schema, _) = build(spec, Direction::Response, "/components/schemas/A");
-        assert_eq!(schema["properties"]["b"], json!({"anyOf": [{"allOf": [{"$ref": "#/$defs/B"}]}, {"type": "null"}]}));
+        assert_eq!(
+            schema["properties"]["b"],
+            json!({"anyOf": [{"allOf": [{"$ref": "#/$defs/B"}]}, {"type": "null"}]})
+        );
     }
 
     #[test]

@@ -33,22 +33,47 @@ pub fn configured_credentials(
 ) -> Credentials {
     let mut out = Credentials::default();
     for (id, entry) in entries {
-        let at = |field: &str| annotations.at(&format!("/upstream/credentials/{}{field}", escape(id)));
-        let Some((set, scheme)) = specs.iter().find_map(|(_, set)| security_scheme(set, id).map(|s| (set, s))) else {
-            let known: Vec<String> = specs.iter().flat_map(|(_, set)| scheme_names(set)).collect();
+        let at =
+            |field: &str| annotations.at(&format!("/upstream/credentials/{}{field}", escape(id)));
+        let Some((set, scheme)) = specs
+            .iter()
+            .find_map(|(_, set)| security_scheme(set, id).map(|s| (set, s)))
+        else {
+            let known: Vec<String> = specs
+                .iter()
+                .flat_map(|(_, set)| scheme_names(set))
+                .collect();
             diagnostics.push(
-                Diagnostic::error("unknown-security-scheme", at(""), format!("the spec has no security scheme `{id}`"))
-                    .with_help(if known.is_empty() { "the spec declares no security schemes".to_owned() } else { format!("schemes: {}", known.join(", ")) }),
+                Diagnostic::error(
+                    "unknown-security-scheme",
+                    at(""),
+                    format!("the spec has no security scheme `{id}`"),
+                )
+                .with_help(if known.is_empty() {
+                    "the spec declares no security schemes".to_owned()
+                } else {
+                    format!("schemes: {}", known.join(", "))
+                }),
             );
             continue;
         };
         let _ = set;
-        let env = |field: &str, value: &Option<String>, diagnostics: &mut Diagnostics| -> Option<EnvVarName> {
+        let env = |field: &str,
+                   value: &Option<String>,
+                   diagnostics: &mut Diagnostics|
+         -> Option<EnvVarName> {
             match value {
                 None => {
                     diagnostics.push(
-                        Diagnostic::error("missing-credential-env", at(""), format!("credential `{id}` needs `{field}`"))
-                            .with_help(format!("name the environment variable that holds it, e.g. `{field}: {}`", EnvVarName::suggest("API", id))),
+                        Diagnostic::error(
+                            "missing-credential-env",
+                            at(""),
+                            format!("credential `{id}` needs `{field}`"),
+                        )
+                        .with_help(format!(
+                            "name the environment variable that holds it, e.g. `{field}: {}`",
+                            EnvVarName::suggest("API", id)
+                        )),
                     );
                     None
                 }
@@ -56,16 +81,27 @@ pub fn configured_credentials(
                     Ok(name) => Some(name),
                     Err(e) => {
                         diagnostics.push(
-                            Diagnostic::error("invalid-env-name", at(&format!("/{field}")), format!("`{name}` is not an environment variable name: {e}"))
-                                .with_help("use uppercase letters, digits and `_`"),
+                            Diagnostic::error(
+                                "invalid-env-name",
+                                at(&format!("/{field}")),
+                                format!("`{name}` is not an environment variable name: {e}"),
+                            )
+                            .with_help("use uppercase letters, digits and `_`"),
                         );
                         None
                     }
                 },
             }
         };
-        let scheme_type = scheme.get("type").and_then(Value::as_str).unwrap_or_default();
-        let http_scheme = scheme.get("scheme").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+        let scheme_type = scheme
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let http_scheme = scheme
+            .get("scheme")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         let kind = match (scheme_type, http_scheme.as_str()) {
             ("apiKey", _) => {
                 let location = match scheme.get("in").and_then(Value::as_str) {
@@ -73,21 +109,39 @@ pub fn configured_credentials(
                     Some("query") => ApiKeyLocation::Query,
                     Some("cookie") => ApiKeyLocation::Cookie,
                     _ => {
-                        diagnostics.push(Diagnostic::error("unsupported-security-scheme", at(""), format!("security scheme `{id}` has no valid `in`")));
+                        diagnostics.push(Diagnostic::error(
+                            "unsupported-security-scheme",
+                            at(""),
+                            format!("security scheme `{id}` has no valid `in`"),
+                        ));
                         continue;
                     }
                 };
                 let Some(name) = scheme.get("name").and_then(Value::as_str) else {
-                    diagnostics.push(Diagnostic::error("unsupported-security-scheme", at(""), format!("security scheme `{id}` has no `name`")));
+                    diagnostics.push(Diagnostic::error(
+                        "unsupported-security-scheme",
+                        at(""),
+                        format!("security scheme `{id}` has no `name`"),
+                    ));
                     continue;
                 };
-                env("env", &entry.env, diagnostics).map(|env| CredentialKind::ApiKey { location, name: name.to_owned(), env })
+                env("env", &entry.env, diagnostics).map(|env| CredentialKind::ApiKey {
+                    location,
+                    name: name.to_owned(),
+                    env,
+                })
             }
-            ("http", "bearer") | ("oauth2", _) | ("openIdConnect", _) => env("env", &entry.env, diagnostics).map(|env| CredentialKind::Bearer { env }),
+            ("http", "bearer") | ("oauth2", _) | ("openIdConnect", _) => {
+                env("env", &entry.env, diagnostics).map(|env| CredentialKind::Bearer { env })
+            }
             ("http", "basic") => {
                 let user = env("username_env", &entry.username_env, diagnostics);
                 let password = env("password_env", &entry.password_env, diagnostics);
-                user.zip(password).map(|(username_env, password_env)| CredentialKind::Basic { username_env, password_env })
+                user.zip(password)
+                    .map(|(username_env, password_env)| CredentialKind::Basic {
+                        username_env,
+                        password_env,
+                    })
             }
             _ => {
                 diagnostics.push(
@@ -98,7 +152,13 @@ pub fn configured_credentials(
             }
         };
         if let Some(kind) = kind {
-            out.configured.insert(id.clone(), CredentialIr { id: id.clone(), kind });
+            out.configured.insert(
+                id.clone(),
+                CredentialIr {
+                    id: id.clone(),
+                    kind,
+                },
+            );
         }
     }
     out
@@ -106,9 +166,17 @@ pub fn configured_credentials(
 
 /// The security scheme object named `id` in a spec.
 fn security_scheme<'a>(set: &'a SpecSet, id: &str) -> Option<&'a Value> {
-    let scheme = set.root().value.get("components")?.get("securitySchemes")?.get(id)?;
+    let scheme = set
+        .root()
+        .value
+        .get("components")?
+        .get("securitySchemes")?
+        .get(id)?;
     match scheme.get("$ref").and_then(Value::as_str) {
-        Some(reference) => set.resolve_deep(set.root_key(), reference).ok().map(|t| t.value),
+        Some(reference) => set
+            .resolve_deep(set.root_key(), reference)
+            .ok()
+            .map(|t| t.value),
         None => Some(scheme),
     }
 }
@@ -126,7 +194,11 @@ fn scheme_names(set: &SpecSet) -> Vec<String> {
 
 /// The security requirement alternatives of an operation (its own, or the spec's default).
 pub fn requirements(set: &SpecSet, op: &OperationRef<'_>) -> Vec<Vec<String>> {
-    let list = op.operation.get("security").or_else(|| set.root().value.get("security")).and_then(Value::as_array);
+    let list = op
+        .operation
+        .get("security")
+        .or_else(|| set.root().value.get("security"))
+        .and_then(Value::as_array);
     list.into_iter()
         .flatten()
         .filter_map(Value::as_object)
@@ -135,19 +207,46 @@ pub fn requirements(set: &SpecSet, op: &OperationRef<'_>) -> Vec<Vec<String>> {
 }
 
 /// Picks the credentials an operation sends: the first alternative fully configured.
-pub fn credentials_for(set: &SpecSet, op: &OperationRef<'_>, credentials: &Credentials, at: Location, diagnostics: &mut Diagnostics) -> Vec<String> {
+pub fn credentials_for(
+    set: &SpecSet,
+    op: &OperationRef<'_>,
+    credentials: &Credentials,
+    at: Location,
+    diagnostics: &mut Diagnostics,
+) -> Vec<String> {
     let alternatives = requirements(set, op);
     if alternatives.is_empty() {
         return Vec::new();
     }
-    if let Some(alternative) = alternatives.iter().find(|alt| alt.iter().all(|id| credentials.configured.contains_key(id))) {
+    if let Some(alternative) = alternatives
+        .iter()
+        .find(|alt| alt.iter().all(|id| credentials.configured.contains_key(id)))
+    {
         return alternative.clone();
     }
-    let wanted: Vec<String> = alternatives.iter().map(|alt| format!("[{}]", alt.join(" + "))).collect();
-    let first = alternatives.first().and_then(|alt| alt.first()).cloned().unwrap_or_default();
+    let wanted: Vec<String> = alternatives
+        .iter()
+        .map(|alt| format!("[{}]", alt.join(" + ")))
+        .collect();
+    let first = alternatives
+        .first()
+        .and_then(|alt| alt.first())
+        .cloned()
+        .unwrap_or_default();
     diagnostics.push(
-        Diagnostic::error("missing-credentials", at, format!("{} needs credentials for one of {}, and none is configured", op.label(), wanted.join(", ")))
-            .with_help(format!("add under `upstream.credentials`, e.g. `{first}: {{ env: {} }}`", EnvVarName::suggest("API", &first))),
+        Diagnostic::error(
+            "missing-credentials",
+            at,
+            format!(
+                "{} needs credentials for one of {}, and none is configured",
+                op.label(),
+                wanted.join(", ")
+            ),
+        )
+        .with_help(format!(
+            "add under `upstream.credentials`, e.g. `{first}: {{ env: {} }}`",
+            EnvVarName::suggest("API", &first)
+        )),
     );
     Vec::new()
 }

@@ -36,7 +36,11 @@ pub enum SchemaRedaction {
 }
 
 /// Keeps only the fields on `paths` (empty keeps all).
-pub fn allow(builder: &SchemaBuilder<'_>, schema: &Value, paths: &[WildcardPath]) -> Result<Value, (usize, ShapeError)> {
+pub fn allow(
+    builder: &SchemaBuilder<'_>,
+    schema: &Value,
+    paths: &[WildcardPath],
+) -> Result<Value, (usize, ShapeError)> {
     if paths.is_empty() {
         return Ok(schema.clone());
     }
@@ -49,7 +53,12 @@ pub fn allow(builder: &SchemaBuilder<'_>, schema: &Value, paths: &[WildcardPath]
 }
 
 /// Applies one redaction to the schema in place.
-pub fn redact(builder: &SchemaBuilder<'_>, schema: &mut Value, path: &WildcardPath, action: SchemaRedaction) -> Result<(), ShapeError> {
+pub fn redact(
+    builder: &SchemaBuilder<'_>,
+    schema: &mut Value,
+    path: &WildcardPath,
+    action: SchemaRedaction,
+) -> Result<(), ShapeError> {
     if action == SchemaRedaction::Remove && path.segments.last() == Some(&Segment::Any) {
         return Err(ShapeError::RemoveEverything);
     }
@@ -65,8 +74,12 @@ const MAX_DEPTH: usize = 64;
 fn inline(builder: &SchemaBuilder<'_>, schema: &Value) -> Value {
     let mut current = schema.clone();
     for _ in 0..MAX_DEPTH {
-        let Some(reference) = current.get("$ref").and_then(Value::as_str) else { break };
-        let Some(def) = builder.definition(reference) else { break };
+        let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let Some(def) = builder.definition(reference) else {
+            break;
+        };
         let mut merged = def.clone();
         if let (Value::Object(out), Value::Object(siblings)) = (&mut merged, &current) {
             for (k, v) in siblings {
@@ -82,7 +95,9 @@ fn inline(builder: &SchemaBuilder<'_>, schema: &Value) -> Value {
 
 /// The schemas a segment leads to from `schema` (through compositions), or why none.
 fn step<'s>(schema: &'s Value, segment: &Segment) -> Result<Vec<&'s Value>, ShapeError> {
-    let Some(obj) = schema.as_object() else { return Err(ShapeError::Unchecked) };
+    let Some(obj) = schema.as_object() else {
+        return Err(ShapeError::Unchecked);
+    };
     let mut targets = Vec::new();
     let mut known = Vec::new();
     let mut opaque = true;
@@ -102,20 +117,25 @@ fn step<'s>(schema: &'s Value, segment: &Segment) -> Result<Vec<&'s Value>, Shap
     }
     if let Some(items) = obj.get("items") {
         opaque = false;
-        let index = matches!(segment, Segment::Any) || matches!(segment, Segment::Key(k) if k.parse::<usize>().is_ok());
+        let index = matches!(segment, Segment::Any)
+            || matches!(segment, Segment::Key(k) if k.parse::<usize>().is_ok());
         if index {
             targets.push(items);
         }
     }
     let type_says_scalar = match obj.get("type") {
         Some(Value::String(t)) => !matches!(t.as_str(), "object" | "array"),
-        Some(Value::Array(ts)) => ts.iter().all(|t| !matches!(t.as_str(), Some("object" | "array"))),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .all(|t| !matches!(t.as_str(), Some("object" | "array"))),
         _ => false,
     };
     if type_says_scalar {
         opaque = false;
     }
-    let has_composition = ["allOf", "anyOf", "oneOf"].iter().any(|k| obj.contains_key(*k));
+    let has_composition = ["allOf", "anyOf", "oneOf"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
     if targets.is_empty() && opaque && !has_composition {
         return Err(ShapeError::Unchecked);
     }
@@ -130,8 +150,15 @@ fn step<'s>(schema: &'s Value, segment: &Segment) -> Result<Vec<&'s Value>, Shap
 }
 
 /// Checks that `segments` lead somewhere in the schema.
-fn check(builder: &SchemaBuilder<'_>, schema: &Value, segments: &[Segment], depth: usize) -> Result<(), ShapeError> {
-    let Some((first, rest)) = segments.split_first() else { return Ok(()) };
+fn check(
+    builder: &SchemaBuilder<'_>,
+    schema: &Value,
+    segments: &[Segment],
+    depth: usize,
+) -> Result<(), ShapeError> {
+    let Some((first, rest)) = segments.split_first() else {
+        return Ok(());
+    };
     if depth > MAX_DEPTH {
         return Err(ShapeError::Unchecked);
     }
@@ -151,7 +178,12 @@ fn check(builder: &SchemaBuilder<'_>, schema: &Value, segments: &[Segment], dept
         Err(e) => Some(e.clone()),
     };
     for key in ["allOf", "anyOf", "oneOf"] {
-        for branch in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for branch in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             match check(builder, branch, segments, depth + 1) {
                 Ok(()) => return Ok(()),
                 Err(e) => {
@@ -168,7 +200,10 @@ fn check(builder: &SchemaBuilder<'_>, schema: &Value, segments: &[Segment], dept
 /// Combines the field lists of two "no such field" errors from sibling branches.
 fn merge_known(previous: Option<ShapeError>, next: ShapeError) -> ShapeError {
     match (previous, next) {
-        (Some(ShapeError::NoSuchField { segment, mut known }), ShapeError::NoSuchField { known: more, .. }) => {
+        (
+            Some(ShapeError::NoSuchField { segment, mut known }),
+            ShapeError::NoSuchField { known: more, .. },
+        ) => {
             known.extend(more);
             known.sort();
             known.dedup();
@@ -179,12 +214,19 @@ fn merge_known(previous: Option<ShapeError>, next: ShapeError) -> ShapeError {
 }
 
 /// The part of the schema selected by the path suffixes.
-fn project(builder: &SchemaBuilder<'_>, schema: &Value, suffixes: &[&[Segment]], depth: usize) -> Value {
+fn project(
+    builder: &SchemaBuilder<'_>,
+    schema: &Value,
+    suffixes: &[&[Segment]],
+    depth: usize,
+) -> Value {
     if suffixes.iter().any(|s| s.is_empty()) || depth > MAX_DEPTH {
         return schema.clone();
     }
     let schema = inline(builder, schema);
-    let Value::Object(obj) = &schema else { return schema };
+    let Value::Object(obj) = &schema else {
+        return schema;
+    };
     let children = |key: &str| -> Vec<&[Segment]> {
         suffixes
             .iter()
@@ -209,8 +251,11 @@ fn project(builder: &SchemaBuilder<'_>, schema: &Value, suffixes: &[&[Segment]],
                 out.insert(key.clone(), Value::Object(props));
             }
             "additionalProperties" if value.is_object() => {
-                let declared: Vec<&str> =
-                    obj.get("properties").and_then(Value::as_object).map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+                let declared: Vec<&str> = obj
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
                 let next: Vec<&[Segment]> = suffixes
                     .iter()
                     .filter(|s| match &s[0] {
@@ -226,7 +271,10 @@ fn project(builder: &SchemaBuilder<'_>, schema: &Value, suffixes: &[&[Segment]],
             "items" => {
                 let next: Vec<&[Segment]> = suffixes
                     .iter()
-                    .filter(|s| matches!(&s[0], Segment::Any) || matches!(&s[0], Segment::Key(k) if k.parse::<usize>().is_ok()))
+                    .filter(|s| {
+                        matches!(&s[0], Segment::Any)
+                            || matches!(&s[0], Segment::Key(k) if k.parse::<usize>().is_ok())
+                    })
                     .map(|s| &s[1..])
                     .collect();
                 if !next.is_empty() {
@@ -234,8 +282,12 @@ fn project(builder: &SchemaBuilder<'_>, schema: &Value, suffixes: &[&[Segment]],
                 }
             }
             "allOf" | "anyOf" | "oneOf" => {
-                let branches: Vec<Value> =
-                    value.as_array().into_iter().flatten().map(|b| project(builder, b, suffixes, depth + 1)).collect();
+                let branches: Vec<Value> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|b| project(builder, b, suffixes, depth + 1))
+                    .collect();
                 out.insert(key.clone(), Value::Array(branches));
             }
             _ => {
@@ -247,7 +299,13 @@ fn project(builder: &SchemaBuilder<'_>, schema: &Value, suffixes: &[&[Segment]],
 }
 
 /// Applies a redaction along `segments` (already checked).
-fn apply(builder: &SchemaBuilder<'_>, schema: &mut Value, segments: &[Segment], action: SchemaRedaction, depth: usize) {
+fn apply(
+    builder: &SchemaBuilder<'_>,
+    schema: &mut Value,
+    segments: &[Segment],
+    action: SchemaRedaction,
+    depth: usize,
+) {
     let Some((first, rest)) = segments.split_first() else {
         if action == SchemaRedaction::Mask {
             *schema = json!({"type": ["string", "null"], "description": "Redacted by policy."});
@@ -272,7 +330,9 @@ fn apply(builder: &SchemaBuilder<'_>, schema: &mut Value, segments: &[Segment], 
                     apply(builder, prop, rest, action, depth + 1);
                 }
             }
-            (Segment::Any, _, _) => props.values_mut().for_each(|p| apply(builder, p, rest, action, depth + 1)),
+            (Segment::Any, _, _) => props
+                .values_mut()
+                .for_each(|p| apply(builder, p, rest, action, depth + 1)),
         }
     }
     if let (Segment::Key(k), true, SchemaRedaction::Remove) = (first, last, action)
@@ -280,13 +340,17 @@ fn apply(builder: &SchemaBuilder<'_>, schema: &mut Value, segments: &[Segment], 
     {
         required.retain(|r| r.as_str() != Some(k));
     }
-    if let Some(additional) = obj.get_mut("additionalProperties").filter(|a| a.is_object()) {
+    if let Some(additional) = obj
+        .get_mut("additionalProperties")
+        .filter(|a| a.is_object())
+    {
         let declared_elsewhere = matches!(first, Segment::Key(_));
         if !(last && action == SchemaRedaction::Remove && declared_elsewhere) {
             apply(builder, additional, rest, action, depth + 1);
         }
     }
-    let indexes = matches!(first, Segment::Any) || matches!(first, Segment::Key(k) if k.parse::<usize>().is_ok());
+    let indexes = matches!(first, Segment::Any)
+        || matches!(first, Segment::Key(k) if k.parse::<usize>().is_ok());
     if indexes && let Some(items) = obj.get_mut("items") {
         if last && action == SchemaRedaction::Mask {
             apply(builder, items, rest, action, depth + 1);
@@ -332,7 +396,12 @@ components:
         let specs = parse_spec_for_tests(SPEC);
         let key = specs.root_key().clone();
         let mut builder = SchemaBuilder::new(&specs, Direction::Response);
-        let page = crate::load::pointer_get(&specs.root().value, "/components/schemas/Page").unwrap().clone();
+        let page = specs
+            .root()
+            .value
+            .pointer("/components/schemas/Page")
+            .unwrap()
+            .clone();
         let root = builder.root(&key, "/components/schemas/Page", &page);
         f(&builder, root);
     }
@@ -342,8 +411,15 @@ components:
         with_page(|builder, root| {
             let paths = [WildcardPath::parse("/results/*/id").unwrap()];
             let shaped = allow(builder, &root, &paths).unwrap();
-            assert_eq!(shaped, json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}}}}));
-            assert!(builder.definition("#/$defs/Contact").unwrap()["properties"].get("email").is_some());
+            assert_eq!(
+                shaped,
+                json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}}}})
+            );
+            assert!(
+                builder.definition("#/$defs/Contact").unwrap()["properties"]
+                    .get("email")
+                    .is_some()
+            );
         });
     }
 
@@ -351,16 +427,47 @@ components:
     fn redactions_remove_or_mask_and_typos_are_caught() {
         with_page(|builder, root| {
             let mut shaped = root.clone();
-            redact(builder, &mut shaped, &WildcardPath::parse("/results/*/email").unwrap(), SchemaRedaction::Remove).unwrap();
-            redact(builder, &mut shaped, &WildcardPath::parse("/total").unwrap(), SchemaRedaction::Mask).unwrap();
+            redact(
+                builder,
+                &mut shaped,
+                &WildcardPath::parse("/results/*/email").unwrap(),
+                SchemaRedaction::Remove,
+            )
+            .unwrap();
+            redact(
+                builder,
+                &mut shaped,
+                &WildcardPath::parse("/total").unwrap(),
+                SchemaRedaction::Mask,
+            )
+            .unwrap();
             let contact = &shaped["properties"]["results"]["items"];
             assert_eq!(contact["properties"].get("email"), None);
-            assert_eq!(contact["properties"]["owner"], json!({"$ref": "#/$defs/Contact"}), "only the path is inlined");
-            assert_eq!(shaped["properties"]["total"]["type"], json!(["string", "null"]));
-            let typo = redact(builder, &mut shaped, &WildcardPath::parse("/results/*/emial").unwrap(), SchemaRedaction::Remove);
-            assert!(matches!(typo, Err(ShapeError::NoSuchField { segment, known }) if segment == "emial" && known.contains(&"id".to_owned())));
             assert_eq!(
-                redact(builder, &mut shaped, &WildcardPath::parse("/results/*").unwrap(), SchemaRedaction::Remove),
+                contact["properties"]["owner"],
+                json!({"$ref": "#/$defs/Contact"}),
+                "only the path is inlined"
+            );
+            assert_eq!(
+                shaped["properties"]["total"]["type"],
+                json!(["string", "null"])
+            );
+            let typo = redact(
+                builder,
+                &mut shaped,
+                &WildcardPath::parse("/results/*/emial").unwrap(),
+                SchemaRedaction::Remove,
+            );
+            assert!(
+                matches!(typo, Err(ShapeError::NoSuchField { segment, known }) if segment == "emial" && known.contains(&"id".to_owned()))
+            );
+            assert_eq!(
+                redact(
+                    builder,
+                    &mut shaped,
+                    &WildcardPath::parse("/results/*").unwrap(),
+                    SchemaRedaction::Remove
+                ),
                 Err(ShapeError::RemoveEverything)
             );
         });

@@ -36,18 +36,43 @@ pub struct ToolInput<'a> {
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
-pub fn lower_tool(input: ToolInput<'_>, credentials: &Credentials, annotations: &AnnotationCtx, diagnostics: &mut Diagnostics) -> ToolIr {
-    let ToolInput { name, module, entry, pointer, op, spec } = input;
+pub fn lower_tool(
+    input: ToolInput<'_>,
+    credentials: &Credentials,
+    annotations: &AnnotationCtx,
+    diagnostics: &mut Diagnostics,
+) -> ToolIr {
+    let ToolInput {
+        name,
+        module,
+        entry,
+        pointer,
+        op,
+        spec,
+    } = input;
     let hints = hints(op, entry, annotations, &pointer, &name, diagnostics);
     if op.deprecated() {
         diagnostics.push(
-            Diagnostic::warning("deprecated-operation", annotations.at(&format!("{pointer}/operation")), format!("{} is deprecated in the spec", op.label()))
-                .with_help("prefer the operation that replaces it, if there is one"),
+            Diagnostic::warning(
+                "deprecated-operation",
+                annotations.at(&format!("{pointer}/operation")),
+                format!("{} is deprecated in the spec", op.label()),
+            )
+            .with_help("prefer the operation that replaces it, if there is one"),
         );
     }
 
     let mut builder = SchemaBuilder::new(spec, Direction::Request);
-    let arguments = lower_arguments(spec, op, &entry.params, entry.expose.as_deref(), &mut builder, annotations, &pointer, diagnostics);
+    let arguments = lower_arguments(
+        spec,
+        op,
+        &entry.params,
+        entry.expose.as_deref(),
+        &mut builder,
+        annotations,
+        &pointer,
+        diagnostics,
+    );
     let mut root = serde_json::Map::new();
     root.insert("type".to_owned(), json!("object"));
     root.insert("properties".to_owned(), Value::Object(arguments.properties));
@@ -59,23 +84,50 @@ pub fn lower_tool(input: ToolInput<'_>, credentials: &Credentials, annotations: 
     diagnostics.extend(std::mem::take(&mut builder.diagnostics));
     if let Err(e) = jsonschema::validator_for(&input_schema) {
         diagnostics.push(
-            Diagnostic::error("invalid-input-schema", spec.locate(&op.doc, &op.pointer), format!("the arguments of {} do not form a valid JSON Schema: {e}", op.label()))
-                .with_help("fix the parameter schemas in the spec"),
+            Diagnostic::error(
+                "invalid-input-schema",
+                spec.locate(&op.doc, &op.pointer),
+                format!(
+                    "the arguments of {} do not form a valid JSON Schema: {e}",
+                    op.label()
+                ),
+            )
+            .with_help("fix the parameter schemas in the spec"),
         );
     }
 
-    let output = lower_output(spec, op, &entry.response, annotations, &pointer, diagnostics);
-    let credentials = credentials_for(spec, op, credentials, annotations.at(&format!("{pointer}/operation")), diagnostics);
+    let output = lower_output(
+        spec,
+        op,
+        &entry.response,
+        annotations,
+        &pointer,
+        diagnostics,
+    );
+    let credentials = credentials_for(
+        spec,
+        op,
+        credentials,
+        annotations.at(&format!("{pointer}/operation")),
+        diagnostics,
+    );
 
     let mut scopes = Vec::new();
     for (i, scope) in entry.scopes.iter().enumerate() {
-        let valid = !scope.is_empty() && scope.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+        let valid = !scope.is_empty()
+            && scope
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
         if valid {
             scopes.push(scope.clone());
         } else {
             diagnostics.push(
-                Diagnostic::error("invalid-scope", annotations.at(&format!("{pointer}/scopes/{i}")), format!("`{scope}` is not an OAuth scope"))
-                    .with_help("scopes are printable ASCII without spaces, quotes or backslashes"),
+                Diagnostic::error(
+                    "invalid-scope",
+                    annotations.at(&format!("{pointer}/scopes/{i}")),
+                    format!("`{scope}` is not an OAuth scope"),
+                )
+                .with_help("scopes are printable ASCII without spaces, quotes or backslashes"),
             );
         }
     }
@@ -85,8 +137,14 @@ pub fn lower_tool(input: ToolInput<'_>, credentials: &Credentials, annotations: 
     ToolIr {
         name,
         module,
-        title: entry.title.clone().or_else(|| op.summary().filter(|s| s.chars().count() <= MAX_TITLE)),
-        description: entry.description.clone().unwrap_or_else(|| spec_description(op)),
+        title: entry
+            .title
+            .clone()
+            .or_else(|| op.summary().filter(|s| s.chars().count() <= MAX_TITLE)),
+        description: entry
+            .description
+            .clone()
+            .unwrap_or_else(|| spec_description(op)),
         operation: OperationIr {
             id: op.id().map(str::to_owned),
             method: op.method,
@@ -101,13 +159,22 @@ pub fn lower_tool(input: ToolInput<'_>, credentials: &Credentials, annotations: 
         accept: output.accept,
         credentials,
         scopes,
-        confirm: entry.confirm.unwrap_or(hints.destructive && !hints.read_only),
+        confirm: entry
+            .confirm
+            .unwrap_or(hints.destructive && !hints.read_only),
         hints,
     }
 }
 
 /// The hints: method defaults, overridden by the entry. Writes must be acknowledged.
-fn hints(op: &OperationRef<'_>, entry: &ToolEntry, annotations: &AnnotationCtx, pointer: &str, name: &ToolName, diagnostics: &mut Diagnostics) -> Hints {
+fn hints(
+    op: &OperationRef<'_>,
+    entry: &ToolEntry,
+    annotations: &AnnotationCtx,
+    pointer: &str,
+    name: &ToolName,
+    diagnostics: &mut Diagnostics,
+) -> Hints {
     let method = op.method;
     let read_only = match entry.read_only {
         Some(value) => value,
@@ -126,12 +193,27 @@ fn hints(op: &OperationRef<'_>, entry: &ToolEntry, annotations: &AnnotationCtx, 
     };
     if read_only && method == HttpMethod::Delete {
         diagnostics.push(
-            Diagnostic::warning("read-only-delete", annotations.at(&format!("{pointer}/read_only")), format!("tool `{name}` calls DELETE but is marked read-only"))
-                .with_help("check that the operation really does not delete anything"),
+            Diagnostic::warning(
+                "read-only-delete",
+                annotations.at(&format!("{pointer}/read_only")),
+                format!("tool `{name}` calls DELETE but is marked read-only"),
+            )
+            .with_help("check that the operation really does not delete anything"),
         );
     }
-    let destructive_default = !read_only && matches!(method, HttpMethod::Delete | HttpMethod::Put | HttpMethod::Patch);
-    let idempotent_default = matches!(method, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options | HttpMethod::Put | HttpMethod::Delete);
+    let destructive_default = !read_only
+        && matches!(
+            method,
+            HttpMethod::Delete | HttpMethod::Put | HttpMethod::Patch
+        );
+    let idempotent_default = matches!(
+        method,
+        HttpMethod::Get
+            | HttpMethod::Head
+            | HttpMethod::Options
+            | HttpMethod::Put
+            | HttpMethod::Delete
+    );
     Hints {
         read_only,
         destructive: entry.destructive.unwrap_or(destructive_default) && !read_only,
@@ -142,15 +224,29 @@ fn hints(op: &OperationRef<'_>, entry: &ToolEntry, annotations: &AnnotationCtx, 
 
 /// The description taken from the spec: summary, then description, within a length budget.
 fn spec_description(op: &OperationRef<'_>) -> String {
-    let text = |key: &str| op.operation.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        op.operation
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let mut description = match (text("summary"), text("description")) {
-        (Some(summary), Some(description)) if description.starts_with(summary) => description.to_owned(),
+        (Some(summary), Some(description)) if description.starts_with(summary) => {
+            description.to_owned()
+        }
         (Some(summary), Some(description)) => format!("{summary}\n\n{description}"),
         (Some(one), None) | (None, Some(one)) => one.to_owned(),
         (None, None) => format!("Calls {}.", op.method_path()),
     };
     if description.chars().count() > MAX_SPEC_DESCRIPTION {
-        description = description.chars().take(MAX_SPEC_DESCRIPTION - 1).collect::<String>().trim_end().to_owned() + "…";
+        description = description
+            .chars()
+            .take(MAX_SPEC_DESCRIPTION - 1)
+            .collect::<String>()
+            .trim_end()
+            .to_owned()
+            + "…";
     }
     description
 }

@@ -1,0 +1,256 @@
+//! A project: the annotation file and the specs it names, loaded together.
+//!
+//! Spec paths are relative to the annotation file. `$ref`s may reach any file under the
+//! project's root directory: the deepest directory holding both the annotation file and the
+//! spec (usually the annotation file's own directory), never further and never the network.
+
+use super::document::{Document, parse_document};
+use super::read_annotation_file;
+use super::spec::{SpecSet, load_spec};
+use crate::annotations::AnnotationFile;
+use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
+use std::path::{Component, Path, PathBuf};
+
+/// The annotation file and its specs.
+#[derive(Debug)]
+pub struct Project {
+    /// The annotation file's path, as the user gave it.
+    pub annotation_path: PathBuf,
+    /// The annotation file, parsed with positions.
+    pub annotation: Document,
+    /// The annotation file's contents.
+    pub file: AnnotationFile,
+    /// The specs, with their paths as written in the annotation file.
+    pub specs: Vec<(String, SpecSet)>,
+    /// Root directory of each spec (for provenance), in the same order.
+    roots: Vec<PathBuf>,
+}
+
+impl Project {
+    /// The annotation file's name (for headers and docs).
+    pub fn annotation_file_name(&self) -> String {
+        self.annotation_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "mcpgen.yaml".to_owned())
+    }
+
+    /// Paths of every loaded spec document, relative to the annotation file's directory.
+    pub fn spec_documents(&self) -> Vec<(String, &Document)> {
+        let base = annotation_dir(&self.annotation_path);
+        self.specs
+            .iter()
+            .zip(&self.roots)
+            .flat_map(|((_, set), root)| {
+                let base = base.clone();
+                set.documents_by_key()
+                    .map(move |(key, doc)| (relative_path(&root.join(key.as_str()), &base), doc))
+            })
+            .collect()
+    }
+}
+
+/// The directory holding an annotation file.
+fn annotation_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Reads an annotation file and every spec it names; reports every problem found.
+pub fn load_project(path: &Path) -> Result<Project, Diagnostics> {
+    let annotation = read_annotation_file(path)?;
+    let file = deserialize(path, &annotation)?;
+    let (specs, roots) = load_specs(path, &file)?;
+    Ok(Project {
+        annotation_path: path.to_path_buf(),
+        annotation,
+        file,
+        specs,
+        roots,
+    })
+}
+
+/// A project from annotation text and specs already loaded (used by `init` to try out the file
+/// it is about to write).
+pub fn project_from_text(
+    path: &Path,
+    text: &str,
+    specs: Vec<(String, SpecSet)>,
+) -> Result<Project, Diagnostics> {
+    let annotation = parse_document(path, text.as_bytes())?;
+    let duplicates = annotation.duplicate_key_diagnostics(Severity::Error);
+    if !duplicates.is_empty() {
+        return Err(duplicates);
+    }
+    let file = deserialize(path, &annotation)?;
+    let base = annotation_dir(path);
+    let roots = specs
+        .iter()
+        .map(|(spec, _)| common_root(&base, &base.join(spec)))
+        .collect();
+    Ok(Project {
+        annotation_path: path.to_path_buf(),
+        annotation,
+        file,
+        specs,
+        roots,
+    })
+}
+
+/// Turns the parsed YAML into the annotation model, locating the first mismatch.
+fn deserialize(path: &Path, annotation: &Document) -> Result<AnnotationFile, Diagnostics> {
+    if !annotation.value.is_object() {
+        return Err(Diagnostic::error(
+            "invalid-annotations",
+            Location::file(path),
+            "the annotation file must be a mapping",
+        )
+        .with_help("start from `mcpgen init <spec>`")
+        .into());
+    }
+    serde_path_to_error::deserialize::<_, AnnotationFile>(&annotation.value).map_err(|e| {
+        let mut pointer = String::new();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Map { key } => pointer = super::push_token(&pointer, key),
+                serde_path_to_error::Segment::Seq { index } => pointer = super::push_token(&pointer, &index.to_string()),
+                _ => {}
+            }
+        }
+        let message = e.inner().to_string();
+        let location = match annotation.positions.nearest(&pointer) {
+            Some((line, col)) => Location::line(path, pointer.clone(), line, col),
+            None => Location::pointer(path, pointer.clone()),
+        };
+        Diagnostics::from(
+            Diagnostic::error("invalid-annotations", location, message)
+                .with_help("see the \"Annotation file\" section of the README, or `mcpgen schema` for the JSON Schema"),
+        )
+    })
+}
+
+/// Loads the specs an annotation file names, with their root directories.
+fn load_specs(
+    path: &Path,
+    file: &AnnotationFile,
+) -> Result<(Vec<(String, SpecSet)>, Vec<PathBuf>), Diagnostics> {
+    let base = annotation_dir(path);
+    let mut specs = Vec::new();
+    let mut roots = Vec::new();
+    let mut diagnostics = Diagnostics::new();
+    let paths = file.spec.paths();
+    for (i, spec) in paths.iter().enumerate() {
+        let pointer = if paths.len() == 1 {
+            "/spec".to_owned()
+        } else {
+            format!("/spec/{i}")
+        };
+        if Path::new(spec).is_absolute() || spec.is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "invalid-spec-path",
+                    Location::pointer(path, pointer),
+                    format!("`{spec}` must be a path relative to the annotation file"),
+                )
+                .with_help("absolute paths would make the generated crate depend on this machine"),
+            );
+            continue;
+        }
+        let spec_path = base.join(spec);
+        let root = common_root(&base, &spec_path);
+        match load_spec(&spec_path, &root) {
+            Ok(set) => {
+                specs.push(((*spec).to_owned(), set));
+                roots.push(root);
+            }
+            Err(errors) => diagnostics.extend(errors),
+        }
+    }
+    if diagnostics.has_errors() {
+        Err(diagnostics)
+    } else {
+        Ok((specs, roots))
+    }
+}
+
+/// The deepest directory that holds both `dir` and `file` (compared after folding `..`).
+pub fn common_root(dir: &Path, file: &Path) -> PathBuf {
+    let absolute = |p: &Path| {
+        super::paths::normalise(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let (dir_abs, file_abs) = (absolute(dir), absolute(file));
+    let file_dir = file_abs.parent().unwrap_or(&file_abs);
+    let common: PathBuf = dir_abs
+        .components()
+        .zip(file_dir.components())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a)
+        .collect();
+    // Keep the caller's relative form when the root is `dir` itself, so displayed paths stay short.
+    if common == dir_abs {
+        dir.to_path_buf()
+    } else {
+        common
+    }
+}
+
+/// `path` relative to `base`, `/`-separated, with `..` where needed.
+pub fn relative_path(path: &Path, base: &Path) -> String {
+    let absolute = |p: &Path| {
+        super::paths::normalise(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let (path, base) = (absolute(path), absolute(base));
+    let path_parts: Vec<Component<'_>> = path.components().collect();
+    let base_parts: Vec<Component<'_>> = base.components().collect();
+    let common = path_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); base_parts.len() - common];
+    parts.extend(
+        path_parts[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_and_roots() {
+        assert_eq!(
+            relative_path(Path::new("/a/b/spec.yaml"), Path::new("/a/b")),
+            "spec.yaml"
+        );
+        assert_eq!(
+            relative_path(Path::new("/a/specs/x.yaml"), Path::new("/a/servers/one")),
+            "../../specs/x.yaml"
+        );
+        assert_eq!(
+            common_root(Path::new("/a/b"), Path::new("/a/b/spec/x.yaml")),
+            PathBuf::from("/a/b")
+        );
+        assert_eq!(
+            common_root(Path::new("/a/servers"), Path::new("/a/specs/x.yaml")),
+            PathBuf::from("/a")
+        );
+    }
+
+    #[test]
+    fn annotation_errors_point_at_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mcpgen.yaml");
+        let text = "version: 1\nspec: x.yaml\nserver:\n  name: a\ntools:\n  t:\n    operation: x\n    colour: red\n";
+        std::fs::write(&path, text).unwrap();
+        let err = load_project(&path).unwrap_err();
+        let rendered = err.render();
+        assert!(rendered.contains("unknown field `colour`"), "{rendered}");
+        assert!(rendered.contains("mcpgen.yaml:"), "{rendered}");
+    }
+}
