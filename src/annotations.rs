@@ -92,9 +92,22 @@ pub struct UpstreamSection {
 }
 
 /// Where a credential's secret comes from.
+///
+/// A credential named after one of the spec's security schemes takes its type from the spec. A
+/// credential with another name must give its `type`; it is sent with every operation for which
+/// the spec declares no security at all (vendor specs often leave security out).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialEntry {
+    /// Type of a credential the spec does not declare: `bearer`, `basic` or `api_key`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<CredentialType>,
+    /// For `api_key`: where the key goes (`header`, `query` or `cookie`). Default `header`.
+    #[serde(default, rename = "in")]
+    pub location: Option<String>,
+    /// For `api_key`: the header, query parameter or cookie name.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Environment variable holding the API key or bearer token (apiKey, http bearer, oauth2
     /// and openIdConnect schemes).
     #[serde(default)]
@@ -105,6 +118,18 @@ pub struct CredentialEntry {
     /// Environment variable holding the password (http basic schemes).
     #[serde(default)]
     pub password_env: Option<String>,
+}
+
+/// Type of a credential the spec does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialType {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `Authorization: Basic …`.
+    Basic,
+    /// An API key in a header, query parameter or cookie.
+    ApiKey,
 }
 
 /// One tool: a narrow view of one operation.

@@ -363,7 +363,12 @@ pub enum ValueSource {
     /// A constant set by the annotation file.
     Fixed(Value),
     /// A string from an environment variable.
-    Env(EnvVarName),
+    Env {
+        /// The variable.
+        var: EnvVarName,
+        /// JSON Schema of the parameter it fills (self-contained), to test with a fitting value.
+        schema: Value,
+    },
 }
 
 /// How a request body is encoded.

@@ -185,7 +185,7 @@ pub fn required_env(ir: &ServerIr) -> BTreeMap<String, String> {
             .map(|p| (&p.wire_name, &p.value))
             .chain(fields)
         {
-            if let ValueSource::Env(var) = source {
+            if let ValueSource::Env { var, .. } = source {
                 env.entry(var.to_string())
                     .or_insert_with(|| format!("value of `{wire}` sent by the tools"));
             }
@@ -268,7 +268,7 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
                 .chain(body_fields)
                 .filter_map(|(wire, source)| match source {
                     ValueSource::Fixed(value) => Some(format!("{wire} = {value}")),
-                    ValueSource::Env(var) => Some(format!("{wire} = ${var}")),
+                    ValueSource::Env { var, .. } => Some(format!("{wire} = ${var}")),
                     ValueSource::Argument { .. } => None,
                 })
                 .collect();

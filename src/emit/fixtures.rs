@@ -38,58 +38,47 @@ fn scalar_text(value: &Value) -> String {
 
 /// The fixture for one tool, as pretty JSON.
 pub fn fixture(ir: &ServerIr, tool: &ToolIr) -> String {
-    let env = environment(ir, tool);
+    let env = environment(ir);
     let secrets: Vec<String> = ir
         .upstream
         .credentials
         .iter()
-        .filter(|c| tool.credentials.contains(&c.id))
         .flat_map(|c| c.kind.env_vars())
         .filter_map(|var| env.get(var.as_str()).cloned())
+        .filter(|value| value.starts_with("test-secret-"))
         .collect();
-    let arguments = Sampler::new(&tool.input_schema, "sample").sample_root();
+    let arguments = Sampler::new(&tool.input_schema, "sample").sample_best();
     let mut fixture = Map::new();
     fixture.insert("tool".to_owned(), json!(tool.name.as_str()));
     fixture.insert("env".to_owned(), json!(env));
     fixture.insert("secrets".to_owned(), json!(secrets));
-    if let Some(arguments) = arguments {
-        fixture.insert("call".to_owned(), call(ir, tool, &env, &arguments));
-    }
+    fixture.insert("call".to_owned(), call(ir, tool, &env, &arguments));
     fixture.insert("invalid".to_owned(), invalid(tool));
     let mut text = serde_json::to_string_pretty(&Value::Object(fixture)).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// Test values of every environment variable the tool reads.
-fn environment(ir: &ServerIr, tool: &ToolIr) -> BTreeMap<String, String> {
+/// Test values of every environment variable the server reads (it checks them all at start).
+fn environment(ir: &ServerIr) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
-    for credential in ir
-        .upstream
-        .credentials
-        .iter()
-        .filter(|c| tool.credentials.contains(&c.id))
-    {
-        for var in credential.kind.env_vars() {
-            env.insert(
-                var.to_string(),
-                format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8)),
-            );
+    // Values that parameters take first: they must fit the parameter's schema.
+    for tool in &ir.tools {
+        let body_fields = tool.body.iter().flat_map(|b| match &b.value {
+            BodyValue::Fields(fields) => fields.iter().map(|f| &f.value).collect::<Vec<_>>(),
+            BodyValue::Argument { .. } => Vec::new(),
+        });
+        for source in tool.params.iter().map(|p| &p.value).chain(body_fields) {
+            if let ValueSource::Env { var, schema } = source {
+                let sample = Sampler::new(schema, "env-").sample_root().and_then(|v| v.as_str().map(str::to_owned));
+                let value = sample.unwrap_or_else(|| format!("env-{}", var.as_str().to_ascii_lowercase().replace('_', "-")));
+                env.entry(var.to_string()).or_insert(value);
+            }
         }
     }
-    let body_fields = tool.body.iter().flat_map(|b| match &b.value {
-        BodyValue::Fields(fields) => fields.iter().map(|f| &f.value).collect::<Vec<_>>(),
-        BodyValue::Argument { .. } => Vec::new(),
-    });
-    for source in tool.params.iter().map(|p| &p.value).chain(body_fields) {
-        if let ValueSource::Env(var) = source {
-            env.insert(
-                var.to_string(),
-                format!(
-                    "env-{}",
-                    var.as_str().to_ascii_lowercase().replace('_', "-")
-                ),
-            );
+    for credential in &ir.upstream.credentials {
+        for var in credential.kind.env_vars() {
+            env.entry(var.to_string()).or_insert_with(|| format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8)));
         }
     }
     env
@@ -106,7 +95,7 @@ fn resolve(
             arguments.get(name).cloned().or_else(|| default.clone())
         }
         ValueSource::Fixed(value) => Some(value.clone()),
-        ValueSource::Env(var) => env.get(var.as_str()).map(|v| json!(v)),
+        ValueSource::Env { var, .. } => env.get(var.as_str()).map(|v| json!(v)),
     }
 }
 

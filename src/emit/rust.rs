@@ -323,7 +323,7 @@ fn value_source(value: &ValueSource) -> TokenStream {
             let json = lit(&value.to_string());
             quote!(#spec::ValueSource::Fixed { json: #json })
         }
-        ValueSource::Env(var) => {
+        ValueSource::Env { var, .. } => {
             let var = lit(var.as_str());
             quote!(#spec::ValueSource::Env { var: #var })
         }

@@ -45,6 +45,17 @@ impl<'a> Sampler<'a> {
         None
     }
 
+    /// A valid sample of the root schema if there is one, else the best unchecked attempt (a
+    /// generated test then fails loudly instead of silently testing less).
+    pub fn sample_best(&mut self) -> Value {
+        if let Some(value) = self.sample_root() {
+            return value;
+        }
+        self.optional = false;
+        self.counter = 0;
+        self.sample(self.root, 0).unwrap_or_else(|| json!({}))
+    }
+
     /// A sample of one schema (not checked).
     pub fn sample(&mut self, schema: &Value, depth: usize) -> Option<Value> {
         if depth > MAX_DEPTH + 4 {
@@ -202,6 +213,7 @@ impl<'a> Sampler<'a> {
             Some("hostname") => Some("example.com"),
             Some("ipv4") => Some("192.0.2.1"),
             Some("ipv6") => Some("2001:db8::1"),
+            Some("phone-number" | "phone") => Some("+14155550100"),
             Some("byte") => Some("c2FtcGxl"),
             _ => None,
         };
@@ -218,21 +230,16 @@ impl<'a> Sampler<'a> {
         self.counter += 1;
         let mut text = format!("{}{}", self.prefix, self.counter);
         if let Some(pattern) = obj.and_then(|o| o.get("pattern")).and_then(Value::as_str) {
-            let candidates = [
-                text.clone(),
-                "sample".to_owned(),
-                "SAMPLE".to_owned(),
-                "12345".to_owned(),
-                "a1".to_owned(),
-                "A1".to_owned(),
-                "abc123".to_owned(),
-            ];
             let check = jsonschema::validator_for(&json!({"pattern": pattern})).ok();
-            if let Some(found) = candidates
-                .into_iter()
-                .find(|c| check.as_ref().is_some_and(|v| v.is_valid(&json!(c))))
-            {
-                text = found;
+            let fits = |c: &str| check.as_ref().is_some_and(|v| v.is_valid(&json!(c)));
+            if !fits(&text) {
+                let min = obj.and_then(|o| o.get("minLength")).and_then(Value::as_u64).unwrap_or(0) as usize;
+                if let Some(found) = (0..4)
+                    .filter_map(|extra| regex_sample(pattern, extra))
+                    .find(|c| fits(c) && c.chars().count() >= min)
+                {
+                    text = found;
+                }
             }
         }
         let min = obj
@@ -251,6 +258,50 @@ impl<'a> Sampler<'a> {
         }
         json!(text)
     }
+}
+
+/// The shortest string a regular expression matches (anchors ignored, the first alternative,
+/// each repetition `extra` times beyond its minimum when unbounded), or None if it cannot tell.
+pub fn regex_sample(pattern: &str, extra: u32) -> Option<String> {
+    use regex_syntax::hir::{Class, HirKind};
+    fn pick(ranges: impl Iterator<Item = (char, char)> + Clone) -> Option<char> {
+        for preferred in ['a', 'A', '0', 'x', '-', '_', '.', '+'] {
+            if ranges.clone().any(|(start, end)| start <= preferred && preferred <= end) {
+                return Some(preferred);
+            }
+        }
+        let mut ranges = ranges;
+        ranges.clone().find_map(|(start, end)| (start..=end).find(|c| c.is_ascii_graphic())).or_else(|| ranges.next().map(|(start, _)| start))
+    }
+    fn walk(hir: &regex_syntax::hir::Hir, extra: u32, out: &mut String, depth: usize) -> Option<()> {
+        if depth > 64 {
+            return None;
+        }
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => {}
+            HirKind::Literal(literal) => out.push_str(std::str::from_utf8(&literal.0).ok()?),
+            HirKind::Class(Class::Unicode(class)) => out.push(pick(class.ranges().iter().map(|r| (r.start(), r.end())))?),
+            HirKind::Class(Class::Bytes(class)) => out.push(pick(class.ranges().iter().map(|r| (char::from(r.start()), char::from(r.end()))))?),
+            HirKind::Repetition(rep) => {
+                let count = if rep.max.is_none() { rep.min + extra } else { rep.min.max(u32::from(rep.min == 0 && extra > 0)).min(rep.max.unwrap_or(u32::MAX)) };
+                for _ in 0..count.min(256) {
+                    walk(&rep.sub, extra, out, depth + 1)?;
+                }
+            }
+            HirKind::Capture(capture) => walk(&capture.sub, extra, out, depth + 1)?,
+            HirKind::Concat(parts) => {
+                for part in parts {
+                    walk(part, extra, out, depth + 1)?;
+                }
+            }
+            HirKind::Alternation(branches) => walk(branches.first()?, extra, out, depth + 1)?,
+        }
+        Some(())
+    }
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let mut out = String::new();
+    walk(&hir, extra, &mut out, 0)?;
+    Some(out)
 }
 
 /// An integer within the schema's bounds.
@@ -334,9 +385,18 @@ mod tests {
             .expect("a valid sample");
         assert_eq!(value["id"], json!(10));
         assert_eq!(value["kind"], json!("cat"));
-        assert_eq!(value["code"], json!("12345"));
+        assert_eq!(value["code"], json!("0"));
         assert_eq!(value["tags"].as_array().map(Vec::len), Some(2));
         assert!(jsonschema::is_valid(&schema, &value));
+    }
+
+    #[test]
+    fn regex_samples_match_their_pattern() {
+        for pattern in ["^AC[0-9a-fA-F]{32}$", "^(SM|MM)[0-9a-f]{32}$", "[A-Z]{2}-\\d+", "^\\+?[1-9]\\d{1,14}$", "^[^@]+@[^@]+$"] {
+            let sample = (0..3).filter_map(|extra| regex_sample(pattern, extra)).find(|s| jsonschema::is_valid(&json!({"pattern": pattern}), &json!(s)));
+            assert!(sample.is_some(), "{pattern}");
+        }
+        assert_eq!(regex_sample("^AC[0-9a-f]{4}$", 0).as_deref(), Some("ACaaaa"));
     }
 
     #[test]

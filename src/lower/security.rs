@@ -6,7 +6,7 @@
 //! configured, so a server never sends one API-wide credential to an operation that expects
 //! another scheme.
 
-use crate::annotations::CredentialEntry;
+use crate::annotations::{CredentialEntry, CredentialType};
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{ApiKeyLocation, CredentialIr, CredentialKind};
 use crate::load::SpecSet;
@@ -14,7 +14,7 @@ use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
 use crate::lower::schema::escape;
 use crate::naming::EnvVarName;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The credentials an annotation file configures, checked against the spec's schemes.
@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 pub struct Credentials {
     /// Configured credentials by scheme name.
     pub configured: BTreeMap<String, CredentialIr>,
+    /// Credentials the spec does not declare, sent where the spec declares no security.
+    pub undeclared: Vec<String>,
 }
 
 /// Reads `upstream.credentials` against the schemes of the specs.
@@ -35,29 +37,40 @@ pub fn configured_credentials(
     for (id, entry) in entries {
         let at =
             |field: &str| annotations.at(&format!("/upstream/credentials/{}{field}", escape(id)));
-        let Some((set, scheme)) = specs
-            .iter()
-            .find_map(|(_, set)| security_scheme(set, id).map(|s| (set, s)))
-        else {
-            let known: Vec<String> = specs
-                .iter()
-                .flat_map(|(_, set)| scheme_names(set))
-                .collect();
-            diagnostics.push(
-                Diagnostic::error(
-                    "unknown-security-scheme",
-                    at(""),
-                    format!("the spec has no security scheme `{id}`"),
-                )
-                .with_help(if known.is_empty() {
-                    "the spec declares no security schemes".to_owned()
-                } else {
-                    format!("schemes: {}", known.join(", "))
-                }),
-            );
-            continue;
+        let declared = specs.iter().find_map(|(_, set)| security_scheme(set, id));
+        let scheme = match (declared, entry.kind) {
+            (Some(scheme), None) => scheme.clone(),
+            (Some(_), Some(_)) => {
+                diagnostics.push(
+                    Diagnostic::error("conflicting-credential-type", at("/type"), format!("`{id}` is a security scheme of the spec, which sets its type"))
+                        .with_help("remove `type`, or give this credential another name"),
+                );
+                continue;
+            }
+            (None, Some(kind)) => match undeclared_scheme(kind, entry) {
+                Ok(scheme) => {
+                    out.undeclared.push(id.clone());
+                    scheme
+                }
+                Err(message) => {
+                    diagnostics.push(Diagnostic::error("invalid-credential", at(""), message).with_help("api_key credentials need `name` and may set `in: header|query|cookie`"));
+                    continue;
+                }
+            },
+            (None, None) => {
+                let known: Vec<String> = specs.iter().flat_map(|(_, set)| scheme_names(set)).collect();
+                diagnostics.push(
+                    Diagnostic::error("unknown-security-scheme", at(""), format!("the spec has no security scheme `{id}`"))
+                        .with_help(if known.is_empty() {
+                            "the spec declares no security schemes: give the credential a `type` (bearer, basic or api_key) to send it with every operation".to_owned()
+                        } else {
+                            format!("schemes: {}; or give the credential a `type` to define it here", known.join(", "))
+                        }),
+                );
+                continue;
+            }
         };
-        let _ = set;
+        let scheme = &scheme;
         let env = |field: &str,
                    value: &Option<String>,
                    diagnostics: &mut Diagnostics|
@@ -164,6 +177,22 @@ pub fn configured_credentials(
     out
 }
 
+/// A security scheme object for a credential the annotation file defines itself.
+fn undeclared_scheme(kind: CredentialType, entry: &CredentialEntry) -> Result<Value, String> {
+    Ok(match kind {
+        CredentialType::Bearer => json!({"type": "http", "scheme": "bearer"}),
+        CredentialType::Basic => json!({"type": "http", "scheme": "basic"}),
+        CredentialType::ApiKey => {
+            let name = entry.name.as_deref().ok_or("an api_key credential needs `name`")?;
+            let location = entry.location.as_deref().unwrap_or("header");
+            if !["header", "query", "cookie"].contains(&location) {
+                return Err(format!("`in: {location}` is not header, query or cookie"));
+            }
+            json!({"type": "apiKey", "in": location, "name": name})
+        }
+    })
+}
+
 /// The security scheme object named `id` in a spec.
 fn security_scheme<'a>(set: &'a SpecSet, id: &str) -> Option<&'a Value> {
     let scheme = set
@@ -216,7 +245,7 @@ pub fn credentials_for(
 ) -> Vec<String> {
     let alternatives = requirements(set, op);
     if alternatives.is_empty() {
-        return Vec::new();
+        return credentials.undeclared.clone();
     }
     if let Some(alternative) = alternatives
         .iter()

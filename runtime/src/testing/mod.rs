@@ -147,6 +147,20 @@ pub struct FixtureRun {
     pub audit: Vec<String>,
 }
 
+/// Runs [`check_fixture`] on its own tokio runtime, for plain `#[test]` functions: generated
+/// crates then need no direct dependency on tokio.
+///
+/// # Panics
+/// As [`check_fixture`], or if the runtime cannot be built.
+pub fn run_fixture(spec: &'static ServerSpec, fixture: &str) -> FixtureRun {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start a tokio runtime for the fixture: {e}"))
+        .block_on(check_fixture(spec, fixture))
+}
+
 /// Runs one fixture against `spec` (see the [module docs](self)) and returns what it saw.
 ///
 /// # Panics
