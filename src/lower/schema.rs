@@ -169,7 +169,7 @@ impl<'a> SchemaBuilder<'a> {
         if let Some(name) = self.names.get(&key) {
             return name.clone();
         }
-        let base = def_base_name(pointer);
+        let base = def_base_name(doc, pointer);
         let mut name = base.clone();
         let mut n = 2;
         while self.names.values().any(|v| *v == name) {
@@ -495,15 +495,17 @@ pub fn make_nullable(out: &mut Map<String, Value>) {
     }
 }
 
-/// A `$defs` name for the schema at a pointer: its last segment, restricted to
+/// A `$defs` name for the schema at a pointer: its last segment (or its file's name for a
+/// whole-file schema), restricted to
 /// `[A-Za-z0-9_.-]` so it needs no escaping in a reference.
-fn def_base_name(pointer: &str) -> String {
-    let last = pointer
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .replace("~1", "/")
-        .replace("~0", "~");
+fn def_base_name(doc: &DocKey, pointer: &str) -> String {
+    let last = if pointer.is_empty() {
+        // A whole file is the schema: name it after the file.
+        let file = doc.as_str().rsplit('/').next().unwrap_or_default();
+        file.split('.').next().unwrap_or_default().to_owned()
+    } else {
+        pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~")
+    };
     let cleaned: String = last
         .chars()
         .map(|c| {

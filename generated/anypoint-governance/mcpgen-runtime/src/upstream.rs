@@ -1,0 +1,217 @@
+//! Sending requests to the upstream API with reqwest.
+//!
+//! Owns the HTTP client (built once: rustls with the `ring` provider, the spec's timeout), the
+//! conversion of an [`OutgoingRequest`] into a reqwest request (multipart bodies are assembled
+//! by reqwest, which writes the boundary), and reading the response with a size limit. Error
+//! messages come from reqwest with the URL stripped (a query may carry an API key).
+
+use std::error::Error as _;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+
+use crate::body::OutgoingBody;
+use crate::request::OutgoingRequest;
+use crate::spec::UpstreamSpec;
+
+/// Installs rustls' `ring` crypto provider as the process default (once; later calls are no-ops).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The upstream API: client, base URL and response limit.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    client: reqwest::Client,
+    base_url: String,
+    timeout_ms: u64,
+    max_response_bytes: u64,
+}
+
+/// A response, read in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl UpstreamResponse {
+    /// The status's reason phrase (`Not Found`), or `""` for unknown codes.
+    pub fn reason(&self) -> &'static str {
+        reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("")
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Why no response could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamError {
+    /// No complete response within the timeout.
+    Timeout {
+        /// The timeout, in milliseconds.
+        ms: u64,
+    },
+    /// The body is larger than the limit.
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The request could not be sent as built (bad URL, method or part content type).
+    InvalidRequest(String),
+    /// Connecting failed or the exchange broke off.
+    Transport(String),
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamError::Timeout { ms } => {
+                write!(f, "the upstream API did not answer within {ms} ms")
+            }
+            UpstreamError::TooLarge { limit } => write!(
+                f,
+                "the upstream response is larger than the limit of {limit} bytes"
+            ),
+            UpstreamError::InvalidRequest(msg) => write!(f, "the request could not be sent: {msg}"),
+            UpstreamError::Transport(msg) => {
+                write!(f, "the upstream API could not be reached: {msg}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UpstreamError {}
+
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut msg = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+impl Upstream {
+    /// Builds the client for this upstream at `base_url` (from settings), identifying as
+    /// `user_agent`.
+    pub fn new(spec: &UpstreamSpec, base_url: &str, user_agent: &str) -> Result<Self, String> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(spec.timeout_ms.max(1)))
+            .user_agent(user_agent)
+            .build()
+            .map_err(describe)?;
+        Ok(Upstream {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            timeout_ms: spec.timeout_ms,
+            max_response_bytes: spec.max_response_bytes,
+        })
+    }
+
+    /// Sends a request and reads the whole response (up to the size limit).
+    pub async fn send(&self, request: OutgoingRequest) -> Result<UpstreamResponse, UpstreamError> {
+        let builder = self.to_reqwest(request)?;
+        let mut response = builder.send().await.map_err(|e| self.classify(e))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let limit = self.max_response_bytes;
+        let declared = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit) {
+            return Err(UpstreamError::TooLarge { limit });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(UpstreamError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(UpstreamResponse {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    fn classify(&self, error: reqwest::Error) -> UpstreamError {
+        if error.is_timeout() {
+            UpstreamError::Timeout {
+                ms: self.timeout_ms,
+            }
+        } else if error.is_builder() {
+            UpstreamError::InvalidRequest(describe(error))
+        } else {
+            UpstreamError::Transport(describe(error))
+        }
+    }
+
+    fn to_reqwest(
+        &self,
+        request: OutgoingRequest,
+    ) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        let invalid = |what: &str| UpstreamError::InvalidRequest(what.to_owned());
+        let url = reqwest::Url::parse(&request.url(&self.base_url))
+            .map_err(|_| invalid("the URL is not valid"))?;
+        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+            .map_err(|_| invalid("bad method"))?;
+        let mut builder = self.client.request(method, url);
+        for (name, value) in &request.headers {
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("bad header name"))?;
+            let value = HeaderValue::from_str(value).map_err(|_| invalid("bad header value"))?;
+            builder = builder.header(name, value);
+        }
+        match request.body {
+            None => {}
+            Some(OutgoingBody::Bytes {
+                content_type,
+                bytes,
+            }) => {
+                let value = HeaderValue::from_str(&content_type)
+                    .map_err(|_| invalid("bad content type"))?;
+                builder = builder.header(CONTENT_TYPE, value).body(bytes);
+            }
+            Some(OutgoingBody::Multipart(parts)) => {
+                let mut form = reqwest::multipart::Form::new();
+                for part in parts {
+                    let mut p = reqwest::multipart::Part::bytes(part.data);
+                    if let Some(filename) = part.filename {
+                        p = p.file_name(filename);
+                    }
+                    if let Some(ct) = part.content_type {
+                        p = p
+                            .mime_str(&ct)
+                            .map_err(|_| invalid("bad multipart content type"))?;
+                    }
+                    form = form.part(part.name, p);
+                }
+                builder = builder.multipart(form);
+            }
+        }
+        Ok(builder)
+    }
+}

@@ -1,0 +1,343 @@
+//! The static description of a generated server.
+//!
+//! mcpgen emits one [`ServerSpec`] and one [`ToolSpec`] per tool as Rust `static` items built
+//! only from these types; every behaviour that reads them lives in the rest of this crate. All
+//! policy (hidden and fixed parameters, scopes, redactions, allowlists) has already been decided
+//! by the generator: nothing here is looked up in the OpenAPI document at run time.
+//!
+//! JSON values (schemas, fixed parameter values, defaults) are carried as JSON text and parsed
+//! once when the server starts, which keeps each tool a handful of constant expressions and the
+//! compile cost per tool small.
+
+/// A whole generated server: identity, upstream and tools.
+#[derive(Debug)]
+pub struct ServerSpec {
+    /// Server name reported in `serverInfo.name` (also the crate and binary name).
+    pub name: &'static str,
+    /// Server version reported in `serverInfo.version`.
+    pub version: &'static str,
+    /// Human-readable server title, if the annotation file sets one.
+    pub title: Option<&'static str>,
+    /// Instructions for the model, sent in the initialize result.
+    pub instructions: Option<&'static str>,
+    /// The upstream HTTP API the tools call.
+    pub upstream: UpstreamSpec,
+    /// Every tool, sorted by name.
+    pub tools: &'static [&'static ToolSpec],
+}
+
+/// The upstream HTTP API.
+#[derive(Debug)]
+pub struct UpstreamSpec {
+    /// Default base URL (scheme, host, optional path prefix, no trailing slash).
+    pub base_url: &'static str,
+    /// Environment variable that overrides the base URL (the `--upstream-url` flag wins over it).
+    pub base_url_env: &'static str,
+    /// Timeout for one upstream request, in milliseconds.
+    pub timeout_ms: u64,
+    /// Largest upstream response body read, in bytes; larger bodies fail the call.
+    pub max_response_bytes: u64,
+    /// Credentials the tools may use, keyed by [`CredentialSpec::id`].
+    pub credentials: &'static [CredentialSpec],
+}
+
+/// One upstream credential, read from the environment when the server starts.
+#[derive(Debug)]
+pub struct CredentialSpec {
+    /// Identifier (the OpenAPI security scheme name).
+    pub id: &'static str,
+    /// How the credential is attached to requests and where its secret comes from.
+    pub kind: CredentialKind,
+}
+
+/// How a credential is attached to an upstream request.
+#[derive(Debug)]
+pub enum CredentialKind {
+    /// An API key sent in a header, query parameter or cookie.
+    ApiKey {
+        /// Where the key goes.
+        location: ApiKeyLocation,
+        /// Header, query parameter or cookie name.
+        name: &'static str,
+        /// Environment variable holding the key.
+        env: &'static str,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// Environment variable holding the token.
+        env: &'static str,
+    },
+    /// `Authorization: Basic <base64(user:password)>`.
+    Basic {
+        /// Environment variable holding the user name.
+        username_env: &'static str,
+        /// Environment variable holding the password.
+        password_env: &'static str,
+    },
+}
+
+/// Where an API key is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    /// A request header.
+    Header,
+    /// A query parameter.
+    Query,
+    /// A cookie.
+    Cookie,
+}
+
+/// One MCP tool: what the model sees and the single upstream operation it calls.
+#[derive(Debug)]
+pub struct ToolSpec {
+    /// Tool name (1–128 characters of `[A-Za-z0-9_.-]`).
+    pub name: &'static str,
+    /// Human-readable title.
+    pub title: Option<&'static str>,
+    /// Description shown to the model.
+    pub description: &'static str,
+    /// The upstream operation.
+    pub operation: OperationSpec,
+    /// JSON Schema of the arguments (JSON text), after hiding and fixing parameters.
+    pub input_schema: &'static str,
+    /// What a successful result looks like.
+    pub output: OutputSpec,
+    /// Parameters sent in the path, query, headers or cookies.
+    pub params: &'static [ParamSpec],
+    /// The request body, if the operation takes one.
+    pub body: Option<BodySpec>,
+    /// The `Accept` header sent upstream, built from the operation's response media types.
+    pub accept: &'static str,
+    /// Ids of the credentials attached to each request (all of them are sent).
+    pub credentials: &'static [&'static str],
+    /// OAuth scopes a caller needs to use this tool.
+    pub scopes: &'static [&'static str],
+    /// Behaviour hints published as MCP tool annotations.
+    pub hints: HintsSpec,
+    /// Whether a human must confirm each call.
+    pub confirm: bool,
+}
+
+/// The upstream operation behind a tool.
+#[derive(Debug)]
+pub struct OperationSpec {
+    /// `operationId`, when the spec has one.
+    pub id: Option<&'static str>,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path template relative to the base URL, e.g. `/pets/{petId}`.
+    pub path: &'static str,
+}
+
+/// HTTP methods an operation can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// HEAD
+    Head,
+    /// OPTIONS
+    Options,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+    /// TRACE
+    Trace,
+}
+
+impl HttpMethod {
+    /// The method as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Head => "HEAD",
+            HttpMethod::Options => "OPTIONS",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+            HttpMethod::Trace => "TRACE",
+        }
+    }
+}
+
+/// Where a parameter is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    /// Substituted into the path template.
+    Path,
+    /// Appended to the query string.
+    Query,
+    /// Sent as a request header.
+    Header,
+    /// Sent in the `Cookie` header.
+    Cookie,
+}
+
+/// OpenAPI serialization style of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamStyle {
+    /// `simple` (path, header): `a,b,c`.
+    Simple,
+    /// `label` (path): `.a.b.c`.
+    Label,
+    /// `matrix` (path): `;id=a,b,c`.
+    Matrix,
+    /// `form` (query, cookie): `id=a&id=b` or `id=a,b`.
+    Form,
+    /// `spaceDelimited` (query arrays): `id=a%20b`.
+    SpaceDelimited,
+    /// `pipeDelimited` (query arrays): `id=a|b`.
+    PipeDelimited,
+    /// `deepObject` (query objects): `id[role]=admin`.
+    DeepObject,
+}
+
+/// One path, query, header or cookie parameter.
+#[derive(Debug)]
+pub struct ParamSpec {
+    /// Name on the wire.
+    pub name: &'static str,
+    /// Where it is sent.
+    pub location: ParamLocation,
+    /// Serialization style.
+    pub style: ParamStyle,
+    /// Whether arrays and objects are exploded.
+    pub explode: bool,
+    /// Whether reserved characters are sent unencoded (query only).
+    pub allow_reserved: bool,
+    /// Where the value comes from.
+    pub value: ValueSource,
+}
+
+/// Where a parameter or body field gets its value.
+#[derive(Debug)]
+pub enum ValueSource {
+    /// A tool argument; omitted from the request when the argument is absent and has no default.
+    Argument {
+        /// Argument name in the input schema.
+        name: &'static str,
+        /// JSON text of the value used when the argument is absent (a default set by the
+        /// annotation file, which the tool therefore always sends).
+        default: Option<&'static str>,
+    },
+    /// A constant fixed by the annotation file (JSON text); the model never sees it.
+    Fixed {
+        /// JSON text of the value.
+        json: &'static str,
+    },
+    /// A string read from an environment variable when the server starts; the model never sees it.
+    Env {
+        /// Environment variable name.
+        var: &'static str,
+    },
+}
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// JSON (`application/json` or a `+json` type).
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `multipart/form-data` (the HTTP client writes the boundary).
+    Multipart,
+    /// Plain text sent as-is (`text/*`).
+    Text,
+    /// Raw bytes, given by the model as base64.
+    Binary,
+}
+
+/// The request body.
+#[derive(Debug)]
+pub struct BodySpec {
+    /// Content type sent (for multipart, the boundary is added by the HTTP client).
+    pub media_type: &'static str,
+    /// How the body is encoded.
+    pub encoding: BodyEncoding,
+    /// Whether the operation requires a body.
+    pub required: bool,
+    /// Where the body's value comes from.
+    pub value: BodyValue,
+}
+
+/// Where a request body's value comes from.
+#[derive(Debug)]
+pub enum BodyValue {
+    /// The whole body is one tool argument.
+    Argument {
+        /// Argument name in the input schema.
+        name: &'static str,
+    },
+    /// The body is an object assembled from fields (its top-level properties).
+    Fields(&'static [BodyField]),
+}
+
+/// One top-level property of an object body.
+#[derive(Debug)]
+pub struct BodyField {
+    /// Property name on the wire.
+    pub name: &'static str,
+    /// Where its value comes from.
+    pub value: ValueSource,
+    /// Multipart only: the part is a file whose argument holds base64 or a `data:` URI.
+    pub file: bool,
+    /// Multipart only: content type of the part, when the spec sets one.
+    pub content_type: Option<&'static str>,
+}
+
+/// What a successful result looks like.
+#[derive(Debug)]
+pub struct OutputSpec {
+    /// The published `outputSchema` (JSON text), when the primary success response is JSON.
+    pub schema: Option<&'static str>,
+    /// When set, the upstream JSON value is wrapped as `{ <wrap>: value }` because MCP structured
+    /// content must be an object.
+    pub wrap: Option<&'static str>,
+    /// Fields kept in the result (JSON pointers, `*` matches any array item or object member);
+    /// empty keeps everything.
+    pub allow: &'static [&'static str],
+    /// Redactions applied after the allowlist.
+    pub redact: &'static [RedactionSpec],
+}
+
+/// One redaction rule applied to the upstream response before it leaves the server.
+#[derive(Debug)]
+pub struct RedactionSpec {
+    /// JSON pointer into the (unwrapped) upstream response; `*` matches any array item or
+    /// object member.
+    pub path: &'static str,
+    /// What happens to the value.
+    pub action: RedactAction,
+}
+
+/// What a redaction does to a matched value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedactAction {
+    /// The member is removed.
+    Remove,
+    /// The value is replaced by `"[REDACTED]"`, or by `"****"` plus its last `keep_last`
+    /// characters when `keep_last > 0` and the value is long enough not to be revealed.
+    Mask {
+        /// Trailing characters kept visible.
+        keep_last: u8,
+    },
+}
+
+/// MCP tool annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintsSpec {
+    /// The tool does not modify its environment.
+    pub read_only: bool,
+    /// The tool may perform destructive updates.
+    pub destructive: bool,
+    /// Repeated calls with the same arguments have no additional effect.
+    pub idempotent: bool,
+    /// The tool interacts with an open world of external entities.
+    pub open_world: bool,
+}

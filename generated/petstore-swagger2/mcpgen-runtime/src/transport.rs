@@ -1,0 +1,216 @@
+//! Serving an [`McpServer`] over stdio or streamable HTTP.
+//!
+//! Owns the transports only: rmcp's stdio transport; and rmcp's `StreamableHttpService` in
+//! stateless mode with plain JSON responses, mounted at `/mcp` in axum next to `GET /healthz`,
+//! with `TCP_NODELAY` on accepted sockets (without it, keep-alive clients wait ~40 ms per
+//! reply), `Host` checking (loopback plus `--allowed-host`) and graceful shutdown.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use rmcp::ServiceExt;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio::net::TcpListener;
+
+use crate::server::McpServer;
+
+/// Host names the HTTP transport always accepts.
+pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
+
+/// Serves MCP on stdin/stdout until the client closes the stream or `shutdown` resolves.
+pub async fn serve_stdio(server: McpServer, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(io::Error::other)?;
+    let token = running.cancellation_token();
+    tokio::select! {
+        done = running.waiting() => { done.map_err(io::Error::other)?; }
+        () = shutdown => token.cancel(),
+    }
+    Ok(())
+}
+
+/// The axum app: `POST /mcp` (and the rest of streamable HTTP) plus `GET /healthz`.
+///
+/// `allowed_hosts` extends the loopback names accepted in the `Host` header.
+pub fn router(server: McpServer, allowed_hosts: &[String]) -> Router {
+    let hosts: Vec<String> = LOOPBACK_HOSTS
+        .iter()
+        .map(|h| (*h).to_owned())
+        .chain(allowed_hosts.iter().cloned())
+        .collect();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .with_allowed_hosts(hosts);
+    // The factory runs per request in stateless mode: it clones an `Arc`, nothing more.
+    let service: StreamableHttpService<McpServer, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::default(), config);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest_service("/mcp", service)
+}
+
+/// Serves the HTTP transport on an already-bound listener until `shutdown` resolves.
+pub async fn serve_http(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Binds `addr` (port 0 picks a free port) and returns the listener and its real address.
+pub async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM on Unix.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::audit::AuditSink;
+    use crate::config::Settings;
+    use crate::testing::{MockResponse, MockUpstream};
+    use crate::testing_specs::PETS;
+    use serde_json::{Value, json};
+
+    async fn json_of(response: reqwest::Response) -> Value {
+        serde_json::from_str(&response.text().await.unwrap()).unwrap()
+    }
+
+    async fn post(
+        client: &reqwest::Client,
+        url: &str,
+        host: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string());
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn stateless_http_serves_raw_json_rpc_tool_calls() {
+        let mock = MockUpstream::start(MockResponse::json(
+            200,
+            &json!([{"id": 1, "name": "Rex", "chip": "985112003456789"}]),
+        ))
+        .await;
+        let settings = Settings::new(mock.url())
+            .with_var("PETS_API_KEY", "k-secret")
+            .with_var("PETS_TENANT", "acme");
+        let audit = AuditSink::memory();
+        let server = McpServer::new(&PETS, settings, audit.clone()).unwrap();
+        let app = router(server, &["mcp.example.com".to_owned()]);
+        let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(serve_http(listener, app, async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+        let url = format!("http://{addr}/mcp");
+
+        let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "list_pets", "arguments": {"limit": 1}}});
+        let response = post(&client, &url, None, &call).await;
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        let body = json_of(response).await;
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["result"]["isError"], false);
+        assert_eq!(
+            body["result"]["structuredContent"],
+            json!({"items": [{"id": 1, "name": "Rex", "chip": "****789"}]})
+        );
+        assert_eq!(
+            mock.requests()[0].query,
+            [("limit".to_owned(), "1".to_owned())]
+        );
+        assert_eq!(audit.lines().len(), 1);
+
+        // The same call through an allowed extra host name; an unknown host is refused.
+        let allowed = post(&client, &url, Some("mcp.example.com"), &call).await;
+        assert_eq!(allowed.status(), 200);
+        let refused = post(&client, &url, Some("evil.example.com"), &call).await;
+        assert_eq!(refused.status(), 403);
+
+        let list = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/list"});
+        let body = json_of(post(&client, &url, None, &list).await).await;
+        assert_eq!(
+            body["result"]["tools"].as_array().unwrap().len(),
+            PETS.tools.len()
+        );
+
+        let unknown = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+            "params": {"name": "nope", "arguments": {}}});
+        let body = json_of(post(&client, &url, None, &unknown).await).await;
+        assert_eq!(body["error"]["code"], -32602, "{body}");
+
+        let health = client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (health.status().as_u16(), health.text().await.unwrap()),
+            (200, "ok".into())
+        );
+
+        stop.send(()).unwrap();
+        let done = tokio::time::timeout(std::time::Duration::from_secs(5), serving).await;
+        assert!(
+            matches!(done, Ok(Ok(Ok(())))),
+            "graceful shutdown: {done:?}"
+        );
+    }
+}

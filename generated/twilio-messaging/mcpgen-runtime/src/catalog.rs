@@ -1,0 +1,383 @@
+//! The tool catalog: everything derived from the static specs once, at startup.
+//!
+//! Owns parsing each tool's schemas (published as MCP `Tool`s and compiled as validators),
+//! preparing its [`RequestPlan`], and `tools/list` paging with opaque cursors. After
+//! [`Catalog::new`] succeeds nothing here can fail except a bad cursor.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::request::RequestPlan;
+use crate::spec::{ServerSpec, ToolSpec};
+use crate::validate::SchemaValidator;
+
+/// Most tools in one `tools/list` page.
+pub const PAGE_SIZE: usize = 100;
+
+/// The specs cannot be served (a generator bug, or a hand-edited crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupError {
+    /// The tool at fault, if one is.
+    pub tool: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl StartupError {
+    pub(crate) fn tool(tool: &str, message: impl Into<String>) -> Self {
+        StartupError {
+            tool: Some(tool.to_owned()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tool {
+            Some(tool) => write!(f, "tool `{tool}`: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// A `tools/list` cursor this server did not issue (or issued for another tool list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidCursor;
+
+impl fmt::Display for InvalidCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid cursor: pass a nextCursor value from a previous tools/list result")
+    }
+}
+
+impl std::error::Error for InvalidCursor {}
+
+/// One tool, ready to be listed and called.
+#[derive(Debug)]
+pub struct ToolEntry {
+    /// The static spec.
+    pub spec: &'static ToolSpec,
+    /// The tool as published in `tools/list`.
+    pub tool: Tool,
+    /// Validator of the arguments.
+    pub input: SchemaValidator,
+    /// Validator of structured results, when the tool publishes an output schema.
+    pub output: Option<SchemaValidator>,
+    /// How requests are built.
+    pub plan: RequestPlan,
+    /// `operationId`, or `METHOD /path`, for the audit log.
+    pub operation: String,
+    /// URI of binary results embedded as resources.
+    pub resource_uri: String,
+}
+
+/// All tools of a server.
+#[derive(Debug)]
+pub struct Catalog {
+    entries: Vec<ToolEntry>,
+    index: HashMap<&'static str, usize>,
+    fingerprint: String,
+}
+
+fn parse_object(tool: &str, what: &str, text: &str) -> Result<(JsonObject, Value), StartupError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
+    match &value {
+        Value::Object(map) => Ok((map.clone(), value)),
+        _ => Err(StartupError::tool(
+            tool,
+            format!("{what} is not a JSON object"),
+        )),
+    }
+}
+
+fn entry(server: &'static ServerSpec, spec: &'static ToolSpec) -> Result<ToolEntry, StartupError> {
+    let name = spec.name;
+    let (input_map, input_value) = parse_object(name, "input schema", spec.input_schema)?;
+    let input = SchemaValidator::compile(&input_value)
+        .map_err(|e| StartupError::tool(name, format!("input schema does not compile: {e}")))?;
+    let mut tool = Tool::new(name, spec.description, Arc::new(input_map)).with_annotations(
+        ToolAnnotations::new()
+            .read_only(spec.hints.read_only)
+            .destructive(spec.hints.destructive)
+            .idempotent(spec.hints.idempotent)
+            .open_world(spec.hints.open_world),
+    );
+    if let Some(title) = spec.title {
+        tool = tool.with_title(title);
+    }
+    let output = match spec.output.schema {
+        None => None,
+        Some(text) => {
+            let (map, value) = parse_object(name, "output schema", text)?;
+            tool = tool.with_raw_output_schema(Arc::new(map));
+            Some(SchemaValidator::compile(&value).map_err(|e| {
+                StartupError::tool(name, format!("output schema does not compile: {e}"))
+            })?)
+        }
+    };
+    let plan = RequestPlan::new(server, spec).map_err(|e| StartupError::tool(name, e))?;
+    let operation = match spec.operation.id {
+        Some(id) => id.to_owned(),
+        None => format!("{} {}", spec.operation.method.as_str(), spec.operation.path),
+    };
+    Ok(ToolEntry {
+        spec,
+        tool,
+        input,
+        output,
+        plan,
+        operation,
+        resource_uri: format!("mcpgen://{}/{}/response", server.name, name),
+    })
+}
+
+impl Catalog {
+    /// Prepares every tool of `server`.
+    pub fn new(server: &'static ServerSpec) -> Result<Self, StartupError> {
+        let mut entries = Vec::with_capacity(server.tools.len());
+        let mut index = HashMap::new();
+        let mut hasher = Sha256::new();
+        for spec in server.tools {
+            if index.insert(spec.name, entries.len()).is_some() {
+                return Err(StartupError::tool(spec.name, "the tool name is used twice"));
+            }
+            hasher.update(spec.name.as_bytes());
+            hasher.update([0]);
+            entries.push(entry(server, spec)?);
+        }
+        let fingerprint = hasher.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Catalog {
+            entries,
+            index,
+            fingerprint,
+        })
+    }
+
+    /// The tool with this name.
+    pub fn get(&self, name: &str) -> Option<&ToolEntry> {
+        self.index.get(name).map(|&i| &self.entries[i])
+    }
+
+    /// Number of tools.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no tools.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// One `tools/list` page: the tools after `cursor` and the cursor of the next page.
+    pub fn page(&self, cursor: Option<&str>) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
+        self.page_of(cursor, PAGE_SIZE)
+    }
+
+    fn page_of(
+        &self,
+        cursor: Option<&str>,
+        size: usize,
+    ) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
+        let start = match cursor {
+            None => 0,
+            Some(c) => self.decode_cursor(c).ok_or(InvalidCursor)?,
+        };
+        let end = (start + size.max(1)).min(self.entries.len());
+        let tools = self.entries[start..end]
+            .iter()
+            .map(|e| e.tool.clone())
+            .collect();
+        let next = (end < self.entries.len()).then(|| self.encode_cursor(end));
+        Ok((tools, next))
+    }
+
+    fn encode_cursor(&self, offset: usize) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{offset}:{}", self.fingerprint))
+    }
+
+    fn decode_cursor(&self, cursor: &str) -> Option<usize> {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+        let (offset, fingerprint) = text.split_once(':')?;
+        let offset: usize = offset.parse().ok()?;
+        (fingerprint == self.fingerprint && offset > 0 && offset < self.entries.len())
+            .then_some(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::*;
+    use crate::testing_specs::PETS;
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn trivial(name: &'static str, input_schema: &'static str) -> &'static ToolSpec {
+        Box::leak(Box::new(ToolSpec {
+            name,
+            title: None,
+            description: "t",
+            operation: OperationSpec {
+                id: None,
+                method: HttpMethod::Get,
+                path: "/x",
+            },
+            input_schema,
+            output: OutputSpec {
+                schema: None,
+                wrap: None,
+                allow: &[],
+                redact: &[],
+            },
+            params: &[],
+            body: None,
+            accept: "",
+            credentials: &[],
+            scopes: &[],
+            hints: HintsSpec {
+                read_only: true,
+                destructive: false,
+                idempotent: true,
+                open_world: false,
+            },
+            confirm: false,
+        }))
+    }
+
+    fn server(tools: Vec<&'static ToolSpec>) -> &'static ServerSpec {
+        Box::leak(Box::new(ServerSpec {
+            name: "many",
+            version: "0",
+            title: None,
+            instructions: None,
+            upstream: UpstreamSpec {
+                base_url: "http://x",
+                base_url_env: "",
+                timeout_ms: 1,
+                max_response_bytes: 1,
+                credentials: &[],
+            },
+            tools: Box::leak(tools.into_boxed_slice()),
+        }))
+    }
+
+    /// A server with `n` trivial tools.
+    fn many(n: usize) -> &'static ServerSpec {
+        server(
+            (0..n)
+                .map(|i| trivial(leak(format!("tool_{i:03}")), r#"{"type":"object"}"#))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn publishes_schemas_titles_and_annotations() {
+        let catalog = Catalog::new(&PETS).unwrap();
+        assert_eq!(catalog.len(), PETS.tools.len());
+        let get = &catalog.get("get_pet").unwrap().tool;
+        let json = serde_json::to_value(get).unwrap();
+        assert_eq!(json["name"], "get_pet");
+        assert_eq!(json["title"], "Get a pet");
+        assert_eq!(
+            json["inputSchema"]["required"],
+            serde_json::json!(["pet_id"])
+        );
+        assert_eq!(
+            json["outputSchema"]["required"],
+            serde_json::json!(["id", "name"])
+        );
+        assert_eq!(
+            json["annotations"],
+            serde_json::json!({"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
+        );
+        assert!(json.get("outputSchema").is_some());
+        let create = serde_json::to_value(&catalog.get("create_pet").unwrap().tool).unwrap();
+        assert!(create.get("outputSchema").is_none() && create.get("title").is_none());
+        assert_eq!(catalog.get("list_pets").unwrap().operation, "GET /pets");
+        assert_eq!(catalog.get("get_pet").unwrap().operation, "getPet");
+        assert!(catalog.get("nope").is_none());
+    }
+
+    #[test]
+    fn pages_of_at_most_100_with_opaque_cursors() {
+        let catalog = Catalog::new(many(250)).unwrap();
+        let mut names = Vec::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let (tools, next) = catalog.page(cursor.as_deref()).unwrap();
+            assert!(tools.len() <= PAGE_SIZE);
+            names.extend(tools.into_iter().map(|t| t.name.to_string()));
+            pages += 1;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(names.len(), 250);
+        assert_eq!(names[0], "tool_000");
+        assert_eq!(names[249], "tool_249");
+        // One page, no cursor, for small servers.
+        let (tools, next) = Catalog::new(&PETS).unwrap().page(None).unwrap();
+        assert_eq!((tools.len(), next), (PETS.tools.len(), None));
+    }
+
+    #[test]
+    fn rejects_foreign_and_malformed_cursors() {
+        let catalog = Catalog::new(many(150)).unwrap();
+        let (_, next) = catalog.page(None).unwrap();
+        let next = next.unwrap();
+        assert!(catalog.page(Some(&next)).is_ok());
+        let other = Catalog::new(many(150)).unwrap();
+        assert!(
+            other.page(Some(&next)).is_ok(),
+            "same tool names, same cursor"
+        );
+        let different = Catalog::new(many(120)).unwrap();
+        assert_eq!(different.page(Some(&next)).unwrap_err(), InvalidCursor);
+        for bad in ["", "!!!", "MTAw", &URL_SAFE_NO_PAD.encode("999:abc")] {
+            assert_eq!(catalog.page(Some(bad)).unwrap_err(), InvalidCursor, "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_broken_specs_with_the_tool_named() {
+        let err = Catalog::new(server(vec![trivial("bad", "[1]")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tool `bad`: input schema is not a JSON object"
+        );
+        let err = Catalog::new(server(vec![trivial("bad", "{")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("tool `bad`: input schema is not valid JSON"),
+            "{err}"
+        );
+        let err = Catalog::new(server(vec![trivial("bad", r#"{"type":7}"#)])).unwrap_err();
+        assert!(err.to_string().contains("does not compile"), "{err}");
+        let t = trivial("dup", "{}");
+        assert!(
+            Catalog::new(server(vec![t, t]))
+                .unwrap_err()
+                .message
+                .contains("twice")
+        );
+    }
+}
