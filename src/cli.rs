@@ -5,16 +5,24 @@
 //! is the only output besides what `write` puts on disk.
 
 use crate::diag::{Diagnostic, Diagnostics, Location};
-use crate::init::{Select, Starter};
+use crate::emit::{EmitOptions, RuntimeSource};
+use crate::init::Select;
 use crate::load;
 use crate::lower::operations::OperationIndex;
-use crate::{generate, lower, write};
+use crate::{generate_with, write};
 use std::path::{Path, PathBuf};
 
 /// `mcpgen build`: writes the server crate an annotation file describes.
-pub fn build(config: &Path, out: Option<&Path>) -> Result<Diagnostics, Diagnostics> {
+pub fn build(
+    config: &Path,
+    out: Option<&Path>,
+    runtime_path: Option<&str>,
+) -> Result<Diagnostics, Diagnostics> {
     let project = load::load_project(config)?;
-    let (files, warnings, crate_name) = generate(&project)?;
+    let runtime = runtime_path.map_or(RuntimeSource::Vendored, |p| {
+        RuntimeSource::Path(p.to_owned())
+    });
+    let (files, warnings, crate_name) = generate_with(&project, &EmitOptions { runtime })?;
     let out_dir: PathBuf = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(crate_name.as_str()));
@@ -72,12 +80,8 @@ pub fn init(
     let spec_text = load::relative_path(spec, out_dir);
     let root = load::common_root(out_dir, spec);
     let set = load::load_spec(spec, &root)?;
-    let specs = vec![(spec_text.clone(), set)];
-    let mut diagnostics = Diagnostics::new();
-    let index = OperationIndex::build(&specs, &mut diagnostics);
-    let mut starter = crate::init::starter(&spec_text, &specs[0].1, &index, select);
-    disable_failing_tools(&mut starter, out, specs);
-    let text = crate::init::render(&starter);
+    let warnings = set.warnings().clone();
+    let (starter, text) = crate::init::starter_file(out, vec![(spec_text, set)], select);
     write::write_file(out, text.as_bytes()).map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "write-failed",
@@ -105,57 +109,7 @@ pub fn init(
             String::new()
         }
     );
-    Ok(diagnostics)
-}
-
-/// Lowers the starter as written and disables the tools that would not build, noting why.
-fn disable_failing_tools(
-    starter: &mut Starter,
-    annotation_path: &Path,
-    specs: Vec<(String, load::SpecSet)>,
-) {
-    let mut specs = Some(specs);
-    for _ in 0..2 {
-        let text = crate::init::render(starter);
-        let Some(current) = specs.take() else { return };
-        let project = match load::project_from_text(annotation_path, &text, current) {
-            Ok(project) => project,
-            Err(_) => return,
-        };
-        let failures: Vec<(String, String)> = match lower::lower(&project) {
-            Ok(_) => Vec::new(),
-            Err(diagnostics) => diagnostics
-                .sorted()
-                .into_iter()
-                .filter(|d| d.severity == crate::diag::Severity::Error)
-                .filter_map(|d| match &d.location {
-                    Location::InFile { path, pointer, .. } if path == annotation_path => {
-                        let tool = pointer
-                            .strip_prefix("/tools/")?
-                            .split('/')
-                            .next()?
-                            .to_owned();
-                        Some((tool, d.message.clone()))
-                    }
-                    Location::InFile { .. } => None,
-                    _ => None,
-                })
-                .collect(),
-        };
-        if failures.is_empty() {
-            return;
-        }
-        for (tool, reason) in failures {
-            if let Some(entry) = starter
-                .tools
-                .iter_mut()
-                .find(|t| t.name.as_str() == tool && t.disabled_because.is_none() && t.enabled)
-            {
-                entry.disabled_because = Some(reason);
-            }
-        }
-        specs = Some(project.specs);
-    }
+    Ok(warnings)
 }
 
 /// `mcpgen list SPEC`: prints the operations of a spec and the tool names `init` would use.

@@ -202,6 +202,11 @@ impl Diagnostics {
         self.items.len()
     }
 
+    /// The problems recorded after the first `from` ones, in the order they were recorded.
+    pub fn since(&self, from: usize) -> &[Diagnostic] {
+        self.items.get(from..).unwrap_or_default()
+    }
+
     /// The problems, sorted by location, then severity, code and message; duplicates removed.
     pub fn sorted(&self) -> Vec<&Diagnostic> {
         let mut items: Vec<&Diagnostic> = self.items.iter().collect();

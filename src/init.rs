@@ -180,6 +180,48 @@ pub fn starter(
     }
 }
 
+/// The starter file for `specs` (one spec) as text: operations that would not build are left
+/// disabled with the reason, so the file always builds (unless nothing is left to enable).
+pub fn starter_file(
+    annotation_path: &std::path::Path,
+    specs: Vec<(String, SpecSet)>,
+    select: Select,
+) -> (Starter, String) {
+    let mut diagnostics = crate::diag::Diagnostics::new();
+    let mut starter = {
+        let index = OperationIndex::build(&specs, &mut diagnostics);
+        let (spec_text, set) = &specs[0];
+        starter(spec_text, set, &index, select)
+    };
+    let mut specs = Some(specs);
+    // A tool's failure never depends on another's, so one round of disabling suffices; the
+    // second round only confirms.
+    for _ in 0..2 {
+        let text = render(&starter);
+        let Some(current) = specs.take() else { break };
+        let Ok(project) = crate::load::project_from_text(annotation_path, &text, current) else {
+            break;
+        };
+        let (_, failed) = crate::lower::lower_with_report(&project);
+        specs = Some(project.specs);
+        if failed.is_empty() {
+            break;
+        }
+        for (tool, diagnostic) in failed {
+            if let Some(entry) = starter
+                .tools
+                .iter_mut()
+                .find(|t| t.name.as_str() == tool && t.enabled && t.disabled_because.is_none())
+            {
+                entry.disabled_because =
+                    Some(format!("{} [{}]", diagnostic.message, diagnostic.code));
+            }
+        }
+    }
+    let text = render(&starter);
+    (starter, text)
+}
+
 /// A name not used yet: `name`, then `name_2`, `name_3` …
 fn unique_name(base: ToolName, used: &mut BTreeSet<ToolName>) -> ToolName {
     let mut name = base.clone();

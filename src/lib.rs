@@ -26,7 +26,15 @@ use naming::CrateName;
 pub fn generate(
     project: &load::Project,
 ) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
+    generate_with(project, &emit::EmitOptions::default())
+}
+
+/// [`generate`] with emit options.
+pub fn generate_with(
+    project: &load::Project,
+    options: &emit::EmitOptions,
+) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
     let lowered = lower::lower(project)?;
-    let files = emit::emit(&lowered.ir, &project.annotation_file_name());
+    let files = emit::emit(&lowered.ir, &project.annotation_file_name(), options);
     Ok((files, lowered.warnings, lowered.ir.crate_name))
 }

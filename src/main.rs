@@ -25,6 +25,10 @@ enum Command {
         /// Output directory (default: the server name, in the current directory).
         #[arg(short = 'o', long = "out")]
         out: Option<PathBuf>,
+        /// Depend on this mcpgen-runtime crate (path relative to the output directory) instead of
+        /// vendoring a copy, e.g. for many servers in one repository.
+        #[arg(long = "runtime-path", value_name = "PATH")]
+        runtime_path: Option<String>,
     },
     /// Write a starter annotation file listing every operation of a spec.
     Init {
@@ -76,7 +80,11 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Build { config, out } => mcpgen::cli::build(&config, out.as_deref()),
+        Command::Build {
+            config,
+            out,
+            runtime_path,
+        } => mcpgen::cli::build(&config, out.as_deref(), runtime_path.as_deref()),
         Command::Init {
             spec,
             out,

@@ -158,6 +158,7 @@ struct CrateView {
     tools: Vec<ToolView>,
     scopes: Vec<ScopeView>,
     client_config: String,
+    runtime_path: String,
 }
 
 /// Every environment variable the server requires, with its purpose, sorted by name.
@@ -341,13 +342,15 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
             .map(|(name, tools)| ScopeView { name, tools })
             .collect(),
         client_config: client_config(ir).trim_end().to_owned(),
+        runtime_path: "mcpgen-runtime".to_owned(),
     }
 }
 
 /// Renders every templated file: (output path, contents).
-pub fn render(ir: &ServerIr, annotation_file: &str) -> Vec<(String, String)> {
+pub fn render(ir: &ServerIr, annotation_file: &str, runtime_path: &str) -> Vec<(String, String)> {
     let env = environment();
-    let view = view(ir, annotation_file);
+    let mut view = view(ir, annotation_file);
+    view.runtime_path = runtime_path.to_owned();
     let mut out = Vec::new();
     for (template, output) in [
         ("Cargo.toml.j2", "Cargo.toml"),

@@ -70,15 +70,24 @@ fn environment(ir: &ServerIr) -> BTreeMap<String, String> {
         });
         for source in tool.params.iter().map(|p| &p.value).chain(body_fields) {
             if let ValueSource::Env { var, schema } = source {
-                let sample = Sampler::new(schema, "env-").sample_root().and_then(|v| v.as_str().map(str::to_owned));
-                let value = sample.unwrap_or_else(|| format!("env-{}", var.as_str().to_ascii_lowercase().replace('_', "-")));
+                let sample = Sampler::new(schema, "env-")
+                    .sample_root()
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                let value = sample.unwrap_or_else(|| {
+                    format!(
+                        "env-{}",
+                        var.as_str().to_ascii_lowercase().replace('_', "-")
+                    )
+                });
                 env.entry(var.to_string()).or_insert(value);
             }
         }
     }
     for credential in &ir.upstream.credentials {
         for var in credential.kind.env_vars() {
-            env.entry(var.to_string()).or_insert_with(|| format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8)));
+            env.entry(var.to_string()).or_insert_with(|| {
+                format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8))
+            });
         }
     }
     env
@@ -178,6 +187,10 @@ fn call(ir: &ServerIr, tool: &ToolIr, env: &BTreeMap<String, String>, arguments:
         }
     }
     headers.insert("accept".to_owned(), tool.accept.clone());
+    // A fragment in a path key (`/cookies#formExploded`) is never sent.
+    if let Some(cut) = path.find('#') {
+        path.truncate(cut);
+    }
     let base_path = ir
         .upstream
         .base_url
@@ -297,14 +310,25 @@ fn query_pairs(
             .iter()
             .map(|(k, v)| (k.clone(), scalar_text(v)))
             .collect(),
-        (ParamStyle::SpaceDelimited, Value::Array(items)) => vec![(
-            name.to_owned(),
-            items.iter().map(scalar_text).collect::<Vec<_>>().join(" "),
-        )],
-        (ParamStyle::PipeDelimited, Value::Array(items)) => vec![(
-            name.to_owned(),
-            items.iter().map(scalar_text).collect::<Vec<_>>().join("|"),
-        )],
+        (
+            ParamStyle::SpaceDelimited | ParamStyle::PipeDelimited,
+            Value::Array(_) | Value::Object(_),
+        ) => {
+            let sep = if style == ParamStyle::SpaceDelimited {
+                " "
+            } else {
+                "|"
+            };
+            let parts: Vec<String> = match value {
+                Value::Array(items) => items.iter().map(scalar_text).collect(),
+                Value::Object(obj) => obj
+                    .iter()
+                    .flat_map(|(k, v)| [k.clone(), scalar_text(v)])
+                    .collect(),
+                _ => Vec::new(),
+            };
+            vec![(name.to_owned(), parts.join(sep))]
+        }
         (_, value) => vec![(name.to_owned(), list_text(value, ",", false, false))],
     }
 }
@@ -388,7 +412,14 @@ fn form_text(value: &Value) -> String {
 fn response(tool: &ToolIr) -> (Value, Value, Vec<String>) {
     let output = &tool.output;
     let status = output.status;
-    if output.media_type.is_empty() {
+    let media = output
+        .media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if media.is_empty() {
         let upstream = json!({"status": status, "content_type": null, "body": ""});
         return (
             upstream,
@@ -397,16 +428,36 @@ fn response(tool: &ToolIr) -> (Value, Value, Vec<String>) {
         );
     }
     let Some(schema) = &output.upstream_schema else {
-        let body = "sample response text";
-        let upstream = json!({"status": status, "content_type": output.media_type, "body": body});
+        // No schema: the runtime passes JSON objects on as they are, text as text, the rest as
+        // a blob with its media type.
+        if is_json(&media) {
+            let body = json!({"message": "upstream-unschematized-1"});
+            let upstream = json!({"status": status, "content_type": output.media_type, "body": body.to_string()});
+            return (
+                upstream,
+                json!({"is_error": false, "structured": body}),
+                Vec::new(),
+            );
+        }
+        if is_text(&media) {
+            let body = "sample response text";
+            let upstream =
+                json!({"status": status, "content_type": output.media_type, "body": body});
+            return (
+                upstream,
+                json!({"is_error": false, "text_contains": body}),
+                Vec::new(),
+            );
+        }
+        let upstream =
+            json!({"status": status, "content_type": output.media_type, "body_base64": "AQID"});
         return (
             upstream,
-            json!({"is_error": false, "text_contains": body}),
+            json!({"is_error": false, "blob": {"mime_type": media, "base64": "AQID"}}),
             Vec::new(),
         );
     };
-    let mut sampler = Sampler::new(schema, "upstream-");
-    let mut body = sampler.sample(schema, 0).unwrap_or(json!({}));
+    let mut body = Sampler::new(schema, "upstream-").sample_best();
     // Values at redacted paths become sentinels, so their absence can be checked.
     for (k, redaction) in output.redact.iter().enumerate() {
         if let Ok(path) = WildcardPath::parse(&redaction.path) {
@@ -442,13 +493,46 @@ fn response(tool: &ToolIr) -> (Value, Value, Vec<String>) {
         Some(member) => json!({ member.as_str(): shaped }),
         None => shaped,
     };
+    // JSON is sent as JSON even when the spec's media type is a wildcard.
+    let content_type = if is_json(&media) {
+        output.media_type.clone()
+    } else {
+        "application/json".to_owned()
+    };
     let upstream =
-        json!({"status": status, "content_type": output.media_type, "body": body.to_string()});
-    (
-        upstream,
-        json!({"is_error": false, "structured": structured}),
-        absent,
-    )
+        json!({"status": status, "content_type": content_type, "body": body.to_string()});
+    let valid = output
+        .schema
+        .as_ref()
+        .is_none_or(|s| jsonschema::is_valid(s, &structured));
+    let result = if valid {
+        json!({"is_error": false, "structured": structured})
+    } else {
+        // No sample satisfies the published schema: the test then checks the deliberate fallback.
+        json!({"is_error": true, "text_contains": "did not match this tool's published output schema"})
+    };
+    (upstream, result, absent)
+}
+
+/// Whether a media type (lowercase essence) is JSON, as the runtime reads it.
+fn is_json(media: &str) -> bool {
+    media == "application/json" || media.ends_with("+json") || media == "text/json"
+}
+
+/// Whether a media type (lowercase essence) is returned as text by the runtime.
+fn is_text(media: &str) -> bool {
+    media.starts_with("text/")
+        || media.ends_with("+xml")
+        || matches!(
+            media,
+            "application/xml"
+                | "application/yaml"
+                | "application/x-yaml"
+                | "application/javascript"
+                | "application/x-www-form-urlencoded"
+                | "application/csv"
+                | "application/x-ndjson"
+        )
 }
 
 /// Sets every value matched by `segments` (creating nothing) to `text`.

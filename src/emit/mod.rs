@@ -47,9 +47,27 @@ fn json_text(value: &Value) -> String {
     text
 }
 
+/// Where a generated crate gets `mcpgen-runtime` from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RuntimeSource {
+    /// A copy inside the crate (`mcpgen-runtime/`): the crate builds wherever it is copied.
+    #[default]
+    Vendored,
+    /// A path dependency on an existing runtime crate (relative to the output directory), for
+    /// many servers in one repository sharing one compiled runtime.
+    Path(String),
+}
+
+/// Choices that change the emitted files but not the server's behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmitOptions {
+    /// Where the runtime comes from.
+    pub runtime: RuntimeSource,
+}
+
 /// Every file of the generated crate. `annotation_file` is the annotation file's name, as
 /// mentioned in headers and docs.
-pub fn emit(ir: &ServerIr, annotation_file: &str) -> Files {
+pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> Files {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     files.insert(
         "src/lib.rs".to_owned(),
@@ -78,7 +96,11 @@ pub fn emit(ir: &ServerIr, annotation_file: &str) -> Files {
             fixtures::fixture(ir, tool),
         );
     }
-    for (path, text) in files::render(ir, annotation_file) {
+    let runtime_path = match &options.runtime {
+        RuntimeSource::Vendored => "mcpgen-runtime",
+        RuntimeSource::Path(path) => path.as_str(),
+    };
+    for (path, text) in files::render(ir, annotation_file, runtime_path) {
         files.insert(path, text);
     }
     for (path, text) in files::VERBATIM {
@@ -89,7 +111,12 @@ pub fn emit(ir: &ServerIr, annotation_file: &str) -> Files {
         "Cargo.lock".to_owned(),
         lock::lock_file(ir.crate_name.as_str(), &ir.version),
     );
-    for (path, text) in RUNTIME_FILES {
+    let vendored = if options.runtime == RuntimeSource::Vendored {
+        RUNTIME_FILES
+    } else {
+        &[]
+    };
+    for (path, text) in vendored {
         files.insert(format!("mcpgen-runtime/{path}"), (*text).to_owned());
     }
     let manifest = manifest(ir, files.keys());

@@ -17,6 +17,8 @@ pub struct Sampler<'a> {
     prefix: &'a str,
     /// Include optional object members too.
     optional: bool,
+    /// Validators of composite subschemas, by their JSON text.
+    validators: std::collections::BTreeMap<String, Option<jsonschema::Validator>>,
 }
 
 impl<'a> Sampler<'a> {
@@ -27,7 +29,22 @@ impl<'a> Sampler<'a> {
             counter: 0,
             prefix,
             optional: true,
+            validators: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Whether `value` is valid against a subschema (resolved against the root's `$defs`).
+    fn fits(&mut self, schema: &Value, value: &Value) -> bool {
+        let key = schema.to_string();
+        let root = self.root;
+        let validator = self.validators.entry(key).or_insert_with(|| {
+            let mut full = schema.clone();
+            if let (Value::Object(obj), Some(defs)) = (&mut full, root.get("$defs")) {
+                obj.entry("$defs").or_insert_with(|| defs.clone());
+            }
+            jsonschema::validator_for(&full).ok()
+        });
+        validator.as_ref().is_some_and(|v| v.is_valid(value))
     }
 
     /// A valid sample of the root schema, trying with all members first, then required only.
@@ -106,15 +123,28 @@ impl<'a> Sampler<'a> {
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = obj.get(key).and_then(Value::as_array) {
-                let non_null = branches
+                // The first branch whose sample satisfies the whole composite (for oneOf: exactly
+                // one branch), trying with and without optional members.
+                let non_null: Vec<&Value> = branches
                     .iter()
-                    .filter(|b| b.get("type") != Some(&json!("null")));
-                for branch in non_null {
-                    if let Some(value) = self.sample(branch, depth + 1) {
-                        return Some(value);
+                    .filter(|b| b.get("type") != Some(&json!("null")))
+                    .collect();
+                let whole = Value::Object(obj.clone());
+                let optional = self.optional;
+                for with_optional in [optional, !optional] {
+                    self.optional = with_optional;
+                    for branch in &non_null {
+                        if let Some(value) = self.sample(branch, depth + 1)
+                            && self.fits(&whole, &value)
+                        {
+                            self.optional = optional;
+                            return Some(value);
+                        }
                     }
                 }
-                return Some(Value::Null);
+                self.optional = optional;
+                let fallback = non_null.first().and_then(|b| self.sample(b, depth + 1));
+                return Some(fallback.unwrap_or(Value::Null));
             }
         }
         if let Some(examples) = obj.get("examples").and_then(Value::as_array)
@@ -233,7 +263,10 @@ impl<'a> Sampler<'a> {
             let check = jsonschema::validator_for(&json!({"pattern": pattern})).ok();
             let fits = |c: &str| check.as_ref().is_some_and(|v| v.is_valid(&json!(c)));
             if !fits(&text) {
-                let min = obj.and_then(|o| o.get("minLength")).and_then(Value::as_u64).unwrap_or(0) as usize;
+                let min = obj
+                    .and_then(|o| o.get("minLength"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize;
                 if let Some(found) = (0..4)
                     .filter_map(|extra| regex_sample(pattern, extra))
                     .find(|c| fits(c) && c.chars().count() >= min)
@@ -266,24 +299,48 @@ pub fn regex_sample(pattern: &str, extra: u32) -> Option<String> {
     use regex_syntax::hir::{Class, HirKind};
     fn pick(ranges: impl Iterator<Item = (char, char)> + Clone) -> Option<char> {
         for preferred in ['a', 'A', '0', 'x', '-', '_', '.', '+'] {
-            if ranges.clone().any(|(start, end)| start <= preferred && preferred <= end) {
+            if ranges
+                .clone()
+                .any(|(start, end)| start <= preferred && preferred <= end)
+            {
                 return Some(preferred);
             }
         }
         let mut ranges = ranges;
-        ranges.clone().find_map(|(start, end)| (start..=end).find(|c| c.is_ascii_graphic())).or_else(|| ranges.next().map(|(start, _)| start))
+        ranges
+            .clone()
+            .find_map(|(start, end)| (start..=end).find(|c| c.is_ascii_graphic()))
+            .or_else(|| ranges.next().map(|(start, _)| start))
     }
-    fn walk(hir: &regex_syntax::hir::Hir, extra: u32, out: &mut String, depth: usize) -> Option<()> {
+    fn walk(
+        hir: &regex_syntax::hir::Hir,
+        extra: u32,
+        out: &mut String,
+        depth: usize,
+    ) -> Option<()> {
         if depth > 64 {
             return None;
         }
         match hir.kind() {
             HirKind::Empty | HirKind::Look(_) => {}
             HirKind::Literal(literal) => out.push_str(std::str::from_utf8(&literal.0).ok()?),
-            HirKind::Class(Class::Unicode(class)) => out.push(pick(class.ranges().iter().map(|r| (r.start(), r.end())))?),
-            HirKind::Class(Class::Bytes(class)) => out.push(pick(class.ranges().iter().map(|r| (char::from(r.start()), char::from(r.end()))))?),
+            HirKind::Class(Class::Unicode(class)) => {
+                out.push(pick(class.ranges().iter().map(|r| (r.start(), r.end())))?)
+            }
+            HirKind::Class(Class::Bytes(class)) => out.push(pick(
+                class
+                    .ranges()
+                    .iter()
+                    .map(|r| (char::from(r.start()), char::from(r.end()))),
+            )?),
             HirKind::Repetition(rep) => {
-                let count = if rep.max.is_none() { rep.min + extra } else { rep.min.max(u32::from(rep.min == 0 && extra > 0)).min(rep.max.unwrap_or(u32::MAX)) };
+                let count = if rep.max.is_none() {
+                    rep.min + extra
+                } else {
+                    rep.min
+                        .max(u32::from(rep.min == 0 && extra > 0))
+                        .min(rep.max.unwrap_or(u32::MAX))
+                };
                 for _ in 0..count.min(256) {
                     walk(&rep.sub, extra, out, depth + 1)?;
                 }
@@ -298,7 +355,10 @@ pub fn regex_sample(pattern: &str, extra: u32) -> Option<String> {
         }
         Some(())
     }
-    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
     let mut out = String::new();
     walk(&hir, extra, &mut out, 0)?;
     Some(out)
@@ -392,11 +452,22 @@ mod tests {
 
     #[test]
     fn regex_samples_match_their_pattern() {
-        for pattern in ["^AC[0-9a-fA-F]{32}$", "^(SM|MM)[0-9a-f]{32}$", "[A-Z]{2}-\\d+", "^\\+?[1-9]\\d{1,14}$", "^[^@]+@[^@]+$"] {
-            let sample = (0..3).filter_map(|extra| regex_sample(pattern, extra)).find(|s| jsonschema::is_valid(&json!({"pattern": pattern}), &json!(s)));
+        for pattern in [
+            "^AC[0-9a-fA-F]{32}$",
+            "^(SM|MM)[0-9a-f]{32}$",
+            "[A-Z]{2}-\\d+",
+            "^\\+?[1-9]\\d{1,14}$",
+            "^[^@]+@[^@]+$",
+        ] {
+            let sample = (0..3)
+                .filter_map(|extra| regex_sample(pattern, extra))
+                .find(|s| jsonschema::is_valid(&json!({"pattern": pattern}), &json!(s)));
             assert!(sample.is_some(), "{pattern}");
         }
-        assert_eq!(regex_sample("^AC[0-9a-f]{4}$", 0).as_deref(), Some("ACaaaa"));
+        assert_eq!(
+            regex_sample("^AC[0-9a-f]{4}$", 0).as_deref(),
+            Some("ACaaaa")
+        );
     }
 
     #[test]

@@ -60,6 +60,23 @@ pub struct Lowered {
 
 /// Lowers a loaded project; fails with every error found, warnings included.
 pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
+    lower_with_report(project).0
+}
+
+/// [`lower`], also telling which tools failed and the first error of each, by tool key (for
+/// `mcpgen init`, which disables them in the file it writes).
+pub fn lower_with_report(
+    project: &Project,
+) -> (Result<Lowered, Diagnostics>, BTreeMap<String, Diagnostic>) {
+    let mut failed: BTreeMap<String, Diagnostic> = BTreeMap::new();
+    let result = lower_tracking(project, &mut failed);
+    (result, failed)
+}
+
+fn lower_tracking(
+    project: &Project,
+    failed: &mut BTreeMap<String, Diagnostic>,
+) -> Result<Lowered, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let annotations = AnnotationCtx {
         path: &project.annotation_path,
@@ -186,6 +203,7 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
     let mut tools = Vec::new();
     for (name, (key, entry)) in &selected {
         let pointer = format!("/tools/{}", escape(key));
+        let mark = diagnostics.len();
         let op = match index.find(&entry.operation) {
             Ok(op) => op,
             Err(err) => {
@@ -203,6 +221,7 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
                             .with_help(format!("write one of: {}", candidates.join(", ")))
                     }
                 });
+                record_failure(failed, key, diagnostics.since(mark));
                 continue;
             }
         };
@@ -224,6 +243,7 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
             &annotations,
             &mut diagnostics,
         ));
+        record_failure(failed, key, diagnostics.since(mark));
     }
 
     let base_url = base_url(project, &annotations, &mut diagnostics);
@@ -263,6 +283,22 @@ pub fn lower(project: &Project) -> Result<Lowered, Diagnostics> {
         ir,
         warnings: diagnostics,
     })
+}
+
+/// Notes the first error among a tool's diagnostics, if any.
+fn record_failure(
+    failed: &mut BTreeMap<String, Diagnostic>,
+    key: &str,
+    diagnostics: &[Diagnostic],
+) {
+    if let Some(first) = diagnostics
+        .iter()
+        .find(|d| d.severity == crate::diag::Severity::Error)
+    {
+        failed
+            .entry(key.to_owned())
+            .or_insert_with(|| first.clone());
+    }
 }
 
 /// The upstream base URL: the annotation file's, or the first spec's first server URL.

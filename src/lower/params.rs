@@ -241,7 +241,10 @@ pub fn lower_arguments(
         let value = match decision {
             Decision::Omitted => continue,
             Decision::Fixed(value) => ValueSource::Fixed(value),
-            Decision::Env(var) => ValueSource::Env { var, schema: builder.finish(candidate.schema.clone()) },
+            Decision::Env(var) => ValueSource::Env {
+                var,
+                schema: builder.finish(candidate.schema.clone()),
+            },
             Decision::Exposed {
                 rename,
                 schema,

@@ -31,9 +31,7 @@ pub fn is_json(media: &str) -> bool {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    essence == "application/json"
-        || essence.ends_with("+json")
-        || (essence.starts_with("application/") && essence.contains("json"))
+    essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 
 /// Lowers the responses of `op` under the tool's `response` entry.

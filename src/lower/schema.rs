@@ -504,7 +504,12 @@ fn def_base_name(doc: &DocKey, pointer: &str) -> String {
         let file = doc.as_str().rsplit('/').next().unwrap_or_default();
         file.split('.').next().unwrap_or_default().to_owned()
     } else {
-        pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~")
+        pointer
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .replace("~1", "/")
+            .replace("~0", "~")
     };
     let cleaned: String = last
         .chars()

@@ -42,23 +42,32 @@ pub fn configured_credentials(
             (Some(scheme), None) => scheme.clone(),
             (Some(_), Some(_)) => {
                 diagnostics.push(
-                    Diagnostic::error("conflicting-credential-type", at("/type"), format!("`{id}` is a security scheme of the spec, which sets its type"))
-                        .with_help("remove `type`, or give this credential another name"),
+                    Diagnostic::error(
+                        "conflicting-credential-type",
+                        at("/type"),
+                        format!("`{id}` is a security scheme of the spec, which sets its type"),
+                    )
+                    .with_help("remove `type`, or give this credential another name"),
                 );
                 continue;
             }
-            (None, Some(kind)) => match undeclared_scheme(kind, entry) {
-                Ok(scheme) => {
-                    out.undeclared.push(id.clone());
-                    scheme
+            (None, Some(kind)) => {
+                match undeclared_scheme(kind, entry) {
+                    Ok(scheme) => {
+                        out.undeclared.push(id.clone());
+                        scheme
+                    }
+                    Err(message) => {
+                        diagnostics.push(Diagnostic::error("invalid-credential", at(""), message).with_help("api_key credentials need `name` and may set `in: header|query|cookie`"));
+                        continue;
+                    }
                 }
-                Err(message) => {
-                    diagnostics.push(Diagnostic::error("invalid-credential", at(""), message).with_help("api_key credentials need `name` and may set `in: header|query|cookie`"));
-                    continue;
-                }
-            },
+            }
             (None, None) => {
-                let known: Vec<String> = specs.iter().flat_map(|(_, set)| scheme_names(set)).collect();
+                let known: Vec<String> = specs
+                    .iter()
+                    .flat_map(|(_, set)| scheme_names(set))
+                    .collect();
                 diagnostics.push(
                     Diagnostic::error("unknown-security-scheme", at(""), format!("the spec has no security scheme `{id}`"))
                         .with_help(if known.is_empty() {
@@ -183,7 +192,10 @@ fn undeclared_scheme(kind: CredentialType, entry: &CredentialEntry) -> Result<Va
         CredentialType::Bearer => json!({"type": "http", "scheme": "bearer"}),
         CredentialType::Basic => json!({"type": "http", "scheme": "basic"}),
         CredentialType::ApiKey => {
-            let name = entry.name.as_deref().ok_or("an api_key credential needs `name`")?;
+            let name = entry
+                .name
+                .as_deref()
+                .ok_or("an api_key credential needs `name`")?;
             let location = entry.location.as_deref().unwrap_or("header");
             if !["header", "query", "cookie"].contains(&location) {
                 return Err(format!("`in: {location}` is not header, query or cookie"));

@@ -1,0 +1,160 @@
+//! Every spec of the corpus (`tests/corpus/`), with every operation selected (`init --select
+//! all`), becomes a crate that compiles and passes its own tests; specs with no operations get
+//! a clear diagnostic instead.
+//!
+//! Slow (it builds and tests two dozen crates), so it runs only with `MCPGEN_CORPUS=1`, which
+//! `scripts/test` sets. Generated crates share one runtime (`--runtime-path`) and one target
+//! directory (`CARGO_TARGET_DIR`, default `target/corpus`), so the runtime compiles once.
+
+use mcpgen::emit::{EmitOptions, RuntimeSource};
+use mcpgen::init::{Select, starter_file};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Entry points of the corpus, relative to `tests/corpus`.
+const SPECS: &[&str] = &[
+    "mulesoft-anypoint-access-management.yaml",
+    "mulesoft-anypoint-agent-scanner-configuration.yaml",
+    "mulesoft-anypoint-api-governance/api.yaml",
+    "mulesoft-anypoint-api-manager/api.yaml",
+    "mulesoft-anypoint-cloudhub-20.yaml",
+    "oai-callback-example-v3.0.yaml",
+    "oai-link-example-v3.0.yaml",
+    "oai-non-oauth-scopes-v3.1.yaml",
+    "oai-petstore-expanded-v3.0.yaml",
+    "oai-petstore-separate-v2.0/spec/swagger.yaml",
+    "oai-petstore-v2.0.json",
+    "oai-petstore-v3.0.yaml",
+    "oai-uspto-v3.0.yaml",
+    "readme-callbacks-v3.0.json",
+    "readme-circular-v3.0.json",
+    "readme-discriminators-v3.0.json",
+    "readme-parameters-style-v3.0.json",
+    "readme-petstore-v2.0.json",
+    "readme-polymorphism-v3.0.json",
+    "scalar-galaxy-v3.1.yaml",
+    "twilio-api-v2010.json",
+    "twilio-conversations-v1.json",
+];
+
+/// Specs with webhooks and no paths.
+const WEBHOOKS_ONLY: &[&str] = &["oai-webhook-example-v3.1.yaml", "readme-webhooks-v3.1.json"];
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+}
+
+/// The annotation file `init --select all` writes next to the spec, and the project from it.
+fn project_for(spec: &str) -> (mcpgen::load::Project, mcpgen::init::Starter) {
+    let spec_path = corpus().join(spec);
+    let dir = spec_path.parent().unwrap();
+    // Multi-file specs keep the annotation file at the top of their directory, as a user would.
+    let annotation_dir = if spec.contains("/spec/") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    let annotation = annotation_dir.join(format!("{}.mcpgen.yaml", spec.replace('/', "_")));
+    let spec_text = mcpgen::load::relative_path(&spec_path, annotation_dir);
+    let root = mcpgen::load::common_root(annotation_dir, &spec_path);
+    let set = mcpgen::load::load_spec(&spec_path, &root)
+        .unwrap_or_else(|e| panic!("{spec} does not load:\n{}", e.render()));
+    let (starter, text) = starter_file(&annotation, vec![(spec_text, set)], Select::All);
+    let specs = vec![(
+        mcpgen::load::relative_path(&spec_path, annotation_dir),
+        mcpgen::load::load_spec(&spec_path, &root).unwrap(),
+    )];
+    let project = mcpgen::load::project_from_text(&annotation, &text, specs)
+        .unwrap_or_else(|e| panic!("{spec}: starter does not parse:\n{}", e.render()));
+    (project, starter)
+}
+
+#[test]
+fn webhook_only_specs_get_a_clear_diagnostic() {
+    for spec in WEBHOOKS_ONLY {
+        let (project, _) = project_for(spec);
+        let errors =
+            mcpgen::lower::lower(&project).expect_err("a spec without operations cannot build");
+        let rendered = errors.render();
+        assert!(
+            rendered.contains("error[no-operations]") && rendered.contains("webhook"),
+            "{spec}:\n{rendered}"
+        );
+    }
+}
+
+#[test]
+fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
+    if std::env::var_os("MCPGEN_CORPUS").is_none() {
+        eprintln!("skipped: set MCPGEN_CORPUS=1 to build and test a crate for every corpus spec");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/corpus"));
+    let out_root = tempfile::tempdir().unwrap();
+    let runtime = root.join("runtime").to_string_lossy().into_owned();
+    let mut failures = Vec::new();
+    let mut total_tools = 0;
+    for spec in SPECS {
+        let (project, starter) = project_for(spec);
+        let skipped: Vec<String> = starter
+            .tools
+            .iter()
+            .filter_map(|t| {
+                t.disabled_because
+                    .as_ref()
+                    .map(|why| format!("  {} ({}): {why}", t.name, t.method_path))
+            })
+            .collect();
+        let options = EmitOptions {
+            runtime: RuntimeSource::Path(runtime.clone()),
+        };
+        let (files, _, name) = match mcpgen::generate_with(&project, &options) {
+            Ok(generated) => generated,
+            Err(e) => {
+                failures.push(format!("{spec}: does not generate:\n{}", e.render()));
+                continue;
+            }
+        };
+        let tools = files.keys().filter(|p| p.starts_with("src/tools/")).count();
+        total_tools += tools;
+        eprintln!(
+            "{spec}: {tools} tools, {} operations left out",
+            skipped.len()
+        );
+        for line in &skipped {
+            eprintln!("{line}");
+        }
+        let out = out_root.path().join(name.as_str());
+        mcpgen::write::write(&out, &files).unwrap();
+        let status = Command::new(env!("CARGO"))
+            .args(["test", "--locked", "--quiet"])
+            .current_dir(&out)
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("cargo runs");
+        if !status.success() {
+            failures.push(format!(
+                "{spec}: the generated crate fails `cargo test` (kept in {})",
+                out.display()
+            ));
+        }
+    }
+    if !failures.is_empty() {
+        // Keep the crates for inspection.
+        let kept = out_root.keep();
+        panic!(
+            "{} of {} corpus specs failed ({total_tools} tools; crates in {}):\n{}",
+            failures.len(),
+            SPECS.len(),
+            kept.display(),
+            failures.join("\n")
+        );
+    }
+    assert!(
+        total_tools > 700,
+        "only {total_tools} tools were generated from the corpus"
+    );
+}
