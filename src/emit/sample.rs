@@ -85,7 +85,19 @@ impl<'a> Sampler<'a> {
             let target = reference
                 .strip_prefix("#/$defs/")
                 .and_then(|name| self.root.get("$defs")?.get(name))?;
-            return self.sample(target, depth + 1);
+            let base = self.sample(target, depth + 1)?;
+            // Constraints beside the reference (e.g. a discriminator's `const`) apply too.
+            let mut siblings = obj.clone();
+            siblings.remove("$ref");
+            if let (Value::Object(mut merged), true) =
+                (base.clone(), siblings.contains_key("properties"))
+            {
+                if let Some(Value::Object(extra)) = self.sample_typed(&siblings, depth) {
+                    merged.extend(extra);
+                }
+                return Some(Value::Object(merged));
+            }
+            return Some(base);
         }
         if let Some(value) = obj.get("const") {
             return Some(value.clone());

@@ -294,13 +294,16 @@ impl<'a> SchemaBuilder<'a> {
                 },
                 "prefixItems" | "allOf" | "anyOf" | "oneOf" => {
                     if let Value::Array(list) = value {
-                        let items: Vec<Value> = list
+                        let mut items: Vec<Value> = list
                             .iter()
                             .enumerate()
                             .map(|(i, item)| {
                                 self.normalize(doc, &format!("{here}/{i}"), item, depth + 1)
                             })
                             .collect();
+                        if strict && (key == "oneOf" || key == "anyOf") {
+                            discriminate(obj.get("discriminator"), list, &mut items);
+                        }
                         let name = if key == "oneOf" && !strict {
                             "anyOf"
                         } else {
@@ -444,6 +447,43 @@ impl<'a> SchemaBuilder<'a> {
         let ok = jsonschema::validator_for(&json!({"pattern": pattern})).is_ok();
         self.patterns.insert(pattern.to_owned(), ok);
         ok
+    }
+}
+
+/// Makes an OpenAPI `discriminator` explicit in JSON Schema: each `$ref` branch of a `oneOf` or
+/// `anyOf` requires the discriminating property to hold its mapping value (from `mapping`, or
+/// the schema's name). Without this, branches that differ only by the discriminator (common in
+/// vendor specs) would make a `oneOf` impossible to satisfy.
+fn discriminate(discriminator: Option<&Value>, raw: &[Value], branches: &mut [Value]) {
+    let Some(property) = discriminator
+        .and_then(|d| d.get("propertyName"))
+        .and_then(Value::as_str)
+    else {
+        return;
+    };
+    let mapping = discriminator
+        .and_then(|d| d.get("mapping"))
+        .and_then(Value::as_object);
+    for (raw_branch, branch) in raw.iter().zip(branches.iter_mut()) {
+        let Some(reference) = raw_branch.get("$ref").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = reference.rsplit('/').next().unwrap_or(reference);
+        let value = mapping
+            .and_then(|m| {
+                m.iter()
+                    .find(|(_, target)| {
+                        target.as_str().is_some_and(|t| t == reference || t == name)
+                    })
+                    .map(|(k, _)| k.clone())
+            })
+            .unwrap_or_else(|| name.to_owned());
+        if let Value::Object(obj) = branch {
+            let mut properties = Map::new();
+            properties.insert(property.to_owned(), json!({"const": value}));
+            obj.insert("properties".to_owned(), Value::Object(properties));
+            obj.insert("required".to_owned(), json!([property]));
+        }
     }
 }
 
@@ -623,6 +663,34 @@ components:
             "writeOnly properties are not returned"
         );
         assert_eq!(props["parent"], json!({"$ref": "#/$defs/Pet"}));
+    }
+
+    #[test]
+    fn discriminators_make_one_of_branches_exclusive() {
+        let spec = r##"
+openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    Event:
+      oneOf: [{$ref: '#/components/schemas/Approved'}, {$ref: '#/components/schemas/Denied'}]
+      discriminator: {propertyName: kind, mapping: {approved: '#/components/schemas/Approved'}}
+    Approved: {allOf: [{$ref: '#/components/schemas/Base'}]}
+    Denied: {allOf: [{$ref: '#/components/schemas/Base'}]}
+    Base: {type: object, properties: {kind: {type: string}}}
+"##;
+        let (schema, _) = build(spec, Direction::Request, "/components/schemas/Event");
+        assert_eq!(
+            schema["oneOf"][0]["properties"],
+            json!({"kind": {"const": "approved"}})
+        );
+        assert_eq!(
+            schema["oneOf"][1]["properties"],
+            json!({"kind": {"const": "Denied"}})
+        );
+        assert!(jsonschema::is_valid(&schema, &json!({"kind": "approved"})));
+        assert!(!jsonschema::is_valid(&schema, &json!({"kind": "other"})));
     }
 
     #[test]

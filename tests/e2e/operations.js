@@ -1,0 +1,29 @@
+// Prints the operations of an OpenAPI/Swagger document as Prism reads them, as JSON:
+// [{"method": "get", "path": "/pet/{petId}", "operationId": "getPetById", "codes": ["200", "400"]}].
+// Used by drive.py to map requests to operations and to know which operations declare no
+// success response (Prism then answers a valid request with the first declared error).
+// Usage: node operations.js <dir holding @stoplight/prism-http> <spec file>
+'use strict';
+const path = require('path');
+
+const [modules, spec] = process.argv.slice(2);
+if (!modules || !spec) {
+  console.error('usage: node operations.js <node_modules dir> <spec file>');
+  process.exit(2);
+}
+const { getHttpOperationsFromSpec } = require(path.resolve(modules, '@stoplight', 'prism-http'));
+
+getHttpOperationsFromSpec(spec)
+  .then(operations => {
+    const out = operations.map(op => ({
+      method: op.method,
+      path: op.path,
+      operationId: op.iid,
+      codes: op.responses.map(r => String(r.code)),
+    }));
+    process.stdout.write(JSON.stringify(out) + '\n');
+  })
+  .catch(err => {
+    console.error(`cannot read ${spec}: ${err && err.message ? err.message : err}`);
+    process.exit(1);
+  });
