@@ -73,12 +73,9 @@ class Recorder:
                 "arguments": arguments,
             }
         )
-        if not ok:
-            print(f"  FAIL {self.example} [{transport}] {tool}", flush=True)
-            if arguments is not None:
-                print(f"       arguments: {json.dumps(arguments, sort_keys=True)}", flush=True)
-            for line in detail.splitlines() or [""]:
-                print(f"       {line}", flush=True)
+        if not ok:  # the details come in the summary
+            first = (detail.splitlines() or [""])[0]
+            print(f"  FAIL [{transport}] {tool}: {first[:160]}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,15 +449,43 @@ def prism_requests(log_text: str) -> list[dict[str, Any]]:
     for raw in log_text.splitlines():
         line = ANSI.sub("", raw)
         if m := RECEIVED.search(line):
-            requests.append({"method": m.group(1).upper(), "path": m.group(2).split("?")[0], "complaints": []})
+            requests.append({"method": m.group(1).upper(), "path": m.group(2).split("?")[0],
+                             "complaints": [], "response_violations": []})
         elif m := TERMINATED.search(line):
             target = next((r for r in reversed(requests)
                            if r["method"] == m.group(1).upper() and r["path"] == m.group(2).split("?")[0]), None)
             if target is not None:
                 target["complaints"].append("terminated: " + m.group(3).strip())
         elif (m := VALIDATOR.search(line)) and requests:
-            requests[-1]["complaints"].append(m.group(1).strip())
+            text = m.group(1).strip()
+            # Prism checks the responses it generates too; their faults are its own, not the server's.
+            key = "response_violations" if text.startswith("Violation: response") else "complaints"
+            requests[-1][key].append(text)
+    for request in requests:
+        request["complaints"] = concise(request["complaints"])
     return requests
+
+
+def concise(complaints: list[str]) -> list[str]:
+    """Prism says most things twice (`X`, then `Violation: request.y X`); keep one of each."""
+    violations = [c for c in complaints if c.startswith(("Violation:", "terminated:"))]
+    rest = [c for c in complaints
+            if c not in violations and c != "Request did not pass the validation rules"
+            and not any(c in v for v in violations)]
+    return violations + rest or complaints
+
+
+CANARY_PATH = "/__mcpgen_e2e_canary__"
+
+
+def canary(prism_url: str) -> None:
+    """A request no spec has: Prism must log a complaint about it, or its log is not understood."""
+    try:
+        urllib.request.urlopen(prism_url + CANARY_PATH, timeout=10).close()
+    except urllib.error.HTTPError:
+        pass  # 404 is the point
+    except (urllib.error.URLError, OSError) as exc:
+        raise SystemExit(f"error: Prism at {prism_url} does not answer: {exc}")
 
 
 def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operations,
@@ -471,7 +496,15 @@ def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operation
     by_operation = {op["operationId"]: name for name, op in operations.items() if op is not None}
     seen: dict[str, int] = {name: 0 for name in cases}
     complaints: dict[str, list[str]] = {name: [] for name in cases}
+    response_faults: dict[str, int] = {name: 0 for name in cases}
+    canaries = [r for r in requests if r["path"] == CANARY_PATH]
+    if not canaries or not all(r["complaints"] for r in canaries):
+        rec.add("prism", "(log format)", False,
+                f"Prism's log shows no complaint about GET {CANARY_PATH}: its log format is not understood, "
+                f"so its complaints would go unnoticed ({log_path})")
     for request in requests:
+        if request["path"] == CANARY_PATH:
+            continue
         where = f"{request['method']} {request['path']}"
         op = ops.match(request["method"], request["path"])
         tool = by_operation.get(op["operationId"]) if op else None
@@ -481,6 +514,7 @@ def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operation
                     f"Prism got {where}, which matches {what}: " + "; ".join(request["complaints"] or ["no complaint"]))
             continue
         seen[tool] += 1
+        response_faults[tool] += bool(request["response_violations"])
         for complaint in request["complaints"]:
             line = f"{where}: {complaint}"
             if line not in complaints[tool]:
@@ -498,7 +532,9 @@ def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operation
         elif not seen[name]:
             rec.add("prism", name, False, f"no request for {op['operationId']} reached Prism")
         else:
-            rec.add("prism", name, True, f"{seen[name]} requests to {op['operationId']} accepted")
+            note = (f" ({response_faults[name]} of Prism's generated responses broke the spec's own schema;"
+                    " that is Prism's fault and ignored)") if response_faults[name] else ""
+            rec.add("prism", name, True, f"{seen[name]} requests to {op['operationId']} accepted{note}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,6 +549,7 @@ async def run(args: argparse.Namespace) -> int:
     base_path = default_base_path(args.crate)
     ops = Operations.load(args.prism_modules, args.spec, base_path)
     args.operations = tool_operations(cases, ops)
+    canary(prism_url)
     async with upstream(prism_url, base_path) as (upstream_url, proxy):
         via = f" (base path {base_path} stripped by a proxy; Prism serves operations at /)" if proxy else ""
         print(f"  upstream {upstream_url} -> Prism {prism_url}{via}", flush=True)
@@ -524,15 +561,69 @@ async def run(args: argparse.Namespace) -> int:
                     "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
     check_prism(args.prism_log, cases, ops, args.operations, rec)
 
-    with open(args.results, "a") as out:
-        for record in rec.records:
-            out.write(json.dumps(record, sort_keys=True) + "\n")
+    finish(rec, args.results)
     failed = sum(1 for r in rec.records if not r["ok"])
     print(f"  {args.example}: {len(rec.records) - failed} checks passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    return 0  # failures are in the results; a non-zero exit means this script broke
+
+
+async def conformance(args: argparse.Namespace) -> int:
+    """Runs the conformance suite's scenarios against the server over HTTP, one record per check."""
+    cases = load_cases(args.crate / "tests" / "cases")
+    env = server_env(merged_env(cases))
+    rec = Recorder(args.example)
+    port = free_port()
+    log_path = args.log_dir / f"{args.example}-conformance-server.log"
+    # The generic scenarios call no tool, so the upstream is never reached.
+    command = [str(args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}",
+               "--upstream-url", "http://127.0.0.1:9"]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}/healthz", process, log_path)
+        except RuntimeError as exc:
+            rec.add("conformance", "(server)", False, str(exc))
+            return finish(rec, args.results)
+        suite_env = dict(os.environ, PATH=f"{args.suite}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
+        for scenario in args.scenarios:
+            out_dir = args.log_dir / "conformance" / scenario
+            command = ["conformance", "server", "--url", f"http://127.0.0.1:{port}/mcp",
+                       "--scenario", scenario, "-o", str(out_dir)]
+            try:
+                done = subprocess.run(command, env=suite_env, capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                rec.add("conformance", scenario, False, "timed out after 120s")
+                continue
+            (args.log_dir / "conformance" / f"{scenario}.log").write_text(done.stdout + done.stderr)
+            checks = []
+            for path in sorted(out_dir.glob("*/checks.json")):
+                checks += json.loads(path.read_text())
+            if not checks:
+                rec.add("conformance", scenario, False,
+                        f"no checks reported (exit {done.returncode}):\n{(done.stdout + done.stderr).strip()[-2000:]}")
+                continue
+            for check in checks:
+                status = check.get("status", "?")
+                detail = f"{status}: {check.get('description', '')} {check.get('errorMessage', '')}".strip()
+                rec.add("conformance", f"{scenario}: {check.get('id', '?')}", status != "FAILURE", detail)
+            if done.returncode != 0 and all(c.get("status") != "FAILURE" for c in checks):
+                rec.add("conformance", scenario, False, f"suite exited with {done.returncode} without a failed check")
+            print(f"  {scenario}: " + ", ".join(f"{c.get('id')} {c.get('status')}" for c in checks), flush=True)
+    finally:
+        stop(process)
+    return finish(rec, args.results)
+
+
+def finish(rec: Recorder, results: Path) -> int:
+    with open(results, "a") as out:
+        for record in rec.records:
+            out.write(json.dumps(record, sort_keys=True) + "\n")
+    return 0
 
 
 COLUMNS = ("stdio", "stdio-legacy", "http", "http-concurrent", "prism")
+HEADERS = ("stdio", "legacy", "http", "http×3", "prism")
 
 
 def summary(paths: list[Path]) -> int:
@@ -541,37 +632,55 @@ def summary(paths: list[Path]) -> int:
         if path.exists():
             records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if not records:
-        print("no results")
+        print("e2e: no results")
         return 1
-    table: dict[tuple[str, str], dict[str, list[bool]]] = {}
+
+    def cell(oks: list[dict[str, Any]] | None) -> str:
+        if not oks:
+            return "-"
+        if not all(r["ok"] for r in oks):
+            return "FAIL"
+        return "ok*" if any(r["detail"].startswith("HTTP ") for r in oks) else "ok"
+
+    table: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    others = []
     for r in records:
-        table.setdefault((r["example"], r["tool"]), {}).setdefault(r["transport"], []).append(r["ok"])
-    width_ex = max(len(e) for e, _ in table)
-    width_tool = max(len(t) for _, t in table)
-    headers = ("stdio", "legacy", "http", "http×3", "prism")
-    print(f"{'example':<{width_ex}}  {'tool':<{width_tool}}  " + "  ".join(f"{h:<6}" for h in headers))
-    for (example, tool), cells in sorted(table.items()):
-        row = []
-        for column in COLUMNS:
-            oks = cells.get(column)
-            row.append("-" if oks is None else ("ok" if all(oks) else "FAIL"))
-        print(f"{example:<{width_ex}}  {tool:<{width_tool}}  " + "  ".join(f"{c:<6}" for c in row))
+        if r["transport"] in COLUMNS:
+            table.setdefault((r["example"], r["tool"]), {}).setdefault(r["transport"], []).append(r)
+        else:
+            others.append(r)
+    if table:
+        w_ex = max(len("example"), *(len(e) for e, _ in table))
+        w_tool = max(len("tool"), *(len(t) for _, t in table))
+        print(f"{'example':<{w_ex}}  {'tool':<{w_tool}}  " + "  ".join(f"{h:<6}" for h in HEADERS))
+        for (example, tool), cells in sorted(table.items()):
+            row = [cell(cells.get(column)) for column in COLUMNS]
+            print(f"{example:<{w_ex}}  {tool:<{w_tool}}  " + "  ".join(f"{c:<6}" for c in row).rstrip())
+    notes = sorted({(r["example"], r["tool"], r["detail"]) for r in records if r["ok"] and r["detail"].startswith("HTTP ")})
+    for example, tool, detail in notes:
+        print(f"  * {example} {tool}: {detail}")
+    if others:
+        print()
+        w = max(len(f"{r['example']} {r['transport']}") for r in others)
+        for r in others:
+            print(f"{r['example'] + ' ' + r['transport']:<{w}}  {'ok  ' if r['ok'] else 'FAIL'}  {r['tool']}")
+
     failures = [r for r in records if not r["ok"]]
     if failures:
-        print("\nfailures:")
-        seen = set()
+        print("\nfailures (the same failure over several transports is shown once):")
+        grouped: dict[tuple[str, str, str, str], list[str]] = {}
         for r in failures:
-            key = (r["example"], r["transport"], r["tool"], r["detail"])
-            if key in seen:
-                continue
-            seen.add(key)
-            print(f"- {r['example']} [{r['transport']}] {r['tool']}")
-            if r.get("arguments") is not None:
-                print(f"    arguments: {json.dumps(r['arguments'], sort_keys=True)}")
-            for line in r["detail"].splitlines():
+            key = (r["example"], r["tool"], r["detail"], json.dumps(r.get("arguments"), sort_keys=True))
+            transports = grouped.setdefault(key, [])
+            if r["transport"] not in transports:
+                transports.append(r["transport"])
+        for (example, tool, detail, arguments), transports in grouped.items():
+            print(f"- {example} {tool} [{', '.join(transports)}]")
+            if arguments != "null":
+                print(f"    arguments: {arguments}")
+            for line in detail.splitlines():
                 print(f"    {line}")
-    passed = len(records) - len(failures)
-    print(f"\ne2e: {passed} passed, {len(failures)} failed")
+    print(f"\ne2e: {len(records) - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
@@ -588,11 +697,21 @@ def main() -> int:
     r.add_argument("--prism-log", required=True, type=Path, help="Prism's output, scanned for complaints")
     r.add_argument("--log-dir", required=True, type=Path, help="where server logs go")
     r.add_argument("--results", required=True, type=Path, help="JSON lines file to append results to")
+    c = sub.add_parser("conformance", help="run conformance scenarios against the server over HTTP")
+    c.add_argument("--example", required=True)
+    c.add_argument("--crate", required=True, type=Path)
+    c.add_argument("--bin", required=True, type=Path)
+    c.add_argument("--suite", required=True, type=Path, help="directory holding the `conformance` and `node` (>= 22) commands")
+    c.add_argument("--log-dir", required=True, type=Path)
+    c.add_argument("--results", required=True, type=Path)
+    c.add_argument("scenarios", nargs="+")
     s = sub.add_parser("summary", help="print the table of results files")
     s.add_argument("results", nargs="+", type=Path)
     args = parser.parse_args()
     if args.command == "summary":
         return summary(args.results)
+    if args.command == "conformance":
+        return anyio.run(conformance, args)
     return anyio.run(run, args)
 
 
