@@ -35,10 +35,26 @@ fn opt_lit(text: Option<&str>) -> TokenStream {
     }
 }
 
+/// Doc text that rustc accepts and that reads the same as it renders: control characters and
+/// invisible or direction-changing format characters (rejected by rustc in comments, and a
+/// classic way to make code read differently than it is) are written as `\u{…}` escapes.
+fn doc_safe(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}');
+        if (c.is_control() && c != '\t') || invisible {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `#[doc = " line"]` attributes, one per line (a leading space keeps `/// line` readable).
 fn doc_lines(text: &str) -> TokenStream {
     let lines = text.lines().map(|line| {
-        let line = lit(&format!(" {line}"));
+        let line = lit(&format!(" {}", doc_safe(line)));
         quote!(#[doc = #line])
     });
     quote!(#(#lines)*)
@@ -47,7 +63,7 @@ fn doc_lines(text: &str) -> TokenStream {
 /// `#![doc = " line"]` attributes, one per line, for module and crate docs.
 fn inner_doc_lines(text: &str) -> TokenStream {
     let lines = text.lines().map(|line| {
-        let line = lit(&format!(" {line}"));
+        let line = lit(&format!(" {}", doc_safe(line)));
         quote!(#![doc = #line])
     });
     quote!(#(#lines)*)
@@ -360,6 +376,12 @@ pub fn tests_rs(ir: &ServerIr) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doc_text_has_no_invisible_or_control_characters() {
+        assert_eq!(doc_safe("a\u{202E}b\u{0007}c\td"), "a\\u{202e}b\\u{7}c\td");
+        assert_eq!(doc_safe("plain 🦀"), "plain 🦀");
+    }
 
     #[test]
     fn hostile_text_stays_inside_literals() {

@@ -131,11 +131,11 @@ fn deserialize(path: &Path, annotation: &Document) -> Result<AnnotationFile, Dia
     })
 }
 
+/// Specs as named in the annotation file, and the root directory of each.
+type LoadedSpecs = (Vec<(String, SpecSet)>, Vec<PathBuf>);
+
 /// Loads the specs an annotation file names, with their root directories.
-fn load_specs(
-    path: &Path,
-    file: &AnnotationFile,
-) -> Result<(Vec<(String, SpecSet)>, Vec<PathBuf>), Diagnostics> {
+fn load_specs(path: &Path, file: &AnnotationFile) -> Result<LoadedSpecs, Diagnostics> {
     let base = annotation_dir(path);
     let mut specs = Vec::new();
     let mut roots = Vec::new();

@@ -6,7 +6,7 @@
 //! fixed or read from the environment, or whether it is never sent. The input schema and the
 //! request description come out of the same decisions, so they cannot disagree.
 
-use crate::annotations::ParamEntry;
+use crate::annotations::{ParamEntry, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{
     BodyEncoding, BodyFieldIr, BodyIr, BodyValue, ParamIr, ParamLocation, ParamStyle, ValueSource,
@@ -17,7 +17,6 @@ use crate::lower::operations::OperationRef;
 use crate::lower::schema::{SchemaBuilder, escape};
 use crate::naming::{ArgumentNamer, EnvVarName, is_valid_argument_name};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 
 /// The arguments of one tool and how each reaches the request.
 #[derive(Debug, Default)]
@@ -93,13 +92,13 @@ struct BodyShape {
 pub fn lower_arguments(
     specs: &SpecSet,
     op: &OperationRef<'_>,
-    params: &BTreeMap<String, ParamEntry>,
-    expose: Option<&[String]>,
+    entry: &ToolEntry,
     builder: &mut SchemaBuilder<'_>,
     annotations: &AnnotationCtx,
     tool_pointer: &str,
     diagnostics: &mut Diagnostics,
 ) -> Arguments {
+    let (params, expose) = (&entry.params, entry.expose.as_deref());
     let mut candidates = parameter_candidates(specs, op, builder, diagnostics);
     let body = body_candidates(specs, op, builder, &mut candidates, diagnostics);
 
@@ -559,7 +558,7 @@ fn parameter_candidates(
         }
     }
 
-    let template = path_template_names(&op.path);
+    let template = path_template_names(request_path(&op.path));
     let mut path_params: Vec<Candidate> = Vec::new();
     let mut others: Vec<Candidate> = Vec::new();
     for (doc, pointer, param) in merged {
@@ -629,6 +628,12 @@ fn parameter_candidates(
     ordered
 }
 
+/// The part of a path key that is sent: a `#fragment` or `?query` in the key (a trick some
+/// specs use to tell operations on one path apart) never reaches the server.
+pub fn request_path(path: &str) -> &str {
+    path.find(['#', '?']).map_or(path, |cut| &path[..cut])
+}
+
 /// The names in a path template, in order (`/a/{b}/c.{d}` → `b`, `d`).
 pub fn path_template_names(path: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -683,6 +688,26 @@ fn parameter_candidate(
             return None;
         }
     };
+    let is_token = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c));
+    if matches!(location, ParamLocation::Header | ParamLocation::Cookie) && !is_token {
+        let required = param.get("required") == Some(&Value::Bool(true));
+        let message = format!(
+            "{} parameter `{name}` has a name that cannot be sent over HTTP",
+            location.as_str()
+        );
+        let diagnostic = if required {
+            Diagnostic::error("invalid-parameter-name", here, message)
+                .with_help("fix the name in the spec; a required header or cookie must be sendable")
+        } else {
+            Diagnostic::warning("invalid-parameter-name", here, message)
+                .with_help("it is left out of the tool")
+        };
+        diagnostics.push(diagnostic);
+        return None;
+    }
     if location == ParamLocation::Header
         && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
     {
@@ -1048,6 +1073,13 @@ fn is_file_schema(specs: &SpecSet, doc: &DocKey, schema: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fragments_and_queries_in_path_keys_are_not_sent() {
+        assert_eq!(request_path("/cookies#formExploded"), "/cookies");
+        assert_eq!(request_path("/search?type=a"), "/search");
+        assert_eq!(request_path("/plain/{id}"), "/plain/{id}");
+    }
 
     #[test]
     fn template_names_in_order_without_duplicates() {

@@ -34,6 +34,12 @@ pub fn is_json(media: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 
+/// A schema and where it is in the spec.
+type SchemaAt<'a> = (crate::load::DocKey, String, &'a Value);
+
+/// The primary success response: status, media type, schema.
+type Primary<'a> = (u16, String, Option<SchemaAt<'a>>);
+
 /// Lowers the responses of `op` under the tool's `response` entry.
 pub fn lower_output(
     specs: &SpecSet,
@@ -59,7 +65,7 @@ pub fn lower_output(
 
     // Accept: every media type a success response may have, JSON first.
     let mut accept: Vec<String> = Vec::new();
-    let mut primary: Option<(u16, String, Option<(crate::load::DocKey, String, &Value)>)> = None;
+    let mut primary: Option<Primary<'_>> = None;
     for (status, code, response) in &success {
         let pointer = format!("{}/responses/{}", op.pointer, escape(code));
         let (doc, pointer, response) = match response.get("$ref").and_then(Value::as_str) {

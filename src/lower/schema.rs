@@ -346,12 +346,12 @@ impl<'a> SchemaBuilder<'a> {
                         );
                     }
                 }
-                "exclusiveMinimum" | "exclusiveMaximum" if strict => {
-                    // OpenAPI 3.0 and Swagger 2.0 use booleans that modify minimum/maximum.
-                    if value.is_number() {
-                        out.insert(key.clone(), value.clone());
-                    }
+                "exclusiveMinimum" | "exclusiveMaximum" if strict && value.is_number() => {
+                    out.insert(key.clone(), value.clone());
                 }
+                // OpenAPI 3.0 and Swagger 2.0 use booleans that modify minimum/maximum (see
+                // `fix_exclusive_bounds`).
+                "exclusiveMinimum" | "exclusiveMaximum" => {}
                 "example" => {
                     out.insert("examples".to_owned(), json!([value]));
                 }

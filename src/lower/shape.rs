@@ -352,9 +352,8 @@ fn apply(
     let indexes = matches!(first, Segment::Any)
         || matches!(first, Segment::Key(k) if k.parse::<usize>().is_ok());
     if indexes && let Some(items) = obj.get_mut("items") {
-        if last && action == SchemaRedaction::Mask {
-            apply(builder, items, rest, action, depth + 1);
-        } else if !last {
+        // Removing `/list/0` leaves the items' schema alone; masking changes every item.
+        if !last || action == SchemaRedaction::Mask {
             apply(builder, items, rest, action, depth + 1);
         }
     }

@@ -6,7 +6,7 @@ use crate::ir::{Hints, HttpMethod, OperationIr, ToolIr};
 use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
-use crate::lower::params::lower_arguments;
+use crate::lower::params::{lower_arguments, request_path};
 use crate::lower::response::lower_output;
 use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
@@ -51,6 +51,20 @@ pub fn lower_tool(
         spec,
     } = input;
     let hints = hints(op, entry, annotations, &pointer, &name, diagnostics);
+    if request_path(&op.path) != op.path {
+        diagnostics.push(
+            Diagnostic::warning(
+                "path-suffix-not-sent",
+                spec.locate(&op.doc, &op.pointer),
+                format!(
+                    "the path `{}` holds a `#` or `?`; only `{}` is sent",
+                    op.path,
+                    request_path(&op.path)
+                ),
+            )
+            .with_help("a fragment or query inside a path key is not part of the request path"),
+        );
+    }
     if op.deprecated() {
         diagnostics.push(
             Diagnostic::warning(
@@ -66,8 +80,7 @@ pub fn lower_tool(
     let arguments = lower_arguments(
         spec,
         op,
-        &entry.params,
-        entry.expose.as_deref(),
+        entry,
         &mut builder,
         annotations,
         &pointer,
@@ -148,7 +161,7 @@ pub fn lower_tool(
         operation: OperationIr {
             id: op.id().map(str::to_owned),
             method: op.method,
-            path: op.path.clone(),
+            path: request_path(&op.path).to_owned(),
             spec_file: op.spec_file.clone(),
             pointer: op.pointer.clone(),
         },

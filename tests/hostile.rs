@@ -1,0 +1,108 @@
+//! A hostile spec and annotation file (`tests/hostile/`): text built to break out of comments,
+//! strings, attributes and templates, Rust keywords and std names (`Result`, `Option`, `Self`,
+//! `type`, `fn`) as names, 128-character tool names, emoji and direction-changing characters.
+//! The generated crate must contain exactly the items mcpgen means to emit, and (with
+//! `MCPGEN_COMPILE_TESTS=1`) compile warning-free and pass its own tests.
+
+use std::path::Path;
+use std::process::Command;
+
+fn files() -> mcpgen::emit::Files {
+    let project = mcpgen::load::load_project(Path::new("tests/hostile/mcpgen.yaml"))
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("runtime")
+        .to_string_lossy()
+        .into_owned();
+    let options = mcpgen::emit::EmitOptions {
+        runtime: mcpgen::emit::RuntimeSource::Path(runtime),
+    };
+    let (files, _, _) =
+        mcpgen::generate_with(&project, &options).unwrap_or_else(|e| panic!("{}", e.render()));
+    files
+}
+
+#[test]
+fn spec_text_never_becomes_code() {
+    let files = files();
+    let mut tool_files = 0;
+    for (path, bytes) in &files {
+        if !path.ends_with(".rs") {
+            continue;
+        }
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let file: syn::File =
+            syn::parse_file(&text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
+        let expected_items = match path.as_str() {
+            "src/lib.rs" => 2,  // `pub mod tools;` and `static SERVER`
+            "src/main.rs" => 1, // `fn main`
+            "src/tools.rs" => 5,
+            "tests/tools.rs" => 5,
+            p if p.starts_with("src/tools/") => {
+                tool_files += 1;
+                1 // `static TOOL`
+            }
+            other => panic!("unexpected Rust file {other}"),
+        };
+        assert_eq!(
+            file.items.len(),
+            expected_items,
+            "{path} has items mcpgen did not mean to emit:\n{text}"
+        );
+        assert!(
+            !text.contains('\u{202E}'),
+            "{path} carries a direction-changing character"
+        );
+    }
+    assert_eq!(tool_files, 5);
+    let names: Vec<&String> = files
+        .keys()
+        .filter(|p| p.starts_with("src/tools/"))
+        .collect();
+    assert!(
+        names.iter().any(|p| p.as_str() == "src/tools/type_.rs"),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|p| p.as_str() == "src/tools/self_.rs"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn hostile_crate_compiles_without_warnings_and_passes_its_tests() {
+    if std::env::var_os("MCPGEN_COMPILE_TESTS").is_none() {
+        eprintln!("skipped: set MCPGEN_COMPILE_TESTS=1 to compile the generated crate");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("hostile-mcp");
+    mcpgen::write::write(&dir, &files()).unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/generated"));
+    for args in [
+        &[
+            "clippy",
+            "--locked",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ][..],
+        &["test", "--locked", "--quiet"][..],
+    ] {
+        let status = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "cargo {} failed in the hostile crate",
+            args[0]
+        );
+    }
+}
