@@ -4,7 +4,7 @@
 //!
 //! Slow (it builds and tests two dozen crates), so it runs only with `MCPGEN_CORPUS=1`, which
 //! `scripts/test` sets. Generated crates share one runtime (`--runtime-path`) and one target
-//! directory (`CARGO_TARGET_DIR`, default `target/corpus`), so the runtime compiles once.
+//! directory (`MCPGEN_GENERATED_TARGET`, default `target/generated`), so the runtime compiles once.
 
 use mcpgen::emit::{EmitOptions, RuntimeSource};
 use mcpgen::init::{Select, starter_file};
@@ -90,9 +90,9 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    let target = std::env::var_os("MCPGEN_GENERATED_TARGET")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/corpus"));
+        .unwrap_or_else(|| root.join("target/generated"));
     let out_root = tempfile::tempdir().unwrap();
     let runtime = root.join("runtime").to_string_lossy().into_owned();
     let mut failures = Vec::new();

@@ -98,8 +98,8 @@ fn generated_crates_match_their_specs() {
             };
             if &on_disk != bytes {
                 let diff = similar::TextDiff::from_lines(
-                    &String::from_utf8_lossy(&on_disk),
-                    &String::from_utf8_lossy(bytes),
+                    String::from_utf8_lossy(&on_disk),
+                    String::from_utf8_lossy(bytes),
                 )
                 .unified_diff()
                 .context_radius(2)

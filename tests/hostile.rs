@@ -78,7 +78,7 @@ fn hostile_crate_compiles_without_warnings_and_passes_its_tests() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("hostile-mcp");
     mcpgen::write::write(&dir, &files()).unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    let target = std::env::var_os("MCPGEN_GENERATED_TARGET")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/generated"));
     for args in [
