@@ -1,0 +1,123 @@
+//! The `mcpgen` binary as users run it: init → build → list, the published JSON Schema of the
+//! annotation file, and rebuilding over an earlier output.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mcpgen(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcpgen"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("mcpgen runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn published_schema_is_current_and_accepts_every_example() {
+    let published: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string("mcpgen.schema.json").unwrap()).unwrap();
+    let current: serde_json::Value =
+        serde_json::from_str(&mcpgen::annotations::json_schema()).unwrap();
+    assert_eq!(
+        published, current,
+        "mcpgen.schema.json is stale: run `cargo run -- schema > mcpgen.schema.json`"
+    );
+    let validator = jsonschema::validator_for(&published).unwrap();
+    for entry in fs::read_dir("specs").unwrap().flatten() {
+        let annotation = entry.path().join("mcpgen.yaml");
+        if !annotation.is_file() {
+            continue;
+        }
+        let document = mcpgen::load::read_document(&annotation).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&document.value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} breaks the schema: {errors:?}",
+            annotation.display()
+        );
+    }
+    let typo = serde_json::json!({"version": 1, "spec": "a.yaml", "server": {"name": "x"}, "tools": {"t": {"operation": "x", "readonly": true}}});
+    assert!(!validator.is_valid(&typo), "unknown keys are refused");
+}
+
+#[test]
+fn init_then_build_then_list() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        "tests/corpus/oai-petstore-v3.0.yaml",
+        dir.path().join("openapi.yaml"),
+    )
+    .unwrap();
+
+    let init = mcpgen(&["init", "openapi.yaml", "--select", "read"], dir.path());
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let annotation = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    assert!(annotation.contains("  list_pets:  # GET /pets: List all pets\n    operation: \"listPets\"\n    enabled: true\n"), "{annotation}");
+    assert!(annotation.contains("  create_pets:  # POST /pets: Create a pet\n    operation: \"createPets\"\n    enabled: false\n    read_only: false"), "{annotation}");
+
+    let again = mcpgen(&["init", "openapi.yaml"], dir.path());
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "init does not overwrite without --force"
+    );
+
+    let build = mcpgen(&["build"], dir.path());
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let out = dir.path().join("swagger-petstore-mcp");
+    assert!(out.join("src/tools/list_pets.rs").is_file());
+    assert!(out.join("src/tools/show_pet_by_id.rs").is_file());
+    assert!(
+        !out.join("src/tools/create_pets.rs").exists(),
+        "writes stay disabled"
+    );
+
+    // Disabling a tool and rebuilding removes its files, and nothing else changes.
+    let edited = annotation.replace("  show_pet_by_id:  # GET /pets/{petId}: Info for a specific pet\n    operation: \"showPetById\"\n    enabled: true", "  show_pet_by_id:  # GET /pets/{petId}: Info for a specific pet\n    operation: \"showPetById\"\n    enabled: false");
+    assert_ne!(edited, annotation);
+    fs::write(dir.path().join("mcpgen.yaml"), edited).unwrap();
+    let rebuild = mcpgen(&["build"], dir.path());
+    assert!(rebuild.status.success(), "{}", text(&rebuild.stderr));
+    assert!(!out.join("src/tools/show_pet_by_id.rs").exists());
+    assert!(
+        text(&rebuild.stdout).contains("removed"),
+        "{}",
+        text(&rebuild.stdout)
+    );
+
+    let list = mcpgen(&["list", "-c", "mcpgen.yaml"], dir.path());
+    assert!(list.status.success());
+    let listed = text(&list.stdout);
+    assert!(
+        listed.contains("list_pets") && listed.contains("show_pet_by_id (disabled)"),
+        "{listed}"
+    );
+    assert!(listed.contains("3 operations, 1 enabled tools"), "{listed}");
+}
+
+#[test]
+fn init_select_all_on_a_spec_without_operations_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        "tests/corpus/oai-webhook-example-v3.1.yaml",
+        dir.path().join("openapi.yaml"),
+    )
+    .unwrap();
+    let init = mcpgen(&["init", "openapi.yaml", "--select", "all"], dir.path());
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let build = mcpgen(&["build"], dir.path());
+    assert_eq!(build.status.code(), Some(1));
+    assert!(
+        text(&build.stderr).contains("error[no-operations]"),
+        "{}",
+        text(&build.stderr)
+    );
+}
