@@ -25,6 +25,7 @@ the server is still tested with a base URL that has a path, as in production.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -101,6 +102,19 @@ def merged_env(cases: dict[str, dict[str, Any]]) -> dict[str, str]:
                 raise SystemExit(f"error: fixtures disagree on ${key} (tool {tool})")
             env[key] = str(value)
     return env
+
+
+def stale_sources(crate: Path, annotation_dir: Path) -> list[str]:
+    """Sources in the crate's manifest whose bytes are not those it was generated from."""
+    manifest = json.loads((crate / ".mcpgen" / "manifest.json").read_text())
+    stale = []
+    for source in manifest.get("sources", []):
+        path = annotation_dir / source["path"]
+        if not path.is_file():
+            stale.append(f"{source['path']} is missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != source.get("sha256"):
+            stale.append(f"{source['path']} changed")
+    return stale
 
 
 def server_env(fixture_env: dict[str, str]) -> dict[str, str]:
@@ -545,6 +559,9 @@ async def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.crate / "tests" / "cases")
     env = server_env(merged_env(cases))
     rec = Recorder(args.example)
+    if stale := stale_sources(args.crate, args.annotation.parent):
+        print(f"  warning: {args.crate.name} was generated from other sources than {args.annotation.parent}: "
+              f"{'; '.join(stale)}. Regenerate it; Prism mocks the files as they are now.", flush=True)
     prism_url = f"http://127.0.0.1:{args.prism_port}"
     base_path = default_base_path(args.crate)
     ops = Operations.load(args.prism_modules, args.spec, base_path)
@@ -691,6 +708,7 @@ def main() -> int:
     r.add_argument("--example", required=True, help="example name (for the report)")
     r.add_argument("--crate", required=True, type=Path, help="generated crate directory (fixtures, src/lib.rs)")
     r.add_argument("--bin", required=True, type=Path, help="the built server binary")
+    r.add_argument("--annotation", required=True, type=Path, help="the annotation file (mcpgen.yaml)")
     r.add_argument("--spec", required=True, type=Path, help="the spec file Prism mocks")
     r.add_argument("--prism-modules", required=True, type=Path, help="node_modules holding @stoplight/prism-http")
     r.add_argument("--prism-port", required=True, type=int, help="port Prism listens on at 127.0.0.1")
