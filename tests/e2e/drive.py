@@ -217,9 +217,9 @@ class Operations:
             self.operations.append((re.compile(f"^{pattern}$"), literal, op))
 
     @classmethod
-    def load(cls, modules: Path, spec: Path, base_path: str) -> "Operations":
+    def load(cls, node: str, modules: Path, spec: Path, base_path: str) -> "Operations":
         script = Path(__file__).with_name("operations.js")
-        done = subprocess.run(["node", str(script), str(modules), str(spec)],
+        done = subprocess.run([node, str(script), str(modules), str(spec)],
                               capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise SystemExit(f"error: Prism cannot read {spec}:\n{done.stderr.strip()}")
@@ -564,7 +564,7 @@ async def run(args: argparse.Namespace) -> int:
               f"{'; '.join(stale)}. Regenerate it; Prism mocks the files as they are now.", flush=True)
     prism_url = f"http://127.0.0.1:{args.prism_port}"
     base_path = default_base_path(args.crate)
-    ops = Operations.load(args.prism_modules, args.spec, base_path)
+    ops = Operations.load(args.node, args.prism_modules, args.spec, base_path)
     args.operations = tool_operations(cases, ops)
     canary(prism_url)
     async with upstream(prism_url, base_path) as (upstream_url, proxy):
@@ -710,6 +710,7 @@ def main() -> int:
     r.add_argument("--bin", required=True, type=Path, help="the built server binary")
     r.add_argument("--annotation", required=True, type=Path, help="the annotation file (mcpgen.yaml)")
     r.add_argument("--spec", required=True, type=Path, help="the spec file Prism mocks")
+    r.add_argument("--node", default="node", help="the node command that runs Prism")
     r.add_argument("--prism-modules", required=True, type=Path, help="node_modules holding @stoplight/prism-http")
     r.add_argument("--prism-port", required=True, type=int, help="port Prism listens on at 127.0.0.1")
     r.add_argument("--prism-log", required=True, type=Path, help="Prism's output, scanned for complaints")
