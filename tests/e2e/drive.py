@@ -117,6 +117,26 @@ def stale_sources(crate: Path, annotation_dir: Path) -> list[str]:
     return stale
 
 
+def secrets_of(cases: dict[str, dict[str, Any]]) -> set[str]:
+    """Values the fixtures mark secret: they must never appear in a result or a log line."""
+    return {str(v) for case in cases.values() for v in case.get("secrets", []) if str(v)}
+
+
+def check_server_logs(log_dir: Path, example: str, cases: dict[str, dict[str, Any]], rec: Recorder) -> None:
+    """The servers' stderr (logs, audit lines) has no panic and shows no secret."""
+    problems = []
+    names = [f"{example}-{transport}.log" for transport in ("stdio", "stdio-legacy", "http")]
+    for path in (log_dir / name for name in names):
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        if "panicked at" in text:
+            line = next(l for l in text.splitlines() if "panicked at" in l)
+            problems.append(f"{path} shows a panic: {line.strip()}")
+        leaked = [f"{secret[:4]}…" for secret in secrets_of(cases) if secret in text]
+        if leaked:
+            problems.append(f"{path} shows a secret from the environment: {', '.join(leaked)}")
+    rec.add("logs", "(server logs)", not problems, "\n".join(problems) or f"no panic, no secret in {', '.join(names)}")
+
+
 def server_env(fixture_env: dict[str, str]) -> dict[str, str]:
     """A small, explicit environment: the caller's own settings must not leak into the server."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
@@ -327,7 +347,12 @@ async def exercise(client: Client, cases: dict[str, dict[str, Any]], rec: Record
             rec.add(transport, name, False, f"{type(exc).__name__}: {exc}", arguments)
             continue
         text = result_text(result)
-        if result.is_error and (why := expected_error(text, operations.get(name))):
+        shown = text + json.dumps(result.structured_content)
+        leaked = [f"{secret[:4]}…" for secret in secrets_of(cases) if secret in shown]
+        if leaked:
+            rec.add(transport, name, False, f"the result shows a secret from the environment: {', '.join(leaked)}",
+                    arguments)
+        elif result.is_error and (why := expected_error(text, operations.get(name))):
             rec.add(transport, name, True, why, arguments)
         elif result.is_error:
             rec.add(transport, name, False, f"isError result: {text}", arguments)
@@ -577,6 +602,7 @@ async def run(args: argparse.Namespace) -> int:
             rec.add("prism", "(base path)", False,
                     "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
     check_prism(args.prism_log, cases, ops, args.operations, rec)
+    check_server_logs(args.log_dir, args.example, cases, rec)
 
     finish(rec, args.results)
     failed = sum(1 for r in rec.records if not r["ok"])
