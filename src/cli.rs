@@ -18,15 +18,26 @@ pub fn build(
     out: Option<&Path>,
     runtime_path: Option<&str>,
 ) -> Result<Diagnostics, Diagnostics> {
+    let timings = std::env::var_os("MCPGEN_TIMINGS").is_some();
+    let clock = std::time::Instant::now();
+    let lap = |stage: &str| {
+        if timings {
+            eprintln!("timing: {stage} done at {} ms", clock.elapsed().as_millis());
+        }
+    };
     let project = load::load_project(config)?;
+    lap("load");
     let runtime = runtime_path.map_or(RuntimeSource::Vendored, |p| {
         RuntimeSource::Path(p.to_owned())
     });
     let (files, warnings, crate_name) = generate_with(&project, &EmitOptions { runtime })?;
+    lap("lower and emit");
     let out_dir: PathBuf = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(crate_name.as_str()));
-    match write::write(&out_dir, &files) {
+    let written = write::write(&out_dir, &files);
+    lap("write");
+    match written {
         Ok(report) => {
             println!(
                 "wrote {} ({} file{} changed, {} unchanged, {} removed)",

@@ -15,6 +15,7 @@ pub mod ir;
 pub mod load;
 pub mod lower;
 pub mod naming;
+pub mod parallel;
 pub mod wildcard;
 pub mod write;
 
@@ -34,7 +35,11 @@ pub fn generate_with(
     project: &load::Project,
     options: &emit::EmitOptions,
 ) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
+    let clock = std::time::Instant::now();
     let lowered = lower::lower(project)?;
+    if std::env::var_os("MCPGEN_TIMINGS").is_some() {
+        eprintln!("timing: lower took {} ms", clock.elapsed().as_millis());
+    }
     let files = emit::emit(&lowered.ir, &project.annotation_file_name(), options);
     Ok((files, lowered.warnings, lowered.ir.crate_name))
 }

@@ -37,29 +37,48 @@ fn scalar_text(value: &Value) -> String {
 }
 
 /// The fixture for one tool, as pretty JSON.
-pub fn fixture(ir: &ServerIr, tool: &ToolIr) -> String {
-    let env = environment(ir);
-    let secrets: Vec<String> = ir
-        .upstream
-        .credentials
-        .iter()
-        .flat_map(|c| c.kind.env_vars())
-        .filter_map(|var| env.get(var.as_str()).cloned())
-        .filter(|value| value.starts_with("test-secret-"))
-        .collect();
+pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
+    let TestEnvironment {
+        values: env,
+        secrets,
+    } = env;
     let arguments = Sampler::new(&tool.input_schema, "sample").sample_best();
     let mut fixture = Map::new();
     fixture.insert("tool".to_owned(), json!(tool.name.as_str()));
     fixture.insert("env".to_owned(), json!(env));
     fixture.insert("secrets".to_owned(), json!(secrets));
-    fixture.insert("call".to_owned(), call(ir, tool, &env, &arguments));
-    fixture.insert("invalid".to_owned(), invalid(tool));
+    fixture.insert("call".to_owned(), call(ir, tool, env, &arguments));
+    fixture.insert("invalid".to_owned(), invalid(tool, &arguments));
     let mut text = serde_json::to_string_pretty(&Value::Object(fixture)).unwrap_or_default();
     text.push('\n');
     text
 }
 
-/// Test values of every environment variable the server reads (it checks them all at start).
+/// The environment every fixture of a server starts it with.
+pub struct TestEnvironment {
+    /// Test values of every variable the server reads (it checks them all at start).
+    values: BTreeMap<String, String>,
+    /// The values that are secrets.
+    secrets: Vec<String>,
+}
+
+impl TestEnvironment {
+    /// Test values for a server's environment variables, computed once for all its fixtures.
+    pub fn new(ir: &ServerIr) -> Self {
+        let values = environment(ir);
+        let secrets = ir
+            .upstream
+            .credentials
+            .iter()
+            .flat_map(|c| c.kind.env_vars())
+            .filter_map(|var| values.get(var.as_str()).cloned())
+            .filter(|value| value.starts_with("test-secret-"))
+            .collect();
+        TestEnvironment { values, secrets }
+    }
+}
+
+/// Test values of every environment variable the server reads.
 fn environment(ir: &ServerIr) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     // Values that parameters take first: they must fit the parameter's schema.
@@ -573,7 +592,7 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
 }
 
 /// Invalid arguments, and the name the error must mention.
-fn invalid(tool: &ToolIr) -> Value {
+fn invalid(tool: &ToolIr, sample: &Value) -> Value {
     let required = tool
         .input_schema
         .get("required")
@@ -582,9 +601,6 @@ fn invalid(tool: &ToolIr) -> Value {
         .and_then(Value::as_str);
     match required {
         Some(name) => {
-            let sample = Sampler::new(&tool.input_schema, "sample")
-                .sample_root()
-                .unwrap_or(json!({}));
             let mut arguments = sample.as_object().cloned().unwrap_or_default();
             arguments.remove(name);
             json!({"arguments": arguments, "mentions": name})

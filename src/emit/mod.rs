@@ -11,7 +11,7 @@ pub mod lock;
 pub mod rust;
 pub mod sample;
 
-use crate::ir::ServerIr;
+use crate::ir::{ServerIr, ToolIr};
 use proc_macro2::TokenStream;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -76,26 +76,10 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     files.insert("src/main.rs".to_owned(), format_rust(rust::main_rs(ir)));
     files.insert("src/tools.rs".to_owned(), format_rust(rust::tools_rs(ir)));
     files.insert("tests/tools.rs".to_owned(), format_rust(rust::tests_rs(ir)));
-    for tool in &ir.tools {
-        files.insert(
-            format!("src/tools/{}.rs", tool.module),
-            format_rust(rust::tool_rs(tool)),
-        );
-        files.insert(
-            format!("schemas/{}.input.json", tool.module),
-            json_text(&tool.input_schema),
-        );
-        if let Some(schema) = &tool.output.schema {
-            files.insert(
-                format!("schemas/{}.output.json", tool.module),
-                json_text(schema),
-            );
-        }
-        files.insert(
-            format!("tests/cases/{}.json", tool.module),
-            fixtures::fixture(ir, tool),
-        );
-    }
+    let test_env = fixtures::TestEnvironment::new(ir);
+    files.extend(crate::parallel::map(&ir.tools, |tool| {
+        tool_files(ir, tool, &test_env)
+    }));
     let runtime_path = match &options.runtime {
         RuntimeSource::Vendored => "mcpgen-runtime",
         RuntimeSource::Path(path) => path.as_str(),
@@ -125,6 +109,35 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         .into_iter()
         .map(|(path, text)| (path, normalize(text).into_bytes()))
         .collect()
+}
+
+/// The files of one tool: its Rust module, its schemas and its test fixture.
+fn tool_files(
+    ir: &ServerIr,
+    tool: &ToolIr,
+    test_env: &fixtures::TestEnvironment,
+) -> Vec<(String, String)> {
+    let mut files = vec![
+        (
+            format!("src/tools/{}.rs", tool.module),
+            format_rust(rust::tool_rs(tool)),
+        ),
+        (
+            format!("schemas/{}.input.json", tool.module),
+            json_text(&tool.input_schema),
+        ),
+        (
+            format!("tests/cases/{}.json", tool.module),
+            fixtures::fixture(ir, tool, test_env),
+        ),
+    ];
+    if let Some(schema) = &tool.output.schema {
+        files.push((
+            format!("schemas/{}.output.json", tool.module),
+            json_text(schema),
+        ));
+    }
+    files
 }
 
 /// The manifest: mcpgen's version, the sources with their hashes, and every file written.

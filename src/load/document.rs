@@ -209,6 +209,28 @@ fn detect_format(path: &Path, text: &str) -> Format {
 /// Surrogate-pair escapes, which the YAML scanner rejects, are rewritten first (see
 /// [`surrogates`]) and positions mapped back.
 fn parse_json(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostics> {
+    // serde_json reads valid JSON many times faster than the position-recording parser, whose
+    // positions are then computed only if a diagnostic needs one.
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return Ok(yaml::Parsed {
+            value,
+            positions: Positions::deferred(text.to_owned(), json_positions),
+            duplicate_keys: Vec::new(),
+        });
+    }
+    parse_json_with_positions(path, text)
+}
+
+/// The positions of a JSON text that serde_json accepted (empty if the YAML parser does not).
+fn json_positions(text: &str) -> Positions {
+    parse_json_with_positions(Path::new(""), text)
+        .map(|parsed| parsed.positions)
+        .unwrap_or_default()
+}
+
+/// Parses JSON through the YAML event parser, recording positions (and reporting syntax errors
+/// with serde_json's precise line and column).
+fn parse_json_with_positions(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostics> {
     let rewritten = surrogates::rewrite(text);
     let source = rewritten
         .as_ref()

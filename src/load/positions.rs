@@ -4,6 +4,8 @@
 //! and column on a diagnostic. Must not parse anything itself.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use super::pointer;
 
@@ -15,7 +17,31 @@ use super::pointer;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Positions {
     table: BTreeMap<String, (usize, usize)>,
+    /// For large JSON files: the source, parsed for positions only when one is first asked for
+    /// (they are needed only to report a problem, and reading JSON without them is much faster).
+    deferred: Option<Arc<Deferred>>,
 }
+
+/// A table computed on first use.
+struct Deferred {
+    source: String,
+    compute: fn(&str) -> Positions,
+    table: OnceLock<BTreeMap<String, (usize, usize)>>,
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Deferred({} bytes)", self.source.len())
+    }
+}
+
+impl PartialEq for Deferred {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Deferred {}
 
 impl Positions {
     /// An empty table.
@@ -23,9 +49,31 @@ impl Positions {
         Self::default()
     }
 
+    /// A table that `compute` fills from `source` the first time a position is looked up.
+    pub(crate) fn deferred(source: String, compute: fn(&str) -> Positions) -> Self {
+        Positions {
+            table: BTreeMap::new(),
+            deferred: Some(Arc::new(Deferred {
+                source,
+                compute,
+                table: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// The table, computing a deferred one now.
+    fn table(&self) -> &BTreeMap<String, (usize, usize)> {
+        match &self.deferred {
+            Some(deferred) => deferred
+                .table
+                .get_or_init(|| (deferred.compute)(&deferred.source).table),
+            None => &self.table,
+        }
+    }
+
     /// The position recorded for exactly this pointer.
     pub fn get(&self, pointer: &str) -> Option<(usize, usize)> {
-        self.table.get(pointer).copied()
+        self.table().get(pointer).copied()
     }
 
     /// The position of this pointer or, failing that, of its nearest ancestor that has one (a
@@ -42,12 +90,12 @@ impl Positions {
 
     /// Number of recorded positions.
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table().len()
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.table().is_empty()
     }
 
     /// Records (or replaces) the position of a pointer.

@@ -200,10 +200,12 @@ fn lower_tracking(
     }
     let modules: BTreeMap<ToolName, _> = module_idents(selected.keys()).into_iter().collect();
 
-    let mut tools = Vec::new();
-    for (name, (key, entry)) in &selected {
+    // Tools are independent: lower them in parallel, then merge in name order.
+    let selected: Vec<(&ToolName, &(&String, &crate::annotations::ToolEntry))> =
+        selected.iter().collect();
+    let lowered = crate::parallel::map(&selected, |(name, (key, entry))| {
+        let mut diagnostics = Diagnostics::new();
         let pointer = format!("/tools/{}", escape(key));
-        let mark = diagnostics.len();
         let op = match index.find(&entry.operation) {
             Ok(op) => op,
             Err(err) => {
@@ -221,29 +223,29 @@ fn lower_tracking(
                             .with_help(format!("write one of: {}", candidates.join(", ")))
                     }
                 });
-                record_failure(failed, key, diagnostics.since(mark));
-                continue;
+                return vec![((*key).clone(), None, diagnostics)];
             }
         };
-        let Some(module) = modules.get(name).cloned() else {
-            continue;
+        let Some(module) = modules.get(*name).cloned() else {
+            return vec![((*key).clone(), None, diagnostics)];
         };
         let spec = &project.specs[op.spec].1;
         let input = tool::ToolInput {
-            name: name.clone(),
+            name: (*name).clone(),
             module,
             entry,
             pointer,
             op,
             spec,
         };
-        tools.push(tool::lower_tool(
-            input,
-            &credentials,
-            &annotations,
-            &mut diagnostics,
-        ));
-        record_failure(failed, key, diagnostics.since(mark));
+        let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);
+        vec![((*key).clone(), Some(tool), diagnostics)]
+    });
+    let mut tools = Vec::new();
+    for (key, tool, tool_diagnostics) in lowered {
+        record_failure(failed, &key, tool_diagnostics.since(0));
+        diagnostics.extend(tool_diagnostics);
+        tools.extend(tool);
     }
 
     let base_url = base_url(project, &annotations, &mut diagnostics);

@@ -9,6 +9,7 @@ use crate::ir::HttpMethod;
 use crate::load::{DocKey, SpecSet};
 use crate::lower::schema::escape;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// One operation in one spec.
 #[derive(Debug, Clone)]
@@ -80,6 +81,9 @@ impl<'a> OperationRef<'a> {
 pub struct OperationIndex<'a> {
     /// The operations.
     pub operations: Vec<OperationRef<'a>>,
+    /// Positions in `operations` by operationId, and by method and path.
+    by_id: BTreeMap<&'a str, Vec<usize>>,
+    by_method_path: BTreeMap<(HttpMethod, String), Vec<usize>>,
 }
 
 /// Why an operation reference found nothing usable.
@@ -142,7 +146,22 @@ impl<'a> OperationIndex<'a> {
                 }
             }
         }
-        OperationIndex { operations }
+        let mut by_id: BTreeMap<&'a str, Vec<usize>> = BTreeMap::new();
+        let mut by_method_path: BTreeMap<(HttpMethod, String), Vec<usize>> = BTreeMap::new();
+        for (i, op) in operations.iter().enumerate() {
+            if let Some(id) = op.id() {
+                by_id.entry(id).or_default().push(i);
+            }
+            by_method_path
+                .entry((op.method, op.path.clone()))
+                .or_default()
+                .push(i);
+        }
+        OperationIndex {
+            operations,
+            by_id,
+            by_method_path,
+        }
     }
 
     /// Finds the operation an annotation file refers to: `operationId`, `METHOD /path`, or either
@@ -155,14 +174,15 @@ impl<'a> OperationIndex<'a> {
         let method_path = reference
             .split_once(' ')
             .and_then(|(m, p)| HttpMethod::parse(m.trim()).map(|m| (m, p.trim())));
-        let matches: Vec<&OperationRef<'a>> = self
-            .operations
-            .iter()
+        let positions = match method_path {
+            Some((method, path)) => self.by_method_path.get(&(method, path.to_owned())),
+            None => self.by_id.get(reference),
+        };
+        let matches: Vec<&OperationRef<'a>> = positions
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.operations[i])
             .filter(|op| spec_file.is_none_or(|f| op.spec_file == f))
-            .filter(|op| match method_path {
-                Some((method, path)) => op.method == method && op.path == path,
-                None => op.id() == Some(reference),
-            })
             .collect();
         match matches.as_slice() {
             [one] => Ok(one),

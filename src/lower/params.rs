@@ -660,10 +660,10 @@ fn parameter_candidate(
     builder: &mut SchemaBuilder<'_>,
     diagnostics: &mut Diagnostics,
 ) -> Option<Candidate> {
-    let here = specs.locate(doc, pointer);
+    let here = || specs.locate(doc, pointer);
     let Some(name) = param.get("name").and_then(Value::as_str) else {
         diagnostics.push(
-            Diagnostic::error("invalid-parameter", here, "the parameter has no `name`")
+            Diagnostic::error("invalid-parameter", here(), "the parameter has no `name`")
                 .with_help("fix the parameter in the spec"),
         );
         return None;
@@ -677,7 +677,7 @@ fn parameter_candidate(
             diagnostics.push(
                 Diagnostic::error(
                     "unsupported-parameter",
-                    here,
+                    here(),
                     format!(
                         "parameter `{name}` has unsupported location {}",
                         other.map_or("(none)".to_owned(), |o| format!("`{o}`"))
@@ -699,10 +699,10 @@ fn parameter_candidate(
             location.as_str()
         );
         let diagnostic = if required {
-            Diagnostic::error("invalid-parameter-name", here, message)
+            Diagnostic::error("invalid-parameter-name", here(), message)
                 .with_help("fix the name in the spec; a required header or cookie must be sendable")
         } else {
-            Diagnostic::warning("invalid-parameter-name", here, message)
+            Diagnostic::warning("invalid-parameter-name", here(), message)
                 .with_help("it is left out of the tool")
         };
         diagnostics.push(diagnostic);
@@ -712,7 +712,7 @@ fn parameter_candidate(
         && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str())
     {
         diagnostics.push(
-            Diagnostic::warning("ignored-header-param", here, format!("header parameter `{name}` is ignored"))
+            Diagnostic::warning("ignored-header-param", here(), format!("header parameter `{name}` is ignored"))
                 .with_help("OpenAPI says Accept, Content-Type and Authorization parameters are ignored: the server sets them itself"),
         );
         return None;
@@ -746,7 +746,7 @@ fn parameter_candidate(
         (Some(schema), _) => builder.root(doc, &format!("{pointer}/schema"), schema),
         (None, Some(_)) => {
             diagnostics.push(
-                Diagnostic::error("unsupported-parameter", here, format!("parameter `{name}` is described by `content`, which mcpgen does not serialize yet"))
+                Diagnostic::error("unsupported-parameter", here(), format!("parameter `{name}` is described by `content`, which mcpgen does not serialize yet"))
                     .with_help("hide it with `hidden: true` (if optional) or give it a `fixed` value in the annotation file"),
             );
             return None;

@@ -71,8 +71,6 @@ pub struct SchemaBuilder<'a> {
     defs: BTreeMap<String, Value>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
     pub diagnostics: Diagnostics,
-    /// Pattern texts already checked, with whether the runtime validator accepts them.
-    patterns: BTreeMap<String, bool>,
 }
 
 impl<'a> SchemaBuilder<'a> {
@@ -85,7 +83,6 @@ impl<'a> SchemaBuilder<'a> {
             names: BTreeMap::new(),
             defs: BTreeMap::new(),
             diagnostics: Diagnostics::new(),
-            patterns: BTreeMap::new(),
         }
     }
 
@@ -439,14 +436,19 @@ impl<'a> SchemaBuilder<'a> {
         }
     }
 
-    /// Whether the server's validator accepts a pattern (checked once per text).
+    /// Whether the server's validator accepts a pattern (checked once per text and thread).
     fn pattern_is_valid(&mut self, pattern: &str) -> bool {
-        if let Some(ok) = self.patterns.get(pattern) {
-            return *ok;
+        thread_local! {
+            static CHECKED: std::cell::RefCell<BTreeMap<String, bool>> = const { std::cell::RefCell::new(BTreeMap::new()) };
         }
-        let ok = jsonschema::validator_for(&json!({"pattern": pattern})).is_ok();
-        self.patterns.insert(pattern.to_owned(), ok);
-        ok
+        CHECKED.with(|checked| {
+            if let Some(ok) = checked.borrow().get(pattern) {
+                return *ok;
+            }
+            let ok = jsonschema::validator_for(&json!({"pattern": pattern})).is_ok();
+            checked.borrow_mut().insert(pattern.to_owned(), ok);
+            ok
+        })
     }
 }
 
