@@ -14,7 +14,7 @@ use crate::ir::{
 use crate::load::{DocKey, SpecSet, SpecVersion};
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
-use crate::lower::schema::{SchemaBuilder, escape};
+use crate::lower::schema::{SchemaBuilder, drop_read_only, escape};
 use crate::naming::{ArgumentNamer, EnvVarName, is_valid_argument_name};
 use serde_json::{Map, Value, json};
 
@@ -926,7 +926,9 @@ fn body_candidates(
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             candidates.push(Candidate {
-                required: required && object.required.contains(&name),
+                // A flattened body's required members are required arguments even when the body
+                // is optional: sending some members without them is always refused.
+                required: object.required.contains(&name),
                 wire_name: name,
                 slot: Slot::Body,
                 schema,
@@ -943,7 +945,11 @@ fn body_candidates(
         let mut schema = match (encoding, raw_schema) {
             (BodyEncoding::Binary, _) => json!({"type": "string", "contentEncoding": "base64"}),
             (BodyEncoding::Text, _) => json!({"type": "string"}),
-            (_, Some(schema)) => builder.root(&doc, &format!("{media_pointer}/schema"), schema),
+            (_, Some(schema)) => {
+                let mut root = builder.root(&doc, &format!("{media_pointer}/schema"), schema);
+                drop_read_only(&mut root);
+                root
+            }
             (_, None) => json!({}),
         };
         if let (Some(d), Value::Object(obj)) = (description, &mut schema) {

@@ -236,7 +236,12 @@ impl<'a> SchemaBuilder<'a> {
                     if let Value::Object(props) = value {
                         let mut normalized = Map::new();
                         for (name, prop) in props {
-                            if self.is_hidden_property(doc, prop) {
+                            // writeOnly members are never returned. readOnly members stay in
+                            // nested request objects, as the spec requires them (nested objects
+                            // are often references to existing resources, which carry their
+                            // id); a request body's own readOnly members are dropped by
+                            // `drop_read_only`.
+                            if !strict && self.is_hidden_property(doc, prop) {
                                 continue;
                             }
                             let at = format!("{here}/{}", escape(name));
@@ -352,6 +357,9 @@ impl<'a> SchemaBuilder<'a> {
                 "example" => {
                     out.insert("examples".to_owned(), json!([value]));
                 }
+                "readOnly" if strict && value == &Value::Bool(true) => {
+                    out.insert(key.clone(), value.clone());
+                }
                 "discriminator" | "nullable" | "x-nullable" | "readOnly" | "writeOnly" | "$ref"
                 | "xml" | "externalDocs" => {}
                 k if ANNOTATION_KEYWORDS.contains(&k) => {
@@ -365,22 +373,6 @@ impl<'a> SchemaBuilder<'a> {
         }
         if strict {
             fix_exclusive_bounds(obj, &mut out);
-            if let Some(Value::Array(required)) = out.get("required").cloned() {
-                // Required properties that were left out (readOnly in requests) are no longer required.
-                if let Some(Value::Object(props)) = obj.get("properties") {
-                    let kept: Vec<Value> = required
-                        .into_iter()
-                        .filter(|name| {
-                            name.as_str().is_none_or(|n| {
-                                props
-                                    .get(n)
-                                    .is_none_or(|p| !self.is_hidden_property(doc, p))
-                            })
-                        })
-                        .collect();
-                    out.insert("required".to_owned(), Value::Array(kept));
-                }
-            }
         }
         if obj.get("type").and_then(Value::as_str) == Some("file") {
             out.insert("type".to_owned(), json!("string"));
@@ -449,6 +441,28 @@ impl<'a> SchemaBuilder<'a> {
             checked.borrow_mut().insert(pattern.to_owned(), ok);
             ok
         })
+    }
+}
+
+/// Drops the `readOnly` members at the top of a request body (directly or in its `allOf`
+/// branches): the server sets them, so the client must not send them.
+pub fn drop_read_only(schema: &mut Value) {
+    let Value::Object(obj) = schema else { return };
+    let mut dropped = Vec::new();
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        props.retain(|name, prop| {
+            let read_only = prop.get("readOnly") == Some(&Value::Bool(true));
+            if read_only {
+                dropped.push(name.clone());
+            }
+            !read_only
+        });
+    }
+    if let Some(Value::Array(required)) = obj.get_mut("required") {
+        required.retain(|r| r.as_str().is_none_or(|r| !dropped.iter().any(|d| d == r)));
+    }
+    if let Some(Value::Array(branches)) = obj.get_mut("allOf") {
+        branches.iter_mut().for_each(drop_read_only);
     }
 }
 
@@ -617,37 +631,35 @@ components:
 "##;
 
     #[test]
-    fn request_schemas_keep_constraints_and_drop_read_only() {
-        let (schema, diags) = build(PETS, Direction::Request, "/components/schemas/Pet");
+    fn request_schemas_keep_constraints_and_drop_read_only_at_the_top() {
+        let (mut schema, diags) = build(PETS, Direction::Request, "/components/schemas/Pet");
         assert!(diags.is_empty(), "{diags:?}");
+        let pet = json!({
+            "type": "object",
+            "required": ["id", "name"],
+            "properties": {
+                "id": {"type": "integer", "format": "int64", "readOnly": true},
+                "name": {"type": "string", "minLength": 1, "examples": ["Rex"]},
+                "tag": {"type": ["string", "null"]},
+                "secret": {"type": "string"},
+                "kind": {"type": ["string", "null"], "enum": ["cat", "dog", null]},
+                "parent": {"$ref": "#/$defs/Pet"},
+                "age": {"type": "integer", "exclusiveMinimum": 0}
+            },
+            "additionalProperties": false
+        });
+        assert_eq!(schema["$defs"]["Pet"], pet, "nested: readOnly members stay");
+        drop_read_only(&mut schema);
+        let mut top = pet.clone();
+        top["properties"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("id");
+        top["required"] = json!(["name"]);
+        schema.as_object_mut().unwrap().shift_remove("$defs");
         assert_eq!(
-            schema,
-            json!({
-                "type": "object",
-                "required": ["name"],
-                "properties": {
-                    "name": {"type": "string", "minLength": 1, "examples": ["Rex"]},
-                    "tag": {"type": ["string", "null"]},
-                    "secret": {"type": "string"},
-                    "kind": {"type": ["string", "null"], "enum": ["cat", "dog", null]},
-                    "parent": {"$ref": "#/$defs/Pet"},
-                    "age": {"type": "integer", "exclusiveMinimum": 0}
-                },
-                "additionalProperties": false,
-                "$defs": {"Pet": {
-                    "type": "object",
-                    "required": ["name"],
-                    "properties": {
-                        "name": {"type": "string", "minLength": 1, "examples": ["Rex"]},
-                        "tag": {"type": ["string", "null"]},
-                        "secret": {"type": "string"},
-                        "kind": {"type": ["string", "null"], "enum": ["cat", "dog", null]},
-                        "parent": {"$ref": "#/$defs/Pet"},
-                        "age": {"type": "integer", "exclusiveMinimum": 0}
-                    },
-                    "additionalProperties": false
-                }}
-            })
+            schema, top,
+            "the body itself: readOnly members are left out"
         );
     }
 
