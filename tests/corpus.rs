@@ -5,6 +5,8 @@
 //! Slow (it builds and tests two dozen crates), so it runs only with `MCPGEN_CORPUS=1`, which
 //! `scripts/test` sets. Generated crates share one runtime (`--runtime-path`) and one target
 //! directory (`MCPGEN_GENERATED_TARGET`, default `target/generated`), so the runtime compiles once.
+//! `MCPGEN_CORPUS_ONLY=<part of a file name>` limits the run to matching specs;
+//! `MCPGEN_HUBSPOT=1` adds HubSpot's four CRM specs, downloaded by `tests/fetch-hubspot-crm.sh`.
 
 use mcpgen::emit::{EmitOptions, RuntimeSource};
 use mcpgen::init::{Select, starter_file};
@@ -98,7 +100,28 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
     let mut failures = Vec::new();
     let mut total_tools = 0;
     let only = std::env::var("MCPGEN_CORPUS_ONLY").unwrap_or_default();
-    for spec in SPECS.iter().filter(|s| s.contains(only.as_str())) {
+    let mut specs: Vec<String> = SPECS.iter().map(|s| (*s).to_owned()).collect();
+    let hubspot = tempfile::tempdir().unwrap();
+    if std::env::var_os("MCPGEN_HUBSPOT").is_some() {
+        // HubSpot's CRM specs may not be redistributed: fetched (pinned by hash) at test time.
+        let script = root.join("tests/fetch-hubspot-crm.sh");
+        let status = Command::new("bash")
+            .arg(&script)
+            .arg(hubspot.path())
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "fetching the HubSpot specs failed");
+        for object in ["contacts", "companies", "deals", "tickets"] {
+            specs.push(
+                hubspot
+                    .path()
+                    .join(format!("hubspot-crm-{object}.json"))
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    for spec in specs.iter().filter(|s| s.contains(only.as_str())) {
         let (project, starter) = project_for(spec);
         let skipped: Vec<String> = starter
             .tools
@@ -149,7 +172,7 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
         panic!(
             "{} of {} corpus specs failed ({total_tools} tools; crates in {}):\n{}",
             failures.len(),
-            SPECS.len(),
+            specs.len(),
             kept.display(),
             failures.join("\n")
         );
