@@ -121,3 +121,45 @@ fn init_select_all_on_a_spec_without_operations_fails_clearly() {
         text(&build.stderr)
     );
 }
+
+#[test]
+fn several_specs_in_one_server() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        "tests/corpus/oai-petstore-v3.0.yaml",
+        dir.path().join("pets.yaml"),
+    )
+    .unwrap();
+    fs::copy(
+        "tests/corpus/oai-petstore-expanded-v3.0.yaml",
+        dir.path().join("pets-expanded.yaml"),
+    )
+    .unwrap();
+    let annotation = "version: 1\nspec: [pets.yaml, pets-expanded.yaml]\nserver: { name: pets-mcp }\ntools:\n  list_pets:\n    operation: GET /pets\n  find_pets:\n    operation: findPets\n";
+    fs::write(dir.path().join("mcpgen.yaml"), annotation).unwrap();
+    let ambiguous = mcpgen(&["build"], dir.path());
+    assert_eq!(ambiguous.status.code(), Some(1));
+    let stderr = text(&ambiguous.stderr);
+    assert!(
+        stderr.contains("error[ambiguous-operation]") && stderr.contains("pets.yaml#GET /pets"),
+        "{stderr}"
+    );
+
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        annotation.replace("operation: GET /pets", "operation: pets.yaml#GET /pets"),
+    )
+    .unwrap();
+    let build = mcpgen(&["build"], dir.path());
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let manifest = fs::read_to_string(dir.path().join("pets-mcp/.mcpgen/manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"pets.yaml\"") && manifest.contains("\"pets-expanded.yaml\""),
+        "{manifest}"
+    );
+    let lib = fs::read_to_string(dir.path().join("pets-mcp/src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("tools::find_pets::TOOL") && lib.contains("tools::list_pets::TOOL"),
+        "{lib}"
+    );
+}
