@@ -57,6 +57,7 @@ fn environment() -> Environment<'static> {
     env.add_filter("md", |s: String| markdown_inline(&s));
     env.add_filter("md_code", |s: String| markdown_code(&s));
     env.add_filter("md_block", |s: String| markdown_block(&s));
+    env.add_filter("one_line", |s: String| one_line(&s));
     for template in TEMPLATES {
         // The templates are part of mcpgen; one that does not parse is caught by the unit test.
         let _ = env.add_template(template.name, template.text);
@@ -80,6 +81,14 @@ fn markdown_inline(text: &str) -> String {
     out
 }
 
+/// Text on one line without control characters (for comments in shell snippets).
+fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Inline code that cannot be broken out of.
 fn markdown_code(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -100,7 +109,14 @@ fn markdown_code(text: &str) -> String {
 /// A paragraph of spec text, shown as a quoted block so its markup cannot affect the page.
 fn markdown_block(text: &str) -> String {
     text.lines()
-        .map(|line| format!("> {}", markdown_inline(line)))
+        .map(|line| {
+            let line = markdown_inline(line);
+            if line.is_empty() {
+                ">".to_owned()
+            } else {
+                format!("> {line}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -108,7 +124,8 @@ fn markdown_block(text: &str) -> String {
 #[derive(Serialize)]
 struct EnvVarView {
     name: String,
-    purpose: String,
+    #[serde(flatten)]
+    usage: EnvUse,
 }
 
 #[derive(Serialize)]
@@ -161,14 +178,29 @@ struct CrateView {
     runtime_path: String,
 }
 
-/// Every environment variable the server requires, with its purpose, sorted by name.
-pub fn required_env(ir: &ServerIr) -> BTreeMap<String, String> {
+/// Why the server reads an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvUse {
+    /// `credential`, or `value of` for a hidden parameter.
+    pub what: &'static str,
+    /// The credential id or the parameter's wire name.
+    pub subject: String,
+    /// Whether the value is a secret.
+    pub secret: bool,
+}
+
+/// Every environment variable the server requires, with its use, sorted by name.
+pub fn required_env(ir: &ServerIr) -> BTreeMap<String, EnvUse> {
     let mut env = BTreeMap::new();
     for credential in &ir.upstream.credentials {
         for var in credential.kind.env_vars() {
             env.insert(
                 var.to_string(),
-                format!("credential `{}` (secret)", credential.id),
+                EnvUse {
+                    what: "credential",
+                    subject: credential.id.clone(),
+                    secret: true,
+                },
             );
         }
     }
@@ -187,8 +219,11 @@ pub fn required_env(ir: &ServerIr) -> BTreeMap<String, String> {
             .chain(fields)
         {
             if let ValueSource::Env { var, .. } = source {
-                env.entry(var.to_string())
-                    .or_insert_with(|| format!("value of `{wire}` sent by the tools"));
+                env.entry(var.to_string()).or_insert_with(|| EnvUse {
+                    what: "value of",
+                    subject: wire.clone(),
+                    secret: false,
+                });
             }
         }
     }
@@ -334,7 +369,7 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
             .collect(),
         env: required_env(ir)
             .into_iter()
-            .map(|(name, purpose)| EnvVarView { name, purpose })
+            .map(|(name, usage)| EnvVarView { name, usage })
             .collect(),
         tools,
         scopes: scopes
@@ -380,6 +415,7 @@ mod tests {
         env.add_filter("md", |s: String| s);
         env.add_filter("md_code", |s: String| s);
         env.add_filter("md_block", |s: String| s);
+        env.add_filter("one_line", |s: String| s);
         for template in TEMPLATES {
             env.add_template(template.name, template.text)
                 .unwrap_or_else(|e| panic!("{}: {e}", template.name));
