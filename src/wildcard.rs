@@ -106,16 +106,7 @@ fn project(value: &Value, suffixes: &[&[Segment]]) -> Option<Value> {
     if suffixes.iter().any(|s| s.is_empty()) {
         return Some(value.clone());
     }
-    let children = |key: &str| -> Vec<&[Segment]> {
-        suffixes
-            .iter()
-            .filter(|s| match &s[0] {
-                Segment::Any => true,
-                Segment::Key(k) => k == key,
-            })
-            .map(|s| &s[1..])
-            .collect()
-    };
+    let children = |key: &str| children(suffixes, key);
     match value {
         Value::Object(obj) => {
             let mut out = Map::new();
@@ -145,6 +136,19 @@ fn project(value: &Value, suffixes: &[&[Segment]]) -> Option<Value> {
         )),
         _ => None,
     }
+}
+
+/// The rest of each non-empty path suffix whose first segment matches member `key`.
+pub fn children<'p>(suffixes: &[&'p [Segment]], key: &str) -> Vec<&'p [Segment]> {
+    suffixes
+        .iter()
+        .filter_map(|s| s.split_first())
+        .filter(|(first, _)| match first {
+            Segment::Any => true,
+            Segment::Key(k) => k == key,
+        })
+        .map(|(_, rest)| rest)
+        .collect()
 }
 
 /// Removes every member matched by `path`.

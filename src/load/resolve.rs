@@ -161,6 +161,22 @@ impl SpecSet {
         }
     }
 
+    /// The object at `pointer` in `doc`, following it if it is a `$ref` (OpenAPI lets path items,
+    /// parameters, request bodies and responses be references): where it really is, and its value.
+    pub fn follow<'a>(
+        &'a self,
+        doc: &DocKey,
+        pointer: &str,
+        value: &'a Value,
+    ) -> Result<(DocKey, String, &'a Value), ResolveError> {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => self
+                .resolve_deep(doc, reference)
+                .map(|t| (t.doc.clone(), t.pointer, t.value)),
+            None => Ok((doc.clone(), pointer.to_owned(), value)),
+        }
+    }
+
     /// Resolves a reference and keeps following while the target is itself a `$ref` (sibling
     /// members of such a `$ref` are ignored). A loop is an error, not a hang.
     pub fn resolve_deep<'a>(

@@ -116,18 +116,15 @@ impl<'a> OperationIndex<'a> {
                     continue; // `x-` extensions and malformed keys are not paths
                 }
                 let item_pointer = format!("/paths/{}", escape(path));
-                let (doc, item_pointer, item) = match item.get("$ref").and_then(Value::as_str) {
-                    Some(reference) => match set.resolve_deep(root_key, reference) {
-                        Ok(target) => (target.doc.clone(), target.pointer.clone(), target.value),
-                        Err(err) => {
-                            diagnostics.push(
-                                err.to_diagnostic(set.locate(root_key, &item_pointer))
-                                    .into_warning(),
-                            );
-                            continue;
-                        }
-                    },
-                    None => (root_key.clone(), item_pointer, item),
+                let (doc, item_pointer, item) = match set.follow(root_key, &item_pointer, item) {
+                    Ok(found) => found,
+                    Err(err) => {
+                        diagnostics.push(
+                            err.to_diagnostic(set.locate(root_key, &item_pointer))
+                                .into_warning(),
+                        );
+                        continue;
+                    }
                 };
                 for method in HttpMethod::ALL {
                     if let Some(operation) = item.get(method.key()).filter(|op| op.is_object()) {

@@ -531,15 +531,12 @@ fn parameter_candidates(
         };
         for (i, param) in list.iter().enumerate() {
             let pointer = format!("{owner_pointer}/parameters/{i}");
-            let (doc, pointer, value) = match param.get("$ref").and_then(Value::as_str) {
-                Some(reference) => match specs.resolve_deep(&op.doc, reference) {
-                    Ok(t) => (t.doc.clone(), t.pointer.clone(), t.value),
-                    Err(err) => {
-                        diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
-                        continue;
-                    }
-                },
-                None => (op.doc.clone(), pointer, param),
+            let (doc, pointer, value) = match specs.follow(&op.doc, &pointer, param) {
+                Ok(found) => found,
+                Err(err) => {
+                    diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
+                    continue;
+                }
             };
             raw.push((doc, pointer, value));
         }
@@ -843,15 +840,12 @@ fn body_candidates(
 ) -> Option<BodyShape> {
     let raw = op.operation.get("requestBody")?;
     let pointer = format!("{}/requestBody", op.pointer);
-    let (doc, pointer, body) = match raw.get("$ref").and_then(Value::as_str) {
-        Some(reference) => match specs.resolve_deep(&op.doc, reference) {
-            Ok(t) => (t.doc.clone(), t.pointer.clone(), t.value),
-            Err(err) => {
-                diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
-                return None;
-            }
-        },
-        None => (op.doc.clone(), pointer, raw),
+    let (doc, pointer, body) = match specs.follow(&op.doc, &pointer, raw) {
+        Ok(found) => found,
+        Err(err) => {
+            diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
+            return None;
+        }
     };
     let content = body.get("content").and_then(Value::as_object)?;
     let (media_type, media) = content

@@ -68,15 +68,12 @@ pub fn lower_output(
     let mut primary: Option<Primary<'_>> = None;
     for (status, code, response) in &success {
         let pointer = format!("{}/responses/{}", op.pointer, escape(code));
-        let (doc, pointer, response) = match response.get("$ref").and_then(Value::as_str) {
-            Some(reference) => match specs.resolve_deep(&op.doc, reference) {
-                Ok(t) => (t.doc.clone(), t.pointer.clone(), t.value),
-                Err(err) => {
-                    diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
-                    continue;
-                }
-            },
-            None => (op.doc.clone(), pointer, *response),
+        let (doc, pointer, response) = match specs.follow(&op.doc, &pointer, response) {
+            Ok(found) => found,
+            Err(err) => {
+                diagnostics.push(err.to_diagnostic(specs.locate(&op.doc, &pointer)));
+                continue;
+            }
         };
         let content = response.get("content").and_then(Value::as_object);
         let mut medias: Vec<&String> = content.into_iter().flatten().map(|(m, _)| m).collect();

@@ -227,16 +227,7 @@ fn project(
     let Value::Object(obj) = &schema else {
         return schema;
     };
-    let children = |key: &str| -> Vec<&[Segment]> {
-        suffixes
-            .iter()
-            .filter(|s| match &s[0] {
-                Segment::Any => true,
-                Segment::Key(k) => k == key,
-            })
-            .map(|s| &s[1..])
-            .collect()
-    };
+    let children = |key: &str| crate::wildcard::children(suffixes, key);
     let mut out = Map::new();
     for (key, value) in obj {
         match key.as_str() {
