@@ -6,7 +6,6 @@
 //! with source positions. It must not validate what a spec means, select operations or apply
 //! policy (that is `lower`), and nothing else in mcpgen may read input files.
 
-mod annotations;
 mod document;
 mod origins;
 mod paths;
@@ -23,7 +22,6 @@ mod swagger2;
 mod version;
 mod yaml;
 
-pub use annotations::read_annotation_file;
 pub use document::{Document, Format, MAX_FILE_BYTES, parse_document, read_document};
 pub use paths::DocKey;
 pub use pointer::{escape_token, push_token};

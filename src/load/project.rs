@@ -4,8 +4,7 @@
 //! project's root directory: the deepest directory holding both the annotation file and the
 //! spec (usually the annotation file's own directory), never further and never the network.
 
-use super::document::{Document, parse_document};
-use super::read_annotation_file;
+use super::document::{Document, parse_document, read_document};
 use super::spec::{SpecSet, load_spec};
 use crate::annotations::AnnotationFile;
 use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
@@ -24,6 +23,9 @@ pub struct Project {
     pub specs: Vec<(String, SpecSet)>,
     /// Root directory of each spec (for provenance), in the same order.
     roots: Vec<PathBuf>,
+    /// Errors found while loading that do not stop lowering (repeated keys in the annotation
+    /// file, where the last one was used), so they are reported with everything else.
+    pub load_errors: Diagnostics,
 }
 
 impl Project {
@@ -60,10 +62,18 @@ fn annotation_dir(path: &Path) -> PathBuf {
 
 /// Reads an annotation file and every spec it names; reports every problem found.
 pub fn load_project(path: &Path) -> Result<Project, Diagnostics> {
-    let annotation = read_annotation_file(path)?;
-    let file = deserialize(path, &annotation)?;
-    let (specs, roots) = load_specs(path, &file)?;
+    let annotation = read_document(path)?;
+    let load_errors = annotation.duplicate_key_diagnostics(Severity::Error);
+    let file = deserialize(path, &annotation).map_err(|mut e| {
+        e.extend(load_errors.clone());
+        e
+    })?;
+    let (specs, roots) = load_specs(path, &file).map_err(|mut e| {
+        e.extend(load_errors.clone());
+        e
+    })?;
     Ok(Project {
+        load_errors,
         annotation_path: path.to_path_buf(),
         annotation,
         file,
@@ -80,10 +90,7 @@ pub fn project_from_text(
     specs: Vec<(String, SpecSet)>,
 ) -> Result<Project, Diagnostics> {
     let annotation = parse_document(path, text.as_bytes())?;
-    let duplicates = annotation.duplicate_key_diagnostics(Severity::Error);
-    if !duplicates.is_empty() {
-        return Err(duplicates);
-    }
+    let load_errors = annotation.duplicate_key_diagnostics(Severity::Error);
     let file = deserialize(path, &annotation)?;
     let base = annotation_dir(path);
     let roots = specs
@@ -96,6 +103,7 @@ pub fn project_from_text(
         file,
         specs,
         roots,
+        load_errors,
     })
 }
 

@@ -77,7 +77,7 @@ fn lower_tracking(
     project: &Project,
     failed: &mut BTreeMap<String, Diagnostic>,
 ) -> Result<Lowered, Diagnostics> {
-    let mut diagnostics = Diagnostics::new();
+    let mut diagnostics = project.load_errors.clone();
     let annotations = AnnotationCtx {
         path: &project.annotation_path,
         document: &project.annotation,
