@@ -68,6 +68,63 @@ pub struct ServerSection {
     /// Instructions sent to the model when a client connects.
     #[serde(default)]
     pub instructions: Option<String>,
+    /// What a refused or restricted call tells the user to do: who to contact, or where to file
+    /// a request (tools may set their own).
+    #[serde(default)]
+    pub escalation: Option<String>,
+    /// Default limits (operators can change them with flags).
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// Default limits of the server.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Largest request body sent upstream, in bytes. Default 1 MiB.
+    #[serde(default)]
+    pub max_request_bytes: Option<u64>,
+    /// Calls per minute one caller may make. Default 60.
+    #[serde(default)]
+    pub calls_per_minute: Option<u32>,
+    /// Tool calls in progress at once, over all callers. Default 16.
+    #[serde(default)]
+    pub max_concurrent_calls: Option<u32>,
+}
+
+/// Whose identity reaches the upstream API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityName {
+    /// The server's own credentials from the environment (`upstream.credentials`).
+    #[default]
+    ServiceAccount,
+    /// A token the server obtains for itself with the OAuth 2.0 client credentials grant.
+    ClientCredentials,
+    /// The caller's token exchanged for an upstream token on the caller's behalf (RFC 8693).
+    TokenExchange,
+    /// The caller's own token, forwarded as is. Allowed only per tool, where it is safe: the MCP
+    /// specification warns against token passthrough.
+    Passthrough,
+}
+
+/// The server's OAuth client at the upstream's authorization server.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientEntry {
+    /// Token endpoint. Default: the `tokenUrl` of the spec's OAuth 2.0 client-credentials flow.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// Environment variable holding the client id.
+    pub client_id_env: String,
+    /// Environment variable holding the client secret (`<NAME>_FILE` may name a file instead).
+    pub client_secret_env: String,
+    /// Scopes requested for upstream tokens.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `audience` requested for upstream tokens, when the authorization server needs one.
+    #[serde(default)]
+    pub audience: Option<String>,
 }
 
 /// The upstream API.
@@ -89,6 +146,13 @@ pub struct UpstreamSection {
     /// only the names of the environment variables that hold them.
     #[serde(default)]
     pub credentials: BTreeMap<String, CredentialEntry>,
+    /// Whose identity the tools use upstream by default: `service_account` (default),
+    /// `client_credentials` or `token_exchange` (both need `oauth`). Tools may override it.
+    #[serde(default)]
+    pub identity: Option<IdentityName>,
+    /// The server's OAuth client, for `client_credentials` and `token_exchange`.
+    #[serde(default)]
+    pub oauth: Option<OAuthClientEntry>,
 }
 
 /// Where a credential's secret comes from.
@@ -179,6 +243,13 @@ pub struct ToolEntry {
     /// What the tool returns.
     #[serde(default)]
     pub response: ResponseEntry,
+    /// Whose identity the tool uses upstream (default: `upstream.identity`); `passthrough`
+    /// forwards the caller's own token and must be chosen tool by tool.
+    #[serde(default)]
+    pub identity: Option<IdentityName>,
+    /// What a refused or restricted call of this tool tells the user to do.
+    #[serde(default)]
+    pub escalation: Option<String>,
 }
 
 /// What happens to one parameter or body property.

@@ -9,6 +9,10 @@
 use crate::naming::{CrateName, EnvVarName, RustIdent, ToolName};
 use serde_json::Value;
 
+/// Name of the argument that carries a human's confirmation (the runtime's
+/// `CONFIRMATION_ARGUMENT`): added to the input schema of every tool that needs one.
+pub const CONFIRMATION_ARGUMENT: &str = "confirmation_token";
+
 /// A whole generated server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerIr {
@@ -26,6 +30,63 @@ pub struct ServerIr {
     pub tools: Vec<ToolIr>,
     /// The input files the server was generated from, sorted by path.
     pub sources: Vec<SourceFile>,
+    /// Every scope some tool requires, sorted.
+    pub scopes: Vec<String>,
+    /// Default limits.
+    pub limits: Limits,
+    /// What refused calls tell the user to do, unless a tool says otherwise.
+    pub escalation: Option<String>,
+}
+
+/// Default limits of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body sent upstream, in bytes.
+    pub max_request_bytes: u64,
+    /// Calls per minute per caller.
+    pub calls_per_minute: u32,
+    /// Tool calls in progress at once.
+    pub max_concurrent_calls: u32,
+}
+
+/// Whose identity a tool uses upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// The server's own credentials.
+    ServiceAccount,
+    /// A token from the client credentials grant.
+    ClientCredentials,
+    /// The caller's token exchanged for an upstream token.
+    TokenExchange,
+    /// The caller's token forwarded.
+    Passthrough,
+}
+
+impl Identity {
+    /// The name used in the annotation file, audit log and docs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::ServiceAccount => "service_account",
+            Identity::ClientCredentials => "client_credentials",
+            Identity::TokenExchange => "token_exchange",
+            Identity::Passthrough => "passthrough",
+        }
+    }
+}
+
+/// The server's OAuth client at the upstream's authorization server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    /// Token endpoint.
+    pub token_url: String,
+    /// Environment variable holding the client id.
+    pub client_id_env: EnvVarName,
+    /// Environment variable holding the client secret.
+    pub client_secret_env: EnvVarName,
+    /// Scopes requested.
+    pub scopes: Vec<String>,
+    /// Audience requested.
+    pub audience: Option<String>,
 }
 
 /// One input file, for provenance in the generated crate.
@@ -50,6 +111,8 @@ pub struct UpstreamIr {
     pub max_response_bytes: u64,
     /// Credentials used by at least one tool, sorted by id.
     pub credentials: Vec<CredentialIr>,
+    /// The OAuth client, when a tool obtains upstream tokens.
+    pub oauth: Option<OAuthClient>,
 }
 
 /// One upstream credential.
@@ -221,6 +284,12 @@ pub struct ToolIr {
     pub hints: Hints,
     /// Whether a human must confirm each call.
     pub confirm: bool,
+    /// Whose identity the tool uses upstream.
+    pub identity: Identity,
+    /// Version of the tool's contract: a short hash of what clients see and what it does.
+    pub contract: String,
+    /// What a refused call of this tool tells the user to do.
+    pub escalation: Option<String>,
 }
 
 /// The operation a tool calls.

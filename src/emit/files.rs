@@ -204,6 +204,24 @@ pub fn required_env(ir: &ServerIr) -> BTreeMap<String, EnvUse> {
             );
         }
     }
+    if let Some(oauth) = &ir.upstream.oauth {
+        env.insert(
+            oauth.client_id_env.to_string(),
+            EnvUse {
+                what: "OAuth client id at",
+                subject: oauth.token_url.clone(),
+                secret: false,
+            },
+        );
+        env.insert(
+            oauth.client_secret_env.to_string(),
+            EnvUse {
+                what: "OAuth client secret at",
+                subject: oauth.token_url.clone(),
+                secret: true,
+            },
+        );
+    }
     for tool in &ir.tools {
         let fields = tool.body.iter().flat_map(|b| match &b.value {
             crate::ir::BodyValue::Fields(fields) => fields

@@ -7,8 +7,8 @@
 
 use crate::emit::sample::Sampler;
 use crate::ir::{
-    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, ParamLocation, ParamStyle,
-    RedactAction, ServerIr, ToolIr, ValueSource,
+    ApiKeyLocation, BodyEncoding, BodyValue, CONFIRMATION_ARGUMENT, CredentialKind, Identity,
+    ParamLocation, ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
 };
 use crate::wildcard::{self, WildcardPath};
 use serde_json::{Map, Value, json};
@@ -42,16 +42,71 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
         values: env,
         secrets,
     } = env;
-    let arguments = Sampler::new(&tool.input_schema, "sample").sample_best();
+    let mut arguments = Sampler::new(&tool.input_schema, "sample").sample_best();
+    // The confirmation comes from the harness's first (dry-run) call, never from the sample.
+    if let Value::Object(obj) = &mut arguments {
+        obj.shift_remove(CONFIRMATION_ARGUMENT);
+    }
+    let tokens = Tokens::for_tool(tool);
+    let mut secrets = secrets.clone();
+    secrets.extend(tokens.access.iter().chain(&tokens.caller).cloned());
     let mut fixture = Map::new();
     fixture.insert("tool".to_owned(), json!(tool.name.as_str()));
     fixture.insert("env".to_owned(), json!(env));
     fixture.insert("secrets".to_owned(), json!(secrets));
-    fixture.insert("call".to_owned(), call(ir, tool, env, &arguments));
+    if let Some(access_token) = &tokens.access {
+        fixture.insert("oauth".to_owned(), json!({"access_token": access_token}));
+    }
+    if let Some(caller_token) = &tokens.caller {
+        fixture.insert("caller_token".to_owned(), json!(caller_token));
+    }
+    fixture.insert("call".to_owned(), call(ir, tool, env, &arguments, &tokens));
     fixture.insert("invalid".to_owned(), invalid(tool, &arguments));
     let mut text = serde_json::to_string_pretty(&Value::Object(fixture)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Tokens a tool's fixture involves: the upstream token the server obtains (client credentials,
+/// token exchange) and the caller's token (token exchange, passthrough).
+struct Tokens {
+    access: Option<String>,
+    caller: Option<String>,
+}
+
+impl Tokens {
+    fn for_tool(tool: &ToolIr) -> Self {
+        let access = matches!(
+            tool.identity,
+            Identity::ClientCredentials | Identity::TokenExchange
+        )
+        .then(|| {
+            format!(
+                "test-upstream-token-{}",
+                crate::naming::short_hash(tool.name.as_str(), 8)
+            )
+        });
+        let caller = matches!(
+            tool.identity,
+            Identity::TokenExchange | Identity::Passthrough
+        )
+        .then(|| {
+            format!(
+                "test-caller-token-{}",
+                crate::naming::short_hash(tool.name.as_str(), 8)
+            )
+        });
+        Tokens { access, caller }
+    }
+
+    /// The bearer token that must reach the upstream, for token identities.
+    fn upstream_bearer(&self, identity: Identity) -> Option<&String> {
+        match identity {
+            Identity::ServiceAccount => None,
+            Identity::Passthrough => self.caller.as_ref(),
+            Identity::ClientCredentials | Identity::TokenExchange => self.access.as_ref(),
+        }
+    }
 }
 
 /// The environment every fixture of a server starts it with.
@@ -66,11 +121,13 @@ impl TestEnvironment {
     /// Test values for a server's environment variables, computed once for all its fixtures.
     pub fn new(ir: &ServerIr) -> Self {
         let values = environment(ir);
+        let oauth_secret = ir.upstream.oauth.as_ref().map(|o| &o.client_secret_env);
         let secrets = ir
             .upstream
             .credentials
             .iter()
             .flat_map(|c| c.kind.env_vars())
+            .chain(oauth_secret)
             .filter_map(|var| values.get(var.as_str()).cloned())
             .filter(|value| value.starts_with("test-secret-"))
             .collect();
@@ -102,12 +159,25 @@ fn environment(ir: &ServerIr) -> BTreeMap<String, String> {
             }
         }
     }
-    for credential in &ir.upstream.credentials {
-        for var in credential.kind.env_vars() {
-            env.entry(var.to_string()).or_insert_with(|| {
-                format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8))
-            });
-        }
+    let oauth = ir
+        .upstream
+        .oauth
+        .iter()
+        .flat_map(|o| [&o.client_secret_env]);
+    for var in ir
+        .upstream
+        .credentials
+        .iter()
+        .flat_map(|c| c.kind.env_vars())
+        .chain(oauth)
+    {
+        env.entry(var.to_string()).or_insert_with(|| {
+            format!("test-secret-{}", crate::naming::short_hash(var.as_str(), 8))
+        });
+    }
+    if let Some(oauth) = &ir.upstream.oauth {
+        env.entry(oauth.client_id_env.to_string())
+            .or_insert_with(|| "test-client-id".to_owned());
     }
     env
 }
@@ -128,7 +198,13 @@ fn resolve(
 }
 
 /// The call: arguments, canned upstream response, expected request and result.
-fn call(ir: &ServerIr, tool: &ToolIr, env: &BTreeMap<String, String>, arguments: &Value) -> Value {
+fn call(
+    ir: &ServerIr,
+    tool: &ToolIr,
+    env: &BTreeMap<String, String>,
+    arguments: &Value,
+    tokens: &Tokens,
+) -> Value {
     let mut path = tool.operation.path.clone();
     let mut query: Vec<(String, String)> = Vec::new();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
@@ -205,6 +281,10 @@ fn call(ir: &ServerIr, tool: &ToolIr, env: &BTreeMap<String, String>, arguments:
             }
         }
     }
+    // A token identity's bearer token takes the place of static `Authorization` credentials.
+    if let Some(token) = tokens.upstream_bearer(tool.identity) {
+        headers.insert("authorization".to_owned(), format!("Bearer {token}"));
+    }
     headers.insert("accept".to_owned(), tool.accept.clone());
     // A fragment in a path key (`/cookies#formExploded`) is never sent.
     if let Some(cut) = path.find('#') {
@@ -242,8 +322,9 @@ fn call(ir: &ServerIr, tool: &ToolIr, env: &BTreeMap<String, String>, arguments:
             "headers": headers,
             "body": body,
         },
-        "result": result,
+                "result": result,
         "absent": absent,
+        "confirm": tool.confirm,
     })
 }
 

@@ -76,6 +76,10 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     files.insert("src/main.rs".to_owned(), format_rust(rust::main_rs(ir)));
     files.insert("src/tools.rs".to_owned(), format_rust(rust::tools_rs(ir)));
     files.insert("tests/tools.rs".to_owned(), format_rust(rust::tests_rs(ir)));
+    files.insert(
+        "tests/auth.rs".to_owned(),
+        format_rust(rust::auth_tests_rs(ir)),
+    );
     let test_env = fixtures::TestEnvironment::new(ir);
     files.extend(crate::parallel::map(&ir.tools, |tool| {
         tool_files(ir, tool, &test_env)

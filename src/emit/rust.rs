@@ -6,8 +6,8 @@
 //! escapes it. The generated code only declares data; the vendored runtime holds behaviour.
 
 use crate::ir::{
-    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, HttpMethod, ParamLocation, ParamStyle,
-    RedactAction, ServerIr, ToolIr, ValueSource,
+    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, HttpMethod, Identity, ParamLocation,
+    ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
 };
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -106,6 +106,32 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
         quote!(#spec::CredentialSpec { id: #id, kind: #kind })
     });
     let modules: Vec<Ident> = ir.tools.iter().map(|t| ident(t.module.as_str())).collect();
+    let oauth = match &upstream.oauth {
+        None => quote!(::core::option::Option::None),
+        Some(o) => {
+            let token_url = lit(&o.token_url);
+            let (id_env, secret_env) = (
+                lit(o.client_id_env.as_str()),
+                lit(o.client_secret_env.as_str()),
+            );
+            let scopes = o.scopes.iter().map(|s| lit(s));
+            let audience = opt_lit(o.audience.as_deref());
+            quote! {
+                ::core::option::Option::Some(#spec::OAuthClientSpec {
+                    token_url: #token_url,
+                    client_id_env: #id_env,
+                    client_secret_env: #secret_env,
+                    scopes: &[#(#scopes),*],
+                    audience: #audience,
+                })
+            }
+        }
+    };
+    let scopes = ir.scopes.iter().map(|s| lit(s));
+    let max_request_bytes = Literal::u64_suffixed(ir.limits.max_request_bytes);
+    let calls_per_minute = Literal::u32_suffixed(ir.limits.calls_per_minute);
+    let max_concurrent_calls = Literal::u32_suffixed(ir.limits.max_concurrent_calls);
+    let escalation = opt_lit(ir.escalation.as_deref());
     let title_text = ir
         .title
         .clone()
@@ -130,8 +156,16 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
                 timeout_ms: #timeout_ms,
                 max_response_bytes: #max_bytes,
                 credentials: &[#(#credentials),*],
+                oauth: #oauth,
             },
             tools: &[#(&tools::#modules::TOOL),*],
+            scopes: &[#(#scopes),*],
+            limits: #spec::LimitsSpec {
+                max_request_bytes: #max_request_bytes,
+                calls_per_minute: #calls_per_minute,
+                max_concurrent_calls: #max_concurrent_calls,
+            },
+            escalation: #escalation,
         };
     }
 }
@@ -280,6 +314,14 @@ pub fn tool_rs(tool: &ToolIr) -> TokenStream {
         hints.open_world,
     );
     let confirm = tool.confirm;
+    let identity = ident(match tool.identity {
+        Identity::ServiceAccount => "ServiceAccount",
+        Identity::ClientCredentials => "ClientCredentials",
+        Identity::TokenExchange => "TokenExchange",
+        Identity::Passthrough => "Passthrough",
+    });
+    let contract = lit(&tool.contract);
+    let escalation = opt_lit(tool.escalation.as_deref());
     let module_doc = inner_doc_lines(&format!(
         "`{}`: calls `{} {}`{}.",
         tool.name,
@@ -323,6 +365,9 @@ pub fn tool_rs(tool: &ToolIr) -> TokenStream {
                 open_world: #open_world,
             },
             confirm: #confirm,
+            identity: #spec::IdentityMode::#identity,
+            contract: #contract,
+            escalation: #escalation,
         };
     }
 }
@@ -370,6 +415,50 @@ pub fn tests_rs(ir: &ServerIr) -> TokenStream {
         //! upstream call. Fixtures are in `tests/cases/`.
 
         #(#tests)*
+    }
+}
+
+/// `tests/auth.rs`: the HTTP transport's authorization, proven with real tokens on one tool.
+///
+/// The tool is the first (by name) that acts under the server's own identity, requires scopes and
+/// only reads, so the scope checks and a successful call can both be shown; failing that, the
+/// first such read-only tool, then the first tool.
+pub fn auth_tests_rs(ir: &ServerIr) -> TokenStream {
+    let lib = ident(&ir.crate_name.lib_name());
+    // The call's expected request must not depend on the caller's token, so tools that forward
+    // or exchange it are chosen last.
+    let own_identity = |t: &&ToolIr| {
+        matches!(
+            t.identity,
+            Identity::ServiceAccount | Identity::ClientCredentials
+        )
+    };
+    let chosen = ir
+        .tools
+        .iter()
+        .filter(own_identity)
+        .find(|t| !t.scopes.is_empty() && t.hints.read_only && !t.confirm)
+        .or_else(|| {
+            ir.tools
+                .iter()
+                .filter(own_identity)
+                .find(|t| t.hints.read_only && !t.confirm)
+        })
+        .or_else(|| ir.tools.first());
+    let Some(tool) = chosen else { return quote!() };
+    let fixture = lit(&format!("cases/{}.json", tool.module));
+    let doc = lit(&format!(
+        " Over streamable HTTP with tokens signed by a test key served from a local JWKS: no token, a bad signature, another audience or an expired token get 401; a token without the scopes of `{}` cannot see or call it and the upstream is never reached; a valid token calls it.",
+        tool.name
+    ));
+    quote! {
+        //! Who may call: OAuth 2.1 protected-resource behaviour of the HTTP transport.
+
+        #[doc = #doc]
+        #[test]
+        fn tokens_are_checked_over_http() {
+            ::mcpgen_runtime::testing::run_auth_checks(&#lib::SERVER, include_str!(#fixture));
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub mod tool;
 
 use crate::annotations::FORMAT_VERSION;
 use crate::diag::{Diagnostic, Diagnostics, Location};
-use crate::ir::{ServerIr, SourceFile, UpstreamIr};
+use crate::ir::{Identity, Limits, OAuthClient, ServerIr, SourceFile, ToolIr, UpstreamIr};
 use crate::load::{Document, Project};
 use crate::naming::{CrateName, EnvVarName, ToolName, module_idents};
 use operations::OperationIndex;
@@ -26,6 +26,15 @@ use std::path::Path;
 
 /// Default upstream timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// Default largest request body sent upstream.
+pub const DEFAULT_MAX_REQUEST_BYTES: u64 = 1024 * 1024;
+
+/// Default calls per minute per caller.
+pub const DEFAULT_CALLS_PER_MINUTE: u32 = 60;
+
+/// Default tool calls in progress at once.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 16;
 
 /// Default largest upstream response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
@@ -200,6 +209,16 @@ fn lower_tracking(
     }
     let modules: BTreeMap<ToolName, _> = module_idents(selected.keys()).into_iter().collect();
 
+    let default_identity = match file.upstream.identity {
+        Some(crate::annotations::IdentityName::Passthrough) => {
+            diagnostics.push(
+                Diagnostic::error("passthrough-not-per-tool", annotations.at("/upstream/identity"), "token passthrough cannot be the server's default identity")
+                    .with_help("forwarding callers' tokens upstream must be decided tool by tool: set `identity: passthrough` on the tools that need it"),
+            );
+            Identity::ServiceAccount
+        }
+        name => name.map_or(Identity::ServiceAccount, tool::identity_of),
+    };
     // Tools are independent: lower them in parallel, then merge in name order.
     let selected: Vec<(&ToolName, &(&String, &crate::annotations::ToolEntry))> =
         selected.iter().collect();
@@ -237,6 +256,7 @@ fn lower_tracking(
             pointer,
             op,
             spec,
+            default_identity,
         };
         let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);
         vec![((*key).clone(), Some(tool), diagnostics)]
@@ -249,6 +269,7 @@ fn lower_tracking(
     }
 
     let base_url = base_url(project, &annotations, &mut diagnostics);
+    let oauth = oauth_client(project, &tools, &annotations, &mut diagnostics);
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
@@ -271,7 +292,15 @@ fn lower_tracking(
             .into_iter()
             .filter_map(|id| credentials.configured.get(id).cloned())
             .collect(),
+        oauth,
     };
+    let mut scopes: Vec<String> = tools
+        .iter()
+        .flat_map(|t| t.scopes.iter().cloned())
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    let limits = &file.server.limits;
     let ir = ServerIr {
         crate_name,
         version,
@@ -280,10 +309,94 @@ fn lower_tracking(
         upstream,
         tools,
         sources: sources(project),
+        scopes,
+        limits: Limits {
+            max_request_bytes: limits
+                .max_request_bytes
+                .unwrap_or(DEFAULT_MAX_REQUEST_BYTES),
+            calls_per_minute: limits.calls_per_minute.unwrap_or(DEFAULT_CALLS_PER_MINUTE),
+            max_concurrent_calls: limits
+                .max_concurrent_calls
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS),
+        },
+        escalation: file.server.escalation.clone(),
     };
     Ok(Lowered {
         ir,
         warnings: diagnostics,
+    })
+}
+
+/// The OAuth client of the annotation file, required when a tool obtains upstream tokens.
+fn oauth_client(
+    project: &Project,
+    tools: &[ToolIr],
+    annotations: &AnnotationCtx,
+    diagnostics: &mut Diagnostics,
+) -> Option<OAuthClient> {
+    let needing: Vec<&ToolIr> = tools
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.identity,
+                Identity::ClientCredentials | Identity::TokenExchange
+            )
+        })
+        .collect();
+    let Some(entry) = &project.file.upstream.oauth else {
+        if let Some(tool) = needing.first() {
+            diagnostics.push(
+                Diagnostic::error("missing-oauth-client", annotations.at("/upstream"), format!("tool `{}` uses {} but `upstream.oauth` is not set", tool.name, tool.identity.as_str()))
+                    .with_help("add `upstream.oauth: { token_url: …, client_id_env: …, client_secret_env: … }`"),
+            );
+        }
+        return None;
+    };
+    if needing.is_empty() {
+        diagnostics.push(
+            Diagnostic::warning("unused-oauth-client", annotations.at("/upstream/oauth"), "no tool uses `upstream.oauth`")
+                .with_help("set `identity: client_credentials` or `token_exchange` (server default or per tool), or remove it"),
+        );
+        return None;
+    }
+    let token_url = entry.token_url.clone().or_else(|| {
+        project
+            .specs
+            .iter()
+            .find_map(|(_, set)| security::client_credentials_token_url(set))
+    });
+    let Some(token_url) =
+        token_url.filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+    else {
+        diagnostics.push(
+            Diagnostic::error("missing-token-url", annotations.at("/upstream/oauth"), "the OAuth client has no absolute `token_url`, and the spec declares no client-credentials flow")
+                .with_help("set `upstream.oauth.token_url`"),
+        );
+        return None;
+    };
+    let env =
+        |field: &str, value: &str, diagnostics: &mut Diagnostics| match EnvVarName::parse(value) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "invalid-env-name",
+                        annotations.at(&format!("/upstream/oauth/{field}")),
+                        format!("`{value}` is not an environment variable name: {e}"),
+                    )
+                    .with_help("use uppercase letters, digits and `_`"),
+                );
+                None
+            }
+        };
+    let client_id_env = env("client_id_env", &entry.client_id_env, diagnostics)?;
+    let client_secret_env = env("client_secret_env", &entry.client_secret_env, diagnostics)?;
+    Some(OAuthClient {
+        token_url,
+        client_id_env,
+        client_secret_env,
+        scopes: entry.scopes.clone(),
+        audience: entry.audience.clone(),
     })
 }
 

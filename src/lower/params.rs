@@ -93,6 +93,7 @@ pub fn lower_arguments(
     specs: &SpecSet,
     op: &OperationRef<'_>,
     entry: &ToolEntry,
+    reserved: Option<&str>,
     builder: &mut SchemaBuilder<'_>,
     annotations: &AnnotationCtx,
     tool_pointer: &str,
@@ -208,6 +209,10 @@ pub fn lower_arguments(
 
     // Names chosen by the architect first, then generated ones, so generated names avoid them.
     let mut namer = ArgumentNamer::new();
+    // Names the tool itself uses (the confirmation argument) are taken before any parameter's.
+    if let Some(name) = reserved {
+        namer.reserve(name);
+    }
     for (decision, entry) in decisions.iter().zip(&entries) {
         if let (
             Decision::Exposed {

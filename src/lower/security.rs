@@ -8,7 +8,7 @@
 
 use crate::annotations::{CredentialEntry, CredentialType};
 use crate::diag::{Diagnostic, Diagnostics, Location};
-use crate::ir::{ApiKeyLocation, CredentialIr, CredentialKind};
+use crate::ir::{ApiKeyLocation, CredentialIr, CredentialKind, Identity};
 use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
@@ -205,6 +205,40 @@ fn undeclared_scheme(kind: CredentialType, entry: &CredentialEntry) -> Result<Va
     })
 }
 
+/// Whether a security scheme carries a bearer token (oauth2, OpenID Connect, http bearer).
+fn is_bearer_scheme(scheme: &Value) -> bool {
+    match scheme.get("type").and_then(Value::as_str) {
+        Some("oauth2" | "openIdConnect") => true,
+        Some("http") => scheme
+            .get("scheme")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer")),
+        _ => false,
+    }
+}
+
+/// The `tokenUrl` of the first OAuth 2.0 client-credentials flow among the schemes of a spec.
+pub fn client_credentials_token_url(set: &SpecSet) -> Option<String> {
+    let schemes = set
+        .root()
+        .value
+        .get("components")?
+        .get("securitySchemes")?
+        .as_object()?;
+    schemes.values().find_map(|scheme| {
+        let scheme = match scheme.get("$ref").and_then(Value::as_str) {
+            Some(reference) => set.resolve_deep(set.root_key(), reference).ok()?.value,
+            None => scheme,
+        };
+        scheme
+            .get("flows")?
+            .get("clientCredentials")?
+            .get("tokenUrl")?
+            .as_str()
+            .map(str::to_owned)
+    })
+}
+
 /// The security scheme object named `id` in a spec.
 fn security_scheme<'a>(set: &'a SpecSet, id: &str) -> Option<&'a Value> {
     let scheme = set
@@ -252,6 +286,7 @@ pub fn credentials_for(
     set: &SpecSet,
     op: &OperationRef<'_>,
     credentials: &Credentials,
+    identity: Identity,
     at: Location,
     diagnostics: &mut Diagnostics,
 ) -> Vec<String> {
@@ -259,11 +294,21 @@ pub fn credentials_for(
     if alternatives.is_empty() {
         return credentials.undeclared.clone();
     }
-    if let Some(alternative) = alternatives
-        .iter()
-        .find(|alt| alt.iter().all(|id| credentials.configured.contains_key(id)))
-    {
-        return alternative.clone();
+    // With a token identity, the token fills every bearer-type scheme (oauth2, OpenID Connect,
+    // http bearer); only the other schemes (API keys, basic) need configured credentials.
+    let token_fills = |id: &String| {
+        identity != Identity::ServiceAccount
+            && security_scheme(set, id).is_some_and(is_bearer_scheme)
+    };
+    if let Some(alternative) = alternatives.iter().find(|alt| {
+        alt.iter()
+            .all(|id| credentials.configured.contains_key(id) || token_fills(id))
+    }) {
+        return alternative
+            .iter()
+            .filter(|id| !token_fills(id))
+            .cloned()
+            .collect();
     }
     let wanted: Vec<String> = alternatives
         .iter()

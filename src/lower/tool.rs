@@ -1,8 +1,8 @@
 //! One tool: an annotation entry applied to one operation.
 
-use crate::annotations::ToolEntry;
+use crate::annotations::{IdentityName, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::{Hints, HttpMethod, OperationIr, ToolIr};
+use crate::ir::{CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr, ToolIr};
 use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
@@ -33,6 +33,8 @@ pub struct ToolInput<'a> {
     pub op: &'a OperationRef<'a>,
     /// The spec the operation is in.
     pub spec: &'a SpecSet,
+    /// The identity tools use unless they say otherwise.
+    pub default_identity: Identity,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -49,8 +51,13 @@ pub fn lower_tool(
         pointer,
         op,
         spec,
+        default_identity,
     } = input;
     let hints = hints(op, entry, annotations, &pointer, &name, diagnostics);
+    let confirm = entry
+        .confirm
+        .unwrap_or(hints.destructive && !hints.read_only);
+    let identity = entry.identity.map_or(default_identity, identity_of);
     if request_path(&op.path) != op.path {
         diagnostics.push(
             Diagnostic::warning(
@@ -77,15 +84,25 @@ pub fn lower_tool(
     }
 
     let mut builder = SchemaBuilder::new(spec, Direction::Request);
-    let arguments = lower_arguments(
+    let mut arguments = lower_arguments(
         spec,
         op,
         entry,
+        confirm.then_some(CONFIRMATION_ARGUMENT),
         &mut builder,
         annotations,
         &pointer,
         diagnostics,
     );
+    if confirm {
+        arguments.properties.insert(
+            CONFIRMATION_ARGUMENT.to_owned(),
+            json!({
+                "type": "string",
+                "description": "Leave out at first: the tool then describes what it would do and returns a confirmation token. Ask the user; only if they agree, call again with the same arguments and that token."
+            }),
+        );
+    }
     let mut root = serde_json::Map::new();
     root.insert("type".to_owned(), json!("object"));
     root.insert("properties".to_owned(), Value::Object(arguments.properties));
@@ -121,6 +138,7 @@ pub fn lower_tool(
         spec,
         op,
         credentials,
+        identity,
         annotations.at(&format!("{pointer}/operation")),
         diagnostics,
     );
@@ -147,7 +165,7 @@ pub fn lower_tool(
     scopes.sort();
     scopes.dedup();
 
-    ToolIr {
+    let mut tool = ToolIr {
         name,
         module,
         title: entry
@@ -172,11 +190,62 @@ pub fn lower_tool(
         accept: output.accept,
         credentials,
         scopes,
-        confirm: entry
-            .confirm
-            .unwrap_or(hints.destructive && !hints.read_only),
+        confirm,
         hints,
+        identity,
+        contract: String::new(),
+        escalation: entry.escalation.clone(),
+    };
+    tool.contract = contract_version(&tool);
+    tool
+}
+
+/// The identity named in the annotation file.
+pub fn identity_of(name: IdentityName) -> Identity {
+    match name {
+        IdentityName::ServiceAccount => Identity::ServiceAccount,
+        IdentityName::ClientCredentials => Identity::ClientCredentials,
+        IdentityName::TokenExchange => Identity::TokenExchange,
+        IdentityName::Passthrough => Identity::Passthrough,
     }
+}
+
+/// A short hash of everything a client sees of the tool and everything it does upstream: two
+/// tools with the same contract version behave the same for their callers.
+fn contract_version(tool: &ToolIr) -> String {
+    let params: Vec<Value> = tool
+        .params
+        .iter()
+        .map(|p| {
+            json!([
+                p.wire_name,
+                p.location.as_str(),
+                format!("{:?}", p.style),
+                p.explode,
+                format!("{:?}", p.value)
+            ])
+        })
+        .collect();
+    let contract = json!({
+        "name": tool.name.as_str(),
+        "title": tool.title,
+        "description": tool.description,
+        "input": tool.input_schema,
+        "output": tool.output.schema,
+        "allow": tool.output.allow,
+        "redact": tool.output.redact.iter().map(|r| format!("{}={:?}", r.path, r.action)).collect::<Vec<_>>(),
+        "operation": [tool.operation.method.as_str(), tool.operation.path],
+        "params": params,
+        "body": format!("{:?}", tool.body),
+        "scopes": tool.scopes,
+        "hints": [tool.hints.read_only, tool.hints.destructive, tool.hints.idempotent, tool.hints.open_world],
+        "confirm": tool.confirm,
+        "identity": tool.identity.as_str(),
+    });
+    format!(
+        "sha256:{}",
+        crate::naming::short_hash(&contract.to_string(), 16)
+    )
 }
 
 /// The hints: method defaults, overridden by the entry. Writes must be acknowledged.
