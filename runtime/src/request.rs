@@ -11,11 +11,11 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::body::{self, BodyContent, BodyError, FieldValue, OutgoingBody};
-use crate::config::Settings;
+use crate::config::{Secret, Settings, uses_authorization_header};
 use crate::credentials;
 use crate::spec::{
-    BodySpec, BodyValue, CredentialSpec, HttpMethod, ParamLocation, ParamSpec, ServerSpec,
-    ToolSpec, ValueSource,
+    BodySpec, BodyValue, CredentialSpec, HttpMethod, IdentityMode, ParamLocation, ParamSpec,
+    ServerSpec, ToolSpec, ValueSource,
 };
 use crate::style;
 
@@ -46,6 +46,15 @@ impl OutgoingRequest {
             url.push_str(&self.query.join("&"));
         }
         url
+    }
+
+    /// The size of the body in bytes (multipart: the parts' contents).
+    pub fn body_len(&self) -> u64 {
+        match &self.body {
+            None => 0,
+            Some(OutgoingBody::Bytes { bytes, .. }) => bytes.len() as u64,
+            Some(OutgoingBody::Multipart(parts)) => parts.iter().map(|p| p.data.len() as u64).sum(),
+        }
     }
 
     /// The value of a header (names compare case-insensitively).
@@ -153,7 +162,9 @@ impl PreparedValue {
         })
     }
 
-    /// The value for one call; `None` when absent (a `null` argument counts as absent).
+    /// The value for one call; `None` when absent (a `null` argument counts as absent). With
+    /// [masked](Settings::masked) settings, fixed values are masked too: the model never
+    /// sees them.
     pub fn resolve(&self, args: &Map<String, Value>, settings: &Settings) -> Option<Value> {
         match self {
             PreparedValue::Argument { name, default } => args
@@ -161,6 +172,9 @@ impl PreparedValue {
                 .filter(|v| !v.is_null())
                 .cloned()
                 .or_else(|| default.clone()),
+            PreparedValue::Fixed(_) if settings.is_masked() => {
+                Some(Value::String(crate::confirm::MASK.into()))
+            }
             PreparedValue::Fixed(v) => Some(v.clone()),
             PreparedValue::Env(var) => settings
                 .var(var)
@@ -184,6 +198,7 @@ pub struct RequestPlan {
     body: Option<(&'static BodySpec, PreparedBody)>,
     accept: &'static str,
     credentials: Vec<&'static CredentialSpec>,
+    identity: IdentityMode,
 }
 
 /// Header parameters OpenAPI says are ignored (the request sets them itself).
@@ -241,15 +256,30 @@ impl RequestPlan {
             body,
             accept: tool.accept,
             credentials,
+            identity: tool.identity,
         })
     }
 
-    /// Builds the request for one call.
+    /// The request of one call as a dry run shows it: hidden (fixed) values, environment
+    /// values and credentials masked, the identity token (if the tool sends one) masked.
+    pub fn masked(
+        &self,
+        args: &Map<String, Value>,
+        settings: &Settings,
+    ) -> Result<OutgoingRequest, RequestError> {
+        let token = (self.identity != IdentityMode::ServiceAccount)
+            .then(|| Secret::new(crate::confirm::MASK));
+        self.build(args, &settings.masked(), "", token.as_ref())
+    }
+
+    /// Builds the request for one call. `token`, when the tool's identity mode gives one, is
+    /// sent as `Authorization: Bearer` instead of credentials that use that header.
     pub fn build(
         &self,
         args: &Map<String, Value>,
         settings: &Settings,
         request_id: &str,
+        token: Option<&Secret>,
     ) -> Result<OutgoingRequest, RequestError> {
         let mut query = Vec::new();
         let mut headers = Vec::new();
@@ -284,7 +314,9 @@ impl RequestPlan {
         if !self.accept.is_empty() {
             push_header(&mut headers, "accept", self.accept.to_owned())?;
         }
-        push_header(&mut headers, REQUEST_ID_HEADER, request_id.to_owned())?;
+        if !request_id.is_empty() {
+            push_header(&mut headers, REQUEST_ID_HEADER, request_id.to_owned())?;
+        }
         let mut request = OutgoingRequest {
             method: self.method,
             path,
@@ -293,7 +325,20 @@ impl RequestPlan {
             body: self.body(args, settings)?,
         };
         for credential in &self.credentials {
+            if token.is_some() && uses_authorization_header(&credential.kind) {
+                continue;
+            }
             credentials::apply(credential, settings, &mut request, &mut cookies)?;
+        }
+        if let Some(token) = token {
+            push_header(
+                &mut request.headers,
+                "authorization",
+                format!("Bearer {}", token.expose()),
+            )
+            .map_err(|_| RequestError::InvalidHeader {
+                name: "the upstream access token".into(),
+            })?;
         }
         if !cookies.is_empty() {
             push_header(&mut request.headers, "cookie", cookies.join("; "))?;
@@ -424,7 +469,7 @@ mod tests {
         let tool = testing_specs::tool(tool);
         let plan = RequestPlan::new(&PETS, tool).unwrap();
         let Value::Object(args) = args else { panic!() };
-        plan.build(&args, &settings(), "req-1")
+        plan.build(&args, &settings(), "req-1", None)
     }
 
     #[test]
