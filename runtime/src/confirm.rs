@@ -3,8 +3,9 @@
 //!
 //! Owns the confirmation token: an HMAC-SHA256 (ring) over the tool name, the caller subject,
 //! the canonical JSON of the arguments without [`CONFIRMATION_ARGUMENT`], an expiry
-//! ([`TTL_SECS`]) and a purpose, so a token confirms exactly one call by one caller, for a
-//! while, and once (redeemed tokens are remembered until they expire). The key is random per
+//! ([`TTL_SECS`]), a random nonce and a purpose, so a token confirms exactly one call by one
+//! caller, for a while, and once (redeemed tokens are remembered until they expire; the nonce
+//! keeps two confirmations of the same call apart). The key is random per
 //! process, or from `--confirmation-secret-env` so replicas accept each other's tokens. The same
 //! construction seals the 2026-07-28 `requestState` (another purpose: a state is not a token).
 //!
@@ -87,6 +88,7 @@ impl TokenProblem {
 /// Issues and checks confirmation tokens.
 pub struct Confirmations {
     key: hmac::Key,
+    rng: SystemRandom,
     used: Mutex<HashMap<Vec<u8>, u64>>,
 }
 
@@ -146,11 +148,12 @@ impl Confirmations {
         };
         Confirmations {
             key,
+            rng: SystemRandom::new(),
             used: Mutex::default(),
         }
     }
 
-    fn tag(&self, purpose: Purpose, call: &Binding<'_>, expiry: u64) -> hmac::Tag {
+    fn tag(&self, purpose: Purpose, call: &Binding<'_>, expiry: u64, nonce: &str) -> hmac::Tag {
         let args = canonical(&bound_arguments(call.args));
         let mut ctx = hmac::Context::with_key(&self.key);
         for part in [
@@ -158,6 +161,7 @@ impl Confirmations {
             call.tool.as_bytes(),
             call.subject.as_bytes(),
             expiry.to_string().as_bytes(),
+            nonce.as_bytes(),
             args.as_bytes(),
         ] {
             ctx.update(&(part.len() as u64).to_be_bytes());
@@ -169,9 +173,15 @@ impl Confirmations {
     /// A token for this call, valid until `now + TTL_SECS`.
     pub fn issue(&self, purpose: Purpose, call: &Binding<'_>, now: u64) -> String {
         let expiry = now + TTL_SECS;
-        let tag = self.tag(purpose, call, expiry);
+        let mut bytes = [0u8; 12];
+        if self.rng.fill(&mut bytes).is_err() {
+            // Without randomness the nonce is only a counter-like value; the tag still binds.
+            bytes[..8].copy_from_slice(&expiry.to_be_bytes());
+        }
+        let nonce = URL_SAFE_NO_PAD.encode(bytes);
+        let tag = self.tag(purpose, call, expiry, &nonce);
         format!(
-            "{}.{expiry}.{}",
+            "{}.{expiry}.{nonce}.{}",
             purpose.prefix(),
             URL_SAFE_NO_PAD.encode(tag.as_ref())
         )
@@ -190,9 +200,13 @@ impl Confirmations {
             return Err(TokenProblem::Invalid);
         }
         let mut parts = token.split('.');
-        let (Some(prefix), Some(expiry), Some(tag), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(prefix), Some(expiry), Some(nonce), Some(tag), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(TokenProblem::Invalid);
         };
         if prefix != purpose.prefix() {
@@ -202,7 +216,7 @@ impl Confirmations {
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
             .map_err(|_| TokenProblem::Invalid)?;
-        let expected = self.tag(purpose, call, expiry);
+        let expected = self.tag(purpose, call, expiry, nonce);
         if !constant_time_eq(expected.as_ref(), &tag) {
             return Err(TokenProblem::Invalid);
         }
@@ -439,15 +453,29 @@ mod tests {
             other.check(Purpose::Token, &t, &b, 1_001, false),
             Err(TokenProblem::Invalid)
         );
-        // A moved expiry breaks the tag.
-        let (head, rest) = t.split_once('.').unwrap();
-        let (_, tag) = rest.split_once('.').unwrap();
-        let stretched = format!("{head}.{}.{tag}", 99_999_999);
+        // A moved expiry or another nonce breaks the tag; two tokens for one call differ.
+        let parts: Vec<&str> = t.split('.').collect();
+        assert_eq!(parts.len(), 4);
+        let stretched = format!("{}.{}.{}.{}", parts[0], 99_999_999, parts[2], parts[3]);
+        let renonced = format!("{}.{}.AAAAAAAAAAAAAAAA.{}", parts[0], parts[1], parts[3]);
+        assert_eq!(
+            check(&renonced, "delete_pet", "ann", &call, 1_001, false),
+            Err(TokenProblem::Invalid)
+        );
+        let twin = c.issue(Purpose::Token, &bind("delete_pet", "ann", &call), 1_000);
+        assert_ne!(twin, t);
         assert_eq!(
             check(&stretched, "delete_pet", "ann", &call, 1_001, false),
             Err(TokenProblem::Invalid)
         );
-        for junk in ["", "mcpc1", "mcpc1.x.y", "mcpc1.5.!!", "a.b.c.d"] {
+        for junk in [
+            "",
+            "mcpc1",
+            "mcpc1.x.y.z",
+            "mcpc1.5.n.!!",
+            "a.b.c.d.e",
+            "mcpc1.5.!!",
+        ] {
             assert_eq!(
                 check(junk, "delete_pet", "ann", &call, 1_001, false),
                 Err(TokenProblem::Invalid),

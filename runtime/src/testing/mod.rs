@@ -108,6 +108,8 @@ mod fixture;
 mod mock;
 mod multipart;
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod tests;
 
 pub use auth_checks::{AuthRun, check_auth, run_auth_checks};
