@@ -310,9 +310,80 @@ pub async fn run(
 /// Largest MCP request body read over HTTP for a server sending at most `max_request_bytes`
 /// upstream: binary bodies arrive base64-encoded (4/3 larger) inside a JSON-RPC envelope.
 pub fn mcp_body_limit(max_request_bytes: u64) -> usize {
-    let limit = max_request_bytes
-        .saturating_mul(4)
-        .saturating_div(3)
-        .saturating_add(64 * 1024);
+    let limit = u128::from(max_request_bytes) * 4 / 3 + 64 * 1024;
     usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config::AuthFlags;
+
+    fn http(auth: AuthFlags) -> Cli {
+        Cli {
+            transport: TransportKind::Http,
+            auth,
+            ..Cli::default()
+        }
+    }
+
+    #[test]
+    fn http_needs_authentication_or_the_explicit_insecure_flag() {
+        let err = check_http_auth(&http(AuthFlags::default())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("refusing to serve HTTP without authentication")
+        );
+        assert!(err.to_string().contains("--insecure-no-auth"));
+        let both = AuthFlags {
+            issuer: Some("https://id.example".into()),
+            insecure_no_auth: true,
+            ..AuthFlags::default()
+        };
+        assert!(check_http_auth(&http(both)).is_err());
+        let insecure = AuthFlags {
+            insecure_no_auth: true,
+            ..AuthFlags::default()
+        };
+        assert!(check_http_auth(&http(insecure)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn run_refuses_http_without_auth_before_binding() {
+        let settings = Settings::new("http://127.0.0.1:9")
+            .with_var("PETS_API_KEY", "k")
+            .with_var("PETS_TENANT", "t");
+        let cli = http(AuthFlags::default());
+        let err = run(&testing_specs::PETS, &cli, settings, AuditSink::memory())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_listen_address_and_is_normalized() {
+        let local: std::net::SocketAddr = "127.0.0.1:8123".parse().unwrap();
+        assert_eq!(
+            public_url(&Cli::default(), local).unwrap(),
+            "http://127.0.0.1:8123"
+        );
+        let cli = Cli {
+            public_url: Some("https://MCP.example.com/".into()),
+            ..Cli::default()
+        };
+        assert_eq!(public_url(&cli, local).unwrap(), "https://mcp.example.com");
+        for bad in [
+            "mcp.example.com",
+            "https://x.example/?a=1",
+            "ftp://x.example",
+        ] {
+            let cli = Cli {
+                public_url: Some(bad.into()),
+                ..Cli::default()
+            };
+            assert!(public_url(&cli, local).is_err(), "{bad}");
+        }
+        assert_eq!(mcp_body_limit(3 * 1024), 4 * 1024 + 64 * 1024);
+        assert_eq!(mcp_body_limit(u64::MAX), usize::MAX);
+    }
 }

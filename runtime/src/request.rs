@@ -549,6 +549,90 @@ mod tests {
     }
 
     #[test]
+    fn an_identity_token_replaces_authorization_credentials_only() {
+        let settings = Settings::new("http://up.test/v1")
+            .with_var("PETS_API_KEY", "sa-bearer")
+            .with_var("PETS_QUERY_KEY", "qk-1");
+        let build = |tool: &'static ToolSpec, token: Option<&Secret>| {
+            RequestPlan::new(&testing_specs::OAUTH_PETS, tool)
+                .unwrap()
+                .build(&Map::new(), &settings, "r", token)
+                .unwrap()
+        };
+        let sa = build(&testing_specs::WHOAMI_SA, None);
+        assert_eq!(sa.header("authorization"), Some("Bearer sa-bearer"));
+        assert_eq!(sa.query, ["key=qk-1"]);
+        let token = Secret::new("up-token");
+        let cc = build(&testing_specs::WHOAMI_CC, Some(&token));
+        let auth: Vec<_> = cc
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "authorization")
+            .collect();
+        assert_eq!(
+            auth,
+            [&("authorization".to_owned(), "Bearer up-token".to_owned())]
+        );
+        assert_eq!(cc.query, ["key=qk-1"], "API keys elsewhere are still sent");
+        let bad = RequestPlan::new(&testing_specs::OAUTH_PETS, &testing_specs::WHOAMI_CC)
+            .unwrap()
+            .build(&Map::new(), &settings, "r", Some(&Secret::new("a\nb")))
+            .unwrap_err();
+        assert!(!bad.to_string().contains("a\nb"));
+    }
+
+    #[test]
+    fn masked_requests_hide_fixed_env_and_credential_values_but_show_arguments() {
+        let plan = RequestPlan::new(&PETS, testing_specs::tool("get_pet")).unwrap();
+        let Value::Object(args) = json!({"pet_id": "42", "trace": "t-1"}) else {
+            panic!()
+        };
+        let req = plan.masked(&args, &settings()).unwrap();
+        let mask = crate::confirm::MASK;
+        assert_eq!(req.path, "/pets/42");
+        assert_eq!(
+            req.query,
+            [
+                "verbose=false",
+                format!("format={mask}").as_str(),
+                format!("tenant={mask}").as_str()
+            ]
+        );
+        assert_eq!(req.header("api_key"), Some(mask));
+        assert_eq!(req.header("x-trace"), Some("t-1"));
+        assert_eq!(req.header("x-request-id"), None);
+        let body = RequestPlan::new(&PETS, testing_specs::tool("create_pet"))
+            .unwrap()
+            .masked(&args_of(json!({"name": "Rex"})), &settings())
+            .unwrap()
+            .body;
+        assert_eq!(
+            body,
+            Some(OutgoingBody::Bytes {
+                content_type: "application/json".into(),
+                bytes: format!(r#"{{"name":"Rex","source":"{mask}"}}"#).into_bytes()
+            })
+        );
+        // A token identity shows a masked Authorization header.
+        let cc = RequestPlan::new(&testing_specs::OAUTH_PETS, &testing_specs::WHOAMI_CC)
+            .unwrap()
+            .masked(
+                &Map::new(),
+                &Settings::new("http://x").with_var("PETS_QUERY_KEY", "qk"),
+            )
+            .unwrap();
+        assert_eq!(
+            cc.header("authorization"),
+            Some(format!("Bearer {mask}").as_str())
+        );
+        assert_eq!(cc.query, [format!("key={mask}")]);
+    }
+
+    fn args_of(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
     fn bodies_and_credentials_of_each_tool() {
         let req = build("create_pet", json!({"name": "Rex", "tags": ["a"]})).unwrap();
         assert_eq!(req.method, HttpMethod::Post);

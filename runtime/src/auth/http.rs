@@ -402,3 +402,213 @@ mod tests {
         assert!(text.contains("scopes `pets:write`, `admin`"), "{text}");
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod live_tests {
+    use super::*;
+    use crate::config::{AuthFlags, Cli, Settings, TransportKind};
+    use crate::server::McpServer;
+    use crate::testing::{MockAuthServer, MockResponse, MockUpstream, TestKey};
+    use crate::testing_specs::PETS;
+
+    struct Running {
+        url: String,
+        audit: AuditSink,
+        _stop: tokio::sync::oneshot::Sender<()>,
+    }
+
+    async fn serve(
+        mock: &MockUpstream,
+        auth: AuthFlags,
+        settings: Settings,
+        max_body: usize,
+    ) -> Running {
+        let (listener, local) = crate::transport::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let public = format!("http://{local}");
+        let cli = Cli {
+            transport: TransportKind::Http,
+            auth,
+            ..Cli::default()
+        };
+        let settings = settings
+            .with_var("PETS_API_KEY", "k-secret-1")
+            .with_var("PETS_TENANT", "t");
+        let audit = AuditSink::memory();
+        let server = McpServer::new(&PETS, settings.clone(), audit.clone()).unwrap();
+        let auth =
+            crate::http_auth(&PETS, &cli, &settings, &public, audit.clone(), max_body).unwrap();
+        let app = crate::transport::router(server, &[], Arc::new(auth));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(crate::transport::serve_http(listener, app, async {
+            let _ = stopped.await;
+        }));
+        let _ = mock;
+        Running {
+            url: format!("{public}/mcp"),
+            audit,
+            _stop: stop,
+        }
+    }
+
+    async fn post(
+        url: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> (u16, String, String) {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, challenge, response.text().await.unwrap())
+    }
+
+    fn call(tool: &str, args: Value) -> String {
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": tool, "arguments": args}})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn opaque_tokens_are_introspected() {
+        let mock = MockUpstream::start(MockResponse::json(200, &json!([]))).await;
+        let issuer = MockAuthServer::start().await;
+        let flags = AuthFlags {
+            introspection_url: Some(issuer.introspection_url()),
+            introspection_client_id_env: Some("RS_ID".into()),
+            introspection_client_secret_env: Some("RS_SECRET".into()),
+            ..AuthFlags::default()
+        };
+        let settings = Settings::new(mock.url())
+            .with_var("RS_ID", "rs")
+            .with_secret_var("RS_SECRET", "rs-secret-1234");
+        let running = serve(&mock, flags, settings, 1 << 20).await;
+        issuer.set_introspection(
+            "opaque-good",
+            json!({"active": true, "sub": "ann", "scope": "pets:read pets:write"}),
+        );
+        let (status, _, body) = post(
+            &running.url,
+            "opaque-good",
+            &[],
+            call("list_pets", json!({})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""isError":false"#), "{body}");
+        let (status, challenge, _) = post(
+            &running.url,
+            "opaque-bad",
+            &[],
+            call("list_pets", json!({})),
+        )
+        .await;
+        assert_eq!(status, 401);
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+        assert!(challenge.contains("not active"), "{challenge}");
+        let line = running.audit.lines().last().unwrap().clone();
+        assert!(line.contains(r#""detail":"inactive""#), "{line}");
+        assert!(!line.contains("opaque-bad"));
+    }
+
+    #[tokio::test]
+    async fn the_mcp_name_header_is_checked_too_and_bodies_are_bounded() {
+        let mock = MockUpstream::start(MockResponse::json(200, &json!([]))).await;
+        let issuer = MockAuthServer::start().await;
+        let key = TestKey::generate("k1");
+        issuer.set_keys(&[&key]);
+        let flags = AuthFlags {
+            issuer: Some(issuer.issuer()),
+            jwks_url: Some(issuer.jwks_url()),
+            ..AuthFlags::default()
+        };
+        let running = serve(&mock, flags, Settings::new(mock.url()), 4096).await;
+        let audience = running.url.clone();
+        let now = crate::auth::unix_now();
+        let reader = key.sign(
+            &json!({"iss": issuer.issuer(), "aud": audience, "sub": "ann",
+            "exp": now + 60, "scp": ["pets:read"]}),
+        );
+        let (status, challenge, body) = post(
+            &running.url,
+            &reader,
+            &[("mcp-method", "tools/call"), ("mcp-name", "create_pet")],
+            call("list_pets", json!({})),
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+        assert!(challenge.contains("scope=\"pets:write\""), "{challenge}");
+        assert!(body.contains("Ask #platform-access"), "{body}");
+        let (status, _, _) = post(&running.url, &reader, &[], "x".repeat(5000)).await;
+        assert_eq!(status, 413);
+        assert!(mock.requests().is_empty());
+        assert_eq!(issuer.jwks_requests(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_issuer_is_a_503_not_a_401() {
+        let mock = MockUpstream::start(MockResponse::json(200, &json!([]))).await;
+        let issuer = MockAuthServer::start().await;
+        issuer.set_jwks_status(500);
+        let flags = AuthFlags {
+            issuer: Some(issuer.issuer()),
+            ..AuthFlags::default()
+        };
+        let running = serve(&mock, flags, Settings::new(mock.url()), 1 << 20).await;
+        let key = TestKey::generate("k1");
+        let token = key.sign(
+            &json!({"iss": issuer.issuer(), "aud": running.url, "sub": "a",
+            "exp": crate::auth::unix_now() + 60}),
+        );
+        let (status, challenge, body) =
+            post(&running.url, &token, &[], call("list_pets", json!({}))).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(challenge.is_empty());
+        assert!(body.contains("temporarily_unavailable"));
+        let line = running.audit.lines().last().unwrap().clone();
+        assert!(
+            line.contains(r#""decision":"denied:auth_unavailable""#),
+            "{line}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_static_key_file_verifies_tokens_without_an_issuer() {
+        let mock = MockUpstream::start(MockResponse::json(200, &json!([]))).await;
+        let key = TestKey::generate("dev");
+        let path = std::env::temp_dir().join(format!("mcpgen-static-{}.jwk", std::process::id()));
+        std::fs::write(&path, key.jwk().to_string()).unwrap();
+        let flags = AuthFlags {
+            static_key_file: Some(path.to_string_lossy().into_owned()),
+            ..AuthFlags::default()
+        };
+        let running = serve(&mock, flags, Settings::new(mock.url()), 1 << 20).await;
+        let _ = std::fs::remove_file(&path);
+        let now = crate::auth::unix_now();
+        let good =
+            key.sign(&json!({"iss": "anyone", "aud": running.url, "sub": "dev", "exp": now + 60}));
+        let (status, _, body) = post(&running.url, &good, &[], call("list_pets", json!({}))).await;
+        assert_eq!(status, 200, "{body}");
+        let other = TestKey::generate("dev");
+        let bad = other.sign(&json!({"aud": running.url, "sub": "dev", "exp": now + 60}));
+        let (status, challenge, _) =
+            post(&running.url, &bad, &[], call("list_pets", json!({}))).await;
+        assert_eq!(status, 401);
+        assert!(challenge.contains("signature is invalid"), "{challenge}");
+    }
+}
