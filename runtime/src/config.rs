@@ -434,16 +434,25 @@ pub fn flag_var(prefix: &str, flag: &str) -> Option<String> {
         .map(|o| format!("{prefix}_{}", o.env))
 }
 
-/// The usage text printed by `--help` and after a bad command line. `prefix` is the server's
-/// [`env_prefix`].
-pub fn usage(bin: &str, prefix: &str) -> String {
+/// The usage text printed by `--help` and after a bad command line: every flag, its variable
+/// (`<PREFIX>_…`, see [`env_prefix`]) and `spec`'s default limits.
+pub fn usage(bin: &str, spec: &ServerSpec) -> String {
+    let prefix = env_prefix(spec.name);
+    let limits = Limits::resolve(spec, &LimitFlags::default());
     let mut out = format!("Usage: {bin} [OPTIONS]\n\nOptions:\n");
     for o in OPTIONS {
         let head = match o.value {
             Some(v) => format!("{} {v}", o.flag),
             None => o.flag.to_owned(),
         };
-        out.push_str(&format!("  {head:<44} {}\n", o.help));
+        let default = match o.flag {
+            "--max-request-bytes" => format!(" (default: {})", limits.max_request_bytes),
+            "--max-response-bytes" => format!(" (default: {})", limits.max_response_bytes),
+            "--calls-per-minute" => format!(" (default: {})", limits.calls_per_minute),
+            "--max-concurrent-calls" => format!(" (default: {})", limits.max_concurrent_calls),
+            _ => String::new(),
+        };
+        out.push_str(&format!("  {head:<44} {}{default}\n", o.help));
         if !o.env.is_empty() {
             out.push_str(&format!("  {:<44} env: {prefix}_{}\n", "", o.env));
         }
@@ -1345,11 +1354,13 @@ mod tests {
                 value: "-1".into()
             })
         );
-        let text = usage("pets", "PETS");
+        let text = usage("pets", &PETS);
         for needle in [
             "--allowed-host",
             "--auth-issuer",
             "env: PETS_AUTH_ISSUER",
+            "per caller (0: unlimited) (default: 0)",
+            "largest request body sent upstream (default: 1048576)",
             "--insecure-no-auth",
             "X_FILE",
         ] {

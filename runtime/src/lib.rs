@@ -123,7 +123,7 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
     let cli = match parsed {
         Ok(Command::Serve(cli)) => *cli,
         Ok(Command::Help) => {
-            print!("{}", config::usage(&bin, &prefix));
+            print!("{}", config::usage(&bin, spec));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
@@ -131,7 +131,7 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("error: {e}\n\n{}", config::usage(&bin, &prefix));
+            eprintln!("error: {e}\n\n{}", config::usage(&bin, spec));
             return ExitCode::from(2);
         }
     };

@@ -611,4 +611,70 @@ mod live_tests {
         assert_eq!(status, 401);
         assert!(challenge.contains("signature is invalid"), "{challenge}");
     }
+
+    #[tokio::test]
+    async fn a_2026_http_client_confirms_through_input_required_rounds() {
+        let mock = MockUpstream::start(MockResponse::json(200, &json!({}))).await;
+        let running = serve(
+            &mock,
+            AuthFlags {
+                insecure_no_auth: true,
+                ..AuthFlags::default()
+            },
+            Settings::new(mock.url()).with_auth_disabled(true),
+            1 << 20,
+        )
+        .await;
+        let meta = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}}
+        });
+        let headers = [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "delete_pet"),
+        ];
+        let send = |params: Value| {
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+            let url = running.url.clone();
+            async move {
+                let mut request = reqwest::Client::new()
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .body(body.to_string());
+                for (k, v) in headers {
+                    request = request.header(k, v);
+                }
+                let text = request.send().await.unwrap().text().await.unwrap();
+                serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!({"raw": text}))
+            }
+        };
+        let first =
+            send(json!({"_meta": meta, "name": "delete_pet", "arguments": {"pet_id": "7"}})).await;
+        let result = &first["result"];
+        assert_eq!(result["resultType"], "input_required", "{first}");
+        let message = result["inputRequests"]["confirm"]["params"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{first}"));
+        assert!(message.contains("/pets/7"), "{message}");
+        let state = result["requestState"].as_str().unwrap().to_owned();
+        assert!(mock.requests().is_empty());
+        let second = send(
+            json!({"_meta": meta, "name": "delete_pet", "arguments": {"pet_id": "7"},
+            "requestState": state,
+            "inputResponses": {"confirm": {"action": "accept", "content": {"confirm": true}}}}),
+        )
+        .await;
+        assert_eq!(second["result"]["isError"], false, "{second}");
+        assert_eq!(mock.requests().len(), 1);
+        let lines = running.audit.lines();
+        assert!(
+            lines[0].contains(r#""decision":"confirmation_requested""#),
+            "{lines:?}"
+        );
+        assert!(lines[1].contains(r#""decision":"confirmed""#), "{lines:?}");
+        assert!(lines.iter().all(|l| l.contains(r#""auth":"disabled""#)));
+    }
 }
