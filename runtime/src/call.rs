@@ -3,18 +3,20 @@
 //!
 //! Owns the order of the steps and the audit record of each call:
 //! 1. the caller's scopes must cover the tool's (`insufficient_scope`, naming what is missing);
-//! 2. the caller's rate limit, then a slot under the concurrency cap;
+//! 2. the caller's rate limit;
 //! 3. the arguments must match the input schema;
 //! 4. a tool acting with the caller's identity needs the caller's token;
 //! 5. the request is built and must fit the request body limit;
 //! 6. a `confirm: true` tool needs a human: elicitation when the client can be asked (a legacy
 //!    session through the peer, or a 2026-07-28 `input_required` round), else a dry run that
 //!    hands out a confirmation token, which a later call with the same arguments redeems;
-//! 7. the upstream token of the tool's identity mode is obtained and sent;
-//! 8. the response is shaped (a per-call scrubber also removes the tokens of this call).
+//! 7. a slot under the concurrency cap (taken only now, so calls waiting for a human hold none);
+//! 8. the upstream token of the tool's identity mode is obtained and sent;
+//! 9. the response is shaped (a per-call scrubber also removes the tokens of this call; a
+//!    response cut off at the size limit that is an error also carries the escalation text).
 //!
 //! Refusals are tool results with `isError: true` ending with the escalation text (the tool's,
-//! else the server's); nothing reaches the upstream before step 7. Every failure after the tool
+//! else the server's); nothing reaches the upstream before step 8. Every failure after the tool
 //! is found is a tool result (never a JSON-RPC error), and exactly one audit line is written per
 //! call, whatever happens.
 
@@ -145,6 +147,15 @@ fn bytes_of(response: &CallToolResponse) -> u64 {
         _ => Ok(0),
     };
     size.unwrap_or(0) as u64
+}
+
+fn all_text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(ContentBlock::as_text)
+        .map(|t| t.text.as_str())
+        .collect()
 }
 
 fn text_result(text: String, is_error: bool) -> CallToolResult {
@@ -287,17 +298,6 @@ impl ServerState {
                 ),
             );
         }
-        let Ok(_permit) = self.concurrency.acquire().await else {
-            return self.refuse(
-                entry,
-                DenyReason::ConcurrencyLimit,
-                format!(
-                    "busy: {} tool calls are already in progress on this server; try again in a \
-                     moment. The upstream API was not called.",
-                    self.concurrency.max()
-                ),
-            );
-        };
         if let Err(violations) = entry.input.check(&Value::Object(args.clone())) {
             let mut paths: Vec<&str> = violations
                 .iter()
@@ -361,6 +361,22 @@ impl ServerState {
             }
             decision = Decision::Confirmed;
         }
+        // The slot is taken only now: a call waiting for a human holds none.
+        let Ok(_permit) = self.concurrency.acquire().await else {
+            let mut ended = self.refuse(
+                entry,
+                DenyReason::ConcurrencyLimit,
+                format!(
+                    "busy: {} tool calls are already in progress on this server; try again in a \
+                     moment. The upstream API was not called.",
+                    self.concurrency.max()
+                ),
+            );
+            if decision == Decision::Confirmed {
+                ended.detail = Some("concurrency_limit after confirmation".into());
+            }
+            return ended;
+        };
         let token = match self
             .identities
             .token(spec.identity, principal, Instant::now())
@@ -412,7 +428,12 @@ impl ServerState {
             scrubber: &scrubber,
             resource_uri: &entry.resource_uri,
         };
-        Ended::shaped(plan.shape(&response), decision, Some(response.status))
+        let mut shaped = plan.shape(&response);
+        if shaped.outcome == Outcome::ResponseTruncated && shaped.result.is_error == Some(true) {
+            let text = self.escalated(entry, all_text(&shaped.result));
+            shaped.result = text_result(text, true);
+        }
+        Ended::shaped(shaped, decision, Some(response.status))
     }
 
     /// The server's scrubber plus the tokens this call holds.

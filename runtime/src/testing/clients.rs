@@ -65,6 +65,7 @@ pub async fn connect_modern<C: Service<RoleClient>>(
 pub struct ConfirmingClient {
     action: ElicitationAction,
     confirm: bool,
+    delay: std::time::Duration,
     questions: Arc<Mutex<Vec<String>>>,
 }
 
@@ -93,8 +94,15 @@ impl ConfirmingClient {
         ConfirmingClient {
             action,
             confirm,
+            delay: std::time::Duration::ZERO,
             questions: Arc::default(),
         }
+    }
+
+    /// The same client, taking `ms` milliseconds to answer (a human thinking).
+    pub fn thinking(mut self, ms: u64) -> Self {
+        self.delay = std::time::Duration::from_millis(ms);
+        self
     }
 
     /// The messages of the questions asked so far.
@@ -131,6 +139,7 @@ impl ClientHandler for ConfirmingClient {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(message);
+        tokio::time::sleep(self.delay).await;
         let result = ElicitResult::new(self.action.clone());
         Ok(if self.action == ElicitationAction::Accept {
             result.with_content(json!({"confirm": self.confirm}))

@@ -242,6 +242,41 @@ async fn a_legacy_session_asks_the_human_by_elicitation() {
 }
 
 #[tokio::test]
+async fn a_call_waiting_for_a_human_holds_no_concurrency_slot() {
+    let mock = MockUpstream::start(ok_mock()).await;
+    let capped = settings(&mock).with_limits(LimitFlags {
+        max_concurrent_calls: Some(1),
+        ..LimitFlags::default()
+    });
+    let server = McpServer::new(&PETS, capped, AuditSink::memory()).unwrap();
+    let slow = ConfirmingClient::accepting().thinking(2_500);
+    let client = connect_with(server.clone(), slow.clone()).await;
+    let delete = client.call_tool(
+        CallToolRequestParams::new("delete_pet").with_arguments(args(json!({"pet_id": "42"}))),
+    );
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        server
+            .call("get_pet", Some(args(json!({"pet_id": "1"}))))
+            .await
+    };
+    let (deleted, got) = tokio::join!(delete, other);
+    assert_eq!(
+        got.unwrap().is_error,
+        Some(false),
+        "blocked by a call waiting for a human"
+    );
+    assert_eq!(deleted.unwrap().is_error, Some(false));
+    assert_eq!(mock.requests().len(), 2);
+    assert_eq!(
+        mock.requests()[0].method,
+        "GET",
+        "the read ran while the delete waited"
+    );
+    let _ = client.cancel().await;
+}
+
+#[tokio::test]
 async fn a_2026_client_is_asked_with_input_required_and_a_sealed_state() {
     let mock = MockUpstream::start(ok_mock()).await;
     let server = McpServer::new(&PETS, settings(&mock), AuditSink::memory()).unwrap();
@@ -391,6 +426,39 @@ async fn rate_limits_request_size_and_concurrency_are_enforced_before_the_upstre
         result_text(&b)
     );
     assert_eq!(slow.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_response_over_the_limit_is_cut_off_with_a_note_and_the_escalation_text() {
+    let mock = MockUpstream::start(MockResponse::json(
+        200,
+        &json!({"id": 42, "name": "R".repeat(500)}),
+    ))
+    .await;
+    let small = settings(&mock).with_limits(LimitFlags {
+        max_response_bytes: Some(64),
+        ..LimitFlags::default()
+    });
+    let server = McpServer::new(&PETS, small, AuditSink::memory()).unwrap();
+    // get_pet publishes an output schema and an allowlist: an error, no partial JSON.
+    let result = server
+        .call("get_pet", Some(args(json!({"pet_id": "42"}))))
+        .await
+        .unwrap();
+    let text = result_text(&result);
+    assert_eq!(result.is_error, Some(true));
+    assert!(text.contains("larger than the limit of 64 bytes"), "{text}");
+    assert!(
+        !text.contains("RRRR"),
+        "partial JSON shown despite field rules: {text}"
+    );
+    assert!(
+        text.ends_with("Ask #platform-access for more access."),
+        "{text}"
+    );
+    let line = lines(&server).pop().unwrap();
+    assert_eq!(line["outcome"], "response_truncated");
+    assert_eq!(line["upstream_status"], 200);
 }
 
 #[tokio::test]
