@@ -1002,7 +1002,11 @@ impl Settings {
             return Err(ConfigError::MissingVars(missing));
         }
         if let Some(var) = &cli.confirmation_secret_env {
-            let secret = settings.vars[var.as_str()].clone();
+            let secret = settings
+                .vars
+                .get(var)
+                .cloned()
+                .ok_or_else(|| ConfigError::MissingVars(vec![var.clone()]))?;
             if secret.expose().len() < crate::confirm::MIN_SECRET_LEN {
                 return Err(ConfigError::Invalid(format!(
                     "the confirmation secret in {var} is shorter than {} bytes\nhelp: use a \

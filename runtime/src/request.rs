@@ -163,7 +163,7 @@ impl PreparedValue {
     }
 
     /// The value for one call; `None` when absent (a `null` argument counts as absent). With
-    /// [masked](Settings::masked) settings, fixed values are masked too: the model never
+    /// masked settings (dry runs), fixed values are masked too: the model never
     /// sees them.
     pub fn resolve(&self, args: &Map<String, Value>, settings: &Settings) -> Option<Value> {
         match self {
