@@ -26,6 +26,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
                 },
             },
         ],
+        oauth: ::core::option::Option::None,
     },
     tools: &[
         &tools::get_governance_profile::TOOL,
@@ -33,4 +34,11 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::list_governance_profiles::TOOL,
         &tools::profile_targets::TOOL,
     ],
+    scopes: &["governance:read"],
+    limits: ::mcpgen_runtime::spec::LimitsSpec {
+        max_request_bytes: 1048576u64,
+        calls_per_minute: 60u32,
+        max_concurrent_calls: 16u32,
+    },
+    escalation: ::core::option::Option::None,
 };

@@ -18,14 +18,14 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         base_url_env: "GALAXY_MCP_UPSTREAM_URL",
         timeout_ms: 30000u64,
         max_response_bytes: 10485760u64,
-        credentials: &[
-            ::mcpgen_runtime::spec::CredentialSpec {
-                id: "bearerAuth",
-                kind: ::mcpgen_runtime::spec::CredentialKind::Bearer {
-                    env: "GALAXY_TOKEN",
-                },
-            },
-        ],
+        credentials: &[],
+        oauth: ::core::option::Option::Some(::mcpgen_runtime::spec::OAuthClientSpec {
+            token_url: "https://galaxy.scalar.com/oauth/token",
+            client_id_env: "GALAXY_CLIENT_ID",
+            client_secret_env: "GALAXY_CLIENT_SECRET",
+            scopes: &["read:planets", "write:planets"],
+            audience: ::core::option::Option::None,
+        }),
     },
     tools: &[
         &tools::create_planet::TOOL,
@@ -35,4 +35,13 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::upload_planet_image::TOOL,
         &tools::whoami::TOOL,
     ],
+    scopes: &["account:read", "planets:admin", "planets:read", "planets:write"],
+    limits: ::mcpgen_runtime::spec::LimitsSpec {
+        max_request_bytes: 1048576u64,
+        calls_per_minute: 60u32,
+        max_concurrent_calls: 16u32,
+    },
+    escalation: ::core::option::Option::Some(
+        "Planet changes you cannot make here go to the catalogue team (#galaxy-catalogue).",
+    ),
 };

@@ -34,6 +34,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
                 },
             },
         ],
+        oauth: ::core::option::Option::None,
     },
     tools: &[
         &tools::delete_pet::TOOL,
@@ -45,4 +46,13 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::mark_pet_sold::TOOL,
         &tools::upload_pet_photo::TOOL,
     ],
+    scopes: &["customers:read", "pets:admin", "pets:read", "pets:write", "store:read"],
+    limits: ::mcpgen_runtime::spec::LimitsSpec {
+        max_request_bytes: 1048576u64,
+        calls_per_minute: 60u32,
+        max_concurrent_calls: 16u32,
+    },
+    escalation: ::core::option::Option::Some(
+        "For anything these tools do not allow, ask the store manager on",
+    ),
 };

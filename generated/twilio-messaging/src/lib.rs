@@ -27,10 +27,20 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
                 },
             },
         ],
+        oauth: ::core::option::Option::None,
     },
     tools: &[
         &tools::get_message::TOOL,
         &tools::list_recent_messages::TOOL,
         &tools::send_sms::TOOL,
     ],
+    scopes: &["messages:read", "messages:send"],
+    limits: ::mcpgen_runtime::spec::LimitsSpec {
+        max_request_bytes: 1048576u64,
+        calls_per_minute: 20u32,
+        max_concurrent_calls: 4u32,
+    },
+    escalation: ::core::option::Option::Some(
+        "To message other numbers or see message bodies, file a request with the messaging team (MSG queue in Jira).",
+    ),
 };

@@ -11,11 +11,11 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::body::{self, BodyContent, BodyError, FieldValue, OutgoingBody};
-use crate::config::Settings;
+use crate::config::{Secret, Settings, uses_authorization_header};
 use crate::credentials;
 use crate::spec::{
-    BodySpec, BodyValue, CredentialSpec, HttpMethod, ParamLocation, ParamSpec, ServerSpec,
-    ToolSpec, ValueSource,
+    BodySpec, BodyValue, CredentialSpec, HttpMethod, IdentityMode, ParamLocation, ParamSpec,
+    ServerSpec, ToolSpec, ValueSource,
 };
 use crate::style;
 
@@ -46,6 +46,15 @@ impl OutgoingRequest {
             url.push_str(&self.query.join("&"));
         }
         url
+    }
+
+    /// The size of the body in bytes (multipart: the parts' contents).
+    pub fn body_len(&self) -> u64 {
+        match &self.body {
+            None => 0,
+            Some(OutgoingBody::Bytes { bytes, .. }) => bytes.len() as u64,
+            Some(OutgoingBody::Multipart(parts)) => parts.iter().map(|p| p.data.len() as u64).sum(),
+        }
     }
 
     /// The value of a header (names compare case-insensitively).
@@ -153,7 +162,9 @@ impl PreparedValue {
         })
     }
 
-    /// The value for one call; `None` when absent (a `null` argument counts as absent).
+    /// The value for one call; `None` when absent (a `null` argument counts as absent). With
+    /// masked settings (dry runs), fixed values are masked too: the model never
+    /// sees them.
     pub fn resolve(&self, args: &Map<String, Value>, settings: &Settings) -> Option<Value> {
         match self {
             PreparedValue::Argument { name, default } => args
@@ -161,6 +172,9 @@ impl PreparedValue {
                 .filter(|v| !v.is_null())
                 .cloned()
                 .or_else(|| default.clone()),
+            PreparedValue::Fixed(_) if settings.is_masked() => {
+                Some(Value::String(crate::confirm::MASK.into()))
+            }
             PreparedValue::Fixed(v) => Some(v.clone()),
             PreparedValue::Env(var) => settings
                 .var(var)
@@ -184,6 +198,7 @@ pub struct RequestPlan {
     body: Option<(&'static BodySpec, PreparedBody)>,
     accept: &'static str,
     credentials: Vec<&'static CredentialSpec>,
+    identity: IdentityMode,
 }
 
 /// Header parameters OpenAPI says are ignored (the request sets them itself).
@@ -241,15 +256,30 @@ impl RequestPlan {
             body,
             accept: tool.accept,
             credentials,
+            identity: tool.identity,
         })
     }
 
-    /// Builds the request for one call.
+    /// The request of one call as a dry run shows it: hidden (fixed) values, environment
+    /// values and credentials masked, the identity token (if the tool sends one) masked.
+    pub fn masked(
+        &self,
+        args: &Map<String, Value>,
+        settings: &Settings,
+    ) -> Result<OutgoingRequest, RequestError> {
+        let token = (self.identity != IdentityMode::ServiceAccount)
+            .then(|| Secret::new(crate::confirm::MASK));
+        self.build(args, &settings.masked(), "", token.as_ref())
+    }
+
+    /// Builds the request for one call. `token`, when the tool's identity mode gives one, is
+    /// sent as `Authorization: Bearer` instead of credentials that use that header.
     pub fn build(
         &self,
         args: &Map<String, Value>,
         settings: &Settings,
         request_id: &str,
+        token: Option<&Secret>,
     ) -> Result<OutgoingRequest, RequestError> {
         let mut query = Vec::new();
         let mut headers = Vec::new();
@@ -284,7 +314,9 @@ impl RequestPlan {
         if !self.accept.is_empty() {
             push_header(&mut headers, "accept", self.accept.to_owned())?;
         }
-        push_header(&mut headers, REQUEST_ID_HEADER, request_id.to_owned())?;
+        if !request_id.is_empty() {
+            push_header(&mut headers, REQUEST_ID_HEADER, request_id.to_owned())?;
+        }
         let mut request = OutgoingRequest {
             method: self.method,
             path,
@@ -293,7 +325,20 @@ impl RequestPlan {
             body: self.body(args, settings)?,
         };
         for credential in &self.credentials {
+            if token.is_some() && uses_authorization_header(&credential.kind) {
+                continue;
+            }
             credentials::apply(credential, settings, &mut request, &mut cookies)?;
+        }
+        if let Some(token) = token {
+            push_header(
+                &mut request.headers,
+                "authorization",
+                format!("Bearer {}", token.expose()),
+            )
+            .map_err(|_| RequestError::InvalidHeader {
+                name: "the upstream access token".into(),
+            })?;
         }
         if !cookies.is_empty() {
             push_header(&mut request.headers, "cookie", cookies.join("; "))?;
@@ -424,7 +469,7 @@ mod tests {
         let tool = testing_specs::tool(tool);
         let plan = RequestPlan::new(&PETS, tool).unwrap();
         let Value::Object(args) = args else { panic!() };
-        plan.build(&args, &settings(), "req-1")
+        plan.build(&args, &settings(), "req-1", None)
     }
 
     #[test]
@@ -501,6 +546,90 @@ mod tests {
             }
         );
         assert!(!err.to_string().contains("Injected"));
+    }
+
+    #[test]
+    fn an_identity_token_replaces_authorization_credentials_only() {
+        let settings = Settings::new("http://up.test/v1")
+            .with_var("PETS_API_KEY", "sa-bearer")
+            .with_var("PETS_QUERY_KEY", "qk-1");
+        let build = |tool: &'static ToolSpec, token: Option<&Secret>| {
+            RequestPlan::new(&testing_specs::OAUTH_PETS, tool)
+                .unwrap()
+                .build(&Map::new(), &settings, "r", token)
+                .unwrap()
+        };
+        let sa = build(&testing_specs::WHOAMI_SA, None);
+        assert_eq!(sa.header("authorization"), Some("Bearer sa-bearer"));
+        assert_eq!(sa.query, ["key=qk-1"]);
+        let token = Secret::new("up-token");
+        let cc = build(&testing_specs::WHOAMI_CC, Some(&token));
+        let auth: Vec<_> = cc
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "authorization")
+            .collect();
+        assert_eq!(
+            auth,
+            [&("authorization".to_owned(), "Bearer up-token".to_owned())]
+        );
+        assert_eq!(cc.query, ["key=qk-1"], "API keys elsewhere are still sent");
+        let bad = RequestPlan::new(&testing_specs::OAUTH_PETS, &testing_specs::WHOAMI_CC)
+            .unwrap()
+            .build(&Map::new(), &settings, "r", Some(&Secret::new("a\nb")))
+            .unwrap_err();
+        assert!(!bad.to_string().contains("a\nb"));
+    }
+
+    #[test]
+    fn masked_requests_hide_fixed_env_and_credential_values_but_show_arguments() {
+        let plan = RequestPlan::new(&PETS, testing_specs::tool("get_pet")).unwrap();
+        let Value::Object(args) = json!({"pet_id": "42", "trace": "t-1"}) else {
+            panic!()
+        };
+        let req = plan.masked(&args, &settings()).unwrap();
+        let mask = crate::confirm::MASK;
+        assert_eq!(req.path, "/pets/42");
+        assert_eq!(
+            req.query,
+            [
+                "verbose=false",
+                format!("format={mask}").as_str(),
+                format!("tenant={mask}").as_str()
+            ]
+        );
+        assert_eq!(req.header("api_key"), Some(mask));
+        assert_eq!(req.header("x-trace"), Some("t-1"));
+        assert_eq!(req.header("x-request-id"), None);
+        let body = RequestPlan::new(&PETS, testing_specs::tool("create_pet"))
+            .unwrap()
+            .masked(&args_of(json!({"name": "Rex"})), &settings())
+            .unwrap()
+            .body;
+        assert_eq!(
+            body,
+            Some(OutgoingBody::Bytes {
+                content_type: "application/json".into(),
+                bytes: format!(r#"{{"name":"Rex","source":"{mask}"}}"#).into_bytes()
+            })
+        );
+        // A token identity shows a masked Authorization header.
+        let cc = RequestPlan::new(&testing_specs::OAUTH_PETS, &testing_specs::WHOAMI_CC)
+            .unwrap()
+            .masked(
+                &Map::new(),
+                &Settings::new("http://x").with_var("PETS_QUERY_KEY", "qk"),
+            )
+            .unwrap();
+        assert_eq!(
+            cc.header("authorization"),
+            Some(format!("Bearer {mask}").as_str())
+        );
+        assert_eq!(cc.query, [format!("key={mask}")]);
+    }
+
+    fn args_of(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
     }
 
     #[test]

@@ -17,6 +17,10 @@
 //!   that the call itself succeeded, so a model does not retry a write.
 //! - Non-2xx: `isError: true`, `upstream returned HTTP <code> <reason>` and the body (JSON
 //!   bodies redacted), truncated to about 4 KiB.
+//! - A response cut off at the size limit: with an output schema, `isError: true` with a note
+//!   and the partial text (partial JSON cannot be structured content); without one, the partial
+//!   text with a note. Partial JSON of a tool with an allowlist or redactions is never shown
+//!   (the rules cannot be applied to JSON that does not parse), nor is partial binary data.
 //!
 //! Every text leaving here has the server's credential values replaced by `[REDACTED]`.
 
@@ -88,6 +92,11 @@ impl Scrubber {
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
         Scrubber { secrets }
+    }
+
+    /// A copy that also replaces `more` (the tokens of one call).
+    pub fn with(&self, more: impl IntoIterator<Item = String>) -> Scrubber {
+        Scrubber::new(self.secrets.iter().cloned().chain(more))
     }
 
     /// The text with every secret replaced.
@@ -185,6 +194,9 @@ impl ResultPlan<'_> {
         let status_line = format!("HTTP {} {}", response.status, response.reason())
             .trim_end()
             .to_owned();
+        if response.truncated {
+            return self.truncated(response, &status_line);
+        }
         if !response.is_success() {
             return self.upstream_error(response, &status_line);
         }
@@ -256,6 +268,57 @@ impl ResultPlan<'_> {
             )
         };
         Shaped::ok(CallToolResult::success(vec![block]))
+    }
+
+    fn truncated(&self, response: &UpstreamResponse, status_line: &str) -> Shaped {
+        let limit = response.body.len();
+        let media = media_type(response.content_type.as_deref()).unwrap_or_default();
+        let utf8 = std::str::from_utf8(&response.body).is_ok()
+            || std::str::from_utf8(&response.body[..limit.saturating_sub(3)]).is_ok();
+        let first = response.body.iter().find(|b| !b.is_ascii_whitespace());
+        let json_like = is_json(&media) || (media.is_empty() && matches!(first, Some(b'{' | b'[')));
+        let textual = is_json(&media) || is_text(&media) || (media.is_empty() && utf8);
+        let shaped_json = !self.output.allow.is_empty() || !self.output.redact.is_empty();
+        let shown = (textual && !(json_like && shaped_json))
+            .then(|| self.scrubber.text(&String::from_utf8_lossy(&response.body)));
+        let note = format!(
+            "[The upstream response was larger than the limit of {limit} bytes and was cut off \
+             there.]"
+        );
+        let detail = Some(format!("response cut off at {limit} bytes"));
+        if response.is_success()
+            && self.validator.is_none()
+            && let Some(text) = &shown
+        {
+            return Shaped {
+                result: CallToolResult::success(vec![ContentBlock::text(format!(
+                    "{text}\n\n{note}"
+                ))]),
+                outcome: Outcome::ResponseTruncated,
+                detail,
+            };
+        }
+        let mut text = if response.is_success() {
+            format!(
+                "The upstream call succeeded ({status_line}), but its response was larger than \
+                 the limit of {limit} bytes, so it was cut off and cannot be returned as this \
+                 tool's structured result. Narrow the request (filters, paging) to get less data."
+            )
+        } else {
+            format!("upstream returned {status_line}\n{note}")
+        };
+        match shown {
+            Some(partial) => {
+                text.push_str("\n\nThe first part of the response:\n");
+                text.push_str(&partial);
+            }
+            None if textual => text.push_str(
+                "\n(The partial response is not shown: this tool's field rules cannot be \
+                 applied to incomplete JSON.)",
+            ),
+            None => text.push_str("\n(The partial binary data is not shown.)"),
+        }
+        Shaped::error(Outcome::ResponseTruncated, text, detail)
     }
 
     fn upstream_error(&self, response: &UpstreamResponse, status_line: &str) -> Shaped {
@@ -378,7 +441,76 @@ mod tests {
             status,
             content_type: ct.map(str::to_owned),
             body: body.to_vec(),
+            truncated: false,
         }
+    }
+
+    fn cut(status: u16, ct: Option<&str>, body: &[u8]) -> UpstreamResponse {
+        UpstreamResponse {
+            truncated: true,
+            ..response(status, ct, body)
+        }
+    }
+
+    #[test]
+    fn truncated_responses_say_so_and_never_bypass_field_rules() {
+        // An output schema: an error with the partial text.
+        let v = schema();
+        let s = shape(
+            &PLAIN_OUT,
+            Some(&v),
+            cut(200, Some("application/json"), br#"{"items":[{"id":1},{"id"#),
+        );
+        assert_eq!(s.outcome, Outcome::ResponseTruncated);
+        assert_eq!(s.result.is_error, Some(true));
+        assert_eq!(s.result.structured_content, None);
+        let text = text_of(&s.result);
+        assert!(
+            text.contains("larger than the limit of 23 bytes")
+                && text.contains(r#"{"items":[{"id":1}"#),
+            "{text}"
+        );
+        // No output schema, text: the text with a note, not an error.
+        let s = shape(
+            &PLAIN_OUT,
+            None,
+            cut(200, Some("text/plain"), b"line 1\nline 2 sk-live-123456"),
+        );
+        assert_eq!(s.result.is_error, Some(false));
+        let text = text_of(&s.result);
+        assert!(
+            text.starts_with("line 1\nline 2 [REDACTED]") && text.ends_with("cut off there.]"),
+            "{text}"
+        );
+        // Field rules (allowlist, redactions) cannot apply to partial JSON: nothing is shown.
+        let s = shape(
+            &PETS_OUT,
+            None,
+            cut(
+                200,
+                Some("application/json"),
+                br#"[{"id":1,"card":"4111111111111111","na"#,
+            ),
+        );
+        let text = text_of(&s.result);
+        assert_eq!(s.result.is_error, Some(true));
+        assert!(
+            !text.contains("4111") && text.contains("not shown"),
+            "{text}"
+        );
+        // Binary: not shown.
+        let s = shape(
+            &PLAIN_OUT,
+            None,
+            cut(200, Some("image/png"), &[0x89, 0x50, 0, 1]),
+        );
+        assert!(
+            s.result.is_error == Some(true)
+                && text_of(&s.result).contains("binary data is not shown")
+        );
+        // An error status keeps its status line.
+        let s = shape(&PLAIN_OUT, None, cut(500, Some("text/plain"), b"boom boom"));
+        assert!(text_of(&s.result).starts_with("upstream returned HTTP 500 Internal Server Error"));
     }
 
     fn text_of(result: &CallToolResult) -> String {

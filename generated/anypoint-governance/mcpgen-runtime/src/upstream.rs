@@ -2,8 +2,9 @@
 //!
 //! Owns the HTTP client (built once: rustls with the `ring` provider, the spec's timeout), the
 //! conversion of an [`OutgoingRequest`] into a reqwest request (multipart bodies are assembled
-//! by reqwest, which writes the boundary), and reading the response with a size limit. Error
-//! messages come from reqwest with the URL stripped (a query may carry an API key).
+//! by reqwest, which writes the boundary), and reading the response up to a size limit (the
+//! rest is not read, and the response is marked truncated). Error messages come from reqwest
+//! with the URL stripped (a query may carry an API key).
 
 use std::error::Error as _;
 use std::fmt;
@@ -36,8 +37,10 @@ pub struct UpstreamResponse {
     pub status: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
-    /// The body.
+    /// The body (at most the size limit).
     pub body: Vec<u8>,
+    /// The body was cut off at the size limit.
+    pub truncated: bool,
 }
 
 impl UpstreamResponse {
@@ -63,11 +66,6 @@ pub enum UpstreamError {
         /// The timeout, in milliseconds.
         ms: u64,
     },
-    /// The body is larger than the limit.
-    TooLarge {
-        /// The limit, in bytes.
-        limit: u64,
-    },
     /// The request could not be sent as built (bad URL, method or part content type).
     InvalidRequest(String),
     /// Connecting failed or the exchange broke off.
@@ -80,10 +78,6 @@ impl fmt::Display for UpstreamError {
             UpstreamError::Timeout { ms } => {
                 write!(f, "the upstream API did not answer within {ms} ms")
             }
-            UpstreamError::TooLarge { limit } => write!(
-                f,
-                "the upstream response is larger than the limit of {limit} bytes"
-            ),
             UpstreamError::InvalidRequest(msg) => write!(f, "the request could not be sent: {msg}"),
             UpstreamError::Transport(msg) => {
                 write!(f, "the upstream API could not be reached: {msg}")
@@ -108,8 +102,13 @@ fn describe(error: reqwest::Error) -> String {
 
 impl Upstream {
     /// Builds the client for this upstream at `base_url` (from settings), identifying as
-    /// `user_agent`.
-    pub fn new(spec: &UpstreamSpec, base_url: &str, user_agent: &str) -> Result<Self, String> {
+    /// `user_agent`, reading at most `max_response_bytes` of a response.
+    pub fn new(
+        spec: &UpstreamSpec,
+        base_url: &str,
+        user_agent: &str,
+        max_response_bytes: u64,
+    ) -> Result<Self, String> {
         install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(spec.timeout_ms.max(1)))
@@ -120,11 +119,21 @@ impl Upstream {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
             timeout_ms: spec.timeout_ms,
-            max_response_bytes: spec.max_response_bytes,
+            max_response_bytes,
         })
     }
 
-    /// Sends a request and reads the whole response (up to the size limit).
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The response size limit.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
+    /// Sends a request and reads the response, up to the size limit.
     pub async fn send(&self, request: OutgoingRequest) -> Result<UpstreamResponse, UpstreamError> {
         let builder = self.to_reqwest(request)?;
         let mut response = builder.send().await.map_err(|e| self.classify(e))?;
@@ -134,19 +143,20 @@ impl Upstream {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let limit = self.max_response_bytes;
+        let limit = usize::try_from(self.max_response_bytes).unwrap_or(usize::MAX);
         let declared = response
             .headers()
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Err(UpstreamError::TooLarge { limit });
-        }
+        let mut truncated = declared.is_some_and(|len| len > self.max_response_bytes);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
-            if body.len() as u64 + chunk.len() as u64 > limit {
-                return Err(UpstreamError::TooLarge { limit });
+            let room = limit - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
             }
             body.extend_from_slice(&chunk);
         }
@@ -154,6 +164,7 @@ impl Upstream {
             status,
             content_type,
             body,
+            truncated,
         })
     }
 

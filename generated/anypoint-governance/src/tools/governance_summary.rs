@@ -43,4 +43,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    contract: "sha256:d86bd94a70f50213",
+    escalation: ::core::option::Option::None,
 };

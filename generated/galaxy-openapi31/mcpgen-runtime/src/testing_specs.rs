@@ -52,6 +52,9 @@ const WRITE: HintsSpec = HintsSpec {
     open_world: true,
 };
 
+/// Contract version of every test tool.
+pub const CONTRACT: &str = "test-contract-1";
+
 const NO_OUTPUT: OutputSpec = OutputSpec {
     schema: None,
     wrap: None,
@@ -152,9 +155,12 @@ pub static GET_PET: ToolSpec = ToolSpec {
     body: None,
     accept: "application/json",
     credentials: &["api_key"],
-    scopes: &[],
+    scopes: &["pets:read"],
     hints: HINTS,
     confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: None,
 };
 
 /// GET /pets: a JSON array wrapped as `{ "items": [...] }`, allowlist with wildcards, masking.
@@ -194,6 +200,9 @@ pub static LIST_PETS: ToolSpec = ToolSpec {
     scopes: &[],
     hints: HINTS,
     confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: None,
 };
 
 /// POST /pets: a JSON body assembled from fields (one fixed), bearer token.
@@ -222,9 +231,12 @@ pub static CREATE_PET: ToolSpec = ToolSpec {
     }),
     accept: "application/json",
     credentials: &["bearer"],
-    scopes: &[],
+    scopes: &["pets:write"],
     hints: WRITE,
     confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: None,
 };
 
 /// POST /login: a form body, HTTP Basic plus an API key in the query.
@@ -252,6 +264,9 @@ pub static LOGIN: ToolSpec = ToolSpec {
     scopes: &[],
     hints: WRITE,
     confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: None,
 };
 
 /// POST /pets/{pet_id}/photo: multipart with a file part, a text part and a JSON part.
@@ -295,6 +310,9 @@ pub static UPLOAD_PHOTO: ToolSpec = ToolSpec {
     scopes: &[],
     hints: WRITE,
     confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: None,
 };
 
 /// PUT /files/{name}: a binary body from one base64 argument; returns whatever the upstream sends.
@@ -328,6 +346,72 @@ pub static PUT_FILE: ToolSpec = ToolSpec {
     scopes: &[],
     hints: WRITE,
     confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: None,
+};
+
+/// DELETE /pets/{pet_id}: destructive, needs a human's confirmation and `pets:write`, with its
+/// own escalation text; a fixed query value and an env header that dry runs must mask.
+pub static DELETE_PET: ToolSpec = ToolSpec {
+    name: "delete_pet",
+    title: None,
+    description: "Deletes a pet.",
+    operation: OperationSpec {
+        id: Some("deletePet"),
+        method: HttpMethod::Delete,
+        path: "/pets/{pet_id}",
+    },
+    input_schema: r#"{"type":"object","properties":{"pet_id":{"type":"string"},
+        "reason":{"type":"string"},"confirmation_token":{"type":"string"}},
+        "required":["pet_id"],"additionalProperties":false}"#,
+    output: NO_OUTPUT,
+    params: &[
+        param(
+            "pet_id",
+            ParamLocation::Path,
+            ParamStyle::Simple,
+            false,
+            arg("pet_id"),
+        ),
+        param(
+            "reason",
+            ParamLocation::Query,
+            ParamStyle::Form,
+            true,
+            arg("reason"),
+        ),
+        param(
+            "audit_tag",
+            ParamLocation::Query,
+            ParamStyle::Form,
+            true,
+            ValueSource::Fixed {
+                json: r#""hidden-tag-77""#,
+            },
+        ),
+        param(
+            "X-Tenant",
+            ParamLocation::Header,
+            ParamStyle::Simple,
+            false,
+            ValueSource::Env { var: "PETS_TENANT" },
+        ),
+    ],
+    body: None,
+    accept: "application/json",
+    credentials: &["api_key"],
+    scopes: &["pets:write"],
+    hints: HintsSpec {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: true,
+    },
+    confirm: true,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    escalation: Some("To delete pets, ask the pet store team in #pets-access."),
 };
 
 /// The pet store server.
@@ -341,6 +425,7 @@ pub static PETS: ServerSpec = ServerSpec {
         base_url_env: "PETS_BASE_URL",
         timeout_ms: 5_000,
         max_response_bytes: 64 * 1024,
+        oauth: None,
         credentials: &[
             CredentialSpec {
                 id: "api_key",
@@ -387,12 +472,100 @@ pub static PETS: ServerSpec = ServerSpec {
     },
     tools: &[
         &CREATE_PET,
+        &DELETE_PET,
         &GET_PET,
         &LIST_PETS,
         &LOGIN,
         &PUT_FILE,
         &UPLOAD_PHOTO,
     ],
+    scopes: &["pets:read", "pets:write"],
+    limits: LIMITS,
+    escalation: Some("Ask #platform-access for more access."),
+};
+
+/// Generous limits for tests.
+pub const LIMITS: LimitsSpec = LimitsSpec {
+    max_request_bytes: 1024 * 1024,
+    calls_per_minute: 0,
+    max_concurrent_calls: 0,
+};
+
+/// A tool of [`OAUTH_PETS`]: GET /me with `identity`, a bearer credential (replaced by the
+/// identity's token) and an API key in the query (still sent).
+const fn whoami(name: &'static str, identity: IdentityMode) -> ToolSpec {
+    ToolSpec {
+        name,
+        title: None,
+        description: "Who the upstream thinks is calling.",
+        operation: OperationSpec {
+            id: None,
+            method: HttpMethod::Get,
+            path: "/me",
+        },
+        input_schema: r#"{"type":"object"}"#,
+        output: NO_OUTPUT,
+        params: &[],
+        body: None,
+        accept: "application/json",
+        credentials: &["bearer", "query_key"],
+        scopes: &["pets:read"],
+        hints: HINTS,
+        confirm: false,
+        identity,
+        contract: CONTRACT,
+        escalation: None,
+    }
+}
+
+/// Client credentials.
+pub static WHOAMI_CC: ToolSpec = whoami("whoami_cc", IdentityMode::ClientCredentials);
+/// Token exchange.
+pub static WHOAMI_EXCHANGE: ToolSpec = whoami("whoami_exchange", IdentityMode::TokenExchange);
+/// Passthrough.
+pub static WHOAMI_PASS: ToolSpec = whoami("whoami_pass", IdentityMode::Passthrough);
+/// The service account.
+pub static WHOAMI_SA: ToolSpec = whoami("whoami_sa", IdentityMode::ServiceAccount);
+
+/// A server whose tools use each upstream identity mode.
+pub static OAUTH_PETS: ServerSpec = ServerSpec {
+    name: "oauth-pets",
+    version: "0.1.0",
+    title: None,
+    instructions: None,
+    upstream: UpstreamSpec {
+        base_url: "https://petstore.example.com/v1",
+        base_url_env: "",
+        timeout_ms: 5_000,
+        max_response_bytes: 64 * 1024,
+        credentials: &[
+            CredentialSpec {
+                id: "bearer",
+                kind: CredentialKind::Bearer {
+                    env: "PETS_API_KEY",
+                },
+            },
+            CredentialSpec {
+                id: "query_key",
+                kind: CredentialKind::ApiKey {
+                    location: ApiKeyLocation::Query,
+                    name: "key",
+                    env: "PETS_QUERY_KEY",
+                },
+            },
+        ],
+        oauth: Some(OAuthClientSpec {
+            token_url: "https://id.petstore.example.com/token",
+            client_id_env: "PETS_CLIENT_ID",
+            client_secret_env: "PETS_CLIENT_SECRET",
+            scopes: &["pets:read", "pets:write"],
+            audience: Some("https://petstore.example.com"),
+        }),
+    },
+    tools: &[&WHOAMI_CC, &WHOAMI_EXCHANGE, &WHOAMI_PASS, &WHOAMI_SA],
+    scopes: &["pets:read"],
+    limits: LIMITS,
+    escalation: None,
 };
 
 /// The tool of `PETS` with this name.

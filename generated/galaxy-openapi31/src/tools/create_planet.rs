@@ -150,7 +150,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         ),
     }),
     accept: "application/json, application/xml",
-    credentials: &["bearerAuth"],
+    credentials: &[],
     scopes: &["planets:write"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
         read_only: false,
@@ -159,4 +159,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: true,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
+    contract: "sha256:6b62a99a000df6ba",
+    escalation: ::core::option::Option::None,
 };

@@ -35,7 +35,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     ],
     body: ::core::option::Option::None,
     accept: "application/json",
-    credentials: &["bearerAuth"],
+    credentials: &[],
     scopes: &["planets:admin"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
         read_only: false,
@@ -44,4 +44,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: true,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
+    contract: "sha256:3abed55da1061510",
+    escalation: ::core::option::Option::None,
 };

@@ -46,4 +46,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::Passthrough,
+    contract: "sha256:a2b3af41e5fadcf3",
+    escalation: ::core::option::Option::None,
 };

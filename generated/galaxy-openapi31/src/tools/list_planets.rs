@@ -57,4 +57,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
+    contract: "sha256:cb7663e7a687eadd",
+    escalation: ::core::option::Option::None,
 };

@@ -54,7 +54,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         ),
     }),
     accept: "application/json, application/xml",
-    credentials: &["bearerAuth"],
+    credentials: &[],
     scopes: &["planets:write"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
         read_only: false,
@@ -63,4 +63,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
+    contract: "sha256:a2bb3ca850ad7180",
+    escalation: ::core::option::Option::None,
 };

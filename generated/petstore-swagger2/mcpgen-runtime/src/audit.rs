@@ -1,11 +1,15 @@
-//! The audit log: one JSON line per tool call, and one at startup.
+//! The audit log: one JSON line per tool call, one per request refused at the HTTP layer, and
+//! one at startup.
 //!
 //! Owns the line format, the RFC 3339 timestamp (date math written here, no chrono) and the
 //! sink the lines go to ([`AuditSink`]: stderr in production, since stdout is the stdio protocol
-//! channel; memory in tests). A line names the arguments a call used but never their values, and
-//! never holds a credential: callers hand it names, statuses and outcomes only.
+//! channel, optionally also a file; memory in tests). A line names the caller (subject, client
+//! id), the tool and its contract version, the policy decision, the upstream identity mode, the
+//! arguments a call used but never their values, and never holds a credential or token: callers
+//! hand it names, statuses and outcomes only.
 
 use std::fmt;
+use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,11 +17,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use crate::spec::IdentityMode;
+
 /// Where log lines go.
 #[derive(Debug, Clone)]
 pub enum AuditSink {
     /// Standard error (production).
     Stderr,
+    /// Standard error and a file the lines are appended to (`--audit-file`).
+    StderrAndFile(Arc<Mutex<File>>),
     /// An in-memory buffer (tests); clones share the buffer.
     Memory(Arc<Mutex<Vec<String>>>),
 }
@@ -28,13 +36,31 @@ impl AuditSink {
         AuditSink::Memory(Arc::default())
     }
 
+    /// Stderr plus `path`, opened for appending (created when missing).
+    pub fn with_file(path: &str) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(AuditSink::StderrAndFile(Arc::new(Mutex::new(file))))
+    }
+
     /// Writes one line (a newline is added). Write failures are ignored: logging never fails a call.
     pub fn write(&self, line: &str) {
+        let stderr = || {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(line.as_bytes());
+            let _ = err.write_all(b"\n");
+        };
         match self {
-            AuditSink::Stderr => {
-                let mut err = std::io::stderr().lock();
-                let _ = err.write_all(line.as_bytes());
-                let _ = err.write_all(b"\n");
+            AuditSink::Stderr => stderr(),
+            AuditSink::StderrAndFile(file) => {
+                stderr();
+                let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                let mut buf = Vec::with_capacity(line.len() + 1);
+                buf.extend_from_slice(line.as_bytes());
+                buf.push(b'\n');
+                let _ = file.write_all(&buf);
             }
             AuditSink::Memory(lines) => {
                 let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
@@ -43,10 +69,10 @@ impl AuditSink {
         }
     }
 
-    /// The lines collected so far (always empty for [`AuditSink::Stderr`]).
+    /// The lines collected so far (always empty unless [`AuditSink::Memory`]).
     pub fn lines(&self) -> Vec<String> {
         match self {
-            AuditSink::Stderr => Vec::new(),
+            AuditSink::Stderr | AuditSink::StderrAndFile(_) => Vec::new(),
             AuditSink::Memory(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         }
     }
@@ -79,18 +105,23 @@ impl Level {
 pub enum Outcome {
     /// The upstream answered 2xx and the result was delivered.
     Ok,
+    /// The call was not carried out: refused by policy, a dry run, declined by the human, or
+    /// waiting for the human's answer (the decision says which).
+    NotExecuted,
     /// The arguments broke the input schema; the upstream was not called.
     InvalidArguments,
     /// The request could not be built from valid arguments (e.g. bad base64, header value).
     InvalidRequest,
+    /// No upstream token could be obtained for the tool's identity mode.
+    IdentityError,
     /// The upstream answered with a non-2xx status.
     UpstreamError,
     /// The upstream could not be reached, or the exchange failed midway.
     TransportError,
     /// The upstream did not answer within the timeout.
     Timeout,
-    /// The upstream response was larger than the limit.
-    ResponseTooLarge,
+    /// The upstream response was larger than the limit and was cut off.
+    ResponseTruncated,
     /// The upstream response could not be read as its declared media type.
     InvalidResponse,
     /// The result did not match the published output schema; sent as an error with the data as text.
@@ -106,12 +137,14 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
+            Outcome::NotExecuted => "not_executed",
             Outcome::InvalidArguments => "invalid_arguments",
             Outcome::InvalidRequest => "invalid_request",
+            Outcome::IdentityError => "identity_error",
             Outcome::UpstreamError => "upstream_error",
             Outcome::TransportError => "transport_error",
             Outcome::Timeout => "timeout",
-            Outcome::ResponseTooLarge => "response_too_large",
+            Outcome::ResponseTruncated => "response_truncated",
             Outcome::InvalidResponse => "invalid_response",
             Outcome::OutputMismatch => "output_mismatch",
             Outcome::Cancelled => "cancelled",
@@ -122,15 +155,15 @@ impl Outcome {
     /// The level a call with this outcome is logged at.
     pub fn level(self) -> Level {
         match self {
-            Outcome::Ok | Outcome::Cancelled => Level::Info,
+            Outcome::Ok | Outcome::Cancelled | Outcome::NotExecuted => Level::Info,
             Outcome::InvalidArguments
             | Outcome::InvalidRequest
             | Outcome::UpstreamError
             | Outcome::InvalidResponse
             | Outcome::OutputMismatch
-            | Outcome::ResponseTooLarge
+            | Outcome::ResponseTruncated
             | Outcome::UnknownTool => Level::Warn,
-            Outcome::TransportError | Outcome::Timeout => Level::Error,
+            Outcome::TransportError | Outcome::Timeout | Outcome::IdentityError => Level::Error,
         }
     }
 }
@@ -141,31 +174,139 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// Why a call or request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyReason {
+    /// No (valid) bearer token.
+    InvalidToken,
+    /// The caller lacks a scope the tool needs.
+    InsufficientScope,
+    /// The caller made too many calls this minute.
+    RateLimited,
+    /// Too many calls are in progress.
+    ConcurrencyLimit,
+    /// The request body is larger than the limit.
+    RequestTooLarge,
+    /// The tool acts with the caller's identity and the call carries no caller token.
+    IdentityUnavailable,
+    /// No tool has that name.
+    UnknownTool,
+    /// The keys or introspection endpoint could not be reached.
+    AuthUnavailable,
+}
+
+impl DenyReason {
+    /// The reason as written after `denied:`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenyReason::InvalidToken => "invalid_token",
+            DenyReason::InsufficientScope => "insufficient_scope",
+            DenyReason::RateLimited => "rate_limited",
+            DenyReason::ConcurrencyLimit => "concurrency_limit",
+            DenyReason::RequestTooLarge => "request_too_large",
+            DenyReason::IdentityUnavailable => "identity_unavailable",
+            DenyReason::UnknownTool => "unknown_tool",
+            DenyReason::AuthUnavailable => "auth_unavailable",
+        }
+    }
+}
+
+/// What policy decided about a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed without confirmation.
+    Allowed,
+    /// Refused.
+    Denied(DenyReason),
+    /// Carried out after a human confirmed it.
+    Confirmed,
+    /// Described, not carried out: the caller must confirm first.
+    DryRun,
+    /// The human was asked and said no (or dismissed the question).
+    Declined,
+    /// The human is being asked (2026-07-28 `input_required` round).
+    ConfirmationRequested,
+}
+
+impl Decision {
+    /// The decision as written in the log (`denied:rate_limited`).
+    pub fn as_string(self) -> String {
+        match self {
+            Decision::Allowed => "allowed".into(),
+            Decision::Denied(reason) => format!("denied:{}", reason.as_str()),
+            Decision::Confirmed => "confirmed".into(),
+            Decision::DryRun => "dry_run".into(),
+            Decision::Declined => "declined".into(),
+            Decision::ConfirmationRequested => "confirmation_requested".into(),
+        }
+    }
+}
+
+/// The name of an identity mode in the log.
+pub fn identity_name(mode: IdentityMode) -> &'static str {
+    match mode {
+        IdentityMode::ServiceAccount => "service_account",
+        IdentityMode::ClientCredentials => "client_credentials",
+        IdentityMode::TokenExchange => "token_exchange",
+        IdentityMode::Passthrough => "passthrough",
+    }
+}
+
 /// Most argument names written in one audit line.
 pub const MAX_LOGGED_NAMES: usize = 100;
 
 /// Longest argument or tool name written in an audit line, in characters.
 pub const MAX_LOGGED_NAME_CHARS: usize = 128;
 
+/// Longest subject or client id written in an audit line, in characters.
+pub const MAX_LOGGED_ID_CHARS: usize = 256;
+
+/// Who made a call, as the audit log names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The principal's subject.
+    pub subject: Option<String>,
+    /// The principal's client id.
+    pub client_id: Option<String>,
+}
+
 /// What one tool call leaves in the log. Holds no argument values and no secrets by construction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCallRecord {
     /// The call's request id (also sent upstream as `X-Request-Id`).
     pub request_id: String,
+    /// Who called.
+    pub caller: Caller,
     /// Tool name.
     pub tool: String,
+    /// The tool's contract version; `None` for an unknown tool.
+    pub contract: Option<String>,
     /// `operationId`, or `METHOD /path`; `None` for an unknown tool.
     pub operation: Option<String>,
+    /// What policy decided.
+    pub decision: Decision,
+    /// Whose identity the tool uses upstream; `None` for an unknown tool.
+    pub identity: Option<IdentityMode>,
     /// HTTP status of the upstream response, if one arrived.
     pub upstream_status: Option<u16>,
     /// Time from receiving the call to answering it.
     pub latency_ms: u64,
+    /// Bytes of the call's arguments (JSON) received from the client.
+    pub bytes_in: u64,
+    /// Bytes of the tool result (JSON) returned to the client.
+    pub bytes_out: u64,
     /// How the call ended.
     pub outcome: Outcome,
     /// Names of the arguments the call carried (sorted by the writer).
     pub arguments: Vec<String>,
     /// A short value-free explanation (schema paths, error kind), for non-`ok` outcomes.
     pub detail: Option<String>,
+    /// The server runs without caller authentication (`--insecure-no-auth`).
+    pub auth_disabled: bool,
+}
+
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
 }
 
 impl ToolCallRecord {
@@ -175,27 +316,96 @@ impl ToolCallRecord {
     /// [`MAX_LOGGED_NAMES`] argument names, and names (and the tool name) cut to
     /// [`MAX_LOGGED_NAME_CHARS`] characters.
     pub fn to_line(&self, now: SystemTime) -> String {
-        let cut = |s: &str| s.chars().take(MAX_LOGGED_NAME_CHARS).collect::<String>();
-        let mut arguments: Vec<String> = self.arguments.iter().map(|a| cut(a)).collect();
+        let name = |s: &str| cut(s, MAX_LOGGED_NAME_CHARS);
+        let mut arguments: Vec<String> = self.arguments.iter().map(|a| name(a)).collect();
         arguments.sort_unstable();
         arguments.dedup();
         arguments.truncate(MAX_LOGGED_NAMES);
+        let level = match self.decision {
+            Decision::Denied(_) | Decision::Declined => Level::Warn,
+            _ => self.outcome.level(),
+        };
         let mut line = Map::new();
         line.insert("ts".into(), rfc3339_utc(now).into());
-        line.insert("level".into(), self.outcome.level().as_str().into());
+        line.insert("level".into(), level.as_str().into());
         line.insert("event".into(), "tool_call".into());
         line.insert("request_id".into(), self.request_id.clone().into());
-        line.insert("tool".into(), cut(&self.tool).into());
+        self.caller.insert_into(&mut line);
+        line.insert("tool".into(), name(&self.tool).into());
+        line.insert("contract".into(), json!(self.contract));
         line.insert("operation".into(), json!(self.operation));
+        line.insert("decision".into(), self.decision.as_string().into());
+        line.insert("identity".into(), json!(self.identity.map(identity_name)));
         line.insert("upstream_status".into(), json!(self.upstream_status));
         line.insert("latency_ms".into(), self.latency_ms.into());
+        line.insert("bytes_in".into(), self.bytes_in.into());
+        line.insert("bytes_out".into(), self.bytes_out.into());
         line.insert("outcome".into(), self.outcome.as_str().into());
         line.insert("arguments".into(), json!(arguments));
         if let Some(detail) = &self.detail {
             line.insert("detail".into(), detail.clone().into());
         }
+        if self.auth_disabled {
+            line.insert("auth".into(), "disabled".into());
+        }
         Value::Object(line).to_string()
     }
+}
+
+impl Caller {
+    fn insert_into(&self, line: &mut Map<String, Value>) {
+        let id = |s: &Option<String>| json!(s.as_deref().map(|s| cut(s, MAX_LOGGED_ID_CHARS)));
+        line.insert("subject".into(), id(&self.subject));
+        line.insert("client_id".into(), id(&self.client_id));
+    }
+}
+
+/// A request refused at the HTTP layer (401, 403, 503), before any tool ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRecord {
+    /// An id for this refusal.
+    pub request_id: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// Why.
+    pub reason: DenyReason,
+    /// The token problem (`expired`, `bad_signature`…) or the missing scopes.
+    pub detail: String,
+    /// The caller, when the token was valid.
+    pub caller: Caller,
+    /// The tool called, when known.
+    pub tool: Option<String>,
+}
+
+impl AuthRecord {
+    /// The JSON line for this record, stamped with `now`.
+    pub fn to_line(&self, now: SystemTime) -> String {
+        let mut line = Map::new();
+        line.insert("ts".into(), rfc3339_utc(now).into());
+        line.insert(
+            "level".into(),
+            if self.status >= 500 { "error" } else { "warn" }.into(),
+        );
+        line.insert("event".into(), "auth".into());
+        line.insert("request_id".into(), self.request_id.clone().into());
+        self.caller.insert_into(&mut line);
+        line.insert(
+            "tool".into(),
+            json!(self.tool.as_deref().map(|t| cut(t, MAX_LOGGED_NAME_CHARS))),
+        );
+        line.insert("status".into(), self.status.into());
+        line.insert(
+            "decision".into(),
+            Decision::Denied(self.reason).as_string().into(),
+        );
+        line.insert("detail".into(), self.detail.clone().into());
+        Value::Object(line).to_string()
+    }
+}
+
+/// A warning line outside any call (`event` names what it is about).
+pub fn warning_line(now: SystemTime, event: &str, message: &str) -> String {
+    json!({"ts": rfc3339_utc(now), "level": "warn", "event": event, "message": message}).to_string()
 }
 
 /// The startup line: server identity, transport, listen address (HTTP only) and tool count.
@@ -305,53 +515,126 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tool_call_line_has_every_field_and_sorted_names() {
-        let record = ToolCallRecord {
+    fn record() -> ToolCallRecord {
+        ToolCallRecord {
             request_id: "r-1".into(),
+            caller: Caller {
+                subject: Some("ann".into()),
+                client_id: Some("app-1".into()),
+            },
             tool: "list_pets".into(),
+            contract: Some("c0ffee".into()),
             operation: Some("listPets".into()),
+            decision: Decision::Allowed,
+            identity: Some(IdentityMode::ClientCredentials),
             upstream_status: Some(200),
             latency_ms: 12,
+            bytes_in: 30,
+            bytes_out: 400,
             outcome: Outcome::Ok,
             arguments: vec!["limit".into(), "kind".into()],
             detail: None,
-        };
-        let line: Value = serde_json::from_str(&record.to_line(at(0, 0))).unwrap();
+            auth_disabled: false,
+        }
+    }
+
+    #[test]
+    fn tool_call_line_has_every_field_and_sorted_names() {
+        let line: Value = serde_json::from_str(&record().to_line(at(0, 0))).unwrap();
         assert_eq!(
             line,
             json!({
                 "ts": "1970-01-01T00:00:00.000Z", "level": "info", "event": "tool_call",
-                "request_id": "r-1", "tool": "list_pets", "operation": "listPets",
-                "upstream_status": 200, "latency_ms": 12, "outcome": "ok",
-                "arguments": ["kind", "limit"]
+                "request_id": "r-1", "subject": "ann", "client_id": "app-1",
+                "tool": "list_pets", "contract": "c0ffee", "operation": "listPets",
+                "decision": "allowed", "identity": "client_credentials",
+                "upstream_status": 200, "latency_ms": 12, "bytes_in": 30, "bytes_out": 400,
+                "outcome": "ok", "arguments": ["kind", "limit"]
             })
         );
         let failed = ToolCallRecord {
             upstream_status: None,
             outcome: Outcome::Timeout,
             detail: Some("timed out".into()),
-            ..record
+            auth_disabled: true,
+            ..record()
         };
         let line: Value = serde_json::from_str(&failed.to_line(at(0, 0))).unwrap();
         assert_eq!(line["upstream_status"], Value::Null);
         assert_eq!(line["level"], "error");
         assert_eq!(line["outcome"], "timeout");
+        assert_eq!(line["auth"], "disabled");
+        for (decision, text, level) in [
+            (
+                Decision::Denied(DenyReason::InsufficientScope),
+                "denied:insufficient_scope",
+                "warn",
+            ),
+            (
+                Decision::Denied(DenyReason::RateLimited),
+                "denied:rate_limited",
+                "warn",
+            ),
+            (Decision::Confirmed, "confirmed", "info"),
+            (Decision::DryRun, "dry_run", "info"),
+            (Decision::Declined, "declined", "warn"),
+            (
+                Decision::ConfirmationRequested,
+                "confirmation_requested",
+                "info",
+            ),
+        ] {
+            let r = ToolCallRecord {
+                decision,
+                outcome: Outcome::NotExecuted,
+                ..record()
+            };
+            let line: Value = serde_json::from_str(&r.to_line(at(0, 0))).unwrap();
+            assert_eq!(
+                (line["decision"].as_str(), line["level"].as_str()),
+                (Some(text), Some(level))
+            );
+        }
+    }
+
+    #[test]
+    fn auth_lines_name_the_refusal() {
+        let r = AuthRecord {
+            request_id: "r-2".into(),
+            status: 403,
+            reason: DenyReason::InsufficientScope,
+            detail: "missing scope pets:write".into(),
+            caller: Caller {
+                subject: Some("s".repeat(1000)),
+                client_id: None,
+            },
+            tool: Some("delete_pet".into()),
+        };
+        let line: Value = serde_json::from_str(&r.to_line(at(0, 0))).unwrap();
+        assert_eq!(line["event"], "auth");
+        assert_eq!(line["status"], 403);
+        assert_eq!(line["decision"], "denied:insufficient_scope");
+        assert_eq!(line["tool"], "delete_pet");
+        assert_eq!(line["subject"].as_str().unwrap().len(), MAX_LOGGED_ID_CHARS);
+        assert_eq!(line["client_id"], Value::Null);
+        let line = warning_line(at(0, 0), "insecure_no_auth", "AUTH OFF");
+        assert!(line.contains(r#""level":"warn""#) && line.contains("AUTH OFF"));
     }
 
     #[test]
     fn client_chosen_names_are_bounded() {
         let record = ToolCallRecord {
-            request_id: "r".into(),
             tool: "t".repeat(1000),
             operation: None,
+            contract: None,
+            identity: None,
             upstream_status: None,
-            latency_ms: 0,
             outcome: Outcome::UnknownTool,
+            decision: Decision::Denied(DenyReason::UnknownTool),
             arguments: (0..500)
                 .map(|i| format!("{i:04}{}", "a".repeat(300)))
                 .collect(),
-            detail: None,
+            ..record()
         };
         let line: Value = serde_json::from_str(&record.to_line(at(0, 0))).unwrap();
         assert_eq!(line["tool"].as_str().unwrap().len(), MAX_LOGGED_NAME_CHARS);
@@ -366,6 +649,23 @@ mod tests {
             (line["operation"].clone(), line["outcome"].clone()),
             (Value::Null, json!("unknown_tool"))
         );
+    }
+
+    #[test]
+    fn file_sink_appends_every_line() {
+        let path = std::env::temp_dir().join(format!("mcpgen-audit-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let sink = AuditSink::with_file(path.to_str().unwrap()).unwrap();
+        sink.write(r#"{"a":1}"#);
+        sink.clone().write(r#"{"b":2}"#);
+        let again = AuditSink::with_file(path.to_str().unwrap()).unwrap();
+        again.write(r#"{"c":3}"#);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n"
+        );
+        assert!(sink.lines().is_empty());
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -1,27 +1,58 @@
-//! The `tools/call` pipeline: validate, build, send, shape, audit.
+//! The `tools/call` pipeline: authorize, limit, validate, build, confirm, obtain the upstream
+//! identity, send, shape, audit.
 //!
-//! Owns the order of the steps and the audit record of each call. Every failure after the tool
-//! is found becomes a tool result with `isError: true` (never a JSON-RPC error), and exactly one
-//! audit line is written per call, whatever happens.
+//! Owns the order of the steps and the audit record of each call:
+//! 1. the caller's scopes must cover the tool's (`insufficient_scope`, naming what is missing);
+//! 2. the caller's rate limit;
+//! 3. the arguments must match the input schema;
+//! 4. a tool acting with the caller's identity needs the caller's token;
+//! 5. the request is built and must fit the request body limit;
+//! 6. a `confirm: true` tool needs a human: elicitation when the client can be asked (a legacy
+//!    session through the peer, or a 2026-07-28 `input_required` round), else a dry run that
+//!    hands out a confirmation token, which a later call with the same arguments redeems;
+//! 7. a slot under the concurrency cap (taken only now, so calls waiting for a human hold none);
+//! 8. the upstream token of the tool's identity mode is obtained and sent;
+//! 9. the response is shaped (a per-call scrubber also removes the tokens of this call; a
+//!    response cut off at the size limit that is an error also carries the escalation text).
+//!
+//! Refusals are tool results with `isError: true` ending with the escalation text (the tool's,
+//! else the server's); nothing reaches the upstream before step 8. Every failure after the tool
+//! is found is a tool result (never a JSON-RPC error), and exactly one audit line is written per
+//! call, whatever happens.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rmcp::ErrorData;
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
+    ElicitResult, ElicitationAction, ElicitationSchema, InputRequest, InputRequiredResult,
+    InputResponses, JsonObject,
+};
+use rmcp::service::Peer;
+use rmcp::{ErrorData, RoleServer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::audit::{Outcome, ToolCallRecord};
+use crate::audit::{Caller, Decision, DenyReason, Outcome, ToolCallRecord};
+use crate::auth::http::insufficient_scope_text;
+use crate::auth::{Principal, unix_now};
 use crate::catalog::ToolEntry;
-use crate::result::{ResultPlan, Shaped};
+use crate::config::Secret;
+use crate::confirm::{self, Binding, CONFIRMATION_ARGUMENT, Purpose};
+use crate::result::{ResultPlan, Scrubber, Shaped};
 use crate::server::ServerState;
 use crate::upstream::UpstreamError;
 use crate::validate;
 
 /// Violations listed in an invalid-arguments result.
 const MAX_ARGUMENT_ERRORS: usize = 10;
+
+/// Key of the confirmation question in a 2026-07-28 `inputRequests` map.
+pub const ELICITATION_KEY: &str = "confirm";
+
+/// How long the human has to answer an elicitation.
+pub const ELICITATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Issues request ids: 32 hex characters, unique per process and unlikely to repeat across
 /// processes (a hash of the start time, the process id and a counter).
@@ -59,62 +90,214 @@ impl RequestIds {
     }
 }
 
+/// How a human can be asked to confirm a call.
+#[derive(Debug, Clone)]
+pub enum Asker {
+    /// Nobody can be asked while the call runs: dry run and confirmation token.
+    Fallback,
+    /// A legacy session whose client can elicit: ask through the peer.
+    Elicit(Peer<RoleServer>),
+    /// A 2026-07-28 client that can elicit: answer `input_required`, read the answer on retry.
+    Rounds {
+        /// The `requestState` echoed by the client.
+        request_state: Option<String>,
+        /// The client's answers.
+        responses: Option<InputResponses>,
+    },
+}
+
+/// One `tools/call`.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Tool name.
+    pub name: String,
+    /// Arguments.
+    pub arguments: Option<JsonObject>,
+    /// Who calls (`None`: an HTTP request that no authentication layer vouched for).
+    pub principal: Option<Principal>,
+    /// How to ask a human.
+    pub asker: Asker,
+}
+
+/// How a call ended, before the audit line is written.
+struct Ended {
+    response: CallToolResponse,
+    decision: Decision,
+    outcome: Outcome,
+    detail: Option<String>,
+    status: Option<u16>,
+}
+
+impl Ended {
+    fn shaped(shaped: Shaped, decision: Decision, status: Option<u16>) -> Self {
+        Ended {
+            response: shaped.result.into(),
+            decision,
+            outcome: shaped.outcome,
+            detail: shaped.detail,
+            status,
+        }
+    }
+}
+
+fn bytes_of(response: &CallToolResponse) -> u64 {
+    let size = match response {
+        CallToolResponse::Complete(result) => serde_json::to_vec(result).map(|v| v.len()),
+        CallToolResponse::InputRequired(result) => serde_json::to_vec(result).map(|v| v.len()),
+        _ => Ok(0),
+    };
+    size.unwrap_or(0) as u64
+}
+
+fn all_text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(ContentBlock::as_text)
+        .map(|t| t.text.as_str())
+        .collect()
+}
+
+fn text_result(text: String, is_error: bool) -> CallToolResult {
+    if is_error {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    }
+}
+
 impl ServerState {
     /// Runs one tool call. `cancelled` resolves when the client gives up on the call.
     pub async fn call_tool(
         &self,
-        name: &str,
-        arguments: Option<JsonObject>,
+        call: Call,
         cancelled: impl Future<Output = ()>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
         let request_id = self.ids.next();
-        let args = arguments.unwrap_or_default();
-        let Some(entry) = self.catalog.get(name) else {
+        let args = call.arguments.unwrap_or_default();
+        let bytes_in = serde_json::to_vec(&args).map(|v| v.len()).unwrap_or(0) as u64;
+        let caller = Caller {
+            subject: call.principal.as_ref().map(|p| p.subject.clone()),
+            client_id: call.principal.as_ref().and_then(|p| p.client_id.clone()),
+        };
+        let Some(entry) = self.catalog.get(&call.name) else {
             let record = ToolCallRecord {
                 request_id,
-                tool: name.to_owned(),
+                caller,
+                tool: call.name.clone(),
+                contract: None,
                 operation: None,
+                decision: Decision::Denied(DenyReason::UnknownTool),
+                identity: None,
                 upstream_status: None,
                 latency_ms: 0,
+                bytes_in,
+                bytes_out: 0,
                 outcome: Outcome::UnknownTool,
                 arguments: args.keys().cloned().collect(),
                 detail: None,
+                auth_disabled: self.settings.auth_disabled(),
             };
             self.audit.write(&record.to_line(SystemTime::now()));
-            let shown: String = name.chars().take(128).collect();
+            let shown: String = call.name.chars().take(128).collect();
             return Err(ErrorData::invalid_params(
                 format!("unknown tool `{shown}`"),
                 None,
             ));
         };
-        let (shaped, status) = tokio::select! {
-            done = self.run(entry, &args, &request_id) => done,
-            () = cancelled => (
-                Shaped::error(Outcome::Cancelled, "the call was cancelled", None),
-                None,
+        let ended = match &call.principal {
+            None => self.refuse(
+                entry,
+                DenyReason::InvalidToken,
+                "unauthenticated: this call carries no authenticated caller; the upstream API \
+                 was not called."
+                    .into(),
             ),
+            Some(principal) => tokio::select! {
+                done = self.run(entry, &args, principal, &call.asker, &request_id) => done,
+                () = cancelled => Ended::shaped(
+                    Shaped::error(Outcome::Cancelled, "the call was cancelled", None),
+                    Decision::Allowed,
+                    None,
+                ),
+            },
         };
         let record = ToolCallRecord {
             request_id,
+            caller,
             tool: entry.spec.name.to_owned(),
+            contract: Some(entry.spec.contract.to_owned()),
             operation: Some(entry.operation.clone()),
-            upstream_status: status,
+            decision: ended.decision,
+            identity: Some(entry.spec.identity),
+            upstream_status: ended.status,
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            outcome: shaped.outcome,
+            bytes_in,
+            bytes_out: bytes_of(&ended.response),
+            outcome: ended.outcome,
             arguments: args.keys().cloned().collect(),
-            detail: shaped.detail.as_deref().map(|d| self.scrubber.text(d)),
+            detail: ended.detail.as_deref().map(|d| self.scrubber.text(d)),
+            auth_disabled: self.settings.auth_disabled(),
         };
         self.audit.write(&record.to_line(SystemTime::now()));
-        Ok(shaped.result)
+        Ok(ended.response)
+    }
+
+    /// A refusal: an error result ending with the escalation text.
+    fn refuse(&self, entry: &ToolEntry, reason: DenyReason, text: String) -> Ended {
+        let mut text = text;
+        if let Some(escalation) = entry.spec.escalation.or(self.spec.escalation) {
+            text.push_str("\n\n");
+            text.push_str(escalation);
+        }
+        Ended {
+            response: text_result(text, true).into(),
+            decision: Decision::Denied(reason),
+            outcome: Outcome::NotExecuted,
+            detail: Some(reason.as_str().to_owned()),
+            status: None,
+        }
+    }
+
+    fn escalated(&self, entry: &ToolEntry, text: String) -> String {
+        match entry.spec.escalation.or(self.spec.escalation) {
+            Some(escalation) => format!("{text}\n\n{escalation}"),
+            None => text,
+        }
     }
 
     async fn run(
         &self,
         entry: &ToolEntry,
         args: &JsonObject,
+        principal: &Principal,
+        asker: &Asker,
         request_id: &str,
-    ) -> (Shaped, Option<u16>) {
+    ) -> Ended {
+        let spec = entry.spec;
+        let missing = principal.missing_scopes(spec.scopes);
+        if !missing.is_empty() {
+            let mut ended = self.refuse(
+                entry,
+                DenyReason::InsufficientScope,
+                insufficient_scope_text(spec.name, &missing),
+            );
+            ended.detail = Some(format!("missing scope {}", missing.join(" ")));
+            return ended;
+        }
+        if let Err(wait) = self.rate.check(&principal.subject, Instant::now()) {
+            return self.refuse(
+                entry,
+                DenyReason::RateLimited,
+                format!(
+                    "rate_limited: this caller made more than {} tool calls in the last minute; \
+                     try again in {} seconds. The upstream API was not called.",
+                    self.limits.calls_per_minute,
+                    wait.as_secs() + 1
+                ),
+            );
+        }
         if let Err(violations) = entry.input.check(&Value::Object(args.clone())) {
             let mut paths: Vec<&str> = violations
                 .iter()
@@ -123,51 +306,294 @@ impl ServerState {
             paths.dedup();
             let text = format!(
                 "Invalid arguments for tool `{}`; the upstream API was not called.\n{}",
-                entry.spec.name,
+                spec.name,
                 validate::describe(&violations, MAX_ARGUMENT_ERRORS)
             );
             let detail = format!("argument errors at {}", paths.join(", "));
-            return (
+            return Ended::shaped(
                 Shaped::error(Outcome::InvalidArguments, text, Some(detail)),
+                Decision::Allowed,
                 None,
             );
         }
-        let request = match entry.plan.build(args, &self.settings, request_id) {
-            Ok(request) => request,
+        if let Err(e) = self.identities.available(spec.identity, principal) {
+            return self.refuse(
+                entry,
+                DenyReason::IdentityUnavailable,
+                format!("identity_unavailable: {e}. The upstream API was not called."),
+            );
+        }
+        let mut call_args = args.clone();
+        call_args.remove(CONFIRMATION_ARGUMENT);
+        let placeholder = (spec.identity != crate::spec::IdentityMode::ServiceAccount)
+            .then(|| Secret::new(confirm::MASK));
+        let mut request =
+            match entry
+                .plan
+                .build(&call_args, &self.settings, request_id, placeholder.as_ref())
+            {
+                Ok(request) => request,
+                Err(e) => {
+                    let text = format!("The request could not be built: {e}");
+                    return Ended::shaped(
+                        Shaped::error(Outcome::InvalidRequest, text, Some(e.to_string())),
+                        Decision::Allowed,
+                        None,
+                    );
+                }
+            };
+        let size = request.body_len();
+        if size > self.limits.max_request_bytes {
+            return self.refuse(
+                entry,
+                DenyReason::RequestTooLarge,
+                format!(
+                    "request_too_large: the request body would be {size} bytes; this server \
+                     sends at most {} bytes upstream. The upstream API was not called.",
+                    self.limits.max_request_bytes
+                ),
+            );
+        }
+        let mut decision = Decision::Allowed;
+        if spec.confirm {
+            if let Err(stop) = self.confirm(entry, args, principal, asker).await {
+                return stop;
+            }
+            decision = Decision::Confirmed;
+        }
+        // The slot is taken only now: a call waiting for a human holds none.
+        let Ok(_permit) = self.concurrency.acquire().await else {
+            let mut ended = self.refuse(
+                entry,
+                DenyReason::ConcurrencyLimit,
+                format!(
+                    "busy: {} tool calls are already in progress on this server; try again in a \
+                     moment. The upstream API was not called.",
+                    self.concurrency.max()
+                ),
+            );
+            if decision == Decision::Confirmed {
+                ended.detail = Some("concurrency_limit after confirmation".into());
+            }
+            return ended;
+        };
+        let token = match self
+            .identities
+            .token(spec.identity, principal, Instant::now())
+            .await
+        {
+            Ok(token) => token,
             Err(e) => {
-                let text = format!("The request could not be built: {e}");
-                return (
-                    Shaped::error(Outcome::InvalidRequest, text, Some(e.to_string())),
+                let text = self.escalated(
+                    entry,
+                    format!(
+                        "identity_unavailable: no upstream access token could be obtained: {e}. \
+                         The upstream API was not called."
+                    ),
+                );
+                return Ended::shaped(
+                    Shaped::error(Outcome::IdentityError, text, Some(e.to_string())),
+                    decision,
                     None,
                 );
             }
         };
+        if let Some(token) = &token {
+            for (name, value) in &mut request.headers {
+                if name == "authorization" {
+                    *value = format!("Bearer {}", token.expose());
+                }
+            }
+        }
+        let scrubber = self.call_scrubber(principal, token.as_ref());
         let response = match self.upstream.send(request).await {
             Ok(response) => response,
             Err(e) => {
                 let outcome = match e {
                     UpstreamError::Timeout { .. } => Outcome::Timeout,
-                    UpstreamError::TooLarge { .. } => Outcome::ResponseTooLarge,
                     UpstreamError::InvalidRequest(_) => Outcome::InvalidRequest,
                     UpstreamError::Transport(_) => Outcome::TransportError,
                 };
-                let text = self.scrubber.text(&e.to_string());
-                return (Shaped::error(outcome, text.clone(), Some(text)), None);
+                let text = scrubber.text(&e.to_string());
+                return Ended::shaped(
+                    Shaped::error(outcome, text.clone(), Some(text)),
+                    decision,
+                    None,
+                );
             }
         };
         let plan = ResultPlan {
-            output: &entry.spec.output,
+            output: &spec.output,
             validator: entry.output.as_ref(),
-            scrubber: &self.scrubber,
+            scrubber: &scrubber,
             resource_uri: &entry.resource_uri,
         };
-        (plan.shape(&response), Some(response.status))
+        let mut shaped = plan.shape(&response);
+        if shaped.outcome == Outcome::ResponseTruncated && shaped.result.is_error == Some(true) {
+            let text = self.escalated(entry, all_text(&shaped.result));
+            shaped.result = text_result(text, true);
+        }
+        Ended::shaped(shaped, decision, Some(response.status))
     }
+
+    /// The server's scrubber plus the tokens this call holds.
+    fn call_scrubber(&self, principal: &Principal, token: Option<&Secret>) -> Scrubber {
+        let extra: Vec<String> = principal
+            .token
+            .iter()
+            .chain(token)
+            .map(|s| s.expose().to_owned())
+            .collect();
+        if extra.is_empty() {
+            self.scrubber.clone()
+        } else {
+            self.scrubber.with(extra)
+        }
+    }
+
+    /// Gets a human's confirmation: `Ok` to go on, `Err` with how the call ends instead.
+    async fn confirm(
+        &self,
+        entry: &ToolEntry,
+        args: &JsonObject,
+        principal: &Principal,
+        asker: &Asker,
+    ) -> Result<(), Ended> {
+        let spec = entry.spec;
+        let binding = Binding {
+            tool: spec.name,
+            subject: &principal.subject,
+            args,
+        };
+        let now = unix_now();
+        let mut call_args = args.clone();
+        call_args.remove(CONFIRMATION_ARGUMENT);
+        let description = match entry.plan.masked(&call_args, &self.settings) {
+            Ok(request) => confirm::describe(&request, self.upstream.base_url()),
+            Err(_) => format!("{} {}", spec.operation.method.as_str(), spec.operation.path),
+        };
+        let message = confirm::elicitation_message(spec.name, &description);
+        match asker {
+            Asker::Elicit(peer) => match elicit(peer, &message).await {
+                Some(true) => return Ok(()),
+                Some(false) => return Err(self.declined(entry)),
+                None => {}
+            },
+            Asker::Rounds {
+                request_state,
+                responses,
+            } => {
+                if let Some(state) = request_state
+                    && self
+                        .confirmations
+                        .check(Purpose::State, state, &binding, now, true)
+                        .is_ok()
+                {
+                    match responses.as_ref().and_then(|r| r.get(ELICITATION_KEY)) {
+                        Some(answer) if accepted(answer) => return Ok(()),
+                        Some(_) => return Err(self.declined(entry)),
+                        None => {}
+                    }
+                }
+                if let Some(params) = elicitation_params(&message) {
+                    let state = self.confirmations.issue(Purpose::State, &binding, now);
+                    let request = InputRequest::Elicitation(ElicitRequest::new(params));
+                    let inputs = [(ELICITATION_KEY.to_owned(), request)];
+                    let result =
+                        InputRequiredResult::new(Some(inputs.into_iter().collect()), Some(state));
+                    return Err(Ended {
+                        response: result.into(),
+                        decision: Decision::ConfirmationRequested,
+                        outcome: Outcome::NotExecuted,
+                        detail: None,
+                        status: None,
+                    });
+                }
+            }
+            Asker::Fallback => {}
+        }
+        let given = args.get(CONFIRMATION_ARGUMENT).and_then(Value::as_str);
+        let problem = match given {
+            None => None,
+            Some(token) => {
+                match self
+                    .confirmations
+                    .check(Purpose::Token, token, &binding, now, true)
+                {
+                    Ok(()) => return Ok(()),
+                    Err(problem) => Some(problem),
+                }
+            }
+        };
+        let token = self.confirmations.issue(Purpose::Token, &binding, now);
+        let text = confirm::dry_run_text(spec.name, &description, &token, problem);
+        // A tool that publishes an output schema must not return a successful result without
+        // structured content (clients validate it), so its dry run is flagged as an error.
+        let result = text_result(text, spec.output.schema.is_some());
+        Err(Ended {
+            response: result.into(),
+            decision: Decision::DryRun,
+            outcome: Outcome::NotExecuted,
+            detail: problem.map(|p| p.describe().to_owned()),
+            status: None,
+        })
+    }
+
+    fn declined(&self, entry: &ToolEntry) -> Ended {
+        let text = self.escalated(
+            entry,
+            format!(
+                "declined: the user did not confirm `{}`; nothing was sent to the upstream API.",
+                entry.spec.name
+            ),
+        );
+        Ended {
+            response: text_result(text, true).into(),
+            decision: Decision::Declined,
+            outcome: Outcome::NotExecuted,
+            detail: None,
+            status: None,
+        }
+    }
+}
+
+/// The confirmation form: one required boolean, `confirm`.
+fn elicitation_params(message: &str) -> Option<ElicitRequestParams> {
+    let schema = ElicitationSchema::builder()
+        .required_bool_with("confirm", |b| {
+            b.title("Run this request")
+                .description("Tick to let the assistant send this request.")
+        })
+        .build()
+        .ok()?;
+    Some(ElicitRequestParams::FormElicitationParams {
+        meta: None,
+        message: message.to_owned(),
+        requested_schema: schema,
+    })
+}
+
+/// Whether an elicitation answer (as JSON) confirms: `accept`, and `confirm` not `false`.
+fn accepted(answer: &Value) -> bool {
+    answer.get("action").and_then(Value::as_str) == Some("accept")
+        && answer.pointer("/content/confirm") != Some(&Value::Bool(false))
+}
+
+/// Asks through a legacy session: `Some(confirmed)`, or `None` when the client could not be
+/// asked (the caller then falls back to a dry run).
+async fn elicit(peer: &Peer<RoleServer>, message: &str) -> Option<bool> {
+    let result: ElicitResult = peer
+        .create_elicitation_with_timeout(elicitation_params(message)?, Some(ELICITATION_TIMEOUT))
+        .await
+        .ok()?;
+    let answer = serde_json::to_value(&result).ok()?;
+    Some(result.action == ElicitationAction::Accept && accepted(&answer))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn request_ids_are_hex_and_distinct() {
@@ -185,5 +611,28 @@ mod tests {
             }
             .next()
         );
+    }
+
+    #[test]
+    fn only_an_accept_that_does_not_untick_confirms() {
+        assert!(accepted(
+            &json!({"action": "accept", "content": {"confirm": true}})
+        ));
+        assert!(accepted(&json!({"action": "accept"})));
+        assert!(!accepted(
+            &json!({"action": "accept", "content": {"confirm": false}})
+        ));
+        assert!(!accepted(&json!({"action": "decline"})));
+        assert!(!accepted(&json!({"action": "cancel"})));
+        assert!(!accepted(&json!("accept")));
+        let Some(ElicitRequestParams::FormElicitationParams {
+            requested_schema, ..
+        }) = elicitation_params("m")
+        else {
+            panic!()
+        };
+        let schema = serde_json::to_value(&requested_schema).unwrap();
+        assert_eq!(schema["required"], json!(["confirm"]));
+        assert_eq!(schema["properties"]["confirm"]["type"], "boolean");
     }
 }

@@ -14,8 +14,9 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::confirm::CONFIRMATION_ARGUMENT;
 use crate::request::RequestPlan;
-use crate::spec::{ServerSpec, ToolSpec};
+use crate::spec::{BodyValue, ServerSpec, ToolSpec, ValueSource};
 use crate::validate::SchemaValidator;
 
 /// Most tools in one `tools/list` page.
@@ -101,9 +102,58 @@ fn parse_object(tool: &str, what: &str, text: &str) -> Result<(JsonObject, Value
     }
 }
 
+/// Checks that a `confirm: true` tool takes the confirmation argument (an optional string the
+/// generator adds) and that no parameter or body field is sent from it: the token must never
+/// reach the upstream.
+fn check_confirmation(spec: &ToolSpec, schema: &Value) -> Result<(), StartupError> {
+    let takes = |name: &str| match &spec.body {
+        Some(body) => match &body.value {
+            BodyValue::Argument { name: arg } => *arg == name,
+            BodyValue::Fields(fields) => fields.iter().any(|f| {
+                matches!(f.value, ValueSource::Argument { name: arg, .. } if arg == name)
+            }),
+        },
+        None => false,
+    } || spec.params.iter().any(|p| {
+        matches!(p.value, ValueSource::Argument { name: arg, .. } if arg == name)
+    });
+    if takes(CONFIRMATION_ARGUMENT) {
+        return Err(StartupError::tool(
+            spec.name,
+            format!(
+                "the argument `{CONFIRMATION_ARGUMENT}` is reserved and must not be sent upstream"
+            ),
+        ));
+    }
+    if !spec.confirm {
+        return Ok(());
+    }
+    let declared = schema.pointer(&format!("/properties/{CONFIRMATION_ARGUMENT}/type"));
+    let is_string = match declared {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .is_some_and(|r| r.iter().any(|n| n == CONFIRMATION_ARGUMENT));
+    if !is_string || required {
+        return Err(StartupError::tool(
+            spec.name,
+            format!(
+                "the tool needs confirmation, so its input schema must declare an optional \
+                 string argument `{CONFIRMATION_ARGUMENT}`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn entry(server: &'static ServerSpec, spec: &'static ToolSpec) -> Result<ToolEntry, StartupError> {
     let name = spec.name;
     let (input_map, input_value) = parse_object(name, "input schema", spec.input_schema)?;
+    check_confirmation(spec, &input_value)?;
     let input = SchemaValidator::compile(&input_value)
         .map_err(|e| StartupError::tool(name, format!("input schema does not compile: {e}")))?;
     let mut tool = Tool::new(name, spec.description, Arc::new(input_map)).with_annotations(
@@ -184,24 +234,35 @@ impl Catalog {
 
     /// One `tools/list` page: the tools after `cursor` and the cursor of the next page.
     pub fn page(&self, cursor: Option<&str>) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
-        self.page_of(cursor, PAGE_SIZE)
+        self.page_of(cursor, PAGE_SIZE, |_| true)
+    }
+
+    /// One page of the tools `visible` keeps (a caller's view: the tools its scopes allow).
+    pub fn page_for(
+        &self,
+        cursor: Option<&str>,
+        visible: impl Fn(&ToolSpec) -> bool,
+    ) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
+        self.page_of(cursor, PAGE_SIZE, visible)
     }
 
     fn page_of(
         &self,
         cursor: Option<&str>,
         size: usize,
+        visible: impl Fn(&ToolSpec) -> bool,
     ) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
+        let shown: Vec<&ToolEntry> = self.entries.iter().filter(|e| visible(e.spec)).collect();
         let start = match cursor {
             None => 0,
-            Some(c) => self.decode_cursor(c).ok_or(InvalidCursor)?,
+            Some(c) => self
+                .decode_cursor(c)
+                .filter(|&offset| offset < shown.len())
+                .ok_or(InvalidCursor)?,
         };
-        let end = (start + size.max(1)).min(self.entries.len());
-        let tools = self.entries[start..end]
-            .iter()
-            .map(|e| e.tool.clone())
-            .collect();
-        let next = (end < self.entries.len()).then(|| self.encode_cursor(end));
+        let end = (start + size.max(1)).min(shown.len());
+        let tools = shown[start..end].iter().map(|e| e.tool.clone()).collect();
+        let next = (end < shown.len()).then(|| self.encode_cursor(end));
         Ok((tools, next))
     }
 
@@ -229,6 +290,15 @@ mod tests {
     }
 
     fn trivial(name: &'static str, input_schema: &'static str) -> &'static ToolSpec {
+        tool(name, input_schema, false, &[])
+    }
+
+    fn tool(
+        name: &'static str,
+        input_schema: &'static str,
+        confirm: bool,
+        params: &'static [ParamSpec],
+    ) -> &'static ToolSpec {
         Box::leak(Box::new(ToolSpec {
             name,
             title: None,
@@ -245,7 +315,7 @@ mod tests {
                 allow: &[],
                 redact: &[],
             },
-            params: &[],
+            params,
             body: None,
             accept: "",
             credentials: &[],
@@ -256,7 +326,10 @@ mod tests {
                 idempotent: true,
                 open_world: false,
             },
-            confirm: false,
+            confirm,
+            identity: IdentityMode::ServiceAccount,
+            contract: "c",
+            escalation: None,
         }))
     }
 
@@ -272,8 +345,12 @@ mod tests {
                 timeout_ms: 1,
                 max_response_bytes: 1,
                 credentials: &[],
+                oauth: None,
             },
             tools: Box::leak(tools.into_boxed_slice()),
+            scopes: &[],
+            limits: crate::testing_specs::LIMITS,
+            escalation: None,
         }))
     }
 
@@ -355,6 +432,60 @@ mod tests {
         for bad in ["", "!!!", "MTAw", &URL_SAFE_NO_PAD.encode("999:abc")] {
             assert_eq!(catalog.page(Some(bad)).unwrap_err(), InvalidCursor, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_callers_view_pages_over_its_visible_tools_only() {
+        let catalog = Catalog::new(many(250)).unwrap();
+        let odd = |t: &ToolSpec| t.name.ends_with(['1', '3', '5', '7', '9']);
+        let (first, next) = catalog.page_for(None, odd).unwrap();
+        assert_eq!(first.len(), 100);
+        assert_eq!(first[0].name, "tool_001");
+        let (second, next) = catalog.page_for(next.as_deref(), odd).unwrap();
+        assert_eq!((second.len(), next), (25, None));
+        assert_eq!(second[24].name, "tool_249");
+        let (none, next) = catalog.page_for(None, |_| false).unwrap();
+        assert!(none.is_empty() && next.is_none());
+        // A cursor past the caller's view is refused.
+        let (_, far) = catalog.page_for(None, |_| true).unwrap();
+        let (_, farther) = catalog.page_for(far.as_deref(), |_| true).unwrap();
+        assert_eq!(
+            catalog.page_for(farther.as_deref(), odd).unwrap_err(),
+            InvalidCursor
+        );
+    }
+
+    #[test]
+    fn confirm_tools_must_take_an_optional_string_confirmation_token() {
+        let confirm = |schema: &'static str| tool("c", schema, true, &[]);
+        assert!(
+            Catalog::new(server(vec![confirm(
+                r#"{"type":"object","properties":{"confirmation_token":{"type":"string"}}}"#
+            )]))
+            .is_ok()
+        );
+        for bad in [
+            r#"{"type":"object"}"#,
+            r#"{"type":"object","properties":{"confirmation_token":{"type":"integer"}}}"#,
+            r#"{"type":"object","properties":{"confirmation_token":{"type":"string"}},"required":["confirmation_token"]}"#,
+        ] {
+            let err = Catalog::new(server(vec![confirm(bad)])).unwrap_err();
+            assert!(err.message.contains("confirmation_token"), "{bad}: {err}");
+        }
+        static LEAKS: &[ParamSpec] = &[ParamSpec {
+            name: "token",
+            location: ParamLocation::Query,
+            style: ParamStyle::Form,
+            explode: true,
+            allow_reserved: false,
+            value: ValueSource::Argument {
+                name: "confirmation_token",
+                default: None,
+            },
+        }];
+        let leaky = tool("leaky", r#"{"type":"object"}"#, false, LEAKS);
+        let err = Catalog::new(server(vec![leaky])).unwrap_err();
+        assert!(err.message.contains("reserved"), "{err}");
     }
 
     #[test]

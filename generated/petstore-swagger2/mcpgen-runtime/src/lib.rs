@@ -8,23 +8,33 @@
 //! | [`spec`] | the static types the generator emits (the contract) |
 //! | [`config`] | command-line flags and environment variables → [`config::Settings`] |
 //! | [`catalog`] | tools, validators and request plans, built once; `tools/list` paging |
-//! | [`server`] | rmcp `ServerHandler` |
-//! | [`call`] | the `tools/call` pipeline and its audit record |
+//! | [`server`] | rmcp `ServerHandler`: the caller, scope-filtered `tools/list`, `tools/call` |
+//! | [`call`] | the `tools/call` pipeline (scopes, limits, confirmation, identity) and its audit record |
+//! | [`auth`] | the caller's principal; JWT, JWKS and introspection; the HTTP auth layer |
+//! | [`identity`] | whose token reaches the upstream (client credentials, token exchange, passthrough) |
+//! | [`confirm`] | confirmation tokens, dry-run descriptions |
+//! | [`limits`] | per-caller rate limits, the concurrency cap |
 //! | [`validate`] | JSON Schema checks of arguments and results |
 //! | [`request`], [`style`], [`body`], [`credentials`] | building the upstream request |
 //! | [`upstream`] | sending it with reqwest (timeout, size limit) |
+//! | [`fetch`] | JSON over HTTP with authorization servers |
 //! | [`result`], [`shape`] | the MCP result: allowlist, redaction, output-schema fallback |
-//! | [`audit`] | JSON log lines on stderr |
+//! | [`audit`] | JSON log lines on stderr (and a file) |
 //! | [`transport`] | stdio and streamable HTTP |
-//! | `testing` | (feature `testing`) mock upstream, in-process client, fixture checks |
+//! | `testing` | (feature `testing`) mock upstream and authorization server, in-process client, fixture and auth checks |
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod auth;
 pub mod body;
 pub mod call;
 pub mod catalog;
 pub mod config;
+pub mod confirm;
 pub mod credentials;
+pub mod fetch;
+pub mod identity;
+pub mod limits;
 pub mod request;
 pub mod result;
 pub mod server;
@@ -43,14 +53,18 @@ mod testing_specs;
 
 use std::fmt;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use config::Settings;
+pub use confirm::CONFIRMATION_ARGUMENT;
 pub use server::McpServer;
 
 use audit::AuditSink;
+use auth::Authenticator;
+use auth::http::{AuthMode, HttpAuth};
 use catalog::StartupError;
-use config::{Cli, Command, TransportKind};
+use config::{Cli, Command, ConfigError, TransportKind};
 use spec::ServerSpec;
 
 /// Why a server stopped with an error.
@@ -58,6 +72,8 @@ use spec::ServerSpec;
 pub enum RunError {
     /// The specs cannot be served.
     Startup(StartupError),
+    /// The flags or environment are unusable.
+    Config(ConfigError),
     /// The listen address cannot be bound.
     Bind {
         /// The address.
@@ -73,6 +89,7 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Startup(e) => write!(f, "cannot start: {e}"),
+            RunError::Config(e) => write!(f, "{e}"),
             RunError::Bind { addr, error } => write!(
                 f,
                 "cannot listen on {addr}: {error}\nhelp: pick another address with --listen"
@@ -84,7 +101,8 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// The whole program of a generated server: parse flags, read the environment, serve.
+/// The whole program of a generated server: parse flags (and the variables behind them), read
+/// the environment, serve.
 ///
 /// Exit codes: 0 after a clean shutdown (or `--help`, `--version`), 1 on a configuration or
 /// runtime error, 2 on a bad command line. Everything but `--help`/`--version` output goes to
@@ -98,10 +116,14 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| spec.name.to_owned());
-    let cli = match config::parse_args(std::env::args().skip(1)) {
-        Ok(Command::Serve(cli)) => cli,
+    let prefix = config::env_prefix(spec.name);
+    let parsed = config::parse_args_env(std::env::args().skip(1), &prefix, |name| {
+        std::env::var(name).ok()
+    });
+    let cli = match parsed {
+        Ok(Command::Serve(cli)) => *cli,
         Ok(Command::Help) => {
-            print!("{}", config::usage(&bin));
+            print!("{}", config::usage(&bin, spec));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
@@ -109,17 +131,30 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("error: {e}\n\n{}", config::usage(&bin));
+            eprintln!("error: {e}\n\n{}", config::usage(&bin, spec));
             return ExitCode::from(2);
         }
     };
     upstream::install_crypto_provider();
-    let settings = match Settings::from_env(spec, cli.upstream_url.as_deref()) {
+    let settings = match Settings::from_env(spec, &cli) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let audit = match &cli.audit_file {
+        None => AuditSink::Stderr,
+        Some(path) => match AuditSink::with_file(path) {
+            Ok(sink) => sink,
+            Err(e) => {
+                eprintln!(
+                    "error: --audit-file: cannot open the file for appending: {}",
+                    e.kind()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -131,13 +166,69 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(spec, &cli, settings, AuditSink::Stderr)) {
+    match runtime.block_on(run(spec, &cli, settings, audit)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Refuses an HTTP configuration that would serve without authentication by accident, or
+/// that asks for both authentication and none.
+pub fn check_http_auth(cli: &Cli) -> Result<(), ConfigError> {
+    match (cli.auth.any_validation(), cli.auth.insecure_no_auth) {
+        (true, true) => Err(ConfigError::Invalid(
+            "--insecure-no-auth cannot be combined with --auth-* flags".into(),
+        )),
+        (false, false) => Err(ConfigError::Invalid(
+            "refusing to serve HTTP without authentication\nhelp: configure token validation \
+             (e.g. --auth-issuer https://login.example.com, see --help), or pass \
+             --insecure-no-auth for local development only"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The public base URL: `--public-url` (validated, no trailing slash), else `http://<local>`.
+pub fn public_url(cli: &Cli, local: std::net::SocketAddr) -> Result<String, ConfigError> {
+    match &cli.public_url {
+        None => Ok(format!("http://{local}")),
+        Some(url) => {
+            let parsed = reqwest::Url::parse(url.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .filter(|u| u.query().is_none() && u.fragment().is_none())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "--public-url is not an absolute http:// or https:// URL without query"
+                            .into(),
+                    )
+                })?;
+            Ok(parsed.as_str().trim_end_matches('/').to_owned())
+        }
+    }
+}
+
+/// The HTTP authentication layer `cli` configures for a server reachable at `public`.
+pub fn http_auth(
+    spec: &'static ServerSpec,
+    cli: &Cli,
+    settings: &Settings,
+    public: &str,
+    audit: AuditSink,
+    max_body: usize,
+) -> Result<HttpAuth, ConfigError> {
+    check_http_auth(cli)?;
+    let http = fetch::client(&format!("{}/{} (mcpgen)", spec.name, spec.version))
+        .map_err(ConfigError::Invalid)?;
+    let mode = match Authenticator::from_cli(cli, settings, &format!("{public}/mcp"), http)? {
+        Some(authenticator) => AuthMode::Required(Box::new(authenticator)),
+        None => AuthMode::Disabled,
+    };
+    Ok(HttpAuth::new(spec, mode, public, audit, max_body))
 }
 
 /// Serves `spec` as `cli` says until the client leaves (stdio) or Ctrl-C/SIGTERM arrives.
@@ -147,7 +238,11 @@ pub async fn run(
     settings: Settings,
     audit: AuditSink,
 ) -> Result<(), RunError> {
-    let server = McpServer::new(spec, settings, audit.clone()).map_err(RunError::Startup)?;
+    if cli.transport == TransportKind::Http {
+        check_http_auth(cli).map_err(RunError::Config)?;
+    }
+    let server =
+        McpServer::new(spec, settings.clone(), audit.clone()).map_err(RunError::Startup)?;
     let startup = |listen| {
         audit::startup_line(
             SystemTime::now(),
@@ -161,6 +256,14 @@ pub async fn run(
     match cli.transport {
         TransportKind::Stdio => {
             audit.write(&startup(None));
+            if cli.auth.any_validation() || cli.auth.insecure_no_auth {
+                audit.write(&audit::warning_line(
+                    SystemTime::now(),
+                    "config",
+                    "the --auth-* flags apply to the HTTP transport only; stdio runs as the \
+                     configured stdio principal",
+                ));
+            }
             transport::serve_stdio(server.clone(), transport::shutdown_signal())
                 .await
                 .map_err(RunError::Io)
@@ -173,11 +276,114 @@ pub async fn run(
                         addr: cli.listen,
                         error,
                     })?;
+            let public = public_url(cli, local).map_err(RunError::Config)?;
+            let max_body = mcp_body_limit(server.limits().max_request_bytes);
+            let auth = http_auth(spec, cli, &settings, &public, audit.clone(), max_body)
+                .map_err(RunError::Config)?;
             audit.write(&startup(Some(local)));
-            let app = transport::router(server.clone(), &cli.allowed_hosts);
+            if auth.disabled() {
+                audit.write(&audit::warning_line(
+                    SystemTime::now(),
+                    "insecure_no_auth",
+                    "AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this \
+                     server can call every tool with every scope. Development only.",
+                ));
+            }
+            let mut hosts = cli.allowed_hosts.clone();
+            if let Some(host) = reqwest::Url::parse(&public).ok().and_then(|u| {
+                let host = u.host_str()?.to_owned();
+                Some(match u.port() {
+                    Some(port) => vec![format!("{host}:{port}"), host],
+                    None => vec![host],
+                })
+            }) {
+                hosts.extend(host);
+            }
+            let app = transport::router(server.clone(), &hosts, Arc::new(auth));
             transport::serve_http(listener, app, transport::shutdown_signal())
                 .await
                 .map_err(RunError::Io)
         }
+    }
+}
+
+/// Largest MCP request body read over HTTP for a server sending at most `max_request_bytes`
+/// upstream: binary bodies arrive base64-encoded (4/3 larger) inside a JSON-RPC envelope.
+pub fn mcp_body_limit(max_request_bytes: u64) -> usize {
+    let limit = u128::from(max_request_bytes) * 4 / 3 + 64 * 1024;
+    usize::try_from(limit).unwrap_or(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config::AuthFlags;
+
+    fn http(auth: AuthFlags) -> Cli {
+        Cli {
+            transport: TransportKind::Http,
+            auth,
+            ..Cli::default()
+        }
+    }
+
+    #[test]
+    fn http_needs_authentication_or_the_explicit_insecure_flag() {
+        let err = check_http_auth(&http(AuthFlags::default())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("refusing to serve HTTP without authentication")
+        );
+        assert!(err.to_string().contains("--insecure-no-auth"));
+        let both = AuthFlags {
+            issuer: Some("https://id.example".into()),
+            insecure_no_auth: true,
+            ..AuthFlags::default()
+        };
+        assert!(check_http_auth(&http(both)).is_err());
+        let insecure = AuthFlags {
+            insecure_no_auth: true,
+            ..AuthFlags::default()
+        };
+        assert!(check_http_auth(&http(insecure)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn run_refuses_http_without_auth_before_binding() {
+        let settings = Settings::new("http://127.0.0.1:9")
+            .with_var("PETS_API_KEY", "k")
+            .with_var("PETS_TENANT", "t");
+        let cli = http(AuthFlags::default());
+        let err = run(&testing_specs::PETS, &cli, settings, AuditSink::memory())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::Config(_)), "{err}");
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_listen_address_and_is_normalized() {
+        let local: std::net::SocketAddr = "127.0.0.1:8123".parse().unwrap();
+        assert_eq!(
+            public_url(&Cli::default(), local).unwrap(),
+            "http://127.0.0.1:8123"
+        );
+        let cli = Cli {
+            public_url: Some("https://MCP.example.com/".into()),
+            ..Cli::default()
+        };
+        assert_eq!(public_url(&cli, local).unwrap(), "https://mcp.example.com");
+        for bad in [
+            "mcp.example.com",
+            "https://x.example/?a=1",
+            "ftp://x.example",
+        ] {
+            let cli = Cli {
+                public_url: Some(bad.into()),
+                ..Cli::default()
+            };
+            assert!(public_url(&cli, local).is_err(), "{bad}");
+        }
+        assert_eq!(mcp_body_limit(3 * 1024), 4 * 1024 + 64 * 1024);
+        assert_eq!(mcp_body_limit(u64::MAX), usize::MAX);
     }
 }

@@ -1,9 +1,11 @@
 //! Serving an [`McpServer`] over stdio or streamable HTTP.
 //!
 //! Owns the transports only: rmcp's stdio transport; and rmcp's `StreamableHttpService` in
-//! stateless mode with plain JSON responses, mounted at `/mcp` in axum next to `GET /healthz`,
-//! with `TCP_NODELAY` on accepted sockets (without it, keep-alive clients wait ~40 ms per
-//! reply), `Host` checking (loopback plus `--allowed-host`) and graceful shutdown.
+//! stateless mode with plain JSON responses, mounted at `/mcp` in axum behind the
+//! authentication layer ([`crate::auth::http`], which also serves the protected resource
+//! metadata), next to `GET /healthz`, with `TCP_NODELAY` on accepted sockets (without it,
+//! keep-alive clients wait ~40 ms per reply), `Host` checking (loopback plus `--allowed-host`)
+//! and graceful shutdown.
 
 use std::future::Future;
 use std::io;
@@ -17,6 +19,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 
+use crate::auth::http::HttpAuth;
 use crate::server::McpServer;
 
 /// Host names the HTTP transport always accepts.
@@ -36,10 +39,11 @@ pub async fn serve_stdio(server: McpServer, shutdown: impl Future<Output = ()>) 
     Ok(())
 }
 
-/// The axum app: `POST /mcp` (and the rest of streamable HTTP) plus `GET /healthz`.
+/// The axum app: `POST /mcp` (and the rest of streamable HTTP) behind `auth`, the protected
+/// resource metadata, and `GET /healthz`.
 ///
 /// `allowed_hosts` extends the loopback names accepted in the `Host` header.
-pub fn router(server: McpServer, allowed_hosts: &[String]) -> Router {
+pub fn router(server: McpServer, allowed_hosts: &[String], auth: Arc<HttpAuth>) -> Router {
     let hosts: Vec<String> = LOOPBACK_HOSTS
         .iter()
         .map(|h| (*h).to_owned())
@@ -53,9 +57,8 @@ pub fn router(server: McpServer, allowed_hosts: &[String]) -> Router {
     // The factory runs per request in stateless mode: it clones an `Arc`, nothing more.
     let service: StreamableHttpService<McpServer, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::default(), config);
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .nest_service("/mcp", service)
+    let mcp = Router::new().nest_service("/mcp", service);
+    auth.wrap(mcp).route("/healthz", get(|| async { "ok" }))
 }
 
 /// Serves the HTTP transport on an already-bound listener until `shutdown` resolves.
@@ -105,6 +108,7 @@ pub async fn shutdown_signal() {
 mod tests {
     use super::*;
     use crate::audit::AuditSink;
+    use crate::auth::http::AuthMode;
     use crate::config::Settings;
     use crate::testing::{MockResponse, MockUpstream};
     use crate::testing_specs::PETS;
@@ -143,8 +147,16 @@ mod tests {
             .with_var("PETS_API_KEY", "k-secret")
             .with_var("PETS_TENANT", "acme");
         let audit = AuditSink::memory();
-        let server = McpServer::new(&PETS, settings, audit.clone()).unwrap();
-        let app = router(server, &["mcp.example.com".to_owned()]);
+        let server =
+            McpServer::new(&PETS, settings.with_auth_disabled(true), audit.clone()).unwrap();
+        let auth = Arc::new(HttpAuth::new(
+            &PETS,
+            AuthMode::Disabled,
+            "http://127.0.0.1",
+            audit.clone(),
+            1 << 20,
+        ));
+        let app = router(server, &["mcp.example.com".to_owned()], auth);
         let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(serve_http(listener, app, async {
@@ -177,6 +189,8 @@ mod tests {
             [("limit".to_owned(), "1".to_owned())]
         );
         assert_eq!(audit.lines().len(), 1);
+        assert!(audit.lines()[0].contains(r#""auth":"disabled""#));
+        assert!(audit.lines()[0].contains(r#""subject":"anonymous""#));
 
         // The same call through an allowed extra host name; an unknown host is refused.
         let allowed = post(&client, &url, Some("mcp.example.com"), &call).await;

@@ -34,4 +34,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    contract: "sha256:a23232ca80addf93",
+    escalation: ::core::option::Option::None,
 };

@@ -43,4 +43,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    contract: "sha256:ade008a398c351e9",
+    escalation: ::core::option::Option::None,
 };

@@ -2,21 +2,30 @@
 //!
 //! Owns the server's shared state (built once; [`McpServer`] is a cheap `Arc` clone, as the
 //! HTTP transport's per-request factory needs) and the mapping of MCP requests onto it:
-//! `initialize` info, `tools/list` with paging, `tools/call`. It holds no transport code.
+//! `initialize` info, `tools/list` filtered to the tools the caller's scopes allow, with
+//! paging, and `tools/call`. The caller is the [`Principal`] the HTTP layer put in the request
+//! (read through `http::request::Parts`), or, without HTTP (stdio, in-process), the configured
+//! local principal. Whether a human can be asked is read from the client's capabilities and
+//! protocol version. It holds no transport code.
 
 use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::audit::AuditSink;
-use crate::call::RequestIds;
+use crate::auth::Principal;
+use crate::call::{Asker, Call, RequestIds};
 use crate::catalog::{Catalog, StartupError};
-use crate::config::Settings;
+use crate::config::{Limits, Settings, sends_credential};
+use crate::confirm::Confirmations;
+use crate::identity::Identities;
+use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT, RateLimiter};
 use crate::result::Scrubber;
 use crate::spec::{CredentialKind, ServerSpec};
 use crate::upstream::Upstream;
@@ -31,6 +40,12 @@ pub struct ServerState {
     pub(crate) audit: AuditSink,
     pub(crate) scrubber: Scrubber,
     pub(crate) ids: RequestIds,
+    pub(crate) limits: Limits,
+    pub(crate) rate: RateLimiter,
+    pub(crate) concurrency: ConcurrencyLimiter,
+    pub(crate) identities: Identities,
+    pub(crate) confirmations: Confirmations,
+    pub(crate) local: Principal,
 }
 
 /// A generated server's MCP handler.
@@ -40,41 +55,82 @@ pub struct McpServer {
 }
 
 impl McpServer {
-    /// Prepares the server: tool catalog, validators, HTTP client. Fails when a spec is broken
-    /// (bad schema JSON, unknown credential, bad fixed value) or the client cannot be built.
+    /// Prepares the server: tool catalog, validators, HTTP clients, limits, the OAuth client.
+    /// Fails when a spec is broken (bad schema JSON, unknown credential, bad fixed value, a
+    /// confirm tool without the confirmation argument) or a client cannot be built.
     pub fn new(
         spec: &'static ServerSpec,
         settings: Settings,
         audit: AuditSink,
     ) -> Result<Self, StartupError> {
         let catalog = Catalog::new(spec)?;
+        let limits = Limits::resolve(spec, settings.limit_flags());
         let user_agent = format!("{}/{} (mcpgen)", spec.name, spec.version);
-        let upstream = Upstream::new(&spec.upstream, settings.upstream_url(), &user_agent)
-            .map_err(|e| StartupError {
-                tool: None,
-                message: format!("the HTTP client cannot be built: {e}"),
-            })?;
+        let startup = |what: &str, e: String| StartupError {
+            tool: None,
+            message: format!("the {what} cannot be built: {e}"),
+        };
+        let upstream = Upstream::new(
+            &spec.upstream,
+            settings.upstream_url(),
+            &user_agent,
+            limits.max_response_bytes,
+        )
+        .map_err(|e| startup("HTTP client", e))?;
+        let oauth_http =
+            crate::fetch::client(&user_agent).map_err(|e| startup("OAuth HTTP client", e))?;
         // Keys, tokens and passwords are scrubbed from results; user names are not secrets
         // (and scrubbing them would mangle ordinary data).
-        let secrets = spec
-            .upstream
-            .credentials
+        let credential_secrets = spec
+            .tools
             .iter()
+            .flat_map(|tool| {
+                tool.credentials.iter().filter_map(move |id| {
+                    let c = spec.upstream.credentials.iter().find(|c| c.id == *id)?;
+                    sends_credential(tool, &c.kind).then_some(c)
+                })
+            })
             .map(|c| match &c.kind {
                 CredentialKind::ApiKey { env, .. } | CredentialKind::Bearer { env } => *env,
                 CredentialKind::Basic { password_env, .. } => *password_env,
             })
-            .filter_map(|var| settings.var(var).map(|s| s.expose().to_owned()));
-        let scrubber = Scrubber::new(secrets);
+            .filter_map(|var| settings.var(var));
+        let oauth_secret = spec
+            .upstream
+            .oauth
+            .as_ref()
+            .and_then(|o| settings.var(o.client_secret_env));
+        let local = settings.principal().cloned().unwrap_or_else(|| {
+            Principal::new(
+                crate::config::DEFAULT_STDIO_SUBJECT,
+                spec.scopes.iter().copied(),
+            )
+        });
+        let scrubber = Scrubber::new(
+            credential_secrets
+                .chain(oauth_secret)
+                .chain(settings.secret_values())
+                .chain(settings.confirmation_secret())
+                .chain(local.token.as_ref())
+                .map(|s| s.expose().to_owned()),
+        );
+        let identities = Identities::new(spec, &settings, oauth_http);
+        let confirmations = Confirmations::new(settings.confirmation_secret());
         Ok(McpServer {
             state: Arc::new(ServerState {
                 spec,
                 catalog,
-                settings,
                 upstream,
                 audit,
                 scrubber,
                 ids: RequestIds::default(),
+                rate: RateLimiter::new(limits.calls_per_minute),
+                concurrency: ConcurrencyLimiter::new(limits.max_concurrent_calls, QUEUE_WAIT),
+                limits,
+                identities,
+                confirmations,
+                local,
+                settings,
             }),
         })
     }
@@ -94,28 +150,108 @@ impl McpServer {
         &self.state.audit
     }
 
-    /// Calls a tool without a transport: what `tools/call` does (validation, upstream request,
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.state.limits
+    }
+
+    /// Upstream token requests made so far (client credentials and token exchange).
+    pub fn token_requests(&self) -> u64 {
+        self.state.identities.token_requests()
+    }
+
+    /// The caller of transports without their own authentication (stdio, in-process).
+    pub fn local_principal(&self) -> &Principal {
+        &self.state.local
+    }
+
+    /// Calls a tool without a transport, as the local principal: what `tools/call` does
+    /// (authorization, limits, validation, confirmation by dry run and token, upstream request,
     /// shaping, one audit line). Errors only for an unknown tool.
     pub async fn call(
         &self,
         name: &str,
         arguments: Option<JsonObject>,
     ) -> Result<CallToolResult, ErrorData> {
-        self.state
-            .call_tool(name, arguments, std::future::pending())
+        self.call_as(self.state.local.clone(), name, arguments)
             .await
     }
 
-    /// One `tools/list` page (`cursor` from the previous page's `nextCursor`).
-    pub fn list_tools_page(&self, cursor: Option<&str>) -> Result<ListToolsResult, ErrorData> {
+    /// [`McpServer::call`] as `principal`.
+    pub async fn call_as(
+        &self,
+        principal: Principal,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let call = Call {
+            name: name.to_owned(),
+            arguments,
+            principal: Some(principal),
+            asker: Asker::Fallback,
+        };
+        match self.state.call_tool(call, std::future::pending()).await? {
+            CallToolResponse::Complete(result) => Ok(result),
+            _ => Err(ErrorData::internal_error(
+                "the call did not complete in one round",
+                None,
+            )),
+        }
+    }
+
+    /// One `tools/list` page of the tools `principal` may use (`cursor` from the previous
+    /// page's `nextCursor`).
+    pub fn list_tools_page(
+        &self,
+        principal: &Principal,
+        cursor: Option<&str>,
+    ) -> Result<ListToolsResult, ErrorData> {
         let (tools, next) = self
             .state
             .catalog
-            .page(cursor)
+            .page_for(cursor, |tool| principal.allows(tool.scopes))
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
         let mut result = ListToolsResult::with_all_items(tools);
         result.next_cursor = next;
         Ok(result)
+    }
+
+    /// The caller of a request: the HTTP layer's principal, or the local one without HTTP.
+    fn principal_of(&self, context: &RequestContext<RoleServer>) -> Option<Principal> {
+        match context.extensions.get::<axum::http::request::Parts>() {
+            Some(parts) => parts.extensions.get::<Principal>().cloned(),
+            None => Some(self.state.local.clone()),
+        }
+    }
+}
+
+/// How a human can be asked during this request.
+fn asker_of(context: &RequestContext<RoleServer>, request: &CallToolRequestParams) -> Asker {
+    let form = context
+        .client_capabilities()
+        .and_then(|c| c.elicitation)
+        .is_some_and(|e| e.form.is_some() || e.url.is_none());
+    if !form {
+        return Asker::Fallback;
+    }
+    let modern = context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+    if modern {
+        Asker::Rounds {
+            request_state: request.request_state.clone(),
+            responses: request.input_responses.clone(),
+        }
+    } else if context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .is_none()
+    {
+        // A legacy session (stdio, in-process): the server can send requests to the client.
+        Asker::Elicit(context.peer.clone())
+    } else {
+        // Legacy stateless HTTP has no channel back to the client.
+        Asker::Fallback
     }
 }
 
@@ -137,10 +273,13 @@ impl ServerHandler for McpServer {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let cursor = request.and_then(|r| r.cursor);
-        self.list_tools_page(cursor.as_deref())
+        let Some(principal) = self.principal_of(&context) else {
+            return Ok(ListToolsResult::with_all_items(Vec::new()));
+        };
+        self.list_tools_page(&principal, cursor.as_deref())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -153,9 +292,12 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let ct = context.ct.clone();
-        self.state
-            .call_tool(&request.name, request.arguments, ct.cancelled_owned())
-            .await
-            .map(Into::into)
+        let call = Call {
+            principal: self.principal_of(&context),
+            asker: asker_of(&context, &request),
+            name: request.name.into_owned(),
+            arguments: request.arguments,
+        };
+        self.state.call_tool(call, ct.cancelled_owned()).await
     }
 }

@@ -24,6 +24,25 @@ pub struct ServerSpec {
     pub upstream: UpstreamSpec,
     /// Every tool, sorted by name.
     pub tools: &'static [&'static ToolSpec],
+    /// Every OAuth scope some tool requires, sorted (`scopes_supported` in the protected resource
+    /// metadata; the stdio principal's default grant).
+    pub scopes: &'static [&'static str],
+    /// Default limits; operators override them with flags.
+    pub limits: LimitsSpec,
+    /// What a refused or restricted call tells the user to do (who to contact, where to ask),
+    /// unless the tool sets its own.
+    pub escalation: Option<&'static str>,
+}
+
+/// Default limits of a server.
+#[derive(Debug)]
+pub struct LimitsSpec {
+    /// Largest request body sent upstream, in bytes; a larger one is refused before sending.
+    pub max_request_bytes: u64,
+    /// Calls per minute one caller (token subject, or the stdio principal) may make.
+    pub calls_per_minute: u32,
+    /// Tool calls in progress at once, over all callers.
+    pub max_concurrent_calls: u32,
 }
 
 /// The upstream HTTP API.
@@ -39,6 +58,39 @@ pub struct UpstreamSpec {
     pub max_response_bytes: u64,
     /// Credentials the tools may use, keyed by [`CredentialSpec::id`].
     pub credentials: &'static [CredentialSpec],
+    /// The OAuth client the server uses to obtain upstream tokens (client credentials and token
+    /// exchange), when some tool needs one.
+    pub oauth: Option<OAuthClientSpec>,
+}
+
+/// The server's own OAuth client at the upstream's authorization server.
+#[derive(Debug)]
+pub struct OAuthClientSpec {
+    /// Token endpoint (operators may override it).
+    pub token_url: &'static str,
+    /// Environment variable holding the client id.
+    pub client_id_env: &'static str,
+    /// Environment variable holding the client secret (or, per the runtime's convention, a
+    /// `<NAME>_FILE` variable naming a file that holds it).
+    pub client_secret_env: &'static str,
+    /// Scopes requested for upstream tokens.
+    pub scopes: &'static [&'static str],
+    /// `audience` requested for upstream tokens, when the authorization server wants one.
+    pub audience: Option<&'static str>,
+}
+
+/// Whose identity a tool uses upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityMode {
+    /// The server's own credentials (API key, bearer token or basic auth from the environment).
+    ServiceAccount,
+    /// A token the server obtains with the OAuth 2.0 client credentials grant, cached and
+    /// refreshed before it expires.
+    ClientCredentials,
+    /// The caller's token exchanged (RFC 8693) for an upstream token on the caller's behalf.
+    TokenExchange,
+    /// The caller's own bearer token, forwarded as is (only where the annotation file allows it).
+    Passthrough,
 }
 
 /// One upstream credential, read from the environment when the server starts.
@@ -116,6 +168,13 @@ pub struct ToolSpec {
     pub hints: HintsSpec,
     /// Whether a human must confirm each call.
     pub confirm: bool,
+    /// Whose identity the tool uses upstream.
+    pub identity: IdentityMode,
+    /// Version of the tool's contract (a hash of what clients see and what it does), reported in
+    /// audit records.
+    pub contract: &'static str,
+    /// What a refused or restricted call of this tool tells the user to do.
+    pub escalation: Option<&'static str>,
 }
 
 /// The upstream operation behind a tool.

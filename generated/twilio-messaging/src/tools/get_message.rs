@@ -71,4 +71,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: false,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    contract: "sha256:0ed2e1d42e93dc21",
+    escalation: ::core::option::Option::None,
 };

@@ -91,4 +91,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         open_world: true,
     },
     confirm: true,
+    identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    contract: "sha256:7ea71bbcaa1a0075",
+    escalation: ::core::option::Option::None,
 };

@@ -26,6 +26,13 @@ pub struct Fixture {
     /// Values that must never appear in a result or an audit line.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// The test caller's access token (default: a fixed test value); what passthrough sends and
+    /// token exchange exchanges.
+    #[serde(default)]
+    pub caller_token: Option<String>,
+    /// The token endpoint the harness serves for client credentials and token exchange.
+    #[serde(default)]
+    pub oauth: Option<OAuthCase>,
     /// The call that reaches the upstream.
     pub call: CallCase,
     /// A call with invalid arguments, which must not reach the upstream.
@@ -33,10 +40,25 @@ pub struct Fixture {
     pub invalid: Option<InvalidCase>,
 }
 
+/// The token endpoint's answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthCase {
+    /// The upstream access token it issues.
+    pub access_token: String,
+    /// Its `expires_in` (default 3600).
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
 /// The call that reaches the upstream.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallCase {
+    /// The tool needs a human's confirmation: the harness first calls without a token and
+    /// expects a dry run, then calls again with the token it got.
+    #[serde(default)]
+    pub confirm: bool,
     /// Tool arguments.
     #[serde(default)]
     pub arguments: Map<String, Value>,

@@ -1,0 +1,165 @@
+//! Per-caller rate limits and the concurrency cap.
+//!
+//! Owns the token bucket of each caller subject (capacity and refill of `calls_per_minute`,
+//! so a caller may burst up to a minute's allowance, then one call per `60 / n` seconds) and
+//! the semaphore bounding calls in progress (a call over the cap waits up to
+//! [`QUEUE_WAIT`], then is refused). Zero means unlimited for both. Bucket memory is bounded:
+//! full buckets (idle callers) are dropped when the table grows past [`MAX_TRACKED`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a call over the concurrency cap waits for a slot before it is refused.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// Callers tracked before idle ones are forgotten.
+pub const MAX_TRACKED: usize = 10_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Calls per minute per caller.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `per_minute` calls per caller (0: unlimited).
+    pub fn new(per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes one call from `subject`'s allowance at `now`; `Err` holds how long until the next
+    /// call is allowed.
+    pub fn check(&self, subject: &str, now: Instant) -> Result<(), Duration> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(self.per_minute);
+        let per_sec = capacity / 60.0;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(subject) {
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec < capacity
+            });
+            if buckets.len() >= MAX_TRACKED {
+                buckets.clear();
+            }
+        }
+        let bucket = buckets.entry(subject.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
+        bucket.at = now.max(bucket.at);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
+        }
+    }
+}
+
+/// The cap on calls in progress.
+#[derive(Debug)]
+pub struct ConcurrencyLimiter {
+    max: u32,
+    semaphore: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl ConcurrencyLimiter {
+    /// A cap of `max` calls (0: unlimited), waiting up to `wait` for a slot.
+    pub fn new(max: u32, wait: Duration) -> Self {
+        ConcurrencyLimiter {
+            max,
+            semaphore: Arc::new(Semaphore::new(max as usize)),
+            wait,
+        }
+    }
+
+    /// The configured cap.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// A slot for one call (`Ok(None)` when unlimited), or `Err` when none frees up in time.
+    pub async fn acquire(&self) -> Result<Option<OwnedSemaphorePermit>, ()> {
+        if self.max == 0 {
+            return Ok(None);
+        }
+        match tokio::time::timeout(self.wait, Arc::clone(&self.semaphore).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ => Err(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_allow_a_minute_of_burst_then_refill() {
+        let limiter = RateLimiter::new(3);
+        let t = Instant::now();
+        assert!(limiter.check("ann", t).is_ok());
+        assert!(limiter.check("ann", t).is_ok());
+        assert!(limiter.check("ann", t).is_ok());
+        let wait = limiter.check("ann", t).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(19) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
+        // Another caller has its own allowance.
+        assert!(limiter.check("bob", t).is_ok());
+        // One call refills every 20 s.
+        assert!(limiter.check("ann", t + Duration::from_secs(10)).is_err());
+        assert!(limiter.check("ann", t + Duration::from_secs(21)).is_ok());
+        assert!(limiter.check("ann", t + Duration::from_secs(22)).is_err());
+        // Never more than the capacity after a long pause.
+        let later = t + Duration::from_secs(3600);
+        for _ in 0..3 {
+            assert!(limiter.check("ann", later).is_ok());
+        }
+        assert!(limiter.check("ann", later).is_err());
+        assert!(RateLimiter::new(0).check("x", t).is_ok());
+    }
+
+    #[test]
+    fn idle_callers_are_forgotten_when_the_table_is_full() {
+        let limiter = RateLimiter::new(60);
+        let t = Instant::now();
+        for i in 0..MAX_TRACKED {
+            limiter.check(&format!("c{i}"), t).unwrap();
+        }
+        limiter.check("new", t + Duration::from_secs(120)).unwrap();
+        let size = limiter.buckets.lock().unwrap().len();
+        assert!(size < 10, "{size}");
+    }
+
+    #[tokio::test]
+    async fn the_cap_waits_briefly_then_refuses() {
+        let limiter = ConcurrencyLimiter::new(1, Duration::from_millis(50));
+        let first = limiter.acquire().await.unwrap();
+        assert!(first.is_some());
+        assert!(limiter.acquire().await.is_err());
+        drop(first);
+        assert!(limiter.acquire().await.unwrap().is_some());
+        let unlimited = ConcurrencyLimiter::new(0, Duration::ZERO);
+        assert!(unlimited.acquire().await.unwrap().is_none());
+    }
+}
