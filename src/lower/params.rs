@@ -88,17 +88,32 @@ struct BodyShape {
     flattened: bool,
 }
 
+/// A tool entry in the annotation file: where it is, and what it says.
+pub struct ToolEntryAt<'a> {
+    /// The entry.
+    pub entry: &'a ToolEntry,
+    /// The annotation file.
+    pub annotations: &'a AnnotationCtx<'a>,
+    /// JSON pointer of the entry.
+    pub pointer: &'a str,
+    /// An argument name the tool keeps for itself (the confirmation argument), if any.
+    pub reserved: Option<&'a str>,
+}
+
 /// Lowers the parameters and body of `op` under the tool entry's `params`.
 pub fn lower_arguments(
     specs: &SpecSet,
     op: &OperationRef<'_>,
-    entry: &ToolEntry,
-    reserved: Option<&str>,
+    at: &ToolEntryAt<'_>,
     builder: &mut SchemaBuilder<'_>,
-    annotations: &AnnotationCtx,
-    tool_pointer: &str,
     diagnostics: &mut Diagnostics,
 ) -> Arguments {
+    let ToolEntryAt {
+        entry,
+        annotations,
+        pointer: tool_pointer,
+        reserved,
+    } = *at;
     let (params, expose) = (&entry.params, entry.expose.as_deref());
     let mut candidates = parameter_candidates(specs, op, builder, diagnostics);
     let body = body_candidates(specs, op, builder, &mut candidates, diagnostics);

@@ -6,7 +6,7 @@ use crate::ir::{CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr,
 use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
-use crate::lower::params::{lower_arguments, request_path};
+use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
 use crate::lower::response::lower_output;
 use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
@@ -84,16 +84,13 @@ pub fn lower_tool(
     }
 
     let mut builder = SchemaBuilder::new(spec, Direction::Request);
-    let mut arguments = lower_arguments(
-        spec,
-        op,
+    let at = ToolEntryAt {
         entry,
-        confirm.then_some(CONFIRMATION_ARGUMENT),
-        &mut builder,
         annotations,
-        &pointer,
-        diagnostics,
-    );
+        pointer: &pointer,
+        reserved: confirm.then_some(CONFIRMATION_ARGUMENT),
+    };
+    let mut arguments = lower_arguments(spec, op, &at, &mut builder, diagnostics);
     if confirm {
         arguments.properties.insert(
             CONFIRMATION_ARGUMENT.to_owned(),
