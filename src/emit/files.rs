@@ -144,6 +144,7 @@ struct ToolView {
     operation_id: Option<String>,
     access: &'static str,
     confirm: bool,
+    identity: &'static str,
     scopes: Vec<String>,
     arguments: Vec<ArgumentView>,
     fixed: Vec<String>,
@@ -176,6 +177,17 @@ struct CrateView {
     scopes: Vec<ScopeView>,
     client_config: String,
     runtime_path: String,
+    env_prefix: String,
+    escalation: Option<String>,
+    limits: LimitsView,
+    max_response_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct LimitsView {
+    max_request_bytes: u64,
+    calls_per_minute: u32,
+    max_concurrent_calls: u32,
 }
 
 /// Why the server reads an environment variable.
@@ -359,6 +371,7 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
                     "write"
                 },
                 confirm: tool.confirm,
+                identity: tool.identity.as_str(),
                 scopes: tool.scopes.clone(),
                 arguments,
                 fixed,
@@ -396,6 +409,14 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
             .collect(),
         client_config: client_config(ir).trim_end().to_owned(),
         runtime_path: "mcpgen-runtime".to_owned(),
+        env_prefix: ir.crate_name.env_prefix(),
+        escalation: ir.escalation.clone(),
+        limits: LimitsView {
+            max_request_bytes: ir.limits.max_request_bytes,
+            calls_per_minute: ir.limits.calls_per_minute,
+            max_concurrent_calls: ir.limits.max_concurrent_calls,
+        },
+        max_response_bytes: ir.upstream.max_response_bytes,
     }
 }
 

@@ -378,12 +378,18 @@ pub fn check_dry_run(
 fn shows_path(text: &str, path: &str) -> bool {
     let expected: Vec<&str> = path.split('/').collect();
     text.split_whitespace().any(|word| {
-        let Some(start) = word.find("://") else { return false };
+        let Some(start) = word.find("://") else {
+            return false;
+        };
         let after_host = &word[start + 3..];
         let shown = after_host.find('/').map_or("", |i| &after_host[i..]);
         let shown = shown.split(['?', '#']).next().unwrap_or_default();
         let segments: Vec<&str> = shown.split('/').collect();
-        segments.len() == expected.len() && segments.iter().zip(&expected).all(|(s, e)| s == e || s.contains("****"))
+        segments.len() == expected.len()
+            && segments
+                .iter()
+                .zip(&expected)
+                .all(|(s, e)| s == e || s.contains("****"))
     })
 }
 
