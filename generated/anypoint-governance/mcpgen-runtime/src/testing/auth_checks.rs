@@ -100,19 +100,35 @@ impl Http {
         }
     }
 
+    /// Every tool the token may see, following `nextCursor` over the pages.
     async fn tool_names(&self, token: &str) -> Vec<String> {
-        let answer = self.post(Some(token), "tools/list", json!({})).await;
-        assert_eq!(
-            answer.status, 200,
-            "auth checks: tools/list with a valid token: {}",
-            answer.raw
-        );
-        answer.body["result"]["tools"]
-            .as_array()
-            .unwrap_or_else(|| panic!("auth checks: tools/list answer: {}", answer.raw))
-            .iter()
-            .filter_map(|t| t["name"].as_str().map(str::to_owned))
-            .collect()
+        let mut names = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let params = match &cursor {
+                Some(cursor) => json!({ "cursor": cursor }),
+                None => json!({}),
+            };
+            let answer = self.post(Some(token), "tools/list", params).await;
+            assert_eq!(
+                answer.status, 200,
+                "auth checks: tools/list with a valid token: {}",
+                answer.raw
+            );
+            let result = &answer.body["result"];
+            names.extend(
+                result["tools"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("auth checks: tools/list answer: {}", answer.raw))
+                    .iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_owned)),
+            );
+            match result["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return names,
+            }
+        }
+        panic!("auth checks: tools/list pages never end");
     }
 
     async fn call(
