@@ -8,6 +8,7 @@
 
 pub mod annotations;
 pub mod cli;
+pub mod contract;
 pub mod diag;
 pub mod emit;
 pub mod init;

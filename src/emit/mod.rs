@@ -96,6 +96,10 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     }
     files.insert("mcp.json".to_owned(), files::client_config(ir));
     files.insert(
+        crate::contract::CONTRACT_FILE.to_owned(),
+        crate::contract::to_text(&crate::contract::contract(ir)),
+    );
+    files.insert(
         "Cargo.lock".to_owned(),
         lock::lock_file(ir.crate_name.as_str(), &ir.version),
     );

@@ -193,7 +193,7 @@ pub fn lower_tool(
         contract: String::new(),
         escalation: entry.escalation.clone(),
     };
-    tool.contract = contract_version(&tool);
+    tool.contract = crate::contract::tool_contract(&tool).hash;
     tool
 }
 
@@ -205,44 +205,6 @@ pub fn identity_of(name: IdentityName) -> Identity {
         IdentityName::TokenExchange => Identity::TokenExchange,
         IdentityName::Passthrough => Identity::Passthrough,
     }
-}
-
-/// A short hash of everything a client sees of the tool and everything it does upstream: two
-/// tools with the same contract version behave the same for their callers.
-fn contract_version(tool: &ToolIr) -> String {
-    let params: Vec<Value> = tool
-        .params
-        .iter()
-        .map(|p| {
-            json!([
-                p.wire_name,
-                p.location.as_str(),
-                format!("{:?}", p.style),
-                p.explode,
-                format!("{:?}", p.value)
-            ])
-        })
-        .collect();
-    let contract = json!({
-        "name": tool.name.as_str(),
-        "title": tool.title,
-        "description": tool.description,
-        "input": tool.input_schema,
-        "output": tool.output.schema,
-        "allow": tool.output.allow,
-        "redact": tool.output.redact.iter().map(|r| format!("{}={:?}", r.path, r.action)).collect::<Vec<_>>(),
-        "operation": [tool.operation.method.as_str(), tool.operation.path],
-        "params": params,
-        "body": format!("{:?}", tool.body),
-        "scopes": tool.scopes,
-        "hints": [tool.hints.read_only, tool.hints.destructive, tool.hints.idempotent, tool.hints.open_world],
-        "confirm": tool.confirm,
-        "identity": tool.identity.as_str(),
-    });
-    format!(
-        "sha256:{}",
-        crate::naming::short_hash(&contract.to_string(), 16)
-    )
 }
 
 /// The hints: method defaults, overridden by the entry. Writes must be acknowledged.

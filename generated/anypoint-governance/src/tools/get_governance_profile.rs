@@ -47,6 +47,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:00ccc3495ccc3c11",
+    contract: "sha256:26949bb09909d5849d866a4de46319cbd5646986e2f67f583240e15bb70c61d7",
     escalation: ::core::option::Option::None,
 };

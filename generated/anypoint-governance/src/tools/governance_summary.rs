@@ -44,6 +44,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:d86bd94a70f50213",
+    contract: "sha256:8c5fcc1b6248f2db3109211934f5dbcbd96e83c407c671b4617244e31e20d1bd",
     escalation: ::core::option::Option::None,
 };

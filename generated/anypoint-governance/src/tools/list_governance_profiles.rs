@@ -46,6 +46,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:296a8f362542ae14",
+    contract: "sha256:f85ec1d27b384c2c388116ce10ce138b24f512d7c4424c1db32f6d876cc104e9",
     escalation: ::core::option::Option::None,
 };

@@ -55,6 +55,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:ec22075a1da4e267",
+    contract: "sha256:a8dfeeceb48164178ea6c7c04c0bacf093361a6b66dcf2bbe97de47d15681477",
     escalation: ::core::option::Option::None,
 };

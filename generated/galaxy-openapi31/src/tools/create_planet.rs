@@ -160,6 +160,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:6b62a99a000df6ba",
+    contract: "sha256:c2dcebe0554ddc3a7885809c5e2754413699e3abc95c82f58f62b06ef41f441d",
     escalation: ::core::option::Option::None,
 };

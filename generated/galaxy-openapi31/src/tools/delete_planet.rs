@@ -45,6 +45,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:3abed55da1061510",
+    contract: "sha256:f7a699b67d28dd09919cb9e3100200be9d171f50a948c6edebe91e2389d116fe",
     escalation: ::core::option::Option::None,
 };

@@ -47,6 +47,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::Passthrough,
-    contract: "sha256:a2b3af41e5fadcf3",
+    contract: "sha256:74654ceeaa4be690dd54bc4cb6f25f402aa2f32319b5d61df1422b44aba95f8c",
     escalation: ::core::option::Option::None,
 };

@@ -58,6 +58,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:cb7663e7a687eadd",
+    contract: "sha256:8b7f0ec193226b0150d52a8bc59f66b5cd289bca25ef16358dd4e9dac6505561",
     escalation: ::core::option::Option::None,
 };

@@ -64,6 +64,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:a2bb3ca850ad7180",
+    contract: "sha256:7ba5ca24ec15283c6b6a3cdab50b71dbe5cc66b1cf32f378d5a6cce59126ddde",
     escalation: ::core::option::Option::None,
 };

@@ -33,6 +33,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::TokenExchange,
-    contract: "sha256:226125a55e805bd2",
+    contract: "sha256:da2161f688aad506d59ad5fd403d5c312852599d43c92dce54a4454a2a47bedc",
     escalation: ::core::option::Option::None,
 };

@@ -43,6 +43,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:6f039866c1839548",
+    contract: "sha256:e120ef9bb2b2cfc69aa9d2c4e38ef0087d4292a9c7e3a9d13f11fad55e9feb29",
     escalation: ::core::option::Option::None,
 };

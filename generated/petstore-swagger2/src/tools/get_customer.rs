@@ -62,6 +62,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:7ed1de36cdab6c2d",
+    contract: "sha256:79029bfe21a91671d71a263916ceddcfa2a94c4f9cd3b5a1e1db930e71e959a7",
     escalation: ::core::option::Option::None,
 };

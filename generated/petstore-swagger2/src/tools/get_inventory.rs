@@ -35,6 +35,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:a23232ca80addf93",
+    contract: "sha256:59a553c4f20daf9f8d0269fd35aa84f7d8c6a4993cba19796f2c324d2e85d729",
     escalation: ::core::option::Option::None,
 };

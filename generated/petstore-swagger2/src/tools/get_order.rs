@@ -47,6 +47,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:2bd8ef352803bdcc",
+    contract: "sha256:8cab1e828ef6e17605d02706e2d41b0c540ea5c870f630671465ae67ded2766e",
     escalation: ::core::option::Option::None,
 };

@@ -47,6 +47,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:591637eed807e1a6",
+    contract: "sha256:e59a3a53d28ec078a7b676a77daaca0ef3246369cd13fb2bcde01fb644761b98",
     escalation: ::core::option::Option::None,
 };

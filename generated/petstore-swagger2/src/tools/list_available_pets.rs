@@ -44,6 +44,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:ade008a398c351e9",
+    contract: "sha256:36bd8274c2453b5e061b6728408f53736ea1ebcc57755645502b30df74056d93",
     escalation: ::core::option::Option::None,
 };

@@ -59,6 +59,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:725cf18bce96c15a",
+    contract: "sha256:9e07d2609ff925020e8412aac000fc0a50de6e77eb616c10c4a9cd84c8ac46a9",
     escalation: ::core::option::Option::None,
 };

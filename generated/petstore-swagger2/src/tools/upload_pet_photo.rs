@@ -71,6 +71,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:6753a3bd80f6770a",
+    contract: "sha256:bc39173caf3fe5e86b51dcbf7af78f0141198194666bcd8a4878546f6f35fffc",
     escalation: ::core::option::Option::None,
 };

@@ -72,6 +72,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:0ed2e1d42e93dc21",
+    contract: "sha256:2e1b9c28708e5191cbf97dacb98ae2bb67ab9dd0bb98c42aa63a5897dfc6aebc",
     escalation: ::core::option::Option::None,
 };

@@ -99,6 +99,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:e88261290ee26b27",
+    contract: "sha256:3c8b1cbd555931809a7f0ca0cc8b5422eb23517ff4ed2d7cc3b2952d9c861826",
     escalation: ::core::option::Option::None,
 };

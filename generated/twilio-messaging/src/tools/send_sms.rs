@@ -92,6 +92,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:7ea71bbcaa1a0075",
+    contract: "sha256:3c659ea369619e09315c216ac6e38119659899baf1f16361ea8c8a5f47dbebf4",
     escalation: ::core::option::Option::None,
 };

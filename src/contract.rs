@@ -1,0 +1,312 @@
+//! The tool contract (`mcp-contract.json`): everything a client can rely on, in one canonical,
+//! sorted, byte-stable file that reviewers diff and CI compares.
+//!
+//! Built from the IR only (pure). Per tool: name, title, description, input and output JSON
+//! Schema as clients see them, hints, scopes, confirmation, upstream identity, response shaping,
+//! the source operation and a content hash; per server: name, version (the contract version),
+//! scopes and the source files with their hashes. Object keys are sorted at every depth, so the
+//! file only changes when the contract does.
+
+use crate::ir::{BodyValue, RedactAction, ServerIr, ToolIr, ValueSource};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// File name of the contract, at the root of the generated crate.
+pub const CONTRACT_FILE: &str = "mcp-contract.json";
+
+/// Version of the contract file's format.
+pub const FORMAT: u32 = 1;
+
+/// A server's tool contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contract {
+    /// Format of this file ([`FORMAT`]).
+    pub format: u32,
+    /// The server.
+    pub server: ServerContract,
+    /// The input files, with their hashes.
+    pub sources: Vec<Source>,
+    /// The tools, by name.
+    pub tools: BTreeMap<String, ToolContract>,
+}
+
+/// The server as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerContract {
+    /// `serverInfo.name`.
+    pub name: String,
+    /// The contract version: the server's version, reported in `serverInfo.version`; bump its
+    /// major part for breaking changes.
+    pub version: String,
+    /// Every scope some tool requires.
+    pub scopes: Vec<String>,
+}
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Path relative to the annotation file.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+/// One tool as clients see it, and what it does upstream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolContract {
+    /// Title.
+    pub title: Option<String>,
+    /// Description shown to the model.
+    pub description: String,
+    /// Input JSON Schema.
+    pub input_schema: Value,
+    /// Output JSON Schema, when results are structured.
+    pub output_schema: Option<Value>,
+    /// MCP tool annotations.
+    pub annotations: Annotations,
+    /// Scopes a caller needs.
+    pub scopes: Vec<String>,
+    /// Whether a human must confirm each call.
+    pub confirm: bool,
+    /// Whose identity reaches the upstream.
+    pub identity: String,
+    /// Shaping of results before they leave the server.
+    pub response: ResponseContract,
+    /// The upstream operation.
+    pub operation: OperationContract,
+    /// `sha256:` hash of everything above, in canonical form (the tool's contract version).
+    pub hash: String,
+}
+
+/// MCP tool annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Annotations {
+    /// `readOnlyHint`.
+    pub read_only: bool,
+    /// `destructiveHint`.
+    pub destructive: bool,
+    /// `idempotentHint`.
+    pub idempotent: bool,
+    /// `openWorldHint`.
+    pub open_world: bool,
+}
+
+/// Response shaping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseContract {
+    /// Allowlisted paths (empty: everything).
+    pub allow: Vec<String>,
+    /// Redactions, in order.
+    pub redact: Vec<RedactionContract>,
+}
+
+/// One redaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionContract {
+    /// Path with `*` wildcards.
+    pub path: String,
+    /// `remove` or `mask`.
+    pub action: String,
+    /// For `mask`: trailing characters kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keep_last: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+/// The upstream operation behind a tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationContract {
+    /// `operationId`.
+    pub operation_id: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// Spec file.
+    pub spec: String,
+    /// Values the server always sends (`<location>:<name>` → value): the narrowing the model
+    /// cannot change.
+    pub fixed: BTreeMap<String, Value>,
+    /// Values the server reads from its environment (`<location>:<name>` → variable).
+    pub from_env: BTreeMap<String, String>,
+}
+
+/// The contract of a lowered server.
+pub fn contract(ir: &ServerIr) -> Contract {
+    Contract {
+        format: FORMAT,
+        server: ServerContract {
+            name: ir.crate_name.to_string(),
+            version: ir.version.clone(),
+            scopes: ir.scopes.clone(),
+        },
+        sources: ir
+            .sources
+            .iter()
+            .map(|s| Source {
+                path: s.path.clone(),
+                sha256: s.sha256.clone(),
+            })
+            .collect(),
+        tools: ir
+            .tools
+            .iter()
+            .map(|t| (t.name.to_string(), tool_contract(t)))
+            .collect(),
+    }
+}
+
+/// The contract of one tool, hash included.
+pub fn tool_contract(tool: &ToolIr) -> ToolContract {
+    let mut contract = ToolContract {
+        title: tool.title.clone(),
+        description: tool.description.clone(),
+        input_schema: canonical(&tool.input_schema),
+        output_schema: tool.output.schema.as_ref().map(canonical),
+        annotations: Annotations {
+            read_only: tool.hints.read_only,
+            destructive: tool.hints.destructive,
+            idempotent: tool.hints.idempotent,
+            open_world: tool.hints.open_world,
+        },
+        scopes: tool.scopes.clone(),
+        confirm: tool.confirm,
+        identity: tool.identity.as_str().to_owned(),
+        response: ResponseContract {
+            allow: tool.output.allow.clone(),
+            redact: tool
+                .output
+                .redact
+                .iter()
+                .map(|r| match r.action {
+                    RedactAction::Remove => RedactionContract {
+                        path: r.path.clone(),
+                        action: "remove".to_owned(),
+                        keep_last: 0,
+                    },
+                    RedactAction::Mask { keep_last } => RedactionContract {
+                        path: r.path.clone(),
+                        action: "mask".to_owned(),
+                        keep_last,
+                    },
+                })
+                .collect(),
+        },
+        operation: OperationContract {
+            operation_id: tool.operation.id.clone(),
+            method: tool.operation.method.as_str().to_owned(),
+            path: tool.operation.path.clone(),
+            spec: tool.operation.spec_file.clone(),
+            fixed: policy_values(tool).0,
+            from_env: policy_values(tool).1,
+        },
+        hash: String::new(),
+    };
+    contract.hash = hash_of(&contract);
+    contract
+}
+
+/// The fixed and environment values of a tool's parameters and body fields.
+fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, String>) {
+    let mut fixed = BTreeMap::new();
+    let mut from_env = BTreeMap::new();
+    let params = tool
+        .params
+        .iter()
+        .map(|p| (format!("{}:{}", p.location.as_str(), p.wire_name), &p.value));
+    let fields: Vec<(String, &ValueSource)> = match tool.body.as_ref().map(|b| &b.value) {
+        Some(BodyValue::Fields(fields)) => fields
+            .iter()
+            .map(|f| (format!("body:{}", f.wire_name), &f.value))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (key, source) in params.chain(fields) {
+        match source {
+            ValueSource::Fixed(value) => {
+                fixed.insert(key, value.clone());
+            }
+            ValueSource::Env { var, .. } => {
+                from_env.insert(key, var.to_string());
+            }
+            ValueSource::Argument { .. } => {}
+        }
+    }
+    (fixed, from_env)
+}
+
+/// The `sha256:` hash of a tool contract's canonical JSON, without its own hash.
+pub fn hash_of(contract: &ToolContract) -> String {
+    let mut value = serde_json::to_value(contract).unwrap_or(Value::Null);
+    if let Value::Object(obj) = &mut value {
+        obj.shift_remove("hash");
+    }
+    format!(
+        "sha256:{}",
+        crate::naming::short_hash(&canonical(&value).to_string(), 64)
+    )
+}
+
+/// The contract as its file's text: canonical JSON, pretty-printed, one trailing newline.
+pub fn to_text(contract: &Contract) -> String {
+    let value = canonical(&serde_json::to_value(contract).unwrap_or(Value::Null));
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Parses a contract file's text.
+pub fn from_text(text: &str) -> Result<Contract, String> {
+    let contract: Contract = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if contract.format != FORMAT {
+        return Err(format!(
+            "contract format {} is not supported (this mcpgen reads format {FORMAT})",
+            contract.format
+        ));
+    }
+    Ok(contract)
+}
+
+/// A copy of a JSON value with the keys of every object sorted.
+pub fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(obj) => {
+            let mut keys: Vec<&String> = obj.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for key in keys {
+                out.insert(key.clone(), canonical(&obj[key]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_sorts_keys_at_every_depth() {
+        let value = json!({"b": 1, "a": {"d": [{"z": 1, "y": 2}], "c": 3}});
+        assert_eq!(
+            canonical(&value).to_string(),
+            r#"{"a":{"c":3,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
+    }
+}
