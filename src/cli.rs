@@ -10,6 +10,7 @@ use crate::init::Select;
 use crate::load;
 use crate::lower::operations::OperationIndex;
 use crate::{generate_with, write};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `mcpgen build`: writes the server crate an annotation file describes.
@@ -191,4 +192,189 @@ pub fn list_config(config: &Path) -> Result<Diagnostics, Diagnostics> {
         index.operations.len()
     );
     Ok(diagnostics)
+}
+
+/// Lines of diff shown per file by `check` (the rest is counted).
+const CHECK_DIFF_LINES: usize = 80;
+
+/// `mcpgen check`: exits 1 (with diffs) when the output directory is not what `build` would write.
+pub fn check(
+    config: &Path,
+    out: Option<&Path>,
+    runtime_path: Option<&str>,
+) -> Result<Diagnostics, Diagnostics> {
+    let project = load::load_project(config)?;
+    let runtime = runtime_path.map_or(RuntimeSource::Vendored, |p| {
+        RuntimeSource::Path(p.to_owned())
+    });
+    let (files, warnings, crate_name) = generate_with(&project, &EmitOptions { runtime })?;
+    let out_dir: PathBuf = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(crate_name.as_str()));
+    let differences = write::compare(&out_dir, &files);
+    if differences.is_empty() {
+        println!("{} is up to date", out_dir.display());
+        return Ok(warnings);
+    }
+    for difference in &differences {
+        match difference {
+            write::Difference::Missing(path) => {
+                println!("missing: {}", out_dir.join(path).display())
+            }
+            write::Difference::Stale(path) => {
+                println!("stale (would be removed): {}", out_dir.join(path).display())
+            }
+            write::Difference::Changed(path, current, new) => {
+                let shown = out_dir.join(path).display().to_string();
+                let diff = similar::TextDiff::from_lines(current, new)
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&shown, &format!("{shown} (regenerated)"))
+                    .to_string();
+                let lines: Vec<&str> = diff.lines().collect();
+                for line in lines.iter().take(CHECK_DIFF_LINES) {
+                    println!("{line}");
+                }
+                if lines.len() > CHECK_DIFF_LINES {
+                    println!("… {} more diff lines", lines.len() - CHECK_DIFF_LINES);
+                }
+            }
+        }
+    }
+    // What the changes mean for clients, from the contract on disk to the regenerated one.
+    let contract_path = out_dir.join(crate::contract::CONTRACT_FILE);
+    if let (Ok(old), Some(new)) = (
+        load::read_contract(&contract_path),
+        files.get(crate::contract::CONTRACT_FILE),
+    ) && let Ok(new) = crate::contract::from_text(&String::from_utf8_lossy(new))
+    {
+        let diff = crate::diff::diff(&old, &new);
+        if !diff.changes.is_empty() {
+            println!("\n{}", crate::diff::render_text(&diff).trim_end());
+        }
+    }
+    let mut all = warnings;
+    all.push(
+        Diagnostic::error(
+            "stale-output",
+            Location::file(&out_dir),
+            format!(
+                "{} file(s) differ from what `mcpgen build` would write",
+                differences.len()
+            ),
+        )
+        .with_help(format!(
+            "run `mcpgen build -c {}` and review the changes (see `mcpgen diff`)",
+            config.display()
+        )),
+    );
+    Err(all)
+}
+
+/// Output formats of `mcpgen diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// Plain text.
+    Text,
+    /// Markdown, for a pull-request comment.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+/// What `mcpgen diff` found, for its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffOutcome {
+    /// No change (exit 0).
+    Unchanged,
+    /// Compatible changes only (exit 3).
+    Compatible,
+    /// Breaking changes, with a major version bump (exit 4).
+    BreakingBumped,
+    /// Breaking changes without a major version bump (exit 5).
+    Breaking,
+}
+
+/// The contract described by a `mcpgen diff` argument: a contract file, an annotation file, or
+/// either at a git revision (`REV:PATH`).
+fn contract_of(argument: &str) -> Result<Described, Diagnostics> {
+    let path = Path::new(argument);
+    if path.exists() {
+        return contract_at(path);
+    }
+    if let Some((rev, file)) = argument.split_once(':')
+        && !rev.is_empty()
+        && !file.is_empty()
+    {
+        let revision = load::export_revision(rev)?;
+        return contract_at(&revision.path(Path::new(file)));
+    }
+    Err(Diagnostic::error(
+        "file-not-found",
+        Location::file(path),
+        "no such file, and not a `REV:PATH` git revision",
+    )
+    .with_help("pass a contract file (mcp-contract.json), an annotation file, or REV:PATH")
+    .into())
+}
+
+/// A contract, and the tools of its annotation file that could not be built (with why).
+type Described = (crate::contract::Contract, BTreeMap<String, String>);
+
+/// The contract in a file: read if it is one, else built from the annotation file.
+fn contract_at(path: &Path) -> Result<Described, Diagnostics> {
+    if load::is_contract_file(path) {
+        return Ok((load::read_contract(path)?, BTreeMap::new()));
+    }
+    described(&load::load_project(path)?)
+}
+
+/// The contract of a project's tools that can be built, and why the others cannot.
+fn described(project: &load::Project) -> Result<Described, Diagnostics> {
+    let (lowered, failed) = crate::lower::lower_partial(project)?;
+    let failed = failed
+        .into_iter()
+        .map(|(tool, d)| (tool, d.message))
+        .collect();
+    Ok((crate::contract::contract(&lowered.ir), failed))
+}
+
+/// `mcpgen diff OLD NEW`, or `mcpgen diff -c mcpgen.yaml --old-spec A --new-spec B`: prints the
+/// classified contract changes.
+pub fn diff(
+    old: Option<&str>,
+    new: Option<&str>,
+    specs: Option<(&Path, &Path, &Path)>,
+    format: DiffFormat,
+) -> Result<DiffOutcome, Diagnostics> {
+    let ((old, _), (new, failed)) = match (old, new, specs) {
+        (Some(old), Some(new), None) => (contract_of(old)?, contract_of(new)?),
+        (None, None, Some((config, old_spec, new_spec))) => {
+            let build = |spec: &Path| described(&load::load_project_with_spec(config, spec)?);
+            (build(old_spec)?, build(new_spec)?)
+        }
+        _ => {
+            return Err(Diagnostic::error("usage", Location::None, "give OLD and NEW, or -c with --old-spec and --new-spec")
+                .with_help("mcpgen diff old/mcp-contract.json new/mcp-contract.json; mcpgen diff HEAD~1:mcpgen.yaml mcpgen.yaml; mcpgen diff -c mcpgen.yaml --old-spec v1.json --new-spec v2.json")
+                .into());
+        }
+    };
+    let mut diff = crate::diff::diff(&old, &new);
+    crate::diff::explain_failures(&mut diff, &failed);
+    print!(
+        "{}",
+        match format {
+            DiffFormat::Text => crate::diff::render_text(&diff),
+            DiffFormat::Markdown => crate::diff::render_markdown(&diff),
+            DiffFormat::Json => crate::diff::render_json(&diff),
+        }
+    );
+    Ok(
+        match (diff.breaking(), diff.compatible(), diff.version_bumped) {
+            (0, 0, _) => DiffOutcome::Unchanged,
+            (0, _, _) => DiffOutcome::Compatible,
+            (_, _, true) => DiffOutcome::BreakingBumped,
+            (_, _, false) => DiffOutcome::Breaking,
+        },
+    )
 }

@@ -10,6 +10,7 @@ pub mod annotations;
 pub mod cli;
 pub mod contract;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod init;
 pub mod ir;

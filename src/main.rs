@@ -52,8 +52,50 @@ enum Command {
         #[arg(short = 'c', long = "config", conflicts_with = "spec")]
         config: Option<PathBuf>,
     },
+    /// Exit 1, showing the differences, when the output is not what `build` would write.
+    Check {
+        /// The annotation file.
+        #[arg(short = 'c', long = "config", default_value = "mcpgen.yaml")]
+        config: PathBuf,
+        /// Output directory (default: the server name, in the current directory).
+        #[arg(short = 'o', long = "out")]
+        out: Option<PathBuf>,
+        /// As for `build`.
+        #[arg(long = "runtime-path", value_name = "PATH")]
+        runtime_path: Option<String>,
+    },
+    /// Classify the changes between two tool contracts: exit 0 none, 3 compatible only, 4
+    /// breaking with a major version bump, 5 breaking without one.
+    Diff {
+        /// Old contract: an mcp-contract.json, an annotation file, or REV:PATH of either.
+        old: Option<String>,
+        /// New contract, likewise.
+        new: Option<String>,
+        /// An annotation file, to compare two versions of its spec (with --old-spec, --new-spec).
+        #[arg(short = 'c', long = "config", requires_all = ["old_spec", "new_spec"], conflicts_with_all = ["old", "new"])]
+        config: Option<PathBuf>,
+        /// The spec's old version.
+        #[arg(long = "old-spec", requires = "config")]
+        old_spec: Option<PathBuf>,
+        /// The spec's new version.
+        #[arg(long = "new-spec", requires = "config")]
+        new_spec: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
     /// Print the JSON Schema of the annotation file.
     Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Plain text.
+    Text,
+    /// Markdown, for a pull-request comment.
+    Markdown,
+    /// JSON.
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -110,6 +152,41 @@ fn main() -> ExitCode {
                 .with_help("mcpgen list openapi.yaml, or mcpgen list -c mcpgen.yaml"),
             )),
         },
+        Command::Check {
+            config,
+            out,
+            runtime_path,
+        } => mcpgen::cli::check(&config, out.as_deref(), runtime_path.as_deref()),
+        Command::Diff {
+            old,
+            new,
+            config,
+            old_spec,
+            new_spec,
+            format,
+        } => {
+            let format = match format {
+                FormatArg::Text => mcpgen::cli::DiffFormat::Text,
+                FormatArg::Markdown => mcpgen::cli::DiffFormat::Markdown,
+                FormatArg::Json => mcpgen::cli::DiffFormat::Json,
+            };
+            let specs = match (&config, &old_spec, &new_spec) {
+                (Some(c), Some(o), Some(n)) => Some((c.as_path(), o.as_path(), n.as_path())),
+                _ => None,
+            };
+            return match mcpgen::cli::diff(old.as_deref(), new.as_deref(), specs, format) {
+                Ok(outcome) => ExitCode::from(match outcome {
+                    mcpgen::cli::DiffOutcome::Unchanged => 0,
+                    mcpgen::cli::DiffOutcome::Compatible => 3,
+                    mcpgen::cli::DiffOutcome::BreakingBumped => 4,
+                    mcpgen::cli::DiffOutcome::Breaking => 5,
+                }),
+                Err(diagnostics) => {
+                    eprint!("{}", diagnostics.render());
+                    ExitCode::from(1)
+                }
+            };
+        }
         Command::Schema => {
             print!("{}", mcpgen::annotations::json_schema());
             Ok(Diagnostics::new())

@@ -88,6 +88,42 @@ pub fn write(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
     }
 }
 
+/// How the output directory differs from what a build would write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Difference {
+    /// The build would create this file.
+    Missing(String),
+    /// The file's content would change: (path, current text, new text).
+    Changed(String, String, String),
+    /// The build would remove this file (the previous build wrote it, this one would not).
+    Stale(String),
+}
+
+/// Compares the output directory with the files a build would write; reads, never writes.
+pub fn compare(out_dir: &Path, files: &Files) -> Vec<Difference> {
+    let mut differences = Vec::new();
+    for (path, bytes) in files {
+        match fs::read(out_dir.join(path)) {
+            Err(_) => differences.push(Difference::Missing(path.clone())),
+            Ok(current) if &current != bytes => differences.push(Difference::Changed(
+                path.clone(),
+                String::from_utf8_lossy(&current).into_owned(),
+                String::from_utf8_lossy(bytes).into_owned(),
+            )),
+            Ok(_) => {}
+        }
+    }
+    for stale in previous_files(out_dir)
+        .into_iter()
+        .filter(|p| !files.contains_key(p))
+    {
+        if out_dir.join(&stale).is_file() {
+            differences.push(Difference::Stale(stale));
+        }
+    }
+    differences
+}
+
 /// Writes one file atomically: a temporary file in the same directory, renamed into place.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let dir = match path.parent() {

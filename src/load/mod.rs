@@ -6,7 +6,9 @@
 //! with source positions. It must not validate what a spec means, select operations or apply
 //! policy (that is `lower`), and nothing else in mcpgen may read input files.
 
+mod contract_file;
 mod document;
+mod git;
 mod origins;
 mod paths;
 mod pointer;
@@ -22,11 +24,15 @@ mod swagger2;
 mod version;
 mod yaml;
 
+pub use contract_file::{is_contract_file, read_contract};
 pub use document::{Document, Format, MAX_FILE_BYTES, parse_document, read_document};
+pub use git::{Revision, export_revision};
 pub use paths::DocKey;
 pub use pointer::{escape_token, push_token};
 pub use positions::Positions;
-pub use project::{Project, common_root, load_project, project_from_text, relative_path};
+pub use project::{
+    Project, common_root, load_project, load_project_with_spec, project_from_text, relative_path,
+};
 pub use resolve::{ResolveError, Resolved};
 pub use spec::{SpecSet, load_spec};
 pub use swagger2::UPGRADED_VERSION;

@@ -82,6 +82,37 @@ pub fn load_project(path: &Path) -> Result<Project, Diagnostics> {
     })
 }
 
+/// An annotation file applied to another version of its (single) spec: `spec` replaces the file
+/// the annotation file names, under the same name (so contracts compare like for like).
+pub fn load_project_with_spec(path: &Path, spec: &Path) -> Result<Project, Diagnostics> {
+    let annotation = read_document(path)?;
+    let load_errors = annotation.duplicate_key_diagnostics(Severity::Error);
+    let file = deserialize(path, &annotation)?;
+    let names = file.spec.paths();
+    let [name] = names.as_slice() else {
+        return Err(Diagnostic::error(
+            "several-specs",
+            Location::pointer(path, "/spec"),
+            "a spec version can replace the spec only when the annotation file names one",
+        )
+        .with_help("compare two annotation files or two revisions instead")
+        .into());
+    };
+    let root = spec
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let set = load_spec(spec, &root)?;
+    Ok(Project {
+        load_errors,
+        annotation_path: path.to_path_buf(),
+        annotation,
+        file: file.clone(),
+        specs: vec![((*name).to_owned(), set)],
+        roots: vec![root],
+    })
+}
+
 /// A project from annotation text and specs already loaded (used by `init` to try out the file
 /// it is about to write).
 pub fn project_from_text(

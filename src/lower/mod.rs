@@ -78,13 +78,25 @@ pub fn lower_with_report(
     project: &Project,
 ) -> (Result<Lowered, Diagnostics>, BTreeMap<String, Diagnostic>) {
     let mut failed: BTreeMap<String, Diagnostic> = BTreeMap::new();
-    let result = lower_tracking(project, &mut failed);
+    let result = lower_tracking(project, &mut failed, false);
     (result, failed)
+}
+
+/// Lowers what can be lowered: tools with errors are left out (and returned with their first
+/// error) instead of failing the whole server; problems of the server itself still fail. For
+/// `mcpgen diff`, which must say what a spec change does even to tools it breaks.
+pub fn lower_partial(
+    project: &Project,
+) -> Result<(Lowered, BTreeMap<String, Diagnostic>), Diagnostics> {
+    let mut failed: BTreeMap<String, Diagnostic> = BTreeMap::new();
+    let lowered = lower_tracking(project, &mut failed, true)?;
+    Ok((lowered, failed))
 }
 
 fn lower_tracking(
     project: &Project,
     failed: &mut BTreeMap<String, Diagnostic>,
+    partial: bool,
 ) -> Result<Lowered, Diagnostics> {
     let mut diagnostics = project.load_errors.clone();
     let annotations = AnnotationCtx {
@@ -264,6 +276,9 @@ fn lower_tracking(
     let mut tools = Vec::new();
     for (key, tool, tool_diagnostics) in lowered {
         record_failure(failed, &key, tool_diagnostics.since(0));
+        if partial && failed.contains_key(&key) {
+            continue;
+        }
         diagnostics.extend(tool_diagnostics);
         tools.extend(tool);
     }

@@ -202,9 +202,14 @@ class AuthorizationServer:
         except jwt.PyJWTError:
             return None
 
-    def issued_tokens(self) -> list[str]:
+    def issued_tokens(self) -> list[Issued]:
         with self._lock:
-            return list(self.issued)
+            return list(self.issued.values())
+
+    def lookup(self, token: str | None) -> Issued | None:
+        """What this server issued as `token` (None for anything else)."""
+        with self._lock:
+            return self.issued.get(token) if token else None
 
     def token_requests(self) -> list[TokenRequest]:
         with self._lock:

@@ -1,25 +1,43 @@
 #!/usr/bin/env python3
-"""Drive one generated MCP server with the official MCP Python SDK, against a Prism mock upstream.
+"""Drive one generated MCP server with the official MCP Python SDK, against a Prism mock upstream
+and a local OAuth authorization server (`authz.py`).
 
 Started by `tests/e2e/run` (which installs the SDK, builds the servers and starts Prism); not
 meant to be run by hand, though it can be: `drive.py --help`.
 
 `drive.py run` takes one example (its built binary, its fixtures, the Prism port and log) and:
-  * over stdio (spawned by the SDK, once with protocol negotiation `auto`, once `legacy`):
-    lists the tools, compares them with the fixtures, calls every tool with its fixture arguments;
-  * over streamable HTTP (the server started here with `--transport http`): the same on one
-    connection, then the same from three concurrent clients;
+  * starts the authorization server (its own ES256 key; the example's OAuth client registered)
+    and a recording proxy in front of Prism (every upstream request, with its headers);
+  * over stdio (spawned by the SDK, once with protocol negotiation `auto`, once `legacy`), as the
+    local operator with a caller token (`--stdio-token-env`) and the token endpoint
+    (`--oauth-token-url`): lists the tools, compares them with the fixtures, calls every tool with
+    its fixture arguments; a tool that needs confirmation must ask through elicitation (the
+    client accepts) and then send exactly one request; then once more with a client that
+    declines: refused, nothing sent;
+  * over streamable HTTP (`--transport http --auth-issuer … --public-url …`) with a bearer token
+    from the authorization server holding every declared scope: the same on one connection
+    without elicitation (a tool that needs confirmation answers a dry run, nothing sent; the call
+    repeated with its `confirmation_token` runs; the token a second time is refused), then from
+    three concurrent clients (one of them can elicit);
+  * checks every executed call's upstream `Authorization` against the tool's identity mode
+    (client credentials, token exchange, passthrough, service account), the requests at the
+    token endpoint, the HTTP authorization layer (401 without or with a bad token, protected
+    resource metadata, 403 `insufficient_scope` and hidden tools for a token without a scope),
+    the audit lines, and that no secret or token shows in a result or a server log line;
   * reads Prism's log and fails every tool whose request Prism complained about.
 A call passes when the SDK raised nothing (it validates `structuredContent` against the tool's
 `outputSchema`), the result is not `isError`, and a tool with an `outputSchema` returned
 `structuredContent`. One JSON line per check goes to `--results`.
 
+`drive.py conformance` runs the conformance suite's scenarios against one server over HTTP. The
+suite cannot send an Authorization header, so that server runs with `--insecure-no-auth`.
+
 `drive.py summary RESULTS...` prints the table of all examples and exits 1 on any failure.
 
 Prism's mock serves every operation at its own path, ignoring a Swagger 2.0 `basePath` or the
-path of an OpenAPI server URL. When the server's default base URL has a path, requests go
-through a small in-process proxy that accepts only paths under that base path and strips it, so
-the server is still tested with a base URL that has a path, as in production.
+path of an OpenAPI server URL. When the server's default base URL has a path, the recording proxy
+accepts only paths under that base path and strips it, so the server is still tested with a base
+URL that has a path, as in production.
 """
 
 from __future__ import annotations
@@ -36,6 +54,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -44,12 +63,24 @@ import httpx2
 import uvicorn
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 import mcp.types as types
+
+from authz import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, AuthorizationServer, Issued
 
 CALL_TIMEOUT = 30.0  # seconds for one tools/call or tools/list
 PHASE_TIMEOUT = 180.0  # seconds for one whole phase (connect, list, every call)
 HEALTH_TIMEOUT = 30.0  # seconds for an HTTP server to answer /healthz
-CONCURRENT_CLIENTS = ("auto", "legacy", "auto")  # protocol negotiation mode of each HTTP client
+PROBE_TIMEOUT = 10.0  # seconds for one raw HTTP request (authorization checks)
+REFUSAL_TIMEOUT = 15.0  # seconds for a server started without auth to exit
+# Protocol negotiation mode of each concurrent HTTP client, and whether it can elicit.
+CONCURRENT_CLIENTS = (("auto", False), ("legacy", False), ("auto", True))
+CALLER_TOKEN_ENV = "MCPGEN_E2E_CALLER_TOKEN"  # holds the stdio caller's token
+MCP_CLIENT_ID = "e2e-mcp-client"  # `client_id` claim of the caller tokens
+STDIO_SUBJECT = "local-operator"  # the servers' default stdio subject
+STDIO_AUDIENCE = "urn:mcpgen-e2e:stdio"  # audience of the stdio caller's token
+CONFIRMATION_ARGUMENT = "confirmation_token"
+MODERN = "2026-07-28"  # protocol version from which elicitation is an input_required round
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +111,7 @@ class Recorder:
 
 
 # ---------------------------------------------------------------------------------------------
-# Fixtures
+# Fixtures and what the generated crate declares
 
 
 def load_cases(cases_dir: Path) -> dict[str, dict[str, Any]]:
@@ -122,21 +153,6 @@ def secrets_of(cases: dict[str, dict[str, Any]]) -> set[str]:
     return {str(v) for case in cases.values() for v in case.get("secrets", []) if str(v)}
 
 
-def check_server_logs(log_dir: Path, example: str, cases: dict[str, dict[str, Any]], rec: Recorder) -> None:
-    """The servers' stderr (logs, audit lines) has no panic and shows no secret."""
-    problems = []
-    names = [f"{example}-{transport}.log" for transport in ("stdio", "stdio-legacy", "http")]
-    for path in (log_dir / name for name in names):
-        text = path.read_text(errors="replace") if path.is_file() else ""
-        if "panicked at" in text:
-            line = next(l for l in text.splitlines() if "panicked at" in l)
-            problems.append(f"{path} shows a panic: {line.strip()}")
-        leaked = [f"{secret[:4]}…" for secret in secrets_of(cases) if secret in text]
-        if leaked:
-            problems.append(f"{path} shows a secret from the environment: {', '.join(leaked)}")
-    rec.add("logs", "(server logs)", not problems, "\n".join(problems) or f"no panic, no secret in {', '.join(names)}")
-
-
 def server_env(fixture_env: dict[str, str]) -> dict[str, str]:
     """A small, explicit environment: the caller's own settings must not leak into the server."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
@@ -145,18 +161,183 @@ def server_env(fixture_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Policy:
+    """What a tool declares about who may call it and how it reaches the upstream."""
+
+    name: str
+    scopes: tuple[str, ...]
+    identity: str  # service_account, client_credentials, token_exchange, passthrough
+    confirm: bool
+    contract: str
+
+
+IDENTITY_MODES = {"ServiceAccount": "service_account", "ClientCredentials": "client_credentials",
+                  "TokenExchange": "token_exchange", "Passthrough": "passthrough"}
+
+
+def quoted_list(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r'"([^"]*)"', text))
+
+
+def tool_policies(crate: Path) -> dict[str, Policy]:
+    """Each tool's scopes, identity mode, confirmation and contract, read from its generated
+    `src/tools/<tool>.rs` (the `ToolSpec` static the runtime enforces)."""
+    policies = {}
+    for path in sorted((crate / "src" / "tools").glob("*.rs")):
+        text = path.read_text()
+        found = {key: re.search(pattern, text, re.M) for key, pattern in {
+            "name": r'^\s*name:\s*"([^"]+)"',
+            "scopes": r"^\s*scopes:\s*&\[([^\]]*)\]",
+            "confirm": r"^\s*confirm:\s*(true|false)\b",
+            "identity": r"^\s*identity:\s*[\w:]*IdentityMode::(\w+)",
+            "contract": r'^\s*contract:\s*"([^"]*)"',
+        }.items()}
+        missing = [key for key, m in found.items() if m is None]
+        if missing:
+            raise SystemExit(f"error: cannot read {', '.join(missing)} of the tool in {path}")
+        identity = IDENTITY_MODES.get(found["identity"].group(1))
+        if identity is None:
+            raise SystemExit(f"error: unknown identity mode {found['identity'].group(1)} in {path}")
+        name = found["name"].group(1)
+        policies[name] = Policy(name, quoted_list(found["scopes"].group(1)), identity,
+                                found["confirm"].group(1) == "true", found["contract"].group(1))
+    if not policies:
+        raise SystemExit(f"error: no tools in {crate}/src/tools")
+    return policies
+
+
+def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder) -> None:
+    """`mcp-contract.json` beside the crate, when there is one, describes the tools the server
+    enforces: the same tools, scopes, identity modes, confirmation and contract hashes."""
+    path = crate / "mcp-contract.json"
+    if not path.is_file():
+        return
+    problems = []
+    try:
+        doc = json.loads(path.read_text())
+        tools = doc["tools"]
+        if sorted(tools) != sorted(policies):
+            problems.append(f"tools {sorted(tools)}, the server has {sorted(policies)}")
+        for name, policy in sorted(policies.items()):
+            entry = tools.get(name)
+            if entry is None:
+                continue
+            for key, want in (("scopes", sorted(policy.scopes)), ("identity", policy.identity),
+                              ("confirm", policy.confirm), ("hash", policy.contract)):
+                got = sorted(entry.get(key) or []) if key == "scopes" else entry.get(key)
+                if got != want:
+                    problems.append(f"{name}: {key} {got!r}, the server has {want!r}")
+        declared = sorted({s for p in policies.values() for s in p.scopes})
+        if sorted(doc["server"].get("scopes") or []) != declared:
+            problems.append(f"server scopes {doc['server'].get('scopes')!r}, the tools declare {declared}")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        problems.append(f"unreadable: {type(exc).__name__}: {exc}")
+    rec.add("contract", "(mcp-contract.json agrees with the server)", not problems,
+            "\n".join(problems) or f"{len(policies)} tools: scopes, identity, confirm and hash as the server enforces them")
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    """The server's own OAuth client (upstream tokens), from its generated `src/lib.rs`."""
+
+    token_url: str
+    client_id_env: str
+    client_secret_env: str
+    scopes: tuple[str, ...]
+
+
+def oauth_client(crate: Path) -> OAuthClient | None:
+    text = (crate / "src" / "lib.rs").read_text()
+    m = re.search(r"OAuthClientSpec\s*\{(.*?)\n\s*\}\)", text, re.S)
+    if m is None:
+        return None
+    block = m.group(1)
+    values = {key: re.search(rf'\b{key}:\s*"([^"]*)"', block) for key in ("token_url", "client_id_env", "client_secret_env")}
+    scopes = re.search(r"\bscopes:\s*&\[([^\]]*)\]", block)
+    if any(v is None for v in values.values()) or scopes is None:
+        raise SystemExit(f"error: cannot read the OAuth client of {crate}/src/lib.rs")
+    return OAuthClient(values["token_url"].group(1), values["client_id_env"].group(1),
+                       values["client_secret_env"].group(1), quoted_list(scopes.group(1)))
+
+
+def default_base_path(crate_dir: Path) -> str:
+    """The path of the server's default upstream base URL, read from its generated `src/lib.rs`."""
+    found = re.findall(r'\bbase_url:\s*"([^"]*)"', (crate_dir / "src" / "lib.rs").read_text())
+    if len(found) != 1:
+        raise SystemExit(f"error: cannot find the default base_url in {crate_dir}/src/lib.rs")
+    path = urllib.request.urlparse(found[0]).path.rstrip("/")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
-# Upstream: Prism, behind a base-path proxy when the server's base URL has a path
+# Secrets: fixture secrets and every token of the run
 
 
-class BasePathProxy:
-    """ASGI app: forwards `<base><route>` to `<prism><route>`; anything else is a 404 and a failure."""
+class Secrets:
+    """Values that must never show in a result or a server log line, each with a label that
+    names it without showing it."""
+
+    def __init__(self, cases: dict[str, dict[str, Any]], authz: AuthorizationServer) -> None:
+        self.fixed = {value: f"{value[:4]}… (a fixture secret)" for value in secrets_of(cases)}
+        self.authz = authz
+        self.extra: dict[str, str] = {}
+
+    def add(self, value: str, label: str) -> None:
+        self.extra[value] = label
+
+    def labelled(self) -> dict[str, str]:
+        out = dict(self.fixed)
+        out.update(self.extra)
+        for issued in self.authz.issued_tokens():
+            out.setdefault(issued.token, f"a {issued.kind} token for {issued.claims.get('sub')}")
+        return out
+
+    def found_in(self, text: str) -> list[str]:
+        """Labels of the secrets `text` shows (a JWT's signature alone counts too)."""
+        hits = set()
+        for value, label in self.labelled().items():
+            parts = [value]
+            if value.count(".") == 2 and len(value.rsplit(".", 1)[1]) >= 40:
+                parts.append(value.rsplit(".", 1)[1])
+            if any(part in text for part in parts):
+                hits.add(label)
+        return sorted(hits)
+
+
+# ---------------------------------------------------------------------------------------------
+# Upstream: a recording proxy in front of Prism (stripping the base path when there is one)
+
+
+@dataclass
+class UpstreamRequest:
+    seq: int
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+
+class RecordingProxy:
+    """ASGI app: records every request, forwards `<base><route>` to `<prism><route>`; anything
+    outside the base path is a 404 and a failure."""
 
     def __init__(self, base_path: str, prism_url: str) -> None:
         self.base_path = base_path
         self.prism_url = prism_url
+        self.records: list[UpstreamRequest] = []
         self.stray: list[str] = []
         self.client = httpx2.AsyncClient(timeout=CALL_TIMEOUT)
+
+    def mark(self) -> int:
+        return len(self.records)
+
+    def since(self, mark: int) -> list[UpstreamRequest]:
+        return self.records[mark:]
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -164,23 +345,29 @@ class BasePathProxy:
         method = scope["method"]
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
+        headers: dict[str, str] = {}
+        for k, v in scope["headers"]:
+            name = k.decode("latin-1").lower()
+            headers[name] = (headers[name] + ", " if name in headers else "") + v.decode("latin-1")
+        self.records.append(UpstreamRequest(len(self.records), method, path, query, headers))
         body = b""
         while True:
             message = await receive()
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        if not (path == self.base_path or path.startswith(self.base_path + "/")):
+        base = self.base_path
+        if base and not (path == base or path.startswith(base + "/")):
             self.stray.append(f"{method} {path}")
-            text = f"e2e proxy: {path} is outside the base path {self.base_path}".encode()
+            text = f"e2e proxy: {path} is outside the base path {base}".encode()
             await send({"type": "http.response.start", "status": 404,
                         "headers": [(b"content-type", b"text/plain")]})
             await send({"type": "http.response.body", "body": text})
             return
-        target = self.prism_url + (path[len(self.base_path):] or "/") + (f"?{query}" if query else "")
+        target = self.prism_url + (path[len(base):] or "/") + (f"?{query}" if query else "")
         drop = {b"host", b"content-length", b"connection", b"transfer-encoding"}
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in drop]
-        response = await self.client.request(method, target, headers=headers, content=body)
+        forward = [(k, v) for k, v in scope["headers"] if k.lower() not in drop]
+        response = await self.client.request(method, target, headers=forward, content=body)
         drop_out = {"content-length", "transfer-encoding", "connection", "content-encoding"}
         out = [(k.encode(), v.encode()) for k, v in response.headers.items() if k.lower() not in drop_out]
         await send({"type": "http.response.start", "status": response.status_code, "headers": out})
@@ -188,12 +375,9 @@ class BasePathProxy:
 
 
 @asynccontextmanager
-async def upstream(prism_url: str, base_path: str) -> AsyncIterator[tuple[str, BasePathProxy | None]]:
-    """Yields the `--upstream-url` to give the server (and the proxy, if one was needed)."""
-    if not base_path:
-        yield prism_url, None
-        return
-    proxy = BasePathProxy(base_path, prism_url)
+async def upstream(prism_url: str, base_path: str) -> AsyncIterator[tuple[str, RecordingProxy]]:
+    """Yields the `--upstream-url` to give the server and the proxy that records its requests."""
+    proxy = RecordingProxy(base_path, prism_url)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -210,15 +394,6 @@ async def upstream(prism_url: str, base_path: str) -> AsyncIterator[tuple[str, B
         finally:
             server.should_exit = True
             await proxy.client.aclose()
-
-
-def default_base_path(crate_dir: Path) -> str:
-    """The path of the server's default upstream base URL, read from its generated `src/lib.rs`."""
-    found = re.findall(r'\bbase_url:\s*"([^"]*)"', (crate_dir / "src" / "lib.rs").read_text())
-    if len(found) != 1:
-        raise SystemExit(f"error: cannot find the default base_url in {crate_dir}/src/lib.rs")
-    path = urllib.request.urlparse(found[0]).path.rstrip("/")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,19 +443,64 @@ def tool_operations(cases: dict[str, dict[str, Any]], ops: Operations) -> dict[s
 
 
 # ---------------------------------------------------------------------------------------------
-# MCP checks
+# One example's run: everything the phases share
 
 
-async def accept_elicitation(context: Any, params: Any) -> types.ElicitResult:
-    """A tool asked for confirmation: accept, filling booleans with true and the rest with defaults."""
-    schema = getattr(params, "requested_schema", None) or {}
-    content: dict[str, Any] = {}
-    for name, prop in (schema.get("properties") or {}).items():
-        if "default" in prop:
-            content[name] = prop["default"]
-        elif prop.get("type") == "boolean":
-            content[name] = True
-    return types.ElicitResult(action="accept", content=content)
+@dataclass
+class Example:
+    args: argparse.Namespace
+    cases: dict[str, dict[str, Any]]
+    policies: dict[str, Policy]
+    oauth: OAuthClient | None
+    authz: AuthorizationServer
+    secrets: Secrets
+    rec: Recorder
+    env: dict[str, str]
+    upstream_url: str = ""
+    proxy: RecordingProxy | None = None
+    operations: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    stdio_token: str = ""
+    callers: dict[str, str] = field(default_factory=dict)  # caller token -> subject
+    exchanged_for: set[str] = field(default_factory=set)  # caller tokens a token-exchange tool ran with
+    server_processes: int = 0  # processes that may have fetched a client-credentials token
+    elicited_over_http: bool = False
+
+    @property
+    def scopes(self) -> list[str]:
+        return sorted({s for p in self.policies.values() for s in p.scopes})
+
+    def caller(self, subject: str, audience: str, scopes: list[str] | None = None) -> str:
+        """A caller token from the authorization server (every declared scope by default)."""
+        token = self.authz.mint(subject, self.scopes if scopes is None else scopes, audience, client_id=MCP_CLIENT_ID)
+        self.callers[token] = subject
+        return token
+
+    def oauth_flags(self) -> list[str]:
+        return ["--oauth-token-url", self.authz.token_endpoint] if self.oauth else []
+
+
+class Elicitor:
+    """The human behind the client: accepts (`confirm: true`) or declines every elicitation."""
+
+    def __init__(self, accept: bool) -> None:
+        self.accept = accept
+        self.messages: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.messages)
+
+    async def __call__(self, context: Any, params: Any) -> types.ElicitResult:
+        self.messages.append(str(getattr(params, "message", "")))
+        if not self.accept:
+            return types.ElicitResult(action="decline")
+        schema = getattr(params, "requested_schema", None) or {}
+        content: dict[str, Any] = {}
+        for name, prop in (schema.get("properties") or {}).items():
+            if "default" in prop:
+                content[name] = prop["default"]
+        content["confirm"] = True
+        return types.ElicitResult(action="accept", content=content)
 
 
 def result_text(result: types.CallToolResult) -> str:
@@ -304,6 +524,7 @@ async def list_all_tools(client: Client) -> list[types.Tool]:
 
 
 UPSTREAM_STATUS = re.compile(r"^upstream returned HTTP (\d{3})\b")
+CONFIRMATION_LINE = re.compile(rf"^{CONFIRMATION_ARGUMENT}: (\S+)\s*$", re.M)
 
 
 def expected_error(text: str, op: dict[str, Any] | None) -> str | None:
@@ -317,76 +538,194 @@ def expected_error(text: str, op: dict[str, Any] | None) -> str | None:
             f"{', '.join(op['codes'])}, so Prism answers a valid request with it")
 
 
-async def exercise(client: Client, cases: dict[str, dict[str, Any]], rec: Recorder, transport: str,
-                   operations: dict[str, dict[str, Any] | None]) -> None:
-    """List the tools and call each one with its fixture arguments."""
+def judge(ex: Example, name: str, tool: types.Tool, result: types.CallToolResult) -> tuple[bool, str]:
+    """Whether an executed call passes, and why."""
+    text = result_text(result)
+    leaked = ex.secrets.found_in(text + json.dumps(result.structured_content))
+    if leaked:
+        return False, f"the result shows {', '.join(leaked)}"
+    if result.is_error and (why := expected_error(text, ex.operations.get(name))):
+        return True, why
+    if result.is_error:
+        return False, f"isError result: {text}"
+    if tool.output_schema is not None and result.structured_content is None:
+        return False, f"outputSchema published but no structuredContent: {text}"
+    return True, "structured" if result.structured_content is not None else "text"
+
+
+def bearer_of(value: str | None) -> str | None:
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return None
+
+
+def describe_credential(ex: Example, value: str | None, caller: str | None) -> str:
+    """What an upstream `Authorization` value is, without showing it."""
+    if not value:
+        return "no Authorization header"
+    token = bearer_of(value)
+    if token is None:
+        return f"{value.split(' ')[0]} credentials"
+    if caller and token == caller:
+        return "Bearer <the caller's own token>"
+    issued = ex.authz.lookup(token)
+    if issued is None:
+        return "Bearer <a token the authorization server did not issue>"
+    if issued.kind == "token_exchange":
+        whose = "this caller's" if issued.subject_token == caller else "ANOTHER caller's"
+        return f"Bearer <a token exchanged for {whose} token, sub {issued.claims.get('sub')}>"
+    return f"Bearer <a {issued.kind} token, sub {issued.claims.get('sub')}>"
+
+
+def check_identity(ex: Example, transport: str, name: str, request: UpstreamRequest, caller: str | None) -> None:
+    """The one upstream request of a call carries the identity the tool's mode says."""
+    mode = ex.policies[name].identity
+    value = request.authorization
+    token = bearer_of(value)
+    issued: Issued | None = ex.authz.lookup(token)
+    if mode == "passthrough":
+        ok, want = caller is not None and token == caller, "the caller's own token"
+    elif mode == "client_credentials":
+        ok, want = issued is not None and issued.kind == "client_credentials", "a client-credentials token"
+    elif mode == "token_exchange":
+        ok = issued is not None and issued.kind == "token_exchange" and issued.subject_token == caller
+        want = "a token exchanged for this caller's token"
+        if ok and caller:
+            ex.exchanged_for.add(caller)
+    else:
+        ok, want = issued is None and (token is None or token not in ex.callers), "the service account's own credentials"
+    # Whatever the mode, a caller's token goes nowhere but a passthrough tool's Authorization.
+    elsewhere = [h for h, v in request.headers.items() if any(c in v for c in ex.callers)
+                 and not (mode == "passthrough" and h == "authorization")]
+    if elsewhere:
+        ok = False
+        want += f"; a caller token was sent in {', '.join(elsewhere)}"
+    seen = describe_credential(ex, value, caller)
+    detail = f"{transport}: {mode}: upstream got {seen}" + ("" if ok else f" (expected {want})")
+    ex.rec.add("identity", name, ok, detail)
+
+
+async def call(client: Client, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+    with anyio.fail_after(CALL_TIMEOUT):
+        return await client.call_tool(name, arguments)
+
+
+async def exercise(ex: Example, client: Client, transport: str, *, caller: str | None,
+                   elicitor: Elicitor | None, elicit: bool, strict: bool, replay: bool = False) -> None:
+    """List the tools and call each one with its fixture arguments.
+
+    `elicit`: tools that need confirmation must ask through elicitation (else: dry run, then the
+    call with its confirmation token). `strict` (no other client at work): every executed call
+    sends exactly one upstream request, whose identity is checked, and a dry run sends none.
+    `replay`: a confirmation token used once is refused the second time."""
     tools = await list_all_tools(client)
     listed = {t.name: t for t in tools}
     problems = []
     if len(listed) != len(tools):
         problems.append("duplicate tool names in tools/list")
-    if set(listed) != set(cases):
-        missing = sorted(set(cases) - set(listed))
-        extra = sorted(set(listed) - set(cases))
+    if set(listed) != set(ex.cases):
+        missing = sorted(set(ex.cases) - set(listed))
+        extra = sorted(set(listed) - set(ex.cases))
         problems.append(f"tools/list differs from the fixtures: missing {missing}, unexpected {extra}")
     for name, tool in sorted(listed.items()):
         schema = tool.input_schema
         if not isinstance(schema, dict) or schema.get("type") != "object":
             problems.append(f"{name}: inputSchema is not an object schema: {schema!r}")
-    rec.add(transport, "(tools/list)", not problems, "\n".join(problems) or f"{len(listed)} tools")
+            continue
+        has_token = CONFIRMATION_ARGUMENT in (schema.get("properties") or {})
+        policy = ex.policies.get(name)
+        if policy is not None and has_token != policy.confirm:
+            problems.append(f"{name}: confirm is {policy.confirm}, but `{CONFIRMATION_ARGUMENT}` is "
+                            f"{'' if has_token else 'not '}an argument")
+    ex.rec.add(transport, "(tools/list)", not problems,
+               "\n".join(problems) or f"{len(listed)} tools, protocol {protocol_of(client)}")
 
-    for name in sorted(cases):
-        arguments = cases[name]["call"]["arguments"]
+    for name in sorted(ex.cases):
+        arguments = ex.cases[name]["call"]["arguments"]
         if name not in listed:
-            rec.add(transport, name, False, "tool not listed", arguments)
+            ex.rec.add(transport, name, False, "tool not listed", arguments)
             continue
         try:
-            with anyio.fail_after(CALL_TIMEOUT):
-                result = await client.call_tool(name, arguments)
+            await call_one(ex, client, transport, listed[name], arguments, caller=caller, elicitor=elicitor,
+                           elicit=elicit, strict=strict, replay=replay)
         except Exception as exc:  # the SDK raises on protocol errors and outputSchema violations
-            rec.add(transport, name, False, f"{type(exc).__name__}: {exc}", arguments)
-            continue
+            ex.rec.add(transport, name, False, f"{type(exc).__name__}: {exc}", arguments)
+
+
+async def call_one(ex: Example, client: Client, transport: str, tool: types.Tool, arguments: dict[str, Any], *,
+                   caller: str | None, elicitor: Elicitor | None, elicit: bool, strict: bool, replay: bool) -> None:
+    name = tool.name
+    proxy = ex.proxy
+    assert proxy is not None
+    policy = ex.policies[name]
+    asked = elicitor.count if elicitor else 0
+    mark = proxy.mark()
+    result = await call(client, name, arguments)
+    token, how = None, ""
+    if policy.confirm and not elicit:
+        # No one to ask: the first call is a dry run, the second one (with its token) runs.
         text = result_text(result)
-        shown = text + json.dumps(result.structured_content)
-        leaked = [f"{secret[:4]}…" for secret in secrets_of(cases) if secret in shown]
-        if leaked:
-            rec.add(transport, name, False, f"the result shows a secret from the environment: {', '.join(leaked)}",
-                    arguments)
-        elif result.is_error and (why := expected_error(text, operations.get(name))):
-            rec.add(transport, name, True, why, arguments)
-        elif result.is_error:
-            rec.add(transport, name, False, f"isError result: {text}", arguments)
-        elif listed[name].output_schema is not None and result.structured_content is None:
-            rec.add(transport, name, False, f"outputSchema published but no structuredContent: {text}", arguments)
-        else:
-            kind = "structured" if result.structured_content is not None else "text"
-            rec.add(transport, name, True, kind, arguments)
+        problems = []
+        if not text.startswith("DRY RUN") and "\nDRY RUN" not in text:
+            problems.append(f"no DRY RUN: {text[:300]}")
+        if bool(result.is_error) != (tool.output_schema is not None):
+            problems.append(f"isError is {bool(result.is_error)} for a tool {'with' if tool.output_schema else 'without'} an outputSchema")
+        found = CONFIRMATION_LINE.findall(text)
+        token = found[-1] if found else None
+        if token is None:
+            problems.append(f"no `{CONFIRMATION_ARGUMENT}: …` line")
+        if strict and (sent := proxy.since(mark)):
+            problems.append(f"{len(sent)} upstream requests during the dry run: " + ", ".join(f"{r.method} {r.path}" for r in sent))
+        if elicitor and elicitor.count != asked:
+            problems.append("the server elicited although the client could not be asked")
+        if leaked := ex.secrets.found_in(text):
+            problems.append(f"the dry run shows {', '.join(leaked)}")
+        quiet = " nothing sent upstream," if strict else ""
+        ex.rec.add("confirm", name, not problems, f"{transport}: " + ("; ".join(problems) or
+                   f"first call a dry run (DRY RUN, isError {bool(result.is_error)},{quiet} a confirmation_token)"))
+        if problems:
+            ex.rec.add(transport, name, False, "the dry run failed (see the confirm column)", arguments)
+            return
+        mark = proxy.mark()
+        result = await call(client, name, {**arguments, CONFIRMATION_ARGUMENT: token})
+        how = "the call repeated with its confirmation_token ran"
+    elif policy.confirm:
+        asked_now = elicitor.messages[asked:] if elicitor else []
+        problems = []
+        if len(asked_now) != 1:
+            problems.append(f"the server asked through elicitation {len(asked_now)} times (expected once)")
+        elif f"`{name}`" not in asked_now[0]:
+            problems.append(f"the elicitation message does not name the tool: {asked_now[0][:200]}")
+        if leaked := ex.secrets.found_in("\n".join(asked_now)):
+            problems.append(f"the elicitation message shows {', '.join(leaked)}")
+        if problems:
+            ex.rec.add("confirm", name, False, f"{transport}: " + "; ".join(problems))
+        how = "asked the human once through elicitation; accepted, the call ran"
+    elif elicitor and elicitor.count != asked:
+        ex.rec.add("confirm", name, False, f"{transport}: elicited for a tool that needs no confirmation")
 
+    sent = proxy.since(mark)
+    ok, detail = judge(ex, name, tool, result)
+    if ok and strict and len(sent) != 1:
+        ok, detail = False, f"{len(sent)} upstream requests for one call (expected 1): " + \
+            ", ".join(f"{r.method} {r.path}" for r in sent)
+    ex.rec.add(transport, name, ok, detail, arguments)
+    if policy.confirm and ok:
+        ex.rec.add("confirm", name, True, f"{transport}: {how}" + (" (1 upstream request)" if strict else ""))
+    if strict and len(sent) == 1:
+        check_identity(ex, transport, name, sent[0], caller)
 
-async def phase_stdio(args: argparse.Namespace, cases: dict, env: dict, upstream_url: str,
-                      rec: Recorder, mode: str, transport: str) -> None:
-    params = StdioServerParameters(
-        command=str(args.bin),
-        args=["--transport", "stdio", "--upstream-url", upstream_url],
-        env=env,
-    )
-    log_path = args.log_dir / f"{args.example}-{transport}.log"
-    with open(log_path, "w") as errlog:
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                async with Client(stdio_client(params, errlog=errlog), mode=mode,
-                                  read_timeout_seconds=CALL_TIMEOUT,
-                                  elicitation_callback=accept_elicitation) as client:
-                    await exercise(client, cases, rec, transport, args.operations)
-        except Exception as exc:
-            rec.add(transport, "(session)", False,
-                    f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    if replay and token is not None:
+        mark = proxy.mark()
+        again = await call(client, name, {**arguments, CONFIRMATION_ARGUMENT: token})
+        text = result_text(again)
+        problems = []
+        if "already used" not in text or "DRY RUN" not in text:
+            problems.append(f"the token used a second time was not refused as used: {text[:300]}")
+        if sent := proxy.since(mark):
+            problems.append(f"{len(sent)} upstream requests for the replayed token")
+        ex.rec.add("confirm", name, not problems, f"{transport}: " + ("; ".join(problems) or
+                   "the same confirmation_token again: refused (already used), nothing sent"))
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -394,6 +733,81 @@ def tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# stdio
+
+
+def stdio_params(ex: Example) -> StdioServerParameters:
+    env = dict(ex.env)
+    env[CALLER_TOKEN_ENV] = ex.stdio_token
+    return StdioServerParameters(
+        command=str(ex.args.bin),
+        args=["--transport", "stdio", "--upstream-url", ex.upstream_url,
+              "--stdio-token-env", CALLER_TOKEN_ENV, *ex.oauth_flags()],
+        env=env,
+    )
+
+
+async def phase_stdio(ex: Example, mode: str, transport: str) -> None:
+    log_path = ex.args.log_dir / f"{ex.args.example}-{transport}.log"
+    elicitor = Elicitor(accept=True)
+    ex.server_processes += 1
+    with open(log_path, "w") as errlog:
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                async with Client(stdio_client(stdio_params(ex), errlog=errlog), mode=mode,
+                                  read_timeout_seconds=CALL_TIMEOUT, elicitation_callback=elicitor) as client:
+                    await exercise(ex, client, transport, caller=ex.stdio_token, elicitor=elicitor,
+                                   elicit=True, strict=True)
+        except Exception as exc:
+            ex.rec.add(transport, "(session)", False,
+                       f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
+
+
+async def phase_stdio_decline(ex: Example) -> None:
+    """A human who declines: the call is refused and nothing reaches the upstream."""
+    confirming = [name for name in sorted(ex.cases) if ex.policies[name].confirm]
+    if not confirming:
+        return
+    proxy = ex.proxy
+    assert proxy is not None
+    log_path = ex.args.log_dir / f"{ex.args.example}-stdio-decline.log"
+    elicitor = Elicitor(accept=False)
+    ex.server_processes += 1
+    with open(log_path, "w") as errlog:
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                async with Client(stdio_client(stdio_params(ex), errlog=errlog), mode="legacy",
+                                  read_timeout_seconds=CALL_TIMEOUT, elicitation_callback=elicitor) as client:
+                    for name in confirming:
+                        arguments = ex.cases[name]["call"]["arguments"]
+                        asked, mark = elicitor.count, proxy.mark()
+                        result = await call(client, name, arguments)
+                        text = result_text(result)
+                        problems = []
+                        if elicitor.count - asked != 1:
+                            problems.append(f"asked {elicitor.count - asked} times (expected once)")
+                        if not result.is_error or "declined" not in text:
+                            problems.append(f"not refused as declined: isError {result.is_error}: {text[:300]}")
+                        if sent := proxy.since(mark):
+                            problems.append(f"{len(sent)} upstream requests after the human declined")
+                        ex.rec.add("confirm", name, not problems, "stdio, the human declines: " + (
+                            "; ".join(problems) or "refused (isError, declined), nothing sent"), arguments)
+        except Exception as exc:
+            ex.rec.add("confirm", "(session, declining)", False,
+                       f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Streamable HTTP
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -411,53 +825,6 @@ def wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"no answer from {url} after {HEALTH_TIMEOUT:.0f}s\n{tail(log_path)}")
 
 
-async def phase_http(args: argparse.Namespace, cases: dict, env: dict, upstream_url: str, rec: Recorder) -> None:
-    port = free_port()
-    log_path = args.log_dir / f"{args.example}-http.log"
-    command = [str(args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}", "--upstream-url", upstream_url]
-    with open(log_path, "w") as log:
-        # Same process group as this driver: tests/e2e/run kills the group if we die.
-        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    try:
-        try:
-            await anyio.to_thread.run_sync(wait_healthy, f"http://127.0.0.1:{port}/healthz", process, log_path)
-        except RuntimeError as exc:
-            rec.add("http", "(server)", False, str(exc))
-            return
-        url = f"http://127.0.0.1:{port}/mcp"
-
-        # One connection, every call on it.
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                async with Client(url, read_timeout_seconds=CALL_TIMEOUT,
-                                  elicitation_callback=accept_elicitation) as client:
-                    await exercise(client, cases, rec, "http", args.operations)
-        except Exception as exc:
-            rec.add("http", "(session)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-
-        # Concurrent clients, each listing and calling every tool.
-        async def one(index: int, mode: str) -> None:
-            try:
-                async with Client(url, mode=mode, read_timeout_seconds=CALL_TIMEOUT,
-                                  elicitation_callback=accept_elicitation) as client:
-                    await exercise(client, cases, rec, "http-concurrent", args.operations)
-            except Exception as exc:
-                rec.add("http-concurrent", f"(client {index}, {mode})", False,
-                        f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                async with anyio.create_task_group() as tg:
-                    for index, mode in enumerate(CONCURRENT_CLIENTS):
-                        tg.start_soon(one, index, mode)
-        except TimeoutError:
-            rec.add("http-concurrent", "(session)", False, f"timed out after {PHASE_TIMEOUT:.0f}s")
-        if process.poll() is not None:
-            rec.add("http", "(server)", False, f"server exited with {process.returncode}\n{tail(log_path)}")
-    finally:
-        stop(process)
-
-
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -466,6 +833,391 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@asynccontextmanager
+async def mcp_http(url: str, token: str | None, mode: str = "auto",
+                   elicitor: Elicitor | None = None) -> AsyncIterator[Client]:
+    """An SDK client over streamable HTTP that sends `Authorization: Bearer <token>`."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(CALL_TIMEOUT)) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode,
+                          read_timeout_seconds=CALL_TIMEOUT, elicitation_callback=elicitor) as client:
+            yield client
+
+
+def protocol_of(client: Client) -> str:
+    return str(getattr(client.session, "protocol_version", "") or "")
+
+
+def http_command(ex: Example, port: int, public: str) -> list[str]:
+    return [str(ex.args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}",
+            "--upstream-url", ex.upstream_url, "--auth-issuer", ex.authz.issuer, "--public-url", public,
+            *ex.oauth_flags()]
+
+
+async def phase_http(ex: Example) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    url = f"{public}/mcp"
+    log_path = ex.args.log_dir / f"{ex.args.example}-http.log"
+    with open(log_path, "w") as log:
+        # Same process group as this driver: tests/e2e/run kills the group if we die.
+        process = subprocess.Popen(http_command(ex, port, public), env=ex.env, stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log)
+    ex.server_processes += 1
+    try:
+        try:
+            await anyio.to_thread.run_sync(wait_healthy, f"{public}/healthz", process, log_path)
+        except RuntimeError as exc:
+            ex.rec.add("http", "(server)", False, str(exc))
+            return
+
+        # One connection that cannot elicit: dry runs and confirmation tokens.
+        token = ex.caller("e2e-http", url)
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                async with mcp_http(url, token) as client:
+                    await exercise(ex, client, "http", caller=token, elicitor=None, elicit=False,
+                                   strict=True, replay=True)
+        except Exception as exc:
+            ex.rec.add("http", "(session)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+        # Concurrent clients, each its own caller, listing and calling every tool.
+        async def one(index: int, mode: str, can_elicit: bool) -> None:
+            token = ex.caller(f"e2e-http-{index}", url)
+            elicitor = Elicitor(accept=True) if can_elicit else None
+            try:
+                async with mcp_http(url, token, mode=mode, elicitor=elicitor) as client:
+                    # A 2026-07-28 client that can elicit is asked in an input_required round;
+                    # stateless HTTP has no other way back to the client.
+                    elicit = can_elicit and protocol_of(client) >= MODERN
+                    ex.elicited_over_http |= elicit
+                    await exercise(ex, client, "http-concurrent", caller=token, elicitor=elicitor,
+                                   elicit=elicit, strict=False)
+            except Exception as exc:
+                ex.rec.add("http-concurrent", f"(client {index}, {mode})", False,
+                           f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                async with anyio.create_task_group() as tg:
+                    for index, (mode, can_elicit) in enumerate(CONCURRENT_CLIENTS):
+                        tg.start_soon(one, index, mode, can_elicit)
+        except TimeoutError:
+            ex.rec.add("http-concurrent", "(session)", False, f"timed out after {PHASE_TIMEOUT:.0f}s")
+
+        probes, refused = 0, {}
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                probes = await auth_checks(ex, public, url)
+        except Exception as exc:
+            ex.rec.add("auth", "(authorization checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                refused = await scope_checks(ex, url)
+        except Exception as exc:
+            ex.rec.add("scope", "(scope checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+        if process.poll() is not None:
+            ex.rec.add("http", "(server)", False, f"server exited with {process.returncode}\n{tail(log_path)}")
+    finally:
+        stop(process)
+    check_http_audit(ex, log_path, probes, refused)
+
+
+# ---------------------------------------------------------------------------------------------
+# The HTTP authorization layer
+
+
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": "2025-11-25"}
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                         "clientInfo": {"name": "mcpgen-e2e", "version": "0"}}}
+
+
+def challenge_param(www: str, name: str) -> str | None:
+    m = re.search(rf'\b{name}="((?:[^"\\]|\\.)*)"', www)
+    return m.group(1) if m else None
+
+
+async def auth_checks(ex: Example, public: str, url: str) -> int:
+    """401s, the protected resource metadata, and the issuer's keys. Returns how many requests
+    were refused with 401."""
+    rec = ex.rec
+    refused = 0
+    async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+        async def post(token: str | None) -> httpx2.Response:
+            headers = dict(MCP_HEADERS)
+            if token is not None:
+                headers["authorization"] = f"Bearer {token}"
+            return await http.post(url, content=json.dumps(INITIALIZE), headers=headers)
+
+        # No token at all.
+        r = await post(None)
+        www = r.headers.get("www-authenticate", "")
+        metadata_url = challenge_param(www, "resource_metadata")
+        ok = r.status_code == 401 and www.lower().startswith("bearer") and metadata_url is not None
+        refused += r.status_code == 401
+        rec.add("auth", "no token: 401, WWW-Authenticate with resource_metadata", ok,
+                f"HTTP {r.status_code}, WWW-Authenticate: {www or '(none)'}")
+
+        # The metadata it points at.
+        problems = []
+        if metadata_url is None:
+            problems.append("no resource_metadata URL to fetch")
+        else:
+            if not metadata_url.startswith(public + "/"):
+                problems.append(f"resource_metadata {metadata_url} is not on this server ({public})")
+            m = await http.get(metadata_url)
+            try:
+                doc = m.json()
+            except ValueError:
+                doc = None
+            if m.status_code != 200 or not isinstance(doc, dict):
+                problems.append(f"GET {metadata_url}: HTTP {m.status_code}, not a JSON object")
+            else:
+                if doc.get("resource") != url:
+                    problems.append(f"resource is {doc.get('resource')!r}, expected {url!r}")
+                if doc.get("authorization_servers") != [ex.authz.issuer]:
+                    problems.append(f"authorization_servers is {doc.get('authorization_servers')!r}, "
+                                    f"expected [{ex.authz.issuer!r}]")
+                if sorted(doc.get("scopes_supported") or []) != ex.scopes:
+                    problems.append(f"scopes_supported is {doc.get('scopes_supported')!r}, expected {ex.scopes}")
+        rec.add("auth", "protected resource metadata (RFC 9728)", not problems,
+                "\n".join(problems) or f"{metadata_url}: resource {url}, authorization_servers [issuer], "
+                f"scopes_supported {' '.join(ex.scopes)}")
+
+        # Tokens that must be refused, then the same request with a good token.
+        bad = {kind: ex.authz.forged(kind, "e2e-forger", ex.scopes, url) for kind in AuthorizationServer.FORGERIES}
+        bad["not-a-jwt"] = "e2e-opaque-" + os.urandom(12).hex()
+        for kind, token in bad.items():
+            ex.secrets.add(token, f"the {kind} token")
+            r = await post(token)
+            www = r.headers.get("www-authenticate", "")
+            ok = (r.status_code == 401 and challenge_param(www, "error") == "invalid_token"
+                  and challenge_param(www, "resource_metadata") is not None)
+            refused += r.status_code == 401
+            rec.add("auth", f"{kind} token: 401 invalid_token", ok, f"HTTP {r.status_code}, WWW-Authenticate: {www or '(none)'}")
+        r = await post(ex.caller("e2e-auth-probe", url))
+        rec.add("auth", "a valid token: the same request answered", r.status_code == 200, f"HTTP {r.status_code}")
+
+    ok = ex.authz.metadata_fetches > 0 and ex.authz.jwks_fetches > 0
+    rec.add("auth", "signing keys from the issuer's metadata (RFC 8414 jwks_uri)", ok,
+            f"metadata fetched {ex.authz.metadata_fetches}x, JWKS {ex.authz.jwks_fetches}x")
+    return refused
+
+
+async def scope_checks(ex: Example, url: str) -> dict[str, str]:
+    """For each declared scope, a token without it: the tools that need it are not listed, and
+    calling one is refused with 403 `insufficient_scope` before the upstream hears of it.
+    Returns the tools refused, each with the scope that was missing."""
+    proxy = ex.proxy
+    assert proxy is not None
+    refused: dict[str, str] = {}
+    async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+        for scope in ex.scopes:
+            others = [s for s in ex.scopes if s != scope]
+            token = ex.caller(f"e2e-without-{scope}", url, others)
+            visible = {n for n, p in ex.policies.items() if set(p.scopes) <= set(others)}
+            try:
+                async with mcp_http(url, token, mode="legacy") as client:
+                    listed = {t.name for t in await list_all_tools(client)}
+            except Exception as exc:
+                ex.rec.add("scope", f"(tools/list without {scope})", False, f"{type(exc).__name__}: {exc}")
+                continue
+            ex.rec.add("scope", f"(tools/list without {scope})", listed == visible,
+                       f"listed {sorted(listed)}" + ("" if listed == visible else f", expected {sorted(visible)}"))
+            for name in sorted(n for n, p in ex.policies.items() if scope in p.scopes):
+                arguments = ex.cases.get(name, {}).get("call", {}).get("arguments", {})
+                body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+                mark = proxy.mark()
+                r = await http.post(url, content=json.dumps(body),
+                                    headers={**MCP_HEADERS, "authorization": f"Bearer {token}"})
+                www = r.headers.get("www-authenticate", "")
+                needed = (challenge_param(www, "scope") or "").split()
+                try:
+                    error = r.json().get("error")
+                except (ValueError, AttributeError):
+                    error = None
+                problems = []
+                if name in listed:
+                    problems.append("listed by tools/list")
+                if r.status_code != 403:
+                    problems.append(f"tools/call answered HTTP {r.status_code}, expected 403")
+                if challenge_param(www, "error") != "insufficient_scope" or scope not in needed:
+                    problems.append(f"WWW-Authenticate does not name insufficient_scope and {scope}: {www or '(none)'}")
+                if error != "insufficient_scope":
+                    problems.append(f"body error is {error!r}")
+                if sent := proxy.since(mark):
+                    problems.append(f"{len(sent)} upstream requests")
+                if r.status_code == 403:
+                    refused[name] = scope
+                ex.rec.add("scope", name, not problems, "\n".join(problems) or
+                           f"without {scope}: not listed; tools/call 403 insufficient_scope, scope=\"{' '.join(needed)}\"; nothing sent upstream")
+    return refused
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit lines, token endpoint, server logs
+
+
+def audit_lines(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    lines, bad = [], []
+    for raw in path.read_text(errors="replace").splitlines() if path.is_file() else []:
+        if not raw.startswith("{"):
+            continue
+        try:
+            lines.append(json.loads(raw))
+        except ValueError:
+            bad.append(raw[:120])
+    return lines, bad
+
+
+CALL_FIELDS = ("ts", "request_id", "subject", "client_id", "tool", "contract", "decision", "identity",
+               "upstream_status", "latency_ms", "bytes_in", "bytes_out", "outcome", "arguments")
+
+
+def tool_call_problems(ex: Example, lines: list[dict[str, Any]], subjects: set[str], client_id: str | None) -> list[str]:
+    problems = []
+    for line in (l for l in lines if l.get("event") == "tool_call"):
+        tool = line.get("tool")
+        policy = ex.policies.get(tool)
+        where = f"{tool} ({line.get('decision')})"
+        if missing := [f for f in CALL_FIELDS if f not in line]:
+            problems.append(f"{where}: no {', '.join(missing)}")
+        if line.get("subject") not in subjects:
+            problems.append(f"{where}: subject {line.get('subject')!r}")
+        if line.get("client_id") != client_id:
+            problems.append(f"{where}: client_id {line.get('client_id')!r}, expected {client_id!r}")
+        if policy and line.get("identity") != policy.identity:
+            problems.append(f"{where}: identity {line.get('identity')!r}, expected {policy.identity}")
+        if policy and line.get("contract") != policy.contract:
+            problems.append(f"{where}: contract {line.get('contract')!r}, expected {policy.contract}")
+        if not isinstance(line.get("arguments"), list) or any(not isinstance(a, str) for a in line.get("arguments", [])):
+            problems.append(f"{where}: arguments is not a list of names")
+    return problems
+
+
+def decisions(lines: list[dict[str, Any]], tool: str) -> set[str]:
+    return {l.get("decision") for l in lines if l.get("event") == "tool_call" and l.get("tool") == tool}
+
+
+def check_http_audit(ex: Example, log_path: Path, refused_401: int, refused_403: dict[str, str]) -> None:
+    lines, bad = audit_lines(log_path)
+    subjects = set(ex.callers.values())
+    problems = [f"not JSON: {b}" for b in bad]
+    calls = [l for l in lines if l.get("event") == "tool_call"]
+    problems += tool_call_problems(ex, lines, subjects, MCP_CLIENT_ID)
+    for name in sorted(n for n in ex.cases if ex.policies[n].confirm):
+        want = {"dry_run", "confirmed"} | ({"confirmation_requested"} if ex.elicited_over_http else set())
+        if missing := want - decisions(lines, name):
+            problems.append(f"{name}: no audit line with decision {', '.join(sorted(missing))}")
+    auth = [l for l in lines if l.get("event") == "auth"]
+    unauthorized = [l for l in auth if l.get("status") == 401]
+    if len(unauthorized) < refused_401:
+        problems.append(f"{len(unauthorized)} audit lines for 401s, {refused_401} requests were refused")
+    if any(l.get("decision") != "denied:invalid_token" for l in unauthorized):
+        problems.append("a 401 audit line is not denied:invalid_token")
+    for tool, scope in sorted(refused_403.items()):
+        hit = [l for l in auth if l.get("status") == 403 and l.get("tool") == tool
+               and l.get("decision") == "denied:insufficient_scope" and scope in str(l.get("detail"))]
+        if not hit:
+            problems.append(f"no 403 audit line for {tool} (missing {scope})")
+    ex.rec.add("audit", "(http: tool calls and refusals)", not problems, "\n".join(problems[:20]) or
+               f"{len(calls)} tool_call lines (subject, client_id, contract, decision, identity, bytes…), "
+               f"{len(unauthorized)} 401 and {len([l for l in auth if l.get('status') == 403])} 403 lines")
+
+
+def check_stdio_audit(ex: Example) -> None:
+    problems = []
+    for transport in ("stdio", "stdio-legacy", "stdio-decline"):
+        path = ex.args.log_dir / f"{ex.args.example}-{transport}.log"
+        if not path.is_file():
+            continue
+        lines, bad = audit_lines(path)
+        problems += [f"{transport}: not JSON: {b}" for b in bad]
+        problems += [f"{transport}: {p}" for p in tool_call_problems(ex, lines, {STDIO_SUBJECT}, None)]
+        for name in sorted(n for n in ex.cases if ex.policies[n].confirm):
+            want = "declined" if transport == "stdio-decline" else "confirmed"
+            if want not in decisions(lines, name):
+                problems.append(f"{transport}: {name}: no audit line with decision {want}")
+    ex.rec.add("audit", "(stdio: tool calls)", not problems, "\n".join(problems[:20]) or
+               f"subject {STDIO_SUBJECT}, identities and contracts as declared, confirmed/declined logged")
+
+
+def check_token_endpoint(ex: Example) -> None:
+    requests = ex.authz.token_requests()
+    rec = ex.rec
+    if ex.oauth is None:
+        rec.add("oauth", "(no OAuth client: no token requests)", not requests, f"{len(requests)} token requests")
+        return
+    client_id = ex.env.get(ex.oauth.client_id_env)
+    modes = {p.identity for p in ex.policies.values()}
+    problems = []
+    for r in requests:
+        if r.client_auth != "basic" or not r.client_ok or r.client_id != client_id:
+            problems.append(f"#{r.seq} {r.grant_type}: client authentication {r.client_auth}, id {r.client_id!r}, "
+                            f"{'right' if r.client_ok else 'WRONG'} secret (expected HTTP Basic as {client_id!r})")
+        if r.status != 200:
+            problems.append(f"#{r.seq} {r.grant_type}: answered {r.status} {r.error}")
+        if r.grant_type not in ("client_credentials", TOKEN_EXCHANGE):
+            problems.append(f"#{r.seq}: grant_type {r.grant_type!r}")
+    rec.add("oauth", "token requests: HTTP Basic client authentication", not problems,
+            "\n".join(problems) or f"{len(requests)} requests, each as {client_id} with its secret")
+
+    cc = [r for r in requests if r.grant_type == "client_credentials"]
+    if "client_credentials" in modes:
+        scope = " ".join(ex.oauth.scopes)
+        problems = [f"#{r.seq}: scope {r.form.get('scope')!r}, expected {scope!r}" for r in cc if r.form.get("scope", "") != scope]
+        if not cc:
+            problems.append("no client_credentials request, yet tools use that identity")
+        if len(cc) > ex.server_processes:
+            problems.append(f"{len(cc)} client_credentials requests from {ex.server_processes} server processes (the token is not cached)")
+        rec.add("oauth", "client_credentials grant", not problems, "\n".join(problems) or
+                f"{len(cc)} requests (at most one per server process), scope {scope!r}")
+    elif cc:
+        rec.add("oauth", "client_credentials grant", False, f"{len(cc)} requests, yet no tool uses that identity")
+
+    te = [r for r in requests if r.grant_type == TOKEN_EXCHANGE]
+    if "token_exchange" in modes:
+        problems = []
+        for r in te:
+            subject = r.form.get("subject_token")
+            if subject not in ex.callers:
+                problems.append(f"#{r.seq}: subject_token is not a caller's token")
+            if r.form.get("subject_token_type") != ACCESS_TOKEN_TYPE:
+                problems.append(f"#{r.seq}: subject_token_type {r.form.get('subject_token_type')!r}")
+        exchanged = {r.form.get("subject_token") for r in te}
+        if missing := [ex.callers[t] for t in ex.exchanged_for if t not in exchanged]:
+            problems.append(f"no exchange of the tokens of {', '.join(sorted(missing))}, yet their calls ran")
+        if not ex.exchanged_for:
+            problems.append("no token-exchange call was checked upstream")
+        rec.add("oauth", "token exchange (RFC 8693)", not problems, "\n".join(problems) or
+                f"{len(te)} requests; subject_token = the calling user's token "
+                f"({', '.join(sorted({ex.callers[t] for t in exchanged if t in ex.callers}))})")
+    elif te:
+        rec.add("oauth", "token exchange (RFC 8693)", False, f"{len(te)} requests, yet no tool uses that identity")
+
+
+def check_server_logs(ex: Example) -> None:
+    """The servers' stderr (logs, audit lines) has no panic and shows no secret or token."""
+    problems = []
+    names = [f"{ex.args.example}-{t}.log" for t in ("stdio", "stdio-legacy", "stdio-decline", "http")]
+    shown = []
+    for path in (ex.args.log_dir / name for name in names):
+        if not path.is_file():
+            continue
+        shown.append(path.name)
+        text = path.read_text(errors="replace")
+        if "panicked at" in text:
+            line = next(l for l in text.splitlines() if "panicked at" in l)
+            problems.append(f"{path} shows a panic: {line.strip()}")
+        if leaked := ex.secrets.found_in(text):
+            problems.append(f"{path} shows {', '.join(leaked)}")
+    count = len(ex.secrets.labelled())
+    ex.rec.add("logs", "(server logs)", not problems,
+               "\n".join(problems) or f"no panic; none of {count} secrets and tokens in {', '.join(shown)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,34 +1332,82 @@ def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operation
 # Commands
 
 
+async def refuses_without_auth(ex: Example) -> None:
+    """Over HTTP, a server without any authorization setup must not start."""
+    port = free_port()
+    command = [str(ex.args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}", "--upstream-url", ex.upstream_url]
+
+    def attempt() -> tuple[int | None, str]:
+        try:
+            done = subprocess.run(command, env=ex.env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  timeout=REFUSAL_TIMEOUT)
+            return done.returncode, done.stderr
+        except subprocess.TimeoutExpired as exc:
+            return None, str(exc.stderr or "")
+
+    code, stderr = await anyio.to_thread.run_sync(attempt)
+    ok = code not in (None, 0) and "--insecure-no-auth" in stderr
+    first = next((l for l in stderr.splitlines() if l.strip()), "")
+    ex.rec.add("auth", "HTTP without an auth setup: refuses to start", ok,
+               f"exit {code if code is not None else f'none after {REFUSAL_TIMEOUT:.0f}s'}: {first[:300]}")
+
+
 async def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.crate / "tests" / "cases")
-    env = server_env(merged_env(cases))
+    policies = tool_policies(args.crate)
     rec = Recorder(args.example)
     if stale := stale_sources(args.crate, args.annotation.parent):
         print(f"  warning: {args.crate.name} was generated from other sources than {args.annotation.parent}: "
               f"{'; '.join(stale)}. Regenerate it; Prism mocks the files as they are now.", flush=True)
-    prism_url = f"http://127.0.0.1:{args.prism_port}"
-    base_path = default_base_path(args.crate)
-    ops = Operations.load(args.node, args.prism_modules, args.spec, base_path)
-    args.operations = tool_operations(cases, ops)
-    canary(prism_url)
-    async with upstream(prism_url, base_path) as (upstream_url, proxy):
-        via = f" (base path {base_path} stripped by a proxy; Prism serves operations at /)" if proxy else ""
-        print(f"  upstream {upstream_url} -> Prism {prism_url}{via}", flush=True)
-        await phase_stdio(args, cases, env, upstream_url, rec, "auto", "stdio")
-        await phase_stdio(args, cases, env, upstream_url, rec, "legacy", "stdio-legacy")
-        await phase_http(args, cases, env, upstream_url, rec)
-        if proxy and proxy.stray:
-            rec.add("prism", "(base path)", False,
-                    "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
-    check_prism(args.prism_log, cases, ops, args.operations, rec)
-    check_server_logs(args.log_dir, args.example, cases, rec)
+    if unknown := sorted(set(cases) - set(policies)):
+        raise SystemExit(f"error: fixtures for tools the crate does not have: {unknown}")
+    check_contract_file(args.crate, policies, rec)
+    env = server_env(merged_env(cases))
+    oauth = oauth_client(args.crate)
+    clients = {}
+    if oauth is not None:
+        try:
+            clients[env[oauth.client_id_env]] = env[oauth.client_secret_env]
+        except KeyError as exc:
+            raise SystemExit(f"error: the fixtures set no {exc} for the OAuth client")
+    authz = AuthorizationServer(clients=clients).start()
+    ex = Example(args, cases, policies, oauth, authz, Secrets(cases, authz), rec, env)
+    try:
+        prism_url = f"http://127.0.0.1:{args.prism_port}"
+        base_path = default_base_path(args.crate)
+        ops = Operations.load(args.node, args.prism_modules, args.spec, base_path)
+        ex.operations = tool_operations(cases, ops)
+        canary(prism_url)
+        ex.stdio_token = ex.caller("e2e-stdio-user", STDIO_AUDIENCE)
+        print(f"  authorization server {authz.issuer}"
+              + (f" (OAuth client {env[oauth.client_id_env]})" if oauth else " (no OAuth client)"), flush=True)
+        async with upstream(prism_url, base_path) as (upstream_url, proxy):
+            ex.upstream_url, ex.proxy = upstream_url, proxy
+            via = f", base path {base_path} stripped" if base_path else ""
+            print(f"  upstream {upstream_url} -> recording proxy -> Prism {prism_url}{via}", flush=True)
+            await refuses_without_auth(ex)
+            await phase_stdio(ex, "auto", "stdio")
+            await phase_stdio(ex, "legacy", "stdio-legacy")
+            await phase_stdio_decline(ex)
+            await phase_http(ex)
+            if proxy.stray:
+                rec.add("prism", "(base path)", False,
+                        "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
+        check_prism(args.prism_log, cases, ops, ex.operations, rec)
+        check_token_endpoint(ex)
+        check_stdio_audit(ex)
+        check_server_logs(ex)
+    finally:
+        authz.stop()
 
     finish(rec, args.results)
     failed = sum(1 for r in rec.records if not r["ok"])
     print(f"  {args.example}: {len(rec.records) - failed} checks passed, {failed} failed", flush=True)
     return 0  # failures are in the results; a non-zero exit means this script broke
+
+
+INSECURE_NOTE = ("the suite (0.1.16) has no way to send an Authorization header, so this server runs with "
+                 "--insecure-no-auth (development mode); authorization is checked by `drive.py run`")
 
 
 async def conformance(args: argparse.Namespace) -> int:
@@ -617,9 +1417,10 @@ async def conformance(args: argparse.Namespace) -> int:
     rec = Recorder(args.example)
     port = free_port()
     log_path = args.log_dir / f"{args.example}-conformance-server.log"
+    print(f"  NOTE: {INSECURE_NOTE}", flush=True)
     # The generic scenarios call no tool, so the upstream is never reached.
     command = [str(args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}",
-               "--upstream-url", "http://127.0.0.1:9"]
+               "--upstream-url", "http://127.0.0.1:9", "--insecure-no-auth"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
@@ -628,6 +1429,8 @@ async def conformance(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             rec.add("conformance", "(server)", False, str(exc))
             return finish(rec, args.results)
+        warned = "--insecure-no-auth" in log_path.read_text(errors="replace")
+        rec.add("conformance", "(server runs with --insecure-no-auth, and says so in its log)", warned, INSECURE_NOTE)
         suite_env = dict(os.environ, PATH=f"{args.suite}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
         for scenario in args.scenarios:
             out_dir = args.log_dir / "conformance" / scenario
@@ -665,8 +1468,8 @@ def finish(rec: Recorder, results: Path) -> int:
     return 0
 
 
-COLUMNS = ("stdio", "stdio-legacy", "http", "http-concurrent", "prism")
-HEADERS = ("stdio", "legacy", "http", "http×3", "prism")
+COLUMNS = ("stdio", "stdio-legacy", "http", "http-concurrent", "confirm", "identity", "scope", "prism")
+HEADERS = ("stdio", "legacy", "http", "http×3", "confirm", "ident", "scope", "prism")
 
 
 def summary(paths: list[Path]) -> int:
@@ -699,7 +1502,8 @@ def summary(paths: list[Path]) -> int:
         for (example, tool), cells in sorted(table.items()):
             row = [cell(cells.get(column)) for column in COLUMNS]
             print(f"{example:<{w_ex}}  {tool:<{w_tool}}  " + "  ".join(f"{c:<6}" for c in row).rstrip())
-    notes = sorted({(r["example"], r["tool"], r["detail"]) for r in records if r["ok"] and r["detail"].startswith("HTTP ")})
+    notes = sorted({(r["example"], r["tool"], r["detail"]) for r in records if r["ok"] and r["detail"].startswith("HTTP ")
+                    and r["transport"] in COLUMNS})
     for example, tool, detail in notes:
         print(f"  * {example} {tool}: {detail}")
     if others:
@@ -732,7 +1536,7 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="check one example")
     r.add_argument("--example", required=True, help="example name (for the report)")
-    r.add_argument("--crate", required=True, type=Path, help="generated crate directory (fixtures, src/lib.rs)")
+    r.add_argument("--crate", required=True, type=Path, help="generated crate directory (fixtures, src/lib.rs, src/tools)")
     r.add_argument("--bin", required=True, type=Path, help="the built server binary")
     r.add_argument("--annotation", required=True, type=Path, help="the annotation file (mcpgen.yaml)")
     r.add_argument("--spec", required=True, type=Path, help="the spec file Prism mocks")
