@@ -477,6 +477,8 @@ fn check_passes_on_fresh_output_and_fails_with_a_diff_on_stale_output() {
         String::from_utf8_lossy(&fresh.stderr)
     );
 
+    let tool_file = Path::new(o).join("src/tools/get_order.rs");
+    let before = fs::read_to_string(&tool_file).unwrap();
     let text = fs::read_to_string(&annotation).unwrap().replace(
         "    scopes: [store:read]\n  get_inventory:",
         "    scopes: [store:read, orders:read]\n  get_inventory:",
@@ -494,11 +496,9 @@ fn check_passes_on_fresh_output_and_fails_with_a_diff_on_stale_output() {
         "the classified change: {stdout}"
     );
     assert!(String::from_utf8_lossy(&stale.stderr).contains("error[stale-output]"));
-    assert!(
-        !Path::new(o)
-            .join("src/tools/get_order.rs")
-            .read_link()
-            .is_ok(),
+    assert_eq!(
+        fs::read_to_string(&tool_file).unwrap(),
+        before,
         "check writes nothing"
     );
 }
