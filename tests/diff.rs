@@ -502,3 +502,59 @@ fn check_passes_on_fresh_output_and_fails_with_a_diff_on_stale_output() {
         "check writes nothing"
     );
 }
+
+#[test]
+fn git_revisions_can_be_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir("specs/petstore-swagger2").unwrap().flatten() {
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "v1"]);
+    let annotation = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&annotation).unwrap().replace(
+        "  get_inventory:\n    operation: getInventory\n    scopes: [store:read]\n",
+        "",
+    );
+    fs::write(&annotation, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mcpgen"))
+        .args(["diff", "HEAD:mcpgen.yaml", "mcpgen.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("tool get_inventory") && stdout.contains("tool removed"),
+        "{stdout}"
+    );
+    let same = Command::new(env!("CARGO_BIN_EXE_mcpgen"))
+        .args(["diff", "HEAD:mcpgen.yaml", "HEAD:mcpgen.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+}
