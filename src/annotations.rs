@@ -75,6 +75,10 @@ pub struct ServerSection {
     /// Default limits (operators can change them with flags).
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Client profiles the tools' schemas must suit: `anthropic`, `openai` (strict mode),
+    /// `gemini`. `mcpgen lint` checks them.
+    #[serde(default)]
+    pub profiles: Vec<String>,
 }
 
 /// Default limits of the server.

@@ -378,3 +378,74 @@ pub fn diff(
         },
     )
 }
+
+/// Output formats of `mcpgen lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LintFormat {
+    /// Diagnostics as text, on stderr.
+    Text,
+    /// SARIF 2.1.0 on stdout.
+    Sarif,
+}
+
+/// `mcpgen lint`: the tool-surface checks; fails on errors (and warnings with `deny_warnings`).
+pub fn lint(
+    config: &Path,
+    options: &crate::lint::LintOptions,
+    format: LintFormat,
+    deny_warnings: bool,
+) -> Result<Diagnostics, Diagnostics> {
+    let project = load::load_project(config)?;
+    let lowered = crate::lower::lower(&project)?;
+    let annotations = crate::lower::AnnotationCtx {
+        path: &project.annotation_path,
+        document: &project.annotation,
+    };
+    let mut options = options.clone();
+    for (i, name) in project.file.server.profiles.iter().enumerate() {
+        match crate::lint::Profile::parse(name) {
+            Some(profile) if !options.profiles.contains(&profile) => options.profiles.push(profile),
+            Some(_) => {}
+            None => {
+                return Err(Diagnostic::error(
+                    "unknown-profile",
+                    annotations.at(&format!("/server/profiles/{i}")),
+                    format!("`{name}` is not a client profile"),
+                )
+                .with_help("profiles: anthropic, openai, gemini")
+                .into());
+            }
+        }
+    }
+    let findings = crate::lint::lint(&lowered.ir, &annotations, &options);
+    let errors = findings.has_errors();
+    let warnings = findings.len() > 0 && !errors;
+    if format == LintFormat::Sarif {
+        print!("{}", crate::lint::to_sarif(&findings));
+    }
+    let tools = lowered.ir.tools.len();
+    if errors || (deny_warnings && warnings) {
+        let mut all = lowered.warnings;
+        if format == LintFormat::Text {
+            all.extend(findings);
+        }
+        if !all.has_errors() {
+            all.push(
+                Diagnostic::error(
+                    "lint-warnings-denied",
+                    Location::file(config),
+                    "lint warnings are denied",
+                )
+                .with_help("fix them, or run without --deny-warnings"),
+            );
+        }
+        return Err(all);
+    }
+    if format == LintFormat::Text {
+        eprintln!("linted {tools} tools: {} finding(s)", findings.len());
+        let mut all = lowered.warnings;
+        all.extend(findings);
+        return Ok(all);
+    }
+    Ok(lowered.warnings)
+}

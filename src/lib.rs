@@ -14,6 +14,7 @@ pub mod diff;
 pub mod emit;
 pub mod init;
 pub mod ir;
+pub mod lint;
 pub mod load;
 pub mod lower;
 pub mod naming;

@@ -84,8 +84,39 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
+    /// Check the tool surface: prompt injection in descriptions, overbroad tools, unredacted
+    /// personal or secret data, token budgets, client profiles. Exit 1 on errors.
+    Lint {
+        /// The annotation file.
+        #[arg(short = 'c', long = "config", default_value = "mcpgen.yaml")]
+        config: PathBuf,
+        /// Output: text diagnostics on stderr, or SARIF 2.1.0 on stdout.
+        #[arg(long, value_enum, default_value_t = LintFormatArg::Text)]
+        format: LintFormatArg,
+        /// Client profile to check (anthropic, openai, gemini; repeatable), besides the
+        /// annotation file's `server.profiles`.
+        #[arg(long = "profile")]
+        profiles: Vec<String>,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Budget of approximate tokens per tool definition.
+        #[arg(long, default_value_t = 2000)]
+        max_tool_tokens: usize,
+        /// Budget of approximate tokens for the whole tools/list.
+        #[arg(long, default_value_t = 30000)]
+        max_total_tokens: usize,
+    },
     /// Print the JSON Schema of the annotation file.
     Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LintFormatArg {
+    /// Diagnostics on stderr.
+    Text,
+    /// SARIF 2.1.0 on stdout.
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,6 +217,36 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             };
+        }
+        Command::Lint {
+            config,
+            format,
+            profiles,
+            deny_warnings,
+            max_tool_tokens,
+            max_total_tokens,
+        } => {
+            let mut options = mcpgen::lint::LintOptions {
+                max_tool_tokens,
+                max_total_tokens,
+                ..Default::default()
+            };
+            for name in &profiles {
+                match mcpgen::lint::Profile::parse(name) {
+                    Some(profile) => options.profiles.push(profile),
+                    None => {
+                        eprintln!(
+                            "error: `{name}` is not a client profile (anthropic, openai, gemini)"
+                        );
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            let format = match format {
+                LintFormatArg::Text => mcpgen::cli::LintFormat::Text,
+                LintFormatArg::Sarif => mcpgen::cli::LintFormat::Sarif,
+            };
+            mcpgen::cli::lint(&config, &options, format, deny_warnings)
         }
         Command::Schema => {
             print!("{}", mcpgen::annotations::json_schema());

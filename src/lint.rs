@@ -1,0 +1,764 @@
+//! `mcpgen lint`: warnings before an unsafe or bloated tool surface ships.
+//!
+//! Pure: reads the lowered server (and the annotation file's positions to place findings) and
+//! returns diagnostics with `lint-…` codes. Four families of rules:
+//! - tool poisoning / prompt injection in text that reaches the model: hidden or direction-changing
+//!   characters, instruction-like phrases, HTML or script, overly long descriptions;
+//! - overbroad tools: free-form object arguments, catch-all paths, many optional arguments,
+//!   writers without confirmation;
+//! - data exposure: response fields that look personal or secret and leave the server unredacted;
+//! - surface budget and client compatibility: approximate tokens per tool and for the whole
+//!   `tools/list`, tool-name limits, and the schema rules of client profiles (Anthropic, OpenAI
+//!   strict, Gemini).
+
+use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
+use crate::lower::AnnotationCtx;
+use crate::lower::schema::escape;
+use crate::wildcard::{Segment, WildcardPath};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Client profiles whose schema rules can be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Profile {
+    /// Anthropic: no `anyOf`/`oneOf`/`allOf` at the top of an input schema.
+    Anthropic,
+    /// OpenAI strict mode: `items` on every array, `additionalProperties: false` and every
+    /// property required on every object.
+    OpenAi,
+    /// Gemini: no `$ref`/`$defs`, a limited set of keywords.
+    Gemini,
+}
+
+impl Profile {
+    /// Parses a profile name.
+    pub fn parse(name: &str) -> Option<Profile> {
+        match name.to_ascii_lowercase().as_str() {
+            "anthropic" | "claude" => Some(Profile::Anthropic),
+            "openai" | "openai-strict" => Some(Profile::OpenAi),
+            "gemini" | "google" => Some(Profile::Gemini),
+            _ => None,
+        }
+    }
+
+    /// The profile's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Anthropic => "anthropic",
+            Profile::OpenAi => "openai",
+            Profile::Gemini => "gemini",
+        }
+    }
+}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct LintOptions {
+    /// Client profiles to check input schemas against.
+    pub profiles: Vec<Profile>,
+    /// Budget of approximate tokens per tool definition.
+    pub max_tool_tokens: usize,
+    /// Budget of approximate tokens for the whole `tools/list`.
+    pub max_total_tokens: usize,
+    /// Longest tool description before a warning.
+    pub max_description_chars: usize,
+}
+
+impl Default for LintOptions {
+    fn default() -> Self {
+        LintOptions {
+            profiles: Vec::new(),
+            max_tool_tokens: 2_000,
+            max_total_tokens: 30_000,
+            max_description_chars: 1_024,
+        }
+    }
+}
+
+/// Phrases that address the model rather than describe the API (matched case-insensitively).
+const INSTRUCTION_PHRASES: &[&str] = &[
+    "ignore previous instructions",
+    "ignore all previous",
+    "ignore the above",
+    "disregard previous",
+    "disregard all",
+    "forget your instructions",
+    "you must call",
+    "you must always",
+    "always call this tool",
+    "call this tool first",
+    "before using any other tool",
+    "do not tell the user",
+    "don't tell the user",
+    "without telling the user",
+    "system prompt",
+    "<important>",
+    "you are now",
+    "new instructions:",
+];
+
+/// Field names that suggest personal data (matched on the field name's words).
+const PERSONAL: &[&str] = &[
+    "email",
+    "phone",
+    "mobile",
+    "birth",
+    "dob",
+    "address",
+    "postcode",
+    "zip",
+    "ssn",
+    "social_security",
+    "passport",
+    "national_id",
+    "tax_id",
+    "iban",
+    "account_number",
+    "card",
+    "card_number",
+    "cvv",
+    "salary",
+    "ip_address",
+];
+
+/// Field names that suggest secrets.
+const SECRET: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "private_key",
+    "access_key",
+    "credential",
+    "client_secret",
+    "refresh_token",
+    "session",
+];
+
+/// Lints a lowered server; findings are placed in the annotation file where possible.
+pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    // Tool names are the keys of the annotation file's `tools`.
+    let at = |tool: &ToolIr, suffix: &str| -> Location {
+        annotations.at(&format!("/tools/{}{suffix}", escape(tool.name.as_str())))
+    };
+    let mut total_tokens = 0;
+    for tool in &ir.tools {
+        let here = at(tool, "");
+        text_rules(tool, &here, options, &mut out);
+        breadth_rules(tool, &here, &mut out);
+        exposure_rules(tool, &at(tool, "/response"), &mut out);
+        let tokens = approximate_tokens(tool);
+        total_tokens += tokens;
+        if tokens > options.max_tool_tokens {
+            out.push(
+                Diagnostic::error("lint-tool-budget", here.clone(), format!("tool `{}` costs about {tokens} tokens in tools/list, over the budget of {}", tool.name, options.max_tool_tokens))
+                    .with_help("narrow the tool (`expose`, `response.allow`), shorten descriptions, or raise --max-tool-tokens"),
+            );
+        }
+        name_rules(tool, &here, &mut out);
+        for profile in &options.profiles {
+            profile_rules(tool, *profile, &here, &mut out);
+        }
+    }
+    if total_tokens > options.max_total_tokens {
+        out.push(
+            Diagnostic::error("lint-surface-budget", annotations.at("/tools"), format!("tools/list costs about {total_tokens} tokens for {} tools, over the budget of {}", ir.tools.len(), options.max_total_tokens))
+                .with_help("offer fewer tools, or narrower ones; or raise --max-total-tokens"),
+        );
+    }
+    out
+}
+
+/// Approximate tokens of a tool's definition in `tools/list` (JSON length / 4).
+pub fn approximate_tokens(tool: &ToolIr) -> usize {
+    let size = tool.name.as_str().len()
+        + tool.title.as_ref().map_or(0, String::len)
+        + tool.description.len()
+        + tool.input_schema.to_string().len()
+        + tool
+            .output
+            .schema
+            .as_ref()
+            .map_or(0, |s| s.to_string().len())
+        + 120;
+    size.div_ceil(4)
+}
+
+/// Every text of a tool that the model reads: (where, text).
+fn model_texts(tool: &ToolIr) -> Vec<(String, String)> {
+    let mut texts = vec![("description".to_owned(), tool.description.clone())];
+    if let Some(title) = &tool.title {
+        texts.push(("title".to_owned(), title.clone()));
+    }
+    let mut stack = vec![("input".to_owned(), &tool.input_schema)];
+    if let Some(output) = &tool.output.schema {
+        stack.push(("output".to_owned(), output));
+    }
+    while let Some((path, value)) = stack.pop() {
+        match value {
+            Value::Object(obj) => {
+                for (key, child) in obj {
+                    if matches!(key.as_str(), "description" | "title")
+                        && let Some(text) = child.as_str()
+                    {
+                        texts.push((format!("{path} {key}"), text.to_owned()));
+                    } else {
+                        stack.push((format!("{path}/{key}"), child));
+                    }
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|v| (path.clone(), v))),
+            _ => {}
+        }
+    }
+    texts
+}
+
+/// Invisible or direction-changing characters that can hide text from a human reviewer.
+fn hidden_character(text: &str) -> Option<char> {
+    text.chars().find(|c| {
+        matches!(*c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{E0000}'..='\u{E007F}')
+            || (c.is_control() && !matches!(*c, '\n' | '\r' | '\t'))
+    })
+}
+
+fn text_rules(tool: &ToolIr, here: &Location, options: &LintOptions, out: &mut Diagnostics) {
+    for (place, text) in model_texts(tool) {
+        if let Some(c) = hidden_character(&text) {
+            out.push(
+                Diagnostic::error("lint-hidden-text", here.clone(), format!("tool `{}`: the {place} holds the invisible or direction-changing character U+{:04X}", tool.name, u32::from(c)))
+                    .with_help("text a reviewer cannot see may still instruct the model: override the description in the annotation file"),
+            );
+        }
+        let lower = text.to_lowercase();
+        if let Some(phrase) = INSTRUCTION_PHRASES.iter().find(|p| lower.contains(*p)) {
+            out.push(
+                Diagnostic::error("lint-instruction", here.clone(), format!("tool `{}`: the {place} addresses the model (\"{phrase}\")", tool.name))
+                    .with_help("descriptions should describe the API, not instruct the model: override it in the annotation file"),
+            );
+        }
+        if [
+            "<script",
+            "<iframe",
+            "<img",
+            "javascript:",
+            "onerror=",
+            "onload=",
+        ]
+        .iter()
+        .any(|t| lower.contains(t))
+        {
+            out.push(
+                Diagnostic::warning(
+                    "lint-html",
+                    here.clone(),
+                    format!("tool `{}`: the {place} contains HTML or script", tool.name),
+                )
+                .with_help("override the description in the annotation file with plain text"),
+            );
+        }
+    }
+    if tool.description.chars().count() > options.max_description_chars {
+        out.push(
+            Diagnostic::warning(
+                "lint-long-description",
+                here.clone(),
+                format!(
+                    "tool `{}`: the description has {} characters",
+                    tool.name,
+                    tool.description.chars().count()
+                ),
+            )
+            .with_help(format!(
+                "keep it under {} characters: say what the tool does and when to use it",
+                options.max_description_chars
+            )),
+        );
+    }
+}
+
+fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
+    let props = tool
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object);
+    let required: BTreeSet<&str> = tool
+        .input_schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for (name, schema) in props.into_iter().flatten() {
+        let schema = resolve(&tool.input_schema, schema);
+        let is_object = schema.get("type").and_then(Value::as_str) == Some("object")
+            || schema.get("type").is_none();
+        let free_form = is_object
+            && schema.get("properties").is_none()
+            && !matches!(schema.get("additionalProperties"), Some(Value::Bool(false)))
+            && schema.get("enum").is_none()
+            && schema.get("anyOf").is_none()
+            && schema.get("oneOf").is_none()
+            && schema.get("allOf").is_none()
+            && schema.get("$ref").is_none();
+        if free_form && name != CONFIRMATION_ARGUMENT {
+            out.push(
+                Diagnostic::warning("lint-free-form-argument", here.clone(), format!("tool `{}`: argument `{name}` accepts any object", tool.name))
+                    .with_help("a free-form object lets the model send anything the API accepts: fix or narrow it under `params`"),
+            );
+        }
+    }
+    let optional = props.map_or(0, |p| {
+        p.keys()
+            .filter(|k| !required.contains(k.as_str()) && k.as_str() != CONFIRMATION_ARGUMENT)
+            .count()
+    });
+    if optional > 12 {
+        out.push(
+            Diagnostic::warning(
+                "lint-many-optional-arguments",
+                here.clone(),
+                format!("tool `{}` has {optional} optional arguments", tool.name),
+            )
+            .with_help("list the ones the task needs under `expose`"),
+        );
+    }
+    let segments: Vec<&str> = tool
+        .operation
+        .path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let catch_all = segments.iter().any(|s| s.contains('+') || s.contains('*'))
+        || (segments.len() == 1 && segments[0].starts_with('{'));
+    if catch_all {
+        out.push(
+            Diagnostic::warning("lint-catch-all-path", here.clone(), format!("tool `{}` calls the catch-all path {}", tool.name, tool.operation.path))
+                .with_help("a path that captures any resource gives the model the whole API: fix the variable part under `params`"),
+        );
+    }
+    if !tool.hints.read_only && !tool.confirm {
+        out.push(
+            Diagnostic::warning(
+                "lint-write-without-confirmation",
+                here.clone(),
+                format!(
+                    "tool `{}` changes data without a human's confirmation",
+                    tool.name
+                ),
+            )
+            .with_help("set `confirm: true` unless unattended writes are intended"),
+        );
+    }
+}
+
+/// Follows a local `$ref` of a tool schema.
+fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        let Some(name) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+        else {
+            break;
+        };
+        match root.get("$defs").and_then(|d| d.get(name)) {
+            Some(target) => schema = target,
+            None => break,
+        }
+    }
+    schema
+}
+
+/// The words of a field name (`accountNumber`, `account_number` → account, number).
+fn words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase()
+            && !current.is_empty()
+            && !current.ends_with(|p: char| p.is_ascii_uppercase())
+        {
+            words.push(std::mem::take(&mut current));
+        }
+        if c.is_ascii_alphanumeric() {
+            current.push(c.to_ascii_lowercase());
+        } else if !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// Whether a field name matches a sensitive term (a word, or consecutive words joined by `_`).
+fn matches_term(name: &str, terms: &[&str]) -> Option<String> {
+    let words = words(name);
+    for term in terms {
+        let parts: Vec<&str> = term.split('_').collect();
+        if words
+            .windows(parts.len())
+            .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+            || words.concat() == term.replace('_', "")
+        {
+            return Some((*term).to_owned());
+        }
+    }
+    None
+}
+
+fn exposure_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
+    let Some(schema) = &tool.output.schema else {
+        return;
+    };
+    let mut fields = Vec::new();
+    collect_fields(schema, schema, "", 0, &mut BTreeSet::new(), &mut fields);
+    let redacted: Vec<WildcardPath> = tool
+        .output
+        .redact
+        .iter()
+        .filter_map(|r| WildcardPath::parse(&r.path).ok())
+        .collect();
+    for (path, name, format) in fields {
+        let secret = matches_term(&name, SECRET);
+        let personal = matches_term(&name, PERSONAL).or_else(|| {
+            matches!(
+                format.as_deref(),
+                Some("email" | "phone" | "phone-number" | "password")
+            )
+            .then(|| format.clone().unwrap_or_default())
+        });
+        let Some(term) = secret.clone().or(personal) else {
+            continue;
+        };
+        // Masked fields are published as redacted strings; removed ones are gone already.
+        if covered(&path, &redacted) {
+            continue;
+        }
+        let (code, severity_error) = if secret.is_some() {
+            ("lint-secret-exposed", true)
+        } else {
+            ("lint-personal-data-exposed", false)
+        };
+        let message = format!(
+            "tool `{}` returns `{path}`, which looks like {} ({term}), unredacted",
+            tool.name,
+            if secret.is_some() {
+                "a secret"
+            } else {
+                "personal data"
+            }
+        );
+        let help = format!(
+            "add `{{ path: {path}, action: mask }}` (or remove it) under `response.redact`, or leave it out with `response.allow`"
+        );
+        out.push(
+            if severity_error {
+                Diagnostic::error(code, here.clone(), message)
+            } else {
+                Diagnostic::warning(code, here.clone(), message)
+            }
+            .with_help(help),
+        );
+    }
+}
+
+/// Whether a redaction path covers a field path (`*` matching any segment).
+fn covered(field: &str, redactions: &[WildcardPath]) -> bool {
+    let Ok(field) = WildcardPath::parse(field) else {
+        return false;
+    };
+    redactions.iter().any(|r| {
+        r.segments.len() <= field.segments.len()
+            && r.segments
+                .iter()
+                .zip(&field.segments)
+                .all(|(a, b)| matches!(a, Segment::Any) || matches!(b, Segment::Any) || a == b)
+    })
+}
+
+/// Every object member of a schema: (JSON pointer with `*` for items, member name, format).
+fn collect_fields(
+    root: &Value,
+    schema: &Value,
+    path: &str,
+    depth: usize,
+    seen: &mut BTreeSet<String>,
+    out: &mut Vec<(String, String, Option<String>)>,
+) {
+    if depth > 12 {
+        return;
+    }
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        if !seen.insert(format!("{path}|{reference}")) || path.matches('/').count() > 8 {
+            return;
+        }
+        collect_fields(root, resolve(root, schema), path, depth + 1, seen, out);
+        return;
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (name, prop) in props {
+            let child = format!("{path}/{}", name.replace('~', "~0").replace('/', "~1"));
+            let prop_resolved = resolve(root, prop);
+            let format = prop_resolved
+                .get("format")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            out.push((child.clone(), name.clone(), format));
+            collect_fields(root, prop, &child, depth + 1, seen, out);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        collect_fields(root, items, &format!("{path}/*"), depth + 1, seen, out);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        for branch in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect_fields(root, branch, path, depth + 1, seen, out);
+        }
+    }
+    if let Some(additional) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+        collect_fields(root, additional, &format!("{path}/*"), depth + 1, seen, out);
+    }
+}
+
+fn name_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
+    let len = tool.name.as_str().chars().count();
+    if len > 64 {
+        out.push(
+            Diagnostic::error("lint-name-length", here.clone(), format!("tool name `{}` has {len} characters; many clients refuse names over 64", tool.name))
+                .with_help("rename the tool (48 characters or fewer leave room for client prefixes such as `mcp__server__`)"),
+        );
+    } else if len > 48 {
+        out.push(
+            Diagnostic::warning(
+                "lint-name-length",
+                here.clone(),
+                format!(
+                    "tool name `{}` has {len} characters; with a client prefix it may pass 64",
+                    tool.name
+                ),
+            )
+            .with_help("keep tool names at 48 characters or fewer"),
+        );
+    }
+}
+
+/// Keywords Gemini's function declarations accept.
+const GEMINI_KEYWORDS: &[&str] = &[
+    "type",
+    "format",
+    "description",
+    "nullable",
+    "enum",
+    "properties",
+    "required",
+    "items",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "title",
+    "anyOf",
+    "propertyOrdering",
+    "default",
+];
+
+fn profile_rules(tool: &ToolIr, profile: Profile, here: &Location, out: &mut Diagnostics) {
+    let schema = &tool.input_schema;
+    let mut problems: BTreeSet<String> = BTreeSet::new();
+    match profile {
+        Profile::Anthropic => {
+            for key in ["anyOf", "oneOf", "allOf"] {
+                if schema.get(key).is_some() {
+                    problems.insert(format!("`{key}` at the top of the input schema"));
+                }
+            }
+        }
+        Profile::OpenAi => walk(schema, "", &mut |path, node| {
+            let Some(obj) = node.as_object() else { return };
+            if node.get("type").and_then(Value::as_str) == Some("array")
+                && obj.get("items").is_none()
+            {
+                problems.insert(format!("array `{path}` has no `items`"));
+            }
+            if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+                if obj.get("additionalProperties") != Some(&Value::Bool(false)) {
+                    problems.insert(format!("object `{path}` allows additional properties"));
+                }
+                let required: BTreeSet<&str> = obj
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if let Some(optional) = props.keys().find(|k| !required.contains(k.as_str())) {
+                    problems.insert(format!("object `{path}` has optional property `{optional}` (strict mode requires all)"));
+                }
+            }
+        }),
+        Profile::Gemini => walk(schema, "", &mut |path, node| {
+            let Some(obj) = node.as_object() else { return };
+            for key in obj.keys() {
+                if key == "$ref" || key == "$defs" {
+                    problems.insert(format!("`{key}` at `{path}`"));
+                } else if !GEMINI_KEYWORDS.contains(&key.as_str()) && !is_property_map(path) {
+                    problems.insert(format!("unsupported keyword `{key}` at `{path}`"));
+                }
+            }
+        }),
+    }
+    for problem in problems.into_iter().take(5) {
+        out.push(
+            Diagnostic::warning(
+                "lint-client-profile",
+                here.clone(),
+                format!(
+                    "tool `{}` breaks the {} profile: {problem}",
+                    tool.name,
+                    profile.name()
+                ),
+            )
+            .with_help(format!(
+                "add `{}` to `server.profiles` so `mcpgen build` normalises the schemas",
+                profile.name()
+            )),
+        );
+    }
+}
+
+/// Whether a walk path ends inside a `properties` map (whose keys are names, not keywords).
+fn is_property_map(path: &str) -> bool {
+    path.ends_with("/properties") || path.ends_with("/$defs")
+}
+
+/// Visits every schema object with its path.
+fn walk(value: &Value, path: &str, f: &mut dyn FnMut(&str, &Value)) {
+    f(if path.is_empty() { "/" } else { path }, value);
+    match value {
+        Value::Object(obj) => {
+            for (key, child) in obj {
+                if matches!(
+                    key.as_str(),
+                    "enum" | "const" | "default" | "examples" | "required"
+                ) {
+                    continue;
+                }
+                walk(child, &format!("{path}/{key}"), f);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, &format!("{path}/{i}"), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Findings as SARIF 2.1.0, for code-scanning tools.
+pub fn to_sarif(diagnostics: &Diagnostics) -> String {
+    let mut rules: BTreeSet<&str> = BTreeSet::new();
+    let results: Vec<Value> = diagnostics
+        .sorted()
+        .into_iter()
+        .map(|d| {
+            rules.insert(d.code);
+            let level = match d.severity {
+                crate::diag::Severity::Error => "error",
+                crate::diag::Severity::Warning => "warning",
+            };
+            let mut message = d.message.clone();
+            if let Some(help) = &d.help {
+                message.push_str(&format!(" ({help})"));
+            }
+            let location = match &d.location {
+                Location::InFile { path, line_col, pointer } => {
+                    let mut physical = serde_json::json!({"artifactLocation": {"uri": path.to_string_lossy().replace('\\', "/")}});
+                    if let Some((line, col)) = line_col {
+                        physical["region"] = serde_json::json!({"startLine": line, "startColumn": col});
+                    }
+                    Some(serde_json::json!({"physicalLocation": physical, "logicalLocations": [{"fullyQualifiedName": pointer}]}))
+                }
+                Location::File { path } => Some(serde_json::json!({"physicalLocation": {"artifactLocation": {"uri": path.to_string_lossy().replace('\\', "/")}}})),
+                Location::None => None,
+            };
+            serde_json::json!({"ruleId": d.code, "level": level, "message": {"text": message}, "locations": location.into_iter().collect::<Vec<_>>()})
+        })
+        .collect();
+    let sarif = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "mcpgen", "rules": rules.iter().map(|r| serde_json::json!({"id": r})).collect::<Vec<_>>()}},
+            "results": results,
+        }]
+    });
+    let mut text = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_terms() {
+        assert_eq!(words("accountNumber"), vec!["account", "number"]);
+        assert_eq!(
+            words("user_email_address"),
+            vec!["user", "email", "address"]
+        );
+        assert_eq!(words("APIKey"), vec!["apikey"]);
+        assert_eq!(
+            matches_term("accountNumber", PERSONAL).as_deref(),
+            Some("account_number")
+        );
+        assert_eq!(
+            matches_term("password_hash", SECRET).as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            matches_term("tokenize_count", SECRET),
+            None,
+            "whole words only"
+        );
+        assert_eq!(
+            matches_term("emailVerified", PERSONAL).as_deref(),
+            Some("email")
+        );
+    }
+
+    #[test]
+    fn hidden_characters() {
+        assert_eq!(hidden_character("plain"), None);
+        assert_eq!(hidden_character("a\u{202E}b"), Some('\u{202E}'));
+        assert_eq!(hidden_character("tag\u{E0041}"), Some('\u{E0041}'));
+        assert_eq!(hidden_character("line\nbreak"), None);
+    }
+
+    #[test]
+    fn coverage_by_wildcards() {
+        let r = vec![WildcardPath::parse("/items/*/email").unwrap()];
+        assert!(covered("/items/*/email", &r));
+        assert!(!covered("/items/*/phone", &r));
+        let parent = vec![WildcardPath::parse("/owner").unwrap()];
+        assert!(covered("/owner/email", &parent));
+    }
+}
