@@ -419,7 +419,7 @@ pub fn lint(
     }
     let findings = crate::lint::lint(&lowered.ir, &annotations, &options);
     let errors = findings.has_errors();
-    let warnings = findings.len() > 0 && !errors;
+    let warnings = !findings.is_empty() && !errors;
     if format == LintFormat::Sarif {
         print!("{}", crate::lint::to_sarif(&findings));
     }

@@ -375,22 +375,31 @@ fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
     schema
 }
 
-/// The words of a field name (`accountNumber`, `account_number` → account, number).
+/// The words of a field name (`accountNumber`, `account_number`, `APIKey` → account number,
+/// account number, api key).
 fn words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
     let mut words = Vec::new();
     let mut current = String::new();
-    for c in name.chars() {
-        if c.is_ascii_uppercase()
-            && !current.is_empty()
-            && !current.ends_with(|p: char| p.is_ascii_uppercase())
-        {
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1).copied();
+        let starts_word = c.is_ascii_uppercase()
+            && prev.is_some_and(|p| {
+                p.is_ascii_lowercase()
+                    || p.is_ascii_digit()
+                    || (p.is_ascii_uppercase() && next.is_some_and(|n| n.is_ascii_lowercase()))
+            });
+        if starts_word && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
-        if c.is_ascii_alphanumeric() {
-            current.push(c.to_ascii_lowercase());
-        } else if !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
+        current.push(c.to_ascii_lowercase());
     }
     if !current.is_empty() {
         words.push(current);
@@ -725,7 +734,8 @@ mod tests {
             words("user_email_address"),
             vec!["user", "email", "address"]
         );
-        assert_eq!(words("APIKey"), vec!["apikey"]);
+        assert_eq!(words("APIKey"), vec!["api", "key"]);
+        assert_eq!(matches_term("APIKey", SECRET).as_deref(), Some("api_key"));
         assert_eq!(
             matches_term("accountNumber", PERSONAL).as_deref(),
             Some("account_number")
