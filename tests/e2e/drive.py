@@ -929,11 +929,70 @@ async def phase_http(ex: Example) -> None:
 # The HTTP authorization layer
 
 
+# `connection: close`: each probe on its own connection (see keepalive_after_refusal).
 MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream",
-               "mcp-protocol-version": "2025-11-25"}
+               "mcp-protocol-version": "2025-11-25", "connection": "close"}
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
               "params": {"protocolVersion": "2025-11-25", "capabilities": {},
                          "clientInfo": {"name": "mcpgen-e2e", "version": "0"}}}
+
+
+def http_exchange(sock: socket.socket, head: bytes, body: bytes, split: bool) -> tuple[str, dict[str, str]]:
+    """Writes one request on `sock` (the body in a second write when `split`) and reads its
+    response: status line and headers (the body is read and dropped)."""
+    if split:
+        sock.sendall(head)
+        time.sleep(0.02)
+        sock.sendall(body)
+    else:
+        sock.sendall(head + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection without answering")
+        data += chunk
+    raw_head, rest = data.split(b"\r\n\r\n", 1)
+    lines = raw_head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return lines[0], headers
+
+
+def keepalive_after_refusal(port: int, token: str) -> tuple[bool, str]:
+    """A request refused with 401 (body sent after the headers, as HTTP clients often do), then
+    a good one on the same connection: the connection must still serve it, unless the 401 said
+    `Connection: close` (RFC 9112 §9.6). A server that silently drops the connection makes a
+    keep-alive client's next request fail."""
+    body = json.dumps(INITIALIZE).encode()
+
+    def head(auth: str | None) -> bytes:
+        lines = [f"POST /mcp HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
+                 "Accept: application/json, text/event-stream", "Mcp-Protocol-Version: 2025-11-25",
+                 f"Content-Length: {len(body)}"] + ([f"Authorization: Bearer {auth}"] if auth else [])
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    with socket.create_connection(("127.0.0.1", port), timeout=PROBE_TIMEOUT) as sock:
+        status, headers = http_exchange(sock, head(None), body, split=True)
+        if not status.startswith("HTTP/1.1 401"):
+            return False, f"the request without a token was answered {status}"
+        if "close" in headers.get("connection", "").lower():
+            return True, "401 with Connection: close"
+        try:
+            second, _ = http_exchange(sock, head(token), body, split=False)
+        except OSError as exc:
+            return False, (f"after a 401 (no Connection: close) the server dropped the keep-alive connection: "
+                           f"the next request on it got {type(exc).__name__}: {exc} (runtime fault: the 401 is "
+                           f"sent before the request body is read, then the connection is closed unannounced)")
+        return second.startswith("HTTP/1.1 200"), f"after a 401 the same connection served the next request: {second}"
 
 
 def challenge_param(www: str, name: str) -> str | None:
@@ -1001,6 +1060,11 @@ async def auth_checks(ex: Example, public: str, url: str) -> int:
             rec.add("auth", f"{kind} token: 401 invalid_token", ok, f"HTTP {r.status_code}, WWW-Authenticate: {www or '(none)'}")
         r = await post(ex.caller("e2e-auth-probe", url))
         rec.add("auth", "a valid token: the same request answered", r.status_code == 200, f"HTTP {r.status_code}")
+
+    port = int(url.split(":")[2].split("/")[0])
+    ok, detail = await anyio.to_thread.run_sync(keepalive_after_refusal, port, ex.caller("e2e-keepalive", url))
+    refused += 1
+    rec.add("auth", "after a 401 the keep-alive connection still works (or is closed with notice)", ok, detail)
 
     ok = ex.authz.metadata_fetches > 0 and ex.authz.jwks_fetches > 0
     rec.add("auth", "signing keys from the issuer's metadata (RFC 8414 jwks_uri)", ok,
