@@ -800,6 +800,55 @@ async def phase_stdio_decline(ex: Example) -> None:
                        f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
 
 
+STDIO_LIMITED_SUBJECT = "e2e-limited-operator"
+
+
+async def phase_stdio_scopes(ex: Example) -> None:
+    """stdio as a named operator without one scope (`--stdio-subject`, `--stdio-scopes`): the
+    tools that need it are not listed, and a call is refused before the upstream hears of it."""
+    if not ex.scopes:
+        return
+    proxy = ex.proxy
+    assert proxy is not None
+    scope = ex.scopes[0]
+    others = [s for s in ex.scopes if s != scope]
+    params = stdio_params(ex)
+    params.args += ["--stdio-subject", STDIO_LIMITED_SUBJECT, "--stdio-scopes", ",".join(others)]
+    visible = {n for n, p in ex.policies.items() if set(p.scopes) <= set(others)}
+    log_path = ex.args.log_dir / f"{ex.args.example}-stdio-scopes.log"
+    with open(log_path, "w") as errlog:
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                async with Client(stdio_client(params, errlog=errlog), mode="legacy",
+                                  read_timeout_seconds=CALL_TIMEOUT) as client:
+                    listed = {t.name for t in await list_all_tools(client)}
+                    ex.rec.add("scope", f"(stdio tools/list without {scope})", listed == visible,
+                               f"--stdio-scopes {','.join(others) or '(none)'}: listed {sorted(listed)}"
+                               + ("" if listed == visible else f", expected {sorted(visible)}"))
+                    for name in sorted(n for n, p in ex.policies.items() if scope in p.scopes):
+                        mark = proxy.mark()
+                        result = await call(client, name, ex.cases.get(name, {}).get("call", {}).get("arguments", {}))
+                        text = result_text(result)
+                        problems = []
+                        if name in listed:
+                            problems.append("listed")
+                        if not result.is_error or "insufficient_scope" not in text or scope not in text:
+                            problems.append(f"not refused naming {scope}: isError {result.is_error}: {text[:200]}")
+                        if sent := proxy.since(mark):
+                            problems.append(f"{len(sent)} upstream requests")
+                        ex.rec.add("scope", name, not problems, "\n".join(problems) or
+                                   f"stdio without {scope}: not listed; the call is refused (insufficient_scope), nothing sent")
+        except Exception as exc:
+            ex.rec.add("scope", f"(stdio without {scope})", False,
+                       f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
+    lines, _ = audit_lines(log_path)
+    denied = [l for l in lines if l.get("event") == "tool_call" and l.get("decision") == "denied:insufficient_scope"]
+    wrong = [l.get("subject") for l in denied if l.get("subject") != STDIO_LIMITED_SUBJECT]
+    ex.rec.add("audit", "(stdio: scope refusals)", bool(denied) and not wrong,
+               f"{len(denied)} denied:insufficient_scope lines" + (f", subjects {wrong}" if wrong else
+                                                                     f" as {STDIO_LIMITED_SUBJECT}"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Streamable HTTP
 
@@ -1267,7 +1316,7 @@ def check_token_endpoint(ex: Example) -> None:
 def check_server_logs(ex: Example) -> None:
     """The servers' stderr (logs, audit lines) has no panic and shows no secret or token."""
     problems = []
-    names = [f"{ex.args.example}-{t}.log" for t in ("stdio", "stdio-legacy", "stdio-decline", "http")]
+    names = [f"{ex.args.example}-{t}.log" for t in ("stdio", "stdio-legacy", "stdio-decline", "stdio-scopes", "http")]
     shown = []
     for path in (ex.args.log_dir / name for name in names):
         if not path.is_file():
@@ -1453,6 +1502,7 @@ async def run(args: argparse.Namespace) -> int:
             await phase_stdio(ex, "auto", "stdio")
             await phase_stdio(ex, "legacy", "stdio-legacy")
             await phase_stdio_decline(ex)
+            await phase_stdio_scopes(ex)
             await phase_http(ex)
             if proxy.stray:
                 rec.add("prism", "(base path)", False,
