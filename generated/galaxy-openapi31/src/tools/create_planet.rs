@@ -57,90 +57,9 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
                     content_type: ::core::option::Option::None,
                 },
                 ::mcpgen_runtime::spec::BodyField {
-                    name: "habitabilityIndex",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "habitabilityIndex",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "physicalProperties",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "physicalProperties",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "atmosphere",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "atmosphere",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "discoveredAt",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "discoveredAt",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "image",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "image",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "satellites",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "satellites",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "creator",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "creator",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
                     name: "tags",
                     value: ::mcpgen_runtime::spec::ValueSource::Argument {
                         name: "tags",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "successCallbackUrl",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "successCallbackUrl",
-                        default: ::core::option::Option::None,
-                    },
-                    file: false,
-                    content_type: ::core::option::Option::None,
-                },
-                ::mcpgen_runtime::spec::BodyField {
-                    name: "failureCallbackUrl",
-                    value: ::mcpgen_runtime::spec::ValueSource::Argument {
-                        name: "failureCallbackUrl",
                         default: ::core::option::Option::None,
                     },
                     file: false,
@@ -160,6 +79,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:c2dcebe0554ddc3a7885809c5e2754413699e3abc95c82f58f62b06ef41f441d",
+    contract: "sha256:ad1ddd6e5f4cb57ab20d4a1a01e9abf6abf7423b90d1ecc39fd27a1b84e6285f",
     escalation: ::core::option::Option::None,
 };
