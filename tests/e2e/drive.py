@@ -47,6 +47,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -1671,6 +1672,9 @@ def main() -> int:
     s = sub.add_parser("summary", help="print the table of results files")
     s.add_argument("results", nargs="+", type=Path)
     args = parser.parse_args()
+    # `run` stops this script with SIGTERM: exit through the context managers, so that the SDK
+    # terminates the stdio servers it started (in sessions of their own) and HTTP servers stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.command == "summary":
         return summary(args.results)
     if args.command == "conformance":
