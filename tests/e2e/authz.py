@@ -159,20 +159,25 @@ class AuthorizationServer:
 
     def mint(self, subject: str, scopes: list[str] | tuple[str, ...], audience: str, *,
              lifetime: int = 600, client_id: str = "e2e-mcp-client", issuer: str | None = None,
-             key: Any = None) -> str:
-        """A caller's access token. `issuer` and `key` default to this server's."""
+             key: Any = None, scp: bool = False, not_before: int = -5) -> str:
+        """A caller's access token. `issuer` and `key` default to this server's; `scp` puts the
+        scopes in an `scp` array instead of the space-separated `scope`; `not_before` is `nbf`
+        relative to now."""
         now = int(time.time())
         claims = {
             "iss": issuer or self.issuer,
             "sub": subject,
             "aud": audience,
             "client_id": client_id,
-            "scope": " ".join(scopes),
             "iat": now,
-            "nbf": now - 5,
+            "nbf": now + not_before,
             "exp": now + lifetime,
             "jti": secrets.token_hex(8),
         }
+        if scp:
+            claims["scp"] = list(scopes)
+        else:
+            claims["scope"] = " ".join(scopes)
         token = self._sign(claims, key=key)
         if key is None and issuer is None:
             with self._lock:
@@ -181,7 +186,8 @@ class AuthorizationServer:
 
     def forged(self, kind: str, subject: str, scopes: list[str] | tuple[str, ...], audience: str) -> str:
         """A token the resource server must refuse: `bad-signature` (another key, same kid),
-        `wrong-audience`, `wrong-issuer` or `expired` (an hour past its `exp`)."""
+        `wrong-audience`, `wrong-issuer`, `expired` (an hour past its `exp`) or `not-yet-valid`
+        (`nbf` an hour ahead)."""
         if kind == "bad-signature":
             return self.mint(subject, scopes, audience, key=ec.generate_private_key(ec.SECP256R1()))
         if kind == "wrong-audience":
@@ -190,9 +196,11 @@ class AuthorizationServer:
             return self.mint(subject, scopes, audience, issuer=self.issuer + "/other-tenant")
         if kind == "expired":
             return self.mint(subject, scopes, audience, lifetime=-EXPIRED_BY)
+        if kind == "not-yet-valid":
+            return self.mint(subject, scopes, audience, not_before=EXPIRED_BY, lifetime=2 * EXPIRED_BY)
         raise ValueError(kind)
 
-    FORGERIES = ("bad-signature", "wrong-audience", "wrong-issuer", "expired")
+    FORGERIES = ("bad-signature", "wrong-audience", "wrong-issuer", "expired", "not-yet-valid")
 
     def verify_own(self, token: str) -> dict[str, Any] | None:
         """The claims of a token this server signed, unexpired; None otherwise."""

@@ -470,9 +470,10 @@ class Example:
     def scopes(self) -> list[str]:
         return sorted({s for p in self.policies.values() for s in p.scopes})
 
-    def caller(self, subject: str, audience: str, scopes: list[str] | None = None) -> str:
+    def caller(self, subject: str, audience: str, scopes: list[str] | None = None, scp: bool = False) -> str:
         """A caller token from the authorization server (every declared scope by default)."""
-        token = self.authz.mint(subject, self.scopes if scopes is None else scopes, audience, client_id=MCP_CLIENT_ID)
+        token = self.authz.mint(subject, self.scopes if scopes is None else scopes, audience,
+                                client_id=MCP_CLIENT_ID, scp=scp)
         self.callers[token] = subject
         return token
 
@@ -896,6 +897,32 @@ async def mcp_http(url: str, token: str | None, mode: str = "auto",
             yield client
 
 
+async def confirmation_of_another_caller(ex: Example, url: str) -> None:
+    """Caller A's dry run hands out a confirmation token; caller B repeating the same call with
+    it gets a dry run again (the token does not match), and nothing is sent."""
+    confirming = [name for name in sorted(ex.cases) if ex.policies[name].confirm]
+    if not confirming:
+        return
+    proxy = ex.proxy
+    assert proxy is not None
+    name = confirming[0]
+    arguments = ex.cases[name]["call"]["arguments"]
+    async with mcp_http(url, ex.caller("e2e-confirm-a", url)) as a, mcp_http(url, ex.caller("e2e-confirm-b", url)) as b:
+        mark = proxy.mark()
+        found = CONFIRMATION_LINE.findall(result_text(await call(a, name, arguments)))
+        if not found:
+            ex.rec.add("confirm", name, False, "http, another caller's token: caller A got no confirmation_token")
+            return
+        text = result_text(await call(b, name, {**arguments, CONFIRMATION_ARGUMENT: found[-1]}))
+        problems = []
+        if "DRY RUN" not in text or "does not match" not in text:
+            problems.append(f"caller B's call with caller A's token was not refused as not matching: {text[:300]}")
+        if sent := proxy.since(mark):
+            problems.append(f"{len(sent)} upstream requests")
+        ex.rec.add("confirm", name, not problems, "; ".join(problems) or
+                   "http: caller A's confirmation_token used by caller B: refused (does not match), nothing sent")
+
+
 def protocol_of(client: Client) -> str:
     return str(getattr(client.session, "protocol_version", "") or "")
 
@@ -932,6 +959,13 @@ async def phase_http(ex: Example) -> None:
                                    strict=True, replay=True)
         except Exception as exc:
             ex.rec.add("http", "(session)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+        # A confirmation token is bound to its caller: another caller cannot use it.
+        try:
+            with anyio.fail_after(PHASE_TIMEOUT):
+                await confirmation_of_another_caller(ex, url)
+        except Exception as exc:
+            ex.rec.add("confirm", "(another caller's token)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
 
         # Concurrent clients, each its own caller, listing and calling every tool.
         async def one(index: int, mode: str, can_elicit: bool) -> None:
@@ -1130,9 +1164,11 @@ async def scope_checks(ex: Example, url: str) -> dict[str, str]:
     assert proxy is not None
     refused: dict[str, str] = {}
     async with httpx2.AsyncClient(timeout=PROBE_TIMEOUT) as http:
-        for scope in ex.scopes:
+        for index, scope in enumerate(ex.scopes):
             others = [s for s in ex.scopes if s != scope]
-            token = ex.caller(f"e2e-without-{scope}", url, others)
+            # Scopes as the space-separated `scope` claim, and every other time as an `scp` array.
+            scp = index % 2 == 1
+            token = ex.caller(f"e2e-without-{scope}", url, others, scp=scp)
             visible = {n for n, p in ex.policies.items() if set(p.scopes) <= set(others)}
             try:
                 async with mcp_http(url, token, mode="legacy") as client:
@@ -1141,7 +1177,8 @@ async def scope_checks(ex: Example, url: str) -> dict[str, str]:
                 ex.rec.add("scope", f"(tools/list without {scope})", False, f"{type(exc).__name__}: {exc}")
                 continue
             ex.rec.add("scope", f"(tools/list without {scope})", listed == visible,
-                       f"listed {sorted(listed)}" + ("" if listed == visible else f", expected {sorted(visible)}"))
+                       f"{'scp' if scp else 'scope'} claim: listed {sorted(listed)}"
+                       + ("" if listed == visible else f", expected {sorted(visible)}"))
             for name in sorted(n for n, p in ex.policies.items() if scope in p.scopes):
                 arguments = ex.cases.get(name, {}).get("call", {}).get("arguments", {})
                 body = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
