@@ -199,7 +199,14 @@ impl HttpAuth {
             caller: Caller::default(),
             tool: None,
         };
-        self.refuse(record, challenge, body)
+        // The request body has not been read: say that the connection ends here, so a client
+        // that sends the body in a later write does not reuse a connection the server drops.
+        let mut response = self.refuse(record, challenge, body);
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        response
     }
 
     fn scope_refused(&self, principal: &Principal, tool: &ToolSpec, missing: &[&str]) -> Response {
@@ -324,7 +331,10 @@ async fn guard(State(auth): State<Arc<HttpAuth>>, request: Request, next: Next) 
             Err(_) => {
                 return (
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    [(header::CONTENT_TYPE, "application/json")],
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (header::CONNECTION, "close"),
+                    ],
                     json!({"error": "request_too_large",
                         "error_description": format!("MCP requests are limited to {} bytes", auth.max_body)})
                     .to_string(),
@@ -482,6 +492,44 @@ mod live_tests {
         json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
             "params": {"name": tool, "arguments": args}})
         .to_string()
+    }
+
+    /// A refusal sent before the body is read closes the connection, and says so: a client that
+    /// sends the body in a later write must not reuse a connection the server then drops.
+    #[tokio::test]
+    async fn a_refused_token_announces_that_the_connection_closes() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mock = MockUpstream::start(MockResponse::json(200, &json!([]))).await;
+        let issuer = MockAuthServer::start().await;
+        let flags = AuthFlags {
+            issuer: Some(issuer.issuer()),
+            ..AuthFlags::default()
+        };
+        let running = serve(&mock, flags, Settings::new(mock.url()), 1 << 20).await;
+        let address = running
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp");
+        let body = call("list_pets", json!({}));
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer not-a-jwt\r\n\
+             content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let _ = stream.write_all(body.as_bytes()).await;
+        let mut response = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            stream.read_to_end(&mut response),
+        )
+        .await;
+        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        assert!(response.starts_with("http/1.1 401"), "{response}");
+        assert!(response.contains("\r\nconnection: close\r\n"), "{response}");
     }
 
     #[tokio::test]
