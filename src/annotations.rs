@@ -75,8 +75,9 @@ pub struct ServerSection {
     /// Default limits (operators can change them with flags).
     #[serde(default)]
     pub limits: LimitsSection,
-    /// Client profiles the tools' schemas must suit: `anthropic`, `openai` (strict mode),
-    /// `gemini`. `mcpgen lint` checks them.
+    /// Client profiles the tools' input schemas must suit: `anthropic`, `openai` (strict mode),
+    /// `gemini` (not together with `openai`). `mcpgen build` rewrites the published schemas to
+    /// suit them and says what it changed; `mcpgen lint` checks them.
     #[serde(default)]
     pub profiles: Vec<String>,
 }

@@ -401,23 +401,7 @@ pub fn lint(
         path: &project.annotation_path,
         document: &project.annotation,
     };
-    let mut options = options.clone();
-    for (i, name) in project.file.server.profiles.iter().enumerate() {
-        match crate::lint::Profile::parse(name) {
-            Some(profile) if !options.profiles.contains(&profile) => options.profiles.push(profile),
-            Some(_) => {}
-            None => {
-                return Err(Diagnostic::error(
-                    "unknown-profile",
-                    annotations.at(&format!("/server/profiles/{i}")),
-                    format!("`{name}` is not a client profile"),
-                )
-                .with_help("profiles: anthropic, openai, gemini")
-                .into());
-            }
-        }
-    }
-    let findings = crate::lint::lint(&lowered.ir, &annotations, &options);
+    let findings = crate::lint::lint(&lowered.ir, &annotations, options);
     let errors = findings.has_errors();
     let warnings = !findings.is_empty() && !errors;
     if format == LintFormat::Sarif {

@@ -43,6 +43,9 @@ pub struct ServerContract {
     pub version: String,
     /// Every scope some tool requires.
     pub scopes: Vec<String>,
+    /// Client profiles the input schemas were normalised for (`server.profiles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
 }
 
 /// One input file.
@@ -151,6 +154,7 @@ pub fn contract(ir: &ServerIr) -> Contract {
             name: ir.crate_name.to_string(),
             version: ir.version.clone(),
             scopes: ir.scopes.clone(),
+            profiles: ir.profiles.iter().map(|p| p.name().to_owned()).collect(),
         },
         sources: ir
             .sources

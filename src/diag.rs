@@ -14,6 +14,9 @@ pub enum Severity {
     Error,
     /// Generation goes on, but the result may not be what the architect wants.
     Warning,
+    /// What generation did on the architect's request, for the record (e.g. schemas rewritten
+    /// for client profiles).
+    Note,
 }
 
 /// Where a problem is.
@@ -135,6 +138,17 @@ impl Diagnostic {
         }
     }
 
+    /// A note.
+    pub fn note(code: &'static str, location: Location, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
+            code,
+            message: message.into(),
+            location,
+            help: None,
+        }
+    }
+
     /// The same problem, reported as a warning (e.g. a defect outside what is being built).
     pub fn into_warning(mut self) -> Self {
         self.severity = Severity::Warning;
@@ -153,6 +167,7 @@ impl fmt::Display for Diagnostic {
         let level = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         write!(f, "{level}[{}]: {}", self.code, self.message)?;
         if self.location != Location::None {
@@ -234,7 +249,10 @@ impl Diagnostics {
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count();
-        let warnings = sorted.len() - errors;
+        let warnings = sorted
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
         if errors > 0 || warnings > 0 {
             out.push_str(&format!(
                 "{} ({errors} error{}, {warnings} warning{})\n",

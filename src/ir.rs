@@ -6,6 +6,7 @@
 //! model sees and the request the server sends are derived from the same values. No spec
 //! type crosses this boundary: schemas are plain JSON Schema values.
 
+use crate::lower::profile::Profile;
 use crate::naming::{CrateName, EnvVarName, RustIdent, ToolName};
 use serde_json::Value;
 
@@ -36,6 +37,8 @@ pub struct ServerIr {
     pub limits: Limits,
     /// What refused calls tell the user to do, unless a tool says otherwise.
     pub escalation: Option<String>,
+    /// Client profiles the input schemas were normalised for, sorted.
+    pub profiles: Vec<Profile>,
 }
 
 /// Default limits of a server.
@@ -265,8 +268,14 @@ pub struct ToolIr {
     pub description: String,
     /// The upstream operation.
     pub operation: OperationIr,
-    /// JSON Schema of the arguments the model gives.
+    /// JSON Schema of the arguments the model gives (normalised for the server's profiles).
     pub input_schema: Value,
+    /// The schema of the arguments as the spec gives them, when profile normalisation rewrote
+    /// `input_schema`; the server checks arguments against this one.
+    pub spec_input_schema: Option<Value>,
+    /// Whether a `null` argument means an absent one (optional properties were made required
+    /// and nullable for OpenAI strict mode); nulls are removed before arguments are checked.
+    pub nulls_absent: bool,
     /// The shape of successful results.
     pub output: OutputIr,
     /// Path, query, header and cookie parameters, in path-template order, then query, header

@@ -14,48 +14,18 @@
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
 use crate::lower::AnnotationCtx;
+pub use crate::lower::profile::Profile;
+use crate::lower::profile::{GEMINI_KEYWORDS, gemini_format_allowed};
 use crate::lower::schema::escape;
 use crate::wildcard::{Segment, WildcardPath};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// Client profiles whose schema rules can be checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Profile {
-    /// Anthropic: no `anyOf`/`oneOf`/`allOf` at the top of an input schema.
-    Anthropic,
-    /// OpenAI strict mode: `items` on every array, `additionalProperties: false` and every
-    /// property required on every object.
-    OpenAi,
-    /// Gemini: no `$ref`/`$defs`, a limited set of keywords.
-    Gemini,
-}
-
-impl Profile {
-    /// Parses a profile name.
-    pub fn parse(name: &str) -> Option<Profile> {
-        match name.to_ascii_lowercase().as_str() {
-            "anthropic" | "claude" => Some(Profile::Anthropic),
-            "openai" | "openai-strict" => Some(Profile::OpenAi),
-            "gemini" | "google" => Some(Profile::Gemini),
-            _ => None,
-        }
-    }
-
-    /// The profile's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Anthropic => "anthropic",
-            Profile::OpenAi => "openai",
-            Profile::Gemini => "gemini",
-        }
-    }
-}
-
 /// What to check.
 #[derive(Debug, Clone)]
 pub struct LintOptions {
-    /// Client profiles to check input schemas against.
+    /// Client profiles to check input schemas against, besides the server's own (whose
+    /// schemas `build` already normalised).
     pub profiles: Vec<Profile>,
     /// Budget of approximate tokens per tool definition.
     pub max_tool_tokens: usize,
@@ -160,8 +130,13 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
             );
         }
         name_rules(tool, &here, &mut out);
-        for profile in &options.profiles {
-            profile_rules(tool, *profile, &here, &mut out);
+        let mut profiles: Vec<Profile> = ir.profiles.clone();
+        profiles.extend(&options.profiles);
+        profiles.sort();
+        profiles.dedup();
+        for profile in profiles {
+            let normalised = ir.profiles.contains(&profile);
+            profile_rules(tool, profile, normalised, &here, &mut out);
         }
     }
     if total_tokens > options.max_total_tokens {
@@ -282,12 +257,13 @@ fn text_rules(tool: &ToolIr, here: &Location, options: &LintOptions, out: &mut D
 }
 
 fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
-    let props = tool
-        .input_schema
-        .get("properties")
-        .and_then(Value::as_object);
-    let required: BTreeSet<&str> = tool
-        .input_schema
+    // What the tool accepts, before any profile made optional arguments required.
+    let input = tool
+        .spec_input_schema
+        .as_ref()
+        .unwrap_or(&tool.input_schema);
+    let props = input.get("properties").and_then(Value::as_object);
+    let required: BTreeSet<&str> = input
         .get("required")
         .and_then(Value::as_array)
         .into_iter()
@@ -295,7 +271,7 @@ fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
         .filter_map(Value::as_str)
         .collect();
     for (name, schema) in props.into_iter().flatten() {
-        let schema = resolve(&tool.input_schema, schema);
+        let schema = resolve(input, schema);
         let is_object = schema.get("type").and_then(Value::as_str) == Some("object")
             || schema.get("type").is_none();
         let free_form = is_object
@@ -564,30 +540,13 @@ fn name_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
     }
 }
 
-/// Keywords Gemini's function declarations accept.
-const GEMINI_KEYWORDS: &[&str] = &[
-    "type",
-    "format",
-    "description",
-    "nullable",
-    "enum",
-    "properties",
-    "required",
-    "items",
-    "minItems",
-    "maxItems",
-    "minimum",
-    "maximum",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "title",
-    "anyOf",
-    "propertyOrdering",
-    "default",
-];
-
-fn profile_rules(tool: &ToolIr, profile: Profile, here: &Location, out: &mut Diagnostics) {
+fn profile_rules(
+    tool: &ToolIr,
+    profile: Profile,
+    normalised: bool,
+    here: &Location,
+    out: &mut Diagnostics,
+) {
     let schema = &tool.input_schema;
     let mut problems: BTreeSet<String> = BTreeSet::new();
     match profile {
@@ -600,9 +559,12 @@ fn profile_rules(tool: &ToolIr, profile: Profile, here: &Location, out: &mut Dia
         }
         Profile::OpenAi => walk(schema, "", &mut |path, node| {
             let Some(obj) = node.as_object() else { return };
-            if node.get("type").and_then(Value::as_str) == Some("array")
-                && obj.get("items").is_none()
-            {
+            let is_array = match node.get("type") {
+                Some(Value::String(t)) => t == "array",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "array"),
+                _ => false,
+            };
+            if is_array && obj.get("items").is_none() {
                 problems.insert(format!("array `{path}` has no `items`"));
             }
             if let Some(props) = obj.get("properties").and_then(Value::as_object) {
@@ -626,6 +588,13 @@ fn profile_rules(tool: &ToolIr, profile: Profile, here: &Location, out: &mut Dia
             for key in obj.keys() {
                 if key == "$ref" || key == "$defs" {
                     problems.insert(format!("`{key}` at `{path}`"));
+                } else if key == "type" && obj.get("type").is_some_and(Value::is_array) {
+                    problems.insert(format!("a list of types at `{path}`"));
+                } else if key == "format"
+                    && let Some(format) = obj.get("format").and_then(Value::as_str)
+                    && !gemini_format_allowed(obj.get("type").and_then(Value::as_str), format)
+                {
+                    problems.insert(format!("unsupported format `{format}` at `{path}`"));
                 } else if !GEMINI_KEYWORDS.contains(&key.as_str()) && !is_property_map(path) {
                     problems.insert(format!("unsupported keyword `{key}` at `{path}`"));
                 }
@@ -643,10 +612,14 @@ fn profile_rules(tool: &ToolIr, profile: Profile, here: &Location, out: &mut Dia
                     profile.name()
                 ),
             )
-            .with_help(format!(
-                "add `{}` to `server.profiles` so `mcpgen build` normalises the schemas",
-                profile.name()
-            )),
+            .with_help(if normalised {
+                "`mcpgen build` could not normalise this schema fully: narrow the tool with `expose`".to_owned()
+            } else {
+                format!(
+                    "add `{}` to `server.profiles` so `mcpgen build` normalises the schemas",
+                    profile.name()
+                )
+            }),
         );
     }
 }
@@ -691,6 +664,7 @@ pub fn to_sarif(diagnostics: &Diagnostics) -> String {
             let level = match d.severity {
                 crate::diag::Severity::Error => "error",
                 crate::diag::Severity::Warning => "warning",
+                crate::diag::Severity::Note => "note",
             };
             let mut message = d.message.clone();
             if let Some(help) = &d.help {

@@ -163,3 +163,108 @@ fn several_specs_in_one_server() {
         "{lib}"
     );
 }
+
+/// `server.profiles`: `build` rewrites the published input schemas for the clients named, says
+/// what it changed, and keeps the spec's schema for checking arguments.
+#[test]
+fn build_normalises_input_schemas_for_client_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r##"openapi: 3.1.0
+info: { title: Trees, version: "1" }
+servers: [{ url: "https://trees.example.com" }]
+paths:
+  /nodes:
+    post:
+      operationId: createNode
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/Node" }
+      responses: { "201": { description: created } }
+components:
+  schemas:
+    Node:
+      type: object
+      required: [name]
+      properties:
+        name: { type: string, minLength: 1 }
+        site: { type: string, format: uri }
+        weight: { type: [number, "null"], exclusiveMinimum: 0 }
+        children: { type: array, items: { $ref: "#/components/schemas/Node" } }
+"##;
+    fs::write(dir.path().join("trees.yaml"), spec).unwrap();
+    let annotation = |profiles: &str| {
+        format!(
+            "version: 1\nspec: trees.yaml\nserver: {{ name: trees-mcp, profiles: {profiles} }}\n\
+             tools:\n  create_node:\n    operation: createNode\n    read_only: false\n"
+        )
+    };
+    let published = |dir: &Path| -> (String, serde_json::Value) {
+        let path = dir.join("out/schemas/create_node.input.json");
+        let text = fs::read_to_string(path).unwrap();
+        (text.clone(), serde_json::from_str(&text).unwrap())
+    };
+
+    fs::write(dir.path().join("mcpgen.yaml"), annotation("[gemini]")).unwrap();
+    let built = mcpgen(&["build", "-o", "out"], dir.path());
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let stderr = text(&built.stderr);
+    assert!(stderr.contains("note[schema-normalised]"), "{stderr}");
+    assert!(
+        stderr.contains("recursive properties dropped: `/children/*/children`"),
+        "{stderr}"
+    );
+    let (raw, schema) = published(dir.path());
+    assert!(!raw.contains("$ref") && !raw.contains("$defs"), "{raw}");
+    assert_eq!(schema["properties"]["weight"]["nullable"], true, "{raw}");
+    assert_eq!(schema["properties"]["weight"]["type"], "number", "{raw}");
+    assert_eq!(
+        schema["properties"]["site"]["description"], "(format: uri)",
+        "{raw}"
+    );
+    let kept = fs::read_to_string(dir.path().join("out/schemas/create_node.spec-input.json"))
+        .expect("the spec's schema is kept for checking arguments");
+    assert!(
+        kept.contains("exclusiveMinimum") && kept.contains("$ref"),
+        "{kept}"
+    );
+    let contract = fs::read_to_string(dir.path().join("out/mcp-contract.json")).unwrap();
+    assert!(
+        contract.contains("\"profiles\": [\n      \"gemini\""),
+        "{contract}"
+    );
+    let lint = mcpgen(&["lint", "-c", "mcpgen.yaml"], dir.path());
+    assert!(
+        !text(&lint.stderr).contains("lint-client-profile"),
+        "{}",
+        text(&lint.stderr)
+    );
+
+    fs::write(dir.path().join("mcpgen.yaml"), annotation("[openai]")).unwrap();
+    let built = mcpgen(&["build", "-o", "out"], dir.path());
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let (raw, schema) = published(dir.path());
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(required, ["name", "site", "weight", "children"], "{raw}");
+    assert_eq!(
+        schema["properties"]["site"]["type"],
+        serde_json::json!(["string", "null"])
+    );
+    assert_eq!(
+        schema["$defs"]["Node"]["additionalProperties"], false,
+        "{raw}"
+    );
+    assert!(
+        text(&built.stderr).contains("null means absent"),
+        "{}",
+        text(&built.stderr)
+    );
+    let tool = fs::read_to_string(dir.path().join("out/src/tools/create_node.rs")).unwrap();
+    assert!(tool.contains("nulls_absent: true"), "{tool}");
+}

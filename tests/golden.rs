@@ -33,7 +33,9 @@ fn generate(annotation: &Path) -> Files {
     let (files, warnings, _) = mcpgen::generate(&project)
         .unwrap_or_else(|e| panic!("{} does not build:\n{}", annotation.display(), e.render()));
     assert!(
-        warnings.is_empty(),
+        (&warnings)
+            .into_iter()
+            .all(|d| d.severity == mcpgen::diag::Severity::Note),
         "{} builds with warnings:\n{}",
         annotation.display(),
         warnings.render()

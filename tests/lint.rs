@@ -4,7 +4,10 @@ use serde_json::Value;
 use std::process::{Command, Output};
 
 fn mcpgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcpgen")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_mcpgen"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// (code, first line of the message) of every finding.
@@ -24,32 +27,77 @@ fn findings(output: &Output) -> Vec<(String, String)> {
 
 #[track_caller]
 fn has(found: &[(String, String)], code: &str, needle: &str) {
-    assert!(found.iter().any(|(c, m)| c == code && m.contains(needle)), "expected {code} mentioning {needle:?} in {found:#?}");
+    assert!(
+        found.iter().any(|(c, m)| c == code && m.contains(needle)),
+        "expected {code} mentioning {needle:?} in {found:#?}"
+    );
 }
 
 #[test]
 fn every_rule_family_fires_where_it_should_and_nowhere_else() {
-    let output = mcpgen(&["lint", "-c", "tests/lint/mcpgen.yaml"]);
+    let output = mcpgen(&[
+        "lint",
+        "-c",
+        "tests/lint/mcpgen.yaml",
+        "--profile",
+        "gemini",
+    ]);
     assert_eq!(output.status.code(), Some(1), "errors fail the lint");
     let found = findings(&output);
-    has(&found, "lint-hidden-text", "tool `get_user`: the description holds the invisible or direction-changing character U+202E");
+    has(
+        &found,
+        "lint-hidden-text",
+        "tool `get_user`: the description holds the invisible or direction-changing character U+202E",
+    );
     has(&found, "lint-instruction", "ignore previous instructions");
     has(&found, "lint-secret-exposed", "`/password_hash`");
     has(&found, "lint-personal-data-exposed", "`/emailAddress`");
     has(&found, "lint-personal-data-exposed", "`/contact/phone`");
     has(&found, "lint-html", "send_anything");
     has(&found, "lint-catch-all-path", "/{path}");
-    has(&found, "lint-free-form-argument", "argument `body` accepts any object");
-    has(&found, "lint-many-optional-arguments", "14 optional arguments");
+    has(
+        &found,
+        "lint-free-form-argument",
+        "argument `body` accepts any object",
+    );
+    has(
+        &found,
+        "lint-many-optional-arguments",
+        "14 optional arguments",
+    );
     has(&found, "lint-write-without-confirmation", "send_anything");
-    has(&found, "lint-client-profile", "openai profile");
+    // `server.profiles: [openai]`: build normalised the schemas, so only the extra profile fails.
+    has(
+        &found,
+        "lint-client-profile",
+        "gemini profile: unsupported keyword `additionalProperties`",
+    );
+    assert!(
+        !found.iter().any(|(_, m)| m.contains("openai profile")),
+        "normalised for openai: {found:#?}"
+    );
     has(&found, "lint-name-length", "65 characters");
-    assert!(!found.iter().any(|(_, m)| m.contains("get_user_safe")), "redacted and masked fields are not findings: {found:#?}");
+    assert!(
+        !found
+            .iter()
+            .any(|(c, m)| c.ends_with("-exposed") && m.contains("get_user_safe")),
+        "redacted and masked fields are not findings: {found:#?}"
+    );
 }
 
 #[test]
 fn budgets_profiles_and_sarif() {
-    let output = mcpgen(&["lint", "-c", "tests/lint/mcpgen.yaml", "--max-tool-tokens", "50", "--max-total-tokens", "100", "--profile", "gemini"]);
+    let output = mcpgen(&[
+        "lint",
+        "-c",
+        "tests/lint/mcpgen.yaml",
+        "--max-tool-tokens",
+        "50",
+        "--max-total-tokens",
+        "100",
+        "--profile",
+        "gemini",
+    ]);
     let found = findings(&output);
     has(&found, "lint-tool-budget", "over the budget of 50");
     has(&found, "lint-surface-budget", "over the budget of 100");
@@ -60,21 +108,56 @@ fn budgets_profiles_and_sarif() {
     let report: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
     assert_eq!(report["version"], "2.1.0");
     let results = report["runs"][0]["results"].as_array().unwrap();
-    let injection = results.iter().find(|r| r["ruleId"] == "lint-instruction").expect("the injection finding");
+    let injection = results
+        .iter()
+        .find(|r| r["ruleId"] == "lint-instruction")
+        .expect("the injection finding");
     assert_eq!(injection["level"], "error");
     let location = &injection["locations"][0]["physicalLocation"];
-    assert_eq!(location["artifactLocation"]["uri"], "tests/lint/mcpgen.yaml");
-    assert!(location["region"]["startLine"].as_u64().is_some_and(|l| l > 1), "{location}");
-    let rules: Vec<&str> = report["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "tests/lint/mcpgen.yaml"
+    );
+    assert!(
+        location["region"]["startLine"]
+            .as_u64()
+            .is_some_and(|l| l > 1),
+        "{location}"
+    );
+    let rules: Vec<&str> = report["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
     assert!(rules.contains(&"lint-secret-exposed"));
 }
 
 #[test]
 fn examples_have_no_errors_and_warnings_can_be_denied() {
-    for example in ["petstore-swagger2", "twilio-messaging", "anypoint-governance", "galaxy-openapi31"] {
+    for example in [
+        "petstore-swagger2",
+        "twilio-messaging",
+        "anypoint-governance",
+        "galaxy-openapi31",
+    ] {
         let output = mcpgen(&["lint", "-c", &format!("specs/{example}/mcpgen.yaml")]);
-        assert_eq!(output.status.code(), Some(0), "{example}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    let strict = mcpgen(&["lint", "-c", "specs/petstore-swagger2/mcpgen.yaml", "--deny-warnings"]);
-    assert_eq!(strict.status.code(), Some(1), "the pet store has writers without confirmation");
+    let strict = mcpgen(&[
+        "lint",
+        "-c",
+        "specs/petstore-swagger2/mcpgen.yaml",
+        "--deny-warnings",
+    ]);
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "the pet store has writers without confirmation"
+    );
 }

@@ -160,6 +160,8 @@ pub static GET_PET: ToolSpec = ToolSpec {
     confirm: false,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: None,
 };
 
@@ -202,6 +204,8 @@ pub static LIST_PETS: ToolSpec = ToolSpec {
     confirm: false,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: None,
 };
 
@@ -236,6 +240,8 @@ pub static CREATE_PET: ToolSpec = ToolSpec {
     confirm: false,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: None,
 };
 
@@ -266,6 +272,8 @@ pub static LOGIN: ToolSpec = ToolSpec {
     confirm: false,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: None,
 };
 
@@ -312,6 +320,8 @@ pub static UPLOAD_PHOTO: ToolSpec = ToolSpec {
     confirm: false,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: None,
 };
 
@@ -348,6 +358,8 @@ pub static PUT_FILE: ToolSpec = ToolSpec {
     confirm: false,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: None,
 };
 
@@ -411,6 +423,8 @@ pub static DELETE_PET: ToolSpec = ToolSpec {
     confirm: true,
     identity: IdentityMode::ServiceAccount,
     contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
     escalation: Some("To delete pets, ask the pet store team in #pets-access."),
 };
 
@@ -514,6 +528,8 @@ const fn whoami(name: &'static str, identity: IdentityMode) -> ToolSpec {
         confirm: false,
         identity,
         contract: CONTRACT,
+        spec_input_schema: None,
+        nulls_absent: false,
         escalation: None,
     }
 }

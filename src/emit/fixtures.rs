@@ -42,7 +42,13 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
         values: env,
         secrets,
     } = env;
-    let mut arguments = Sampler::new(&tool.input_schema, "sample").sample_best();
+    // Sample the stricter of the two schemas when profiles rewrote the published one: OpenAI
+    // strict mode only tightens it, Gemini loosens it (the spec's schema still applies).
+    let sampled = match &tool.spec_input_schema {
+        Some(spec_schema) if !tool.nulls_absent => spec_schema,
+        _ => &tool.input_schema,
+    };
+    let mut arguments = Sampler::new(sampled, "sample").sample_best();
     // The confirmation comes from the harness's first (dry-run) call, never from the sample.
     if let Value::Object(obj) = &mut arguments {
         obj.shift_remove(CONFIRMATION_ARGUMENT);
@@ -675,7 +681,9 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
 /// Invalid arguments, and the name the error must mention.
 fn invalid(tool: &ToolIr, sample: &Value) -> Value {
     let required = tool
-        .input_schema
+        .spec_input_schema
+        .as_ref()
+        .unwrap_or(&tool.input_schema)
         .get("required")
         .and_then(Value::as_array)
         .and_then(|r| r.first())

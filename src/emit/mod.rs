@@ -139,6 +139,12 @@ fn tool_files(
             fixtures::fixture(ir, tool, test_env),
         ),
     ];
+    if let Some(schema) = &tool.spec_input_schema {
+        files.push((
+            format!("schemas/{}.spec-input.json", tool.module),
+            json_text(schema),
+        ));
+    }
     if let Some(schema) = &tool.output.schema {
         files.push((
             format!("schemas/{}.output.json", tool.module),

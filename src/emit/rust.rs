@@ -215,6 +215,13 @@ pub fn tool_rs(tool: &ToolIr) -> TokenStream {
     });
     let path = lit(&op.path);
     let input_schema = lit(&format!("../../schemas/{}.input.json", tool.module));
+    let spec_input_schema = if tool.spec_input_schema.is_some() {
+        let file = lit(&format!("../../schemas/{}.spec-input.json", tool.module));
+        quote!(::core::option::Option::Some(include_str!(#file)))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let nulls_absent = tool.nulls_absent;
     let output_schema = if tool.output.schema.is_some() {
         let file = lit(&format!("../../schemas/{}.output.json", tool.module));
         quote!(::core::option::Option::Some(include_str!(#file)))
@@ -347,6 +354,8 @@ pub fn tool_rs(tool: &ToolIr) -> TokenStream {
                 path: #path,
             },
             input_schema: include_str!(#input_schema),
+            spec_input_schema: #spec_input_schema,
+            nulls_absent: #nulls_absent,
             output: #spec::OutputSpec {
                 schema: #output_schema,
                 wrap: #wrap,

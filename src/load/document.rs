@@ -72,7 +72,9 @@ impl Document {
             };
             let diagnostic = match severity {
                 Severity::Error => Diagnostic::error("duplicate-key", location, message),
-                Severity::Warning => Diagnostic::warning("duplicate-key", location, message),
+                Severity::Warning | Severity::Note => {
+                    Diagnostic::warning("duplicate-key", location, message)
+                }
             };
             out.push(diagnostic.with_help("remove or rename one of the two keys"));
         }

@@ -7,6 +7,7 @@
 
 pub mod operations;
 pub mod params;
+pub mod profile;
 pub mod response;
 pub mod schema;
 pub mod security;
@@ -151,6 +152,7 @@ fn lower_tracking(
         );
     }
 
+    let profiles = profiles(&file.server.profiles, &annotations, &mut diagnostics);
     let index = OperationIndex::build(&project.specs, &mut diagnostics);
     if index.operations.is_empty() {
         let webhooks: usize = project
@@ -269,6 +271,7 @@ fn lower_tracking(
             op,
             spec,
             default_identity,
+            profiles: &profiles,
         };
         let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);
         vec![((*key).clone(), Some(tool), diagnostics)]
@@ -335,11 +338,45 @@ fn lower_tracking(
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS),
         },
         escalation: file.server.escalation.clone(),
+        profiles,
     };
     Ok(Lowered {
         ir,
         warnings: diagnostics,
     })
+}
+
+/// The client profiles of `server.profiles`, sorted; OpenAI strict and Gemini cannot be combined.
+fn profiles(
+    names: &[String],
+    annotations: &AnnotationCtx,
+    diagnostics: &mut Diagnostics,
+) -> Vec<profile::Profile> {
+    use profile::Profile;
+    let mut profiles = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match Profile::parse(name) {
+            Some(profile) => profiles.push(profile),
+            None => diagnostics.push(
+                Diagnostic::error(
+                    "unknown-profile",
+                    annotations.at(&format!("/server/profiles/{i}")),
+                    format!("`{name}` is not a client profile"),
+                )
+                .with_help("profiles: anthropic, openai, gemini"),
+            ),
+        }
+    }
+    profiles.sort();
+    profiles.dedup();
+    if profiles.contains(&Profile::OpenAi) && profiles.contains(&Profile::Gemini) {
+        diagnostics.push(
+            Diagnostic::error("conflicting-profiles", annotations.at("/server/profiles"), "the openai and gemini profiles need opposite schemas: OpenAI strict mode requires `additionalProperties: false` on every object, Gemini rejects the keyword")
+                .with_help("generate one server per client family (two annotation files over the same spec), or keep one of them"),
+        );
+        profiles.clear();
+    }
+    profiles
 }
 
 /// The OAuth client of the annotation file, required when a tool obtains upstream tokens.

@@ -7,6 +7,7 @@ use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
 use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
+use crate::lower::profile::{self, Profile};
 use crate::lower::response::lower_output;
 use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
@@ -35,6 +36,8 @@ pub struct ToolInput<'a> {
     pub spec: &'a SpecSet,
     /// The identity tools use unless they say otherwise.
     pub default_identity: Identity,
+    /// Client profiles the input schema must suit.
+    pub profiles: &'a [Profile],
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -52,6 +55,7 @@ pub fn lower_tool(
         op,
         spec,
         default_identity,
+        profiles,
     } = input;
     let hints = hints(op, entry, annotations, &pointer, &name, diagnostics);
     let confirm = entry
@@ -123,6 +127,31 @@ pub fn lower_tool(
         );
     }
 
+    let (input_schema, spec_input_schema, nulls_absent) =
+        match profile::normalise(&input_schema, profiles) {
+            Some(normalised) => {
+                diagnostics.push(Diagnostic::note(
+                    "schema-normalised",
+                    annotations.at(&pointer),
+                    format!(
+                        "the input schema of `{name}` was rewritten for the {} profile(s): {}",
+                        profiles
+                            .iter()
+                            .map(|p| p.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        normalised.changes.join("; ")
+                    ),
+                ));
+                (
+                    normalised.schema,
+                    Some(input_schema),
+                    normalised.nulls_absent,
+                )
+            }
+            None => (input_schema, None, false),
+        };
+
     let output = lower_output(
         spec,
         op,
@@ -181,6 +210,8 @@ pub fn lower_tool(
             pointer: op.pointer.clone(),
         },
         input_schema,
+        spec_input_schema,
+        nulls_absent,
         output: output.output,
         params: arguments.params,
         body: arguments.body,

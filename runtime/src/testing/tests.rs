@@ -450,3 +450,137 @@ async fn list_tools_rejects_a_bad_cursor_over_mcp() {
     );
     let _ = client.cancel().await;
 }
+
+// A tool whose published schema was rewritten for OpenAI strict mode: every property required,
+// optional ones nullable; arguments are checked against the spec's own schema.
+
+static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
+    name: "list_pets",
+    title: None,
+    description: "Lists pets.",
+    operation: crate::spec::OperationSpec {
+        id: None,
+        method: crate::spec::HttpMethod::Get,
+        path: "/pets",
+    },
+    input_schema: r#"{"type":"object","properties":{"limit":{"type":["integer","null"]},
+        "tag":{"type":["string","null"]}},"required":["limit","tag"],"additionalProperties":false}"#,
+    spec_input_schema: Some(
+        r#"{"type":"object","properties":{"limit":{"type":"integer","minimum":1},
+        "tag":{"type":"string"}},"additionalProperties":false}"#,
+    ),
+    nulls_absent: true,
+    output: crate::spec::OutputSpec {
+        schema: None,
+        wrap: None,
+        allow: &[],
+        redact: &[],
+    },
+    params: &[
+        crate::spec::ParamSpec {
+            name: "limit",
+            location: crate::spec::ParamLocation::Query,
+            style: crate::spec::ParamStyle::Form,
+            explode: true,
+            allow_reserved: false,
+            value: crate::spec::ValueSource::Argument {
+                name: "limit",
+                default: None,
+            },
+        },
+        crate::spec::ParamSpec {
+            name: "tag",
+            location: crate::spec::ParamLocation::Query,
+            style: crate::spec::ParamStyle::Form,
+            explode: true,
+            allow_reserved: false,
+            value: crate::spec::ValueSource::Argument {
+                name: "tag",
+                default: None,
+            },
+        },
+    ],
+    body: None,
+    accept: "application/json",
+    credentials: &[],
+    scopes: &[],
+    hints: crate::spec::HintsSpec {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: true,
+    },
+    confirm: false,
+    identity: crate::spec::IdentityMode::ServiceAccount,
+    contract: crate::testing_specs::CONTRACT,
+    escalation: None,
+};
+
+static STRICT: ServerSpec = ServerSpec {
+    name: "strict",
+    version: "0.0.1",
+    title: None,
+    instructions: None,
+    upstream: crate::spec::UpstreamSpec {
+        base_url: "http://127.0.0.1:9/v1",
+        base_url_env: "",
+        timeout_ms: 5_000,
+        max_response_bytes: 1 << 20,
+        credentials: &[],
+        oauth: None,
+    },
+    tools: &[&STRICT_LIST],
+    scopes: &[],
+    limits: crate::testing_specs::LIMITS,
+    escalation: None,
+};
+
+#[tokio::test]
+async fn null_means_absent_and_the_spec_schema_is_still_enforced() {
+    let mock = MockUpstream::start(MockResponse::json(200, &json!([]))).await;
+    let settings = Settings::new(mock.url_with_path_of(STRICT.upstream.base_url));
+    let server = McpServer::new(&STRICT, settings, AuditSink::memory()).unwrap();
+
+    let result = server
+        .call("list_pets", args(json!({"limit": null, "tag": "cat"})))
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(false), "{}", result_text(&result));
+    let sent = mock.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].query, [("tag".to_owned(), "cat".to_owned())]);
+
+    // Leaving an argument out is as good as null (the published schema is stricter than it
+    // needs to be)…
+    let result = server
+        .call("list_pets", args(json!({"tag": "dog"})))
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(false), "{}", result_text(&result));
+    assert_eq!(
+        mock.requests()[1].query,
+        [("tag".to_owned(), "dog".to_owned())]
+    );
+    // …and the spec's schema still bounds the values.
+    let result = server
+        .call("list_pets", args(json!({"limit": 0, "tag": null})))
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(true));
+    assert!(
+        result_text(&result).contains("Invalid arguments"),
+        "{}",
+        result_text(&result)
+    );
+    assert_eq!(mock.requests().len(), 2, "refused calls reach no upstream");
+
+    let result = server
+        .call("list_pets", args(json!({"limit": 5, "tag": null})))
+        .await
+        .unwrap();
+    assert_eq!(result.is_error, Some(false), "{}", result_text(&result));
+    assert_eq!(
+        mock.requests()[2].query,
+        [("limit".to_owned(), "5".to_owned())]
+    );
+}

@@ -70,7 +70,8 @@ pub struct ToolEntry {
     pub spec: &'static ToolSpec,
     /// The tool as published in `tools/list`.
     pub tool: Tool,
-    /// Validator of the arguments.
+    /// Validator of the arguments: the spec's schema when the published one was rewritten for
+    /// client profiles (applied after nulls are removed, if they mean absent).
     pub input: SchemaValidator,
     /// Validator of structured results, when the tool publishes an output schema.
     pub output: Option<SchemaValidator>,
@@ -152,9 +153,15 @@ fn check_confirmation(spec: &ToolSpec, schema: &Value) -> Result<(), StartupErro
 
 fn entry(server: &'static ServerSpec, spec: &'static ToolSpec) -> Result<ToolEntry, StartupError> {
     let name = spec.name;
-    let (input_map, input_value) = parse_object(name, "input schema", spec.input_schema)?;
-    check_confirmation(spec, &input_value)?;
-    let input = SchemaValidator::compile(&input_value)
+    let (input_map, published) = parse_object(name, "input schema", spec.input_schema)?;
+    // A schema rewritten for a client profile may be looser (Gemini drops keywords) or say
+    // things plain JSON Schema does not (`nullable`): arguments are checked against the spec's.
+    let checked = match spec.spec_input_schema {
+        Some(text) => parse_object(name, "spec input schema", text)?.1,
+        None => published,
+    };
+    check_confirmation(spec, &checked)?;
+    let input = SchemaValidator::compile(&checked)
         .map_err(|e| StartupError::tool(name, format!("input schema does not compile: {e}")))?;
     let mut tool = Tool::new(name, spec.description, Arc::new(input_map)).with_annotations(
         ToolAnnotations::new()
@@ -329,6 +336,8 @@ mod tests {
             confirm,
             identity: IdentityMode::ServiceAccount,
             contract: "c",
+            spec_input_schema: None,
+            nulls_absent: false,
             escalation: None,
         }))
     }

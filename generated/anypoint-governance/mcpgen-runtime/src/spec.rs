@@ -150,8 +150,17 @@ pub struct ToolSpec {
     pub description: &'static str,
     /// The upstream operation.
     pub operation: OperationSpec,
-    /// JSON Schema of the arguments (JSON text), after hiding and fixing parameters.
+    /// JSON Schema of the arguments (JSON text), after hiding and fixing parameters, as
+    /// published (rewritten for client profiles when the annotation file names some).
     pub input_schema: &'static str,
+    /// JSON Schema of the arguments as the spec gives them, when `input_schema` was rewritten
+    /// for client profiles: arguments are checked against this one, so a rewrite never loosens
+    /// what reaches the upstream.
+    pub spec_input_schema: Option<&'static str>,
+    /// Whether a `null` argument means an absent one (OpenAI strict mode makes every property
+    /// required and the optional ones nullable): nulls in objects are removed before the
+    /// arguments are checked.
+    pub nulls_absent: bool,
     /// What a successful result looks like.
     pub output: OutputSpec,
     /// Parameters sent in the path, query, headers or cookies.

@@ -14,6 +14,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/profiles/{profileId}",
     },
     input_schema: include_str!("../../schemas/get_governance_profile.input.json"),
+    spec_input_schema: ::core::option::Option::None,
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/get_governance_profile.output.json"),

@@ -12,6 +12,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/stats/profiles/{profileId}/targets",
     },
     input_schema: include_str!("../../schemas/profile_targets.input.json"),
+    spec_input_schema: ::core::option::Option::None,
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/profile_targets.output.json"),

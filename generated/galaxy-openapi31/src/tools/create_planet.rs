@@ -14,6 +14,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/planets",
     },
     input_schema: include_str!("../../schemas/create_planet.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/create_planet.spec-input.json"),
+    ),
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/create_planet.output.json"),
@@ -79,6 +83,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:ad1ddd6e5f4cb57ab20d4a1a01e9abf6abf7423b90d1ecc39fd27a1b84e6285f",
+    contract: "sha256:d664f2e82822e5c1b375bc9d838a2c39457155503e3a23d017114a9b6aa09701",
     escalation: ::core::option::Option::None,
 };

@@ -14,6 +14,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/planets/{planetId}",
     },
     input_schema: include_str!("../../schemas/delete_planet.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/delete_planet.spec-input.json"),
+    ),
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::None,
         wrap: ::core::option::Option::None,
@@ -45,6 +49,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:f7a699b67d28dd09919cb9e3100200be9d171f50a948c6edebe91e2389d116fe",
+    contract: "sha256:d4077598d4de2d9839c25716dfc6584ce3be48b3a8cc8994f72410a788106a0d",
     escalation: ::core::option::Option::None,
 };

@@ -14,6 +14,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/planets/{planetId}",
     },
     input_schema: include_str!("../../schemas/get_planet.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/get_planet.spec-input.json"),
+    ),
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/get_planet.output.json"),
@@ -47,6 +51,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::Passthrough,
-    contract: "sha256:74654ceeaa4be690dd54bc4cb6f25f402aa2f32319b5d61df1422b44aba95f8c",
+    contract: "sha256:0882e990ea7d0c651b640c68893cbd1ae1ae21f907a7962021b4979a4c934c22",
     escalation: ::core::option::Option::None,
 };

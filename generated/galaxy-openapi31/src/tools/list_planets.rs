@@ -14,6 +14,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/planets",
     },
     input_schema: include_str!("../../schemas/list_planets.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/list_planets.spec-input.json"),
+    ),
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/list_planets.output.json"),
@@ -58,6 +62,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:8b7f0ec193226b0150d52a8bc59f66b5cd289bca25ef16358dd4e9dac6505561",
+    contract: "sha256:e27dacda5644d724c239c56241ce9447211c1205439692a150375425f2c6b8de",
     escalation: ::core::option::Option::None,
 };

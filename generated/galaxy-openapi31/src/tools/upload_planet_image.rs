@@ -14,6 +14,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/planets/{planetId}/image",
     },
     input_schema: include_str!("../../schemas/upload_planet_image.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/upload_planet_image.spec-input.json"),
+    ),
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/upload_planet_image.output.json"),
@@ -64,6 +68,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:7ba5ca24ec15283c6b6a3cdab50b71dbe5cc66b1cf32f378d5a6cce59126ddde",
+    contract: "sha256:d66831a9e7ae687c565a80a53c6bdf9497d81ed866f958340a8654a2af495626",
     escalation: ::core::option::Option::None,
 };

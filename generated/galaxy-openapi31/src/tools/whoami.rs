@@ -12,6 +12,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/me",
     },
     input_schema: include_str!("../../schemas/whoami.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/whoami.spec-input.json"),
+    ),
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/whoami.output.json"),
@@ -33,6 +37,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::TokenExchange,
-    contract: "sha256:da2161f688aad506d59ad5fd403d5c312852599d43c92dce54a4454a2a47bedc",
+    contract: "sha256:b3d92c2127df5912e6b853dbf617b9dea0aef4c04694552de89ac8b8af53c264",
     escalation: ::core::option::Option::None,
 };

@@ -298,23 +298,15 @@ impl ServerState {
                 ),
             );
         }
+        let without_nulls;
+        let args = if spec.nulls_absent {
+            without_nulls = remove_nulls(args);
+            &without_nulls
+        } else {
+            args
+        };
         if let Err(violations) = entry.input.check(&Value::Object(args.clone())) {
-            let mut paths: Vec<&str> = violations
-                .iter()
-                .map(|v| v.instance_path.as_str())
-                .collect();
-            paths.dedup();
-            let text = format!(
-                "Invalid arguments for tool `{}`; the upstream API was not called.\n{}",
-                spec.name,
-                validate::describe(&violations, MAX_ARGUMENT_ERRORS)
-            );
-            let detail = format!("argument errors at {}", paths.join(", "));
-            return Ended::shaped(
-                Shaped::error(Outcome::InvalidArguments, text, Some(detail)),
-                Decision::Allowed,
-                None,
-            );
+            return invalid_arguments(spec.name, &violations);
         }
         if let Err(e) = self.identities.available(spec.identity, principal) {
             return self.refuse(
@@ -590,8 +582,62 @@ async fn elicit(peer: &Peer<RoleServer>, message: &str) -> Option<bool> {
     Some(result.action == ElicitationAction::Accept && accepted(&answer))
 }
 
+/// The result of a call whose arguments break the tool's schema.
+fn invalid_arguments(tool: &str, violations: &[validate::Violation]) -> Ended {
+    let mut paths: Vec<&str> = violations
+        .iter()
+        .map(|v| v.instance_path.as_str())
+        .collect();
+    paths.dedup();
+    let text = format!(
+        "Invalid arguments for tool `{tool}`; the upstream API was not called.\n{}",
+        validate::describe(violations, MAX_ARGUMENT_ERRORS)
+    );
+    let detail = format!("argument errors at {}", paths.join(", "));
+    Ended::shaped(
+        Shaped::error(Outcome::InvalidArguments, text, Some(detail)),
+        Decision::Allowed,
+        None,
+    )
+}
+
+/// The arguments without `null` members, at any depth (array items stay): for tools whose
+/// published schema writes "absent" as `null`.
+fn remove_nulls(args: &JsonObject) -> JsonObject {
+    fn clean(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), clean(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(clean).collect()),
+            other => other.clone(),
+        }
+    }
+    args.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), clean(v)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nulls_are_removed_at_every_depth_but_not_from_arrays() {
+        let args = serde_json::json!({
+            "a": null,
+            "b": {"c": null, "d": 1, "e": [null, {"f": null, "g": 2}]},
+            "h": "x"
+        });
+        let cleaned = remove_nulls(args.as_object().unwrap());
+        assert_eq!(
+            Value::Object(cleaned),
+            serde_json::json!({"b": {"d": 1, "e": [null, {"g": 2}]}, "h": "x"})
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -12,6 +12,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/pet/{petId}",
     },
     input_schema: include_str!("../../schemas/delete_pet.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/delete_pet.spec-input.json"),
+    ),
+    nulls_absent: true,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::None,
         wrap: ::core::option::Option::None,
@@ -43,6 +47,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:e120ef9bb2b2cfc69aa9d2c4e38ef0087d4292a9c7e3a9d13f11fad55e9feb29",
+    contract: "sha256:fa27c19bad493a4cb93e25675b1b5bb4493f146a72de1d91e2ec1f1c5e2ad2d5",
     escalation: ::core::option::Option::None,
 };

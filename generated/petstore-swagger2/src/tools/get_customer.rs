@@ -12,6 +12,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/user/{username}",
     },
     input_schema: include_str!("../../schemas/get_customer.input.json"),
+    spec_input_schema: ::core::option::Option::None,
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/get_customer.output.json"),

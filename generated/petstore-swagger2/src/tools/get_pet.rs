@@ -14,6 +14,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/pet/{petId}",
     },
     input_schema: include_str!("../../schemas/get_pet.input.json"),
+    spec_input_schema: ::core::option::Option::None,
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/get_pet.output.json"),

@@ -12,6 +12,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/pet/{petId}",
     },
     input_schema: include_str!("../../schemas/mark_pet_sold.input.json"),
+    spec_input_schema: ::core::option::Option::None,
+    nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::None,
         wrap: ::core::option::Option::None,

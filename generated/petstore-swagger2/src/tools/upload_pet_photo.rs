@@ -12,6 +12,10 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         path: "/pet/{petId}/uploadImage",
     },
     input_schema: include_str!("../../schemas/upload_pet_photo.input.json"),
+    spec_input_schema: ::core::option::Option::Some(
+        include_str!("../../schemas/upload_pet_photo.spec-input.json"),
+    ),
+    nulls_absent: true,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
             include_str!("../../schemas/upload_pet_photo.output.json"),
@@ -71,6 +75,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:bc39173caf3fe5e86b51dcbf7af78f0141198194666bcd8a4878546f6f35fffc",
+    contract: "sha256:687929b8199c5b4743ee7c718162f36569b0cfe7bf68b8f3230b1141ae0bdeb7",
     escalation: ::core::option::Option::None,
 };
