@@ -66,8 +66,12 @@ pub struct ToolContract {
     pub title: Option<String>,
     /// Description shown to the model.
     pub description: String,
-    /// Input JSON Schema.
+    /// Input JSON Schema, as published in `tools/list`.
     pub input_schema: Value,
+    /// The schema derived from the spec that arguments are validated against, when a client
+    /// profile rewrote the published one (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_input_schema: Option<Value>,
     /// Output JSON Schema, when results are structured.
     pub output_schema: Option<Value>,
     /// MCP tool annotations.
@@ -178,6 +182,7 @@ pub fn tool_contract(tool: &ToolIr) -> ToolContract {
         title: tool.title.clone(),
         description: tool.description.clone(),
         input_schema: canonical(&tool.input_schema),
+        spec_input_schema: tool.spec_input_schema.as_ref().map(canonical),
         output_schema: tool.output.schema.as_ref().map(canonical),
         annotations: Annotations {
             read_only: tool.hints.read_only,

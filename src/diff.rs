@@ -170,6 +170,24 @@ pub fn diff(old: &Contract, new: &Contract) -> ContractDiff {
             "client configurations name the server",
         );
     }
+    if old.server.profiles != new.server.profiles {
+        let show = |p: &[String]| match p {
+            [] => "none".to_owned(),
+            _ => p.join(", "),
+        };
+        Changes {
+            tool: None,
+            out: &mut changes,
+        }
+        .compatible(
+            format!(
+                "client profiles changed from {} to {}",
+                show(&old.server.profiles),
+                show(&new.server.profiles)
+            ),
+            "published input schemas are rewritten for those clients; the server accepts the same arguments",
+        );
+    }
     changes.sort_by(|a, b| (&a.tool, a.impact, &a.change).cmp(&(&b.tool, b.impact, &b.change)));
     ContractDiff {
         old_version: old.server.version.clone(),
@@ -199,10 +217,9 @@ pub fn is_breaking_bump(old: &str, new: &str) -> bool {
     }
 }
 
+/// Compares two versions of a tool field by field (never by hash alone: a contract edited by
+/// hand keeps its old hashes).
 fn compare_tool(old: &ToolContract, new: &ToolContract, c: &mut Changes<'_>) {
-    if old.hash == new.hash {
-        return;
-    }
     if old.title != new.title {
         c.compatible("title changed", "only the display name changed");
     }
@@ -381,9 +398,11 @@ fn compare_tool(old: &ToolContract, new: &ToolContract, c: &mut Changes<'_>) {
         );
     }
     // Schemas (the confirmation argument comes and goes with the confirmation rule above).
+    // Arguments are compared by what the server accepts: the spec's schema where a client
+    // profile rewrote the published one (the server change below reports that rewrite).
     compare_schema(
-        &without_confirmation(&old.input_schema),
-        &without_confirmation(&new.input_schema),
+        &without_confirmation(accepted(old)),
+        &without_confirmation(accepted(new)),
         Side::Input,
         c,
     );
@@ -401,11 +420,21 @@ fn compare_tool(old: &ToolContract, new: &ToolContract, c: &mut Changes<'_>) {
     }
 }
 
+/// The input schema the server validates arguments against.
+fn accepted(tool: &ToolContract) -> &Value {
+    tool.spec_input_schema
+        .as_ref()
+        .unwrap_or(&tool.input_schema)
+}
+
 /// An input schema without the confirmation argument.
 fn without_confirmation(schema: &Value) -> Value {
     let mut schema = schema.clone();
     if let Some(Value::Object(props)) = schema.get_mut("properties") {
         props.shift_remove(crate::ir::CONFIRMATION_ARGUMENT);
+    }
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|name| name != crate::ir::CONFIRMATION_ARGUMENT);
     }
     schema
 }
@@ -645,7 +674,7 @@ fn compare_node(
             ),
             Side::Output => c.compatible(
                 format!("{} added", name_of(side, &child)),
-                "clients ignore fields they do not know",
+                "clients ignore fields they do not know; it is new data leaving the server: check whether it needs a redaction",
             ),
         }
     }

@@ -116,9 +116,23 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
         annotations.at(&format!("/tools/{}{suffix}", escape(tool.name.as_str())))
     };
     let mut total_tokens = 0;
+    let server_texts = [
+        ("title", &ir.title),
+        ("instructions", &ir.instructions),
+        ("escalation", &ir.escalation),
+    ];
+    for (key, text) in server_texts {
+        if let Some(text) = text {
+            let texts = [(key.to_owned(), text.clone())];
+            let here = annotations.at(&format!("/server/{key}"));
+            text_rules("the server", &texts, &here, &mut out);
+        }
+    }
     for tool in &ir.tools {
         let here = at(tool, "");
-        text_rules(tool, &here, options, &mut out);
+        let subject = format!("tool `{}`", tool.name);
+        text_rules(&subject, &model_texts(tool), &here, &mut out);
+        description_length_rule(tool, &here, options, &mut out);
         breadth_rules(tool, &here, &mut out);
         exposure_rules(tool, &at(tool, "/response"), &mut out);
         let tokens = approximate_tokens(tool);
@@ -163,30 +177,49 @@ pub fn approximate_tokens(tool: &ToolIr) -> usize {
     size.div_ceil(4)
 }
 
-/// Every text of a tool that the model reads: (where, text).
+/// Every text of a tool that the model reads: (where, text). Besides the description and title,
+/// that is every string in its schemas that a client shows the model: descriptions, titles,
+/// property names, and the values of `enum`, `const`, `default` and `examples`.
 fn model_texts(tool: &ToolIr) -> Vec<(String, String)> {
     let mut texts = vec![("description".to_owned(), tool.description.clone())];
     if let Some(title) = &tool.title {
         texts.push(("title".to_owned(), title.clone()));
     }
-    let mut stack = vec![("input".to_owned(), &tool.input_schema)];
+    let mut stack = vec![("input".to_owned(), &tool.input_schema, false)];
     if let Some(output) = &tool.output.schema {
-        stack.push(("output".to_owned(), output));
+        stack.push(("output".to_owned(), output, false));
     }
-    while let Some((path, value)) = stack.pop() {
+    // `literal`: the value is data shown to the model (an enum value, a default), not a schema.
+    while let Some((path, value, literal)) = stack.pop() {
         match value {
+            Value::String(text) if literal => texts.push((format!("{path} value"), text.clone())),
             Value::Object(obj) => {
                 for (key, child) in obj {
-                    if matches!(key.as_str(), "description" | "title")
+                    if literal {
+                        texts.push((format!("{path} key"), key.clone()));
+                        stack.push((format!("{path}/{key}"), child, true));
+                    } else if matches!(key.as_str(), "description" | "title")
                         && let Some(text) = child.as_str()
                     {
                         texts.push((format!("{path} {key}"), text.to_owned()));
+                    } else if matches!(key.as_str(), "enum" | "const" | "default" | "examples") {
+                        stack.push((format!("{path}/{key}"), child, true));
                     } else {
-                        stack.push((format!("{path}/{key}"), child));
+                        if key == "properties"
+                            && let Some(props) = child.as_object()
+                        {
+                            let names = props.keys();
+                            texts.extend(
+                                names.map(|n| (format!("{path} property name"), n.clone())),
+                            );
+                        }
+                        stack.push((format!("{path}/{key}"), child, false));
                     }
                 }
             }
-            Value::Array(items) => stack.extend(items.iter().map(|v| (path.clone(), v))),
+            Value::Array(items) => {
+                stack.extend(items.iter().map(|v| (path.clone(), v, literal)));
+            }
             _ => {}
         }
     }
@@ -196,47 +229,64 @@ fn model_texts(tool: &ToolIr) -> Vec<(String, String)> {
 /// Invisible or direction-changing characters that can hide text from a human reviewer.
 fn hidden_character(text: &str) -> Option<char> {
     text.chars().find(|c| {
-        matches!(*c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{E0000}'..='\u{E007F}')
+        matches!(*c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{2028}' | '\u{2029}' | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}')
             || (c.is_control() && !matches!(*c, '\n' | '\r' | '\t'))
     })
 }
 
-fn text_rules(tool: &ToolIr, here: &Location, options: &LintOptions, out: &mut Diagnostics) {
-    for (place, text) in model_texts(tool) {
-        if let Some(c) = hidden_character(&text) {
+/// Markup that can run or load something where a client renders descriptions as HTML.
+const ACTIVE_MARKUP: &[&str] = &[
+    "<script",
+    "<iframe",
+    "<img",
+    "<object",
+    "<embed",
+    "<svg",
+    "<style",
+    "<link",
+    "<meta",
+    "<form",
+    "javascript:",
+    "data:text/html",
+    "onerror=",
+    "onload=",
+];
+
+/// Prompt-injection rules over the texts of `subject` (a tool, or the server).
+fn text_rules(subject: &str, texts: &[(String, String)], here: &Location, out: &mut Diagnostics) {
+    for (place, text) in texts {
+        if let Some(c) = hidden_character(text) {
             out.push(
-                Diagnostic::error("lint-hidden-text", here.clone(), format!("tool `{}`: the {place} holds the invisible or direction-changing character U+{:04X}", tool.name, u32::from(c)))
-                    .with_help("text a reviewer cannot see may still instruct the model: override the description in the annotation file"),
+                Diagnostic::error("lint-hidden-text", here.clone(), format!("{subject}: the {place} holds the invisible or direction-changing character U+{:04X}", u32::from(c)))
+                    .with_help("text a reviewer cannot see may still instruct the model: rewrite it in the annotation file"),
             );
         }
         let lower = text.to_lowercase();
         if let Some(phrase) = INSTRUCTION_PHRASES.iter().find(|p| lower.contains(*p)) {
             out.push(
-                Diagnostic::error("lint-instruction", here.clone(), format!("tool `{}`: the {place} addresses the model (\"{phrase}\")", tool.name))
-                    .with_help("descriptions should describe the API, not instruct the model: override it in the annotation file"),
+                Diagnostic::error("lint-instruction", here.clone(), format!("{subject}: the {place} addresses the model (\"{phrase}\")"))
+                    .with_help("text for the model should describe the API, not instruct the model: rewrite it in the annotation file"),
             );
         }
-        if [
-            "<script",
-            "<iframe",
-            "<img",
-            "javascript:",
-            "onerror=",
-            "onload=",
-        ]
-        .iter()
-        .any(|t| lower.contains(t))
-        {
+        if let Some(markup) = ACTIVE_MARKUP.iter().find(|t| lower.contains(*t)) {
             out.push(
                 Diagnostic::warning(
                     "lint-html",
                     here.clone(),
-                    format!("tool `{}`: the {place} contains HTML or script", tool.name),
+                    format!("{subject}: the {place} contains active markup (`{markup}`)"),
                 )
-                .with_help("override the description in the annotation file with plain text"),
+                .with_help("override the text in the annotation file with plain text"),
             );
         }
     }
+}
+
+fn description_length_rule(
+    tool: &ToolIr,
+    here: &Location,
+    options: &LintOptions,
+    out: &mut Diagnostics,
+) {
     if tool.description.chars().count() > options.max_description_chars {
         out.push(
             Diagnostic::warning(

@@ -290,6 +290,54 @@ fn safety_scopes_identity_and_data() {
     );
 }
 
+/// A client profile rewrites the published schema, not what the server accepts: only the
+/// profile change is reported, and argument changes are judged on the spec's schema.
+#[test]
+fn profile_rewrites_are_judged_by_what_the_server_accepts() {
+    let strict = |value: &mut Value| {
+        value["server"]["profiles"] = json!(["openai"]);
+        let tool = tool(value);
+        tool["spec_input_schema"] = tool["input_schema"].clone();
+        let published = &mut tool["input_schema"];
+        published["required"] = json!(["account", "limit", "status"]);
+        published["properties"]["limit"]["type"] = json!(["integer", "null"]);
+    };
+    let found = changes(strict);
+    assert_eq!(
+        found,
+        vec![(
+            Impact::Compatible,
+            "client profiles changed from none to openai".to_owned()
+        )]
+    );
+    // Under the profile, a new optional argument is still optional where it counts.
+    let found = changes(|value| {
+        strict(value);
+        let tool = tool(value);
+        tool["spec_input_schema"]["properties"]["page"] = json!({"type": "integer"});
+        tool["input_schema"]["properties"]["page"] = json!({"type": ["integer", "null"]});
+        tool["input_schema"]["required"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("page"));
+    });
+    expect(&found, Impact::Compatible, "new optional argument `page`");
+    assert!(
+        !found.iter().any(|(i, _)| *i == Impact::Breaking),
+        "{found:#?}"
+    );
+}
+
+/// A contract edited by hand keeps its old hashes: the diff still sees the edit.
+#[test]
+fn changes_are_found_by_content_not_by_hash() {
+    let old = base();
+    let mut new = base();
+    tool(&mut new)["scopes"] = json!(["cases:write"]);
+    let d = diff(&contract(&old), &contract(&new));
+    assert_eq!(d.breaking(), 1, "{:#?}", d.changes);
+}
+
 #[test]
 fn version_bumps() {
     use mcpgen::diff::is_breaking_bump;

@@ -54,6 +54,17 @@ fn every_rule_family_fires_where_it_should_and_nowhere_else() {
     has(&found, "lint-personal-data-exposed", "`/emailAddress`");
     has(&found, "lint-personal-data-exposed", "`/contact/phone`");
     has(&found, "lint-html", "send_anything");
+    // Every text the model reads: server instructions, enum values.
+    has(
+        &found,
+        "lint-instruction",
+        "the server: the instructions addresses the model (\"you are now\")",
+    );
+    has(
+        &found,
+        "lint-html",
+        "tool `get_user_safe`: the input/properties/view/enum value contains active markup (`<img`)",
+    );
     has(&found, "lint-catch-all-path", "/{path}");
     has(
         &found,

@@ -83,6 +83,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:d664f2e82822e5c1b375bc9d838a2c39457155503e3a23d017114a9b6aa09701",
+    contract: "sha256:53264ebbc044089782229bf1d5db553f868ec01071a67e4c622cdafc163ca3fa",
     escalation: ::core::option::Option::None,
 };

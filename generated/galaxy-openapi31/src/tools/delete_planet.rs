@@ -49,6 +49,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:d4077598d4de2d9839c25716dfc6584ce3be48b3a8cc8994f72410a788106a0d",
+    contract: "sha256:1a015726ae325cd993080b427dea71ceb0197ddd1df6c542df2d2c3eb129cbca",
     escalation: ::core::option::Option::None,
 };

@@ -51,6 +51,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::Passthrough,
-    contract: "sha256:0882e990ea7d0c651b640c68893cbd1ae1ae21f907a7962021b4979a4c934c22",
+    contract: "sha256:6b3ff4aa94275a2d14c50045c2bc2f93ddb92c676fc3b17d4256a6346b522fa6",
     escalation: ::core::option::Option::None,
 };

@@ -62,6 +62,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:e27dacda5644d724c239c56241ce9447211c1205439692a150375425f2c6b8de",
+    contract: "sha256:c80f2cf10f4342ee5de21f644b063b61432d6c9a33ef4b1a8ae1ac0df331eed0",
     escalation: ::core::option::Option::None,
 };

@@ -68,6 +68,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:d66831a9e7ae687c565a80a53c6bdf9497d81ed866f958340a8654a2af495626",
+    contract: "sha256:6ef8feeba24e6bfbeb2da43b69972c3d2a9d76b956aa6b760f40aada31a6b75b",
     escalation: ::core::option::Option::None,
 };

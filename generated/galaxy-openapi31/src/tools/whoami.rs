@@ -37,6 +37,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::TokenExchange,
-    contract: "sha256:b3d92c2127df5912e6b853dbf617b9dea0aef4c04694552de89ac8b8af53c264",
+    contract: "sha256:a28e5e1369e75b463cc39067d511bf576a172c802ac2a3a41c40b5dde324667b",
     escalation: ::core::option::Option::None,
 };

@@ -47,6 +47,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:fa27c19bad493a4cb93e25675b1b5bb4493f146a72de1d91e2ec1f1c5e2ad2d5",
+    contract: "sha256:8d2d97f7eff0f69a4eaf6db0e2534b833e6004faf46806eb971c1fb4dff23973",
     escalation: ::core::option::Option::None,
 };

@@ -75,6 +75,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:687929b8199c5b4743ee7c718162f36569b0cfe7bf68b8f3230b1141ae0bdeb7",
+    contract: "sha256:e2868991835f7793c40ebda96654ee5997e46d6d8c10528173a890e7142aa3f3",
     escalation: ::core::option::Option::None,
 };
