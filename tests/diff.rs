@@ -549,6 +549,24 @@ fn check_passes_on_fresh_output_and_fails_with_a_diff_on_stale_output() {
         before,
         "check writes nothing"
     );
+
+    // A new spec version without an operation the annotation file selects: a diagnostic that
+    // names the annotation file's line, not a silent drop.
+    let spec = project.join("swagger.json");
+    let text = fs::read_to_string(&spec).unwrap().replace(
+        "\"operationId\": \"getInventory\"",
+        "\"operationId\": \"getStock\"",
+    );
+    fs::write(&spec, text).unwrap();
+    let vanished = mcpgen(&["check", "-c", a, "-o", o]);
+    assert_eq!(vanished.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&vanished.stderr);
+    assert!(
+        stderr.contains("error[unknown-operation]")
+            && stderr.contains("getInventory")
+            && stderr.contains("mcpgen.yaml:"),
+        "{stderr}"
+    );
 }
 
 #[test]
