@@ -208,15 +208,18 @@ def tool_policies(crate: Path) -> dict[str, Policy]:
     return policies
 
 
-def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder) -> None:
+def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder) -> str:
     """`mcp-contract.json` beside the crate, when there is one, describes the tools the server
-    enforces: the same tools, scopes, identity modes, confirmation and contract hashes."""
+    enforces: the same tools, scopes, identity modes, confirmation and contract hashes.
+    Returns the contract version ("" without a contract file)."""
     path = crate / "mcp-contract.json"
     if not path.is_file():
-        return
+        return ""
     problems = []
+    version = ""
     try:
         doc = json.loads(path.read_text())
+        version = str(doc["server"]["version"])
         tools = doc["tools"]
         if sorted(tools) != sorted(policies):
             problems.append(f"tools {sorted(tools)}, the server has {sorted(policies)}")
@@ -236,6 +239,7 @@ def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder)
         problems.append(f"unreadable: {type(exc).__name__}: {exc}")
     rec.add("contract", "(mcp-contract.json agrees with the server)", not problems,
             "\n".join(problems) or f"{len(policies)} tools: scopes, identity, confirm and hash as the server enforces them")
+    return version
 
 
 @dataclass(frozen=True)
@@ -465,6 +469,7 @@ class Example:
     exchanged_for: set[str] = field(default_factory=set)  # caller tokens a token-exchange tool ran with
     server_processes: int = 0  # processes that may have fetched a client-credentials token
     elicited_over_http: bool = False
+    contract_version: str = ""  # server.version in mcp-contract.json
 
     @property
     def scopes(self) -> list[str]:
@@ -639,8 +644,12 @@ async def exercise(ex: Example, client: Client, transport: str, *, caller: str |
         if policy is not None and has_token != policy.confirm:
             problems.append(f"{name}: confirm is {policy.confirm}, but `{CONFIRMATION_ARGUMENT}` is "
                             f"{'' if has_token else 'not '}an argument")
+    info = client.server_info
+    if info is not None and ex.contract_version and info.version != ex.contract_version:
+        problems.append(f"serverInfo.version {info.version!r}, the contract's version is {ex.contract_version!r}")
     ex.rec.add(transport, "(tools/list)", not problems,
-               "\n".join(problems) or f"{len(listed)} tools, protocol {protocol_of(client)}")
+               "\n".join(problems) or f"{len(listed)} tools, protocol {protocol_of(client)}"
+               + (f", serverInfo.version {info.version}" if info is not None else ""))
 
     for name in sorted(ex.cases):
         arguments = ex.cases[name]["call"]["arguments"]
@@ -1225,7 +1234,7 @@ def audit_lines(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return lines, bad
 
 
-CALL_FIELDS = ("ts", "request_id", "subject", "client_id", "tool", "contract", "decision", "identity",
+CALL_FIELDS = ("ts", "request_id", "subject", "client_id", "tool", "contract_version", "contract", "decision", "identity",
                "upstream_status", "latency_ms", "bytes_in", "bytes_out", "outcome", "arguments")
 
 
@@ -1243,6 +1252,8 @@ def tool_call_problems(ex: Example, lines: list[dict[str, Any]], subjects: set[s
             problems.append(f"{where}: client_id {line.get('client_id')!r}, expected {client_id!r}")
         if policy and line.get("identity") != policy.identity:
             problems.append(f"{where}: identity {line.get('identity')!r}, expected {policy.identity}")
+        if ex.contract_version and line.get("contract_version") != ex.contract_version:
+            problems.append(f"{where}: contract_version {line.get('contract_version')!r}, expected {ex.contract_version}")
         if policy and line.get("contract") != policy.contract:
             problems.append(f"{where}: contract {line.get('contract')!r}, expected {policy.contract}")
         if not isinstance(line.get("arguments"), list) or any(not isinstance(a, str) for a in line.get("arguments", [])):
@@ -1512,7 +1523,7 @@ async def run(args: argparse.Namespace) -> int:
               f"{'; '.join(stale)}. Regenerate it; Prism mocks the files as they are now.", flush=True)
     if unknown := sorted(set(cases) - set(policies)):
         raise SystemExit(f"error: fixtures for tools the crate does not have: {unknown}")
-    check_contract_file(args.crate, policies, rec)
+    contract_version = check_contract_file(args.crate, policies, rec)
     env = server_env(merged_env(cases))
     oauth = oauth_client(args.crate)
     clients = {}
@@ -1522,7 +1533,8 @@ async def run(args: argparse.Namespace) -> int:
         except KeyError as exc:
             raise SystemExit(f"error: the fixtures set no {exc} for the OAuth client")
     authz = AuthorizationServer(clients=clients).start()
-    ex = Example(args, cases, policies, oauth, authz, Secrets(cases, authz), rec, env)
+    ex = Example(args, cases, policies, oauth, authz, Secrets(cases, authz), rec, env,
+                 contract_version=contract_version)
     try:
         prism_url = f"http://127.0.0.1:{args.prism_port}"
         base_path = default_base_path(args.crate)

@@ -279,7 +279,9 @@ pub struct ToolCallRecord {
     pub caller: Caller,
     /// Tool name.
     pub tool: String,
-    /// The tool's contract version; `None` for an unknown tool.
+    /// The server's contract version (`serverInfo.version`).
+    pub contract_version: &'static str,
+    /// The tool's contract hash; `None` for an unknown tool.
     pub contract: Option<String>,
     /// `operationId`, or `METHOD /path`; `None` for an unknown tool.
     pub operation: Option<String>,
@@ -332,6 +334,7 @@ impl ToolCallRecord {
         line.insert("request_id".into(), self.request_id.clone().into());
         self.caller.insert_into(&mut line);
         line.insert("tool".into(), name(&self.tool).into());
+        line.insert("contract_version".into(), self.contract_version.into());
         line.insert("contract".into(), json!(self.contract));
         line.insert("operation".into(), json!(self.operation));
         line.insert("decision".into(), self.decision.as_string().into());
@@ -518,6 +521,7 @@ mod tests {
     fn record() -> ToolCallRecord {
         ToolCallRecord {
             request_id: "r-1".into(),
+            contract_version: "1.2.0",
             caller: Caller {
                 subject: Some("ann".into()),
                 client_id: Some("app-1".into()),
@@ -546,7 +550,7 @@ mod tests {
             json!({
                 "ts": "1970-01-01T00:00:00.000Z", "level": "info", "event": "tool_call",
                 "request_id": "r-1", "subject": "ann", "client_id": "app-1",
-                "tool": "list_pets", "contract": "c0ffee", "operation": "listPets",
+                "tool": "list_pets", "contract_version": "1.2.0", "contract": "c0ffee", "operation": "listPets",
                 "decision": "allowed", "identity": "client_credentials",
                 "upstream_status": 200, "latency_ms": 12, "bytes_in": 30, "bytes_out": 400,
                 "outcome": "ok", "arguments": ["kind", "limit"]
