@@ -461,9 +461,30 @@ fn exposure_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
         .iter()
         .filter_map(|r| WildcardPath::parse(&r.path).ok())
         .collect();
-    for (path, name, format) in fields {
-        let secret = matches_term(&name, SECRET);
-        let personal = matches_term(&name, PERSONAL).or_else(|| {
+    for Field {
+        path,
+        name,
+        format,
+        boolean,
+        container,
+    } in fields
+    {
+        // A container's members are checked one by one.
+        if container {
+            continue;
+        }
+        // `phone_verified`, `address_sid`, `token_expires_at`: about the data, not the data.
+        let about_other_data = boolean
+            || words(&name)
+                .last()
+                .is_some_and(|w| METADATA_WORDS.contains(&w.as_str()));
+        let by_name = |terms| {
+            (!about_other_data)
+                .then(|| matches_term(&name, terms))
+                .flatten()
+        };
+        let secret = by_name(SECRET);
+        let personal = by_name(PERSONAL).or_else(|| {
             matches!(
                 format.as_deref(),
                 Some("email" | "phone" | "phone-number" | "password")
@@ -519,14 +540,68 @@ fn covered(field: &str, redactions: &[WildcardPath]) -> bool {
     })
 }
 
-/// Every object member of a schema: (JSON pointer with `*` for items, member name, format).
+/// Last words of a field name that make it describe other data (its id, status, kind, a flag
+/// or a time) rather than hold it.
+const METADATA_WORDS: &[&str] = &[
+    "id",
+    "ids",
+    "sid",
+    "sids",
+    "uuid",
+    "guid",
+    "ref",
+    "refs",
+    "status",
+    "state",
+    "type",
+    "types",
+    "kind",
+    "requirements",
+    "required",
+    "count",
+    "verified",
+    "validated",
+    "enabled",
+    "disabled",
+    "format",
+    "url",
+    "uri",
+    "link",
+    "links",
+    "expires",
+    "expiry",
+    "expiration",
+    "at",
+    "on",
+    "length",
+    "hint",
+    "policy",
+    "set",
+    "changed",
+];
+
+/// One object member of an output schema.
+struct Field {
+    /// JSON pointer, `*` for items and map values.
+    path: String,
+    /// Member name.
+    name: String,
+    /// Its `format`.
+    format: Option<String>,
+    /// Whether it only holds booleans (a flag cannot carry the data itself).
+    boolean: bool,
+    /// Whether it is an object (or array of objects) whose own members are fields.
+    container: bool,
+}
+
+/// Every object member of a schema.
 fn collect_fields(
     root: &Value,
     schema: &Value,
     path: &str,
     depth: usize,
     seen: &mut BTreeSet<String>,
-    out: &mut Vec<(String, String, Option<String>)>,
+    out: &mut Vec<Field>,
 ) {
     if depth > 12 {
         return;
@@ -546,7 +621,23 @@ fn collect_fields(
                 .get("format")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            out.push((child.clone(), name.clone(), format));
+            let boolean = match prop_resolved.get("type") {
+                Some(Value::String(t)) => t == "boolean",
+                Some(Value::Array(ts)) => ts.iter().all(|t| t == "boolean" || t == "null"),
+                _ => false,
+            };
+            let has_members = |s: &Value| s.get("properties").is_some();
+            let container = has_members(prop_resolved)
+                || prop_resolved
+                    .get("items")
+                    .is_some_and(|items| has_members(resolve(root, items)));
+            out.push(Field {
+                path: child.clone(),
+                name: name.clone(),
+                format,
+                boolean,
+                container,
+            });
             collect_fields(root, prop, &child, depth + 1, seen, out);
         }
     }

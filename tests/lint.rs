@@ -53,6 +53,20 @@ fn every_rule_family_fires_where_it_should_and_nowhere_else() {
     has(&found, "lint-secret-exposed", "`/password_hash`");
     has(&found, "lint-personal-data-exposed", "`/emailAddress`");
     has(&found, "lint-personal-data-exposed", "`/contact/phone`");
+    has(&found, "lint-personal-data-exposed", "`/guardians/*/email`");
+    // Fields about the data (a flag, an id, a time) and containers are not the data.
+    for quiet in [
+        "`/phone_verified`",
+        "`/address_sid`",
+        "`/token_expires_at`",
+        "`/guardians`",
+        "`/contact`",
+    ] {
+        assert!(
+            !found.iter().any(|(_, m)| m.contains(quiet)),
+            "{quiet} is not personal or secret: {found:#?}"
+        );
+    }
     has(&found, "lint-html", "send_anything");
     // Every text the model reads: server instructions, enum values.
     has(
