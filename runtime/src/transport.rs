@@ -20,6 +20,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 
 use crate::auth::http::HttpAuth;
+use crate::metrics::Metrics;
 use crate::server::McpServer;
 
 /// Host names the HTTP transport always accepts.
@@ -59,6 +60,25 @@ pub fn router(server: McpServer, allowed_hosts: &[String], auth: Arc<HttpAuth>) 
         StreamableHttpService::new(move || Ok(server.clone()), Arc::default(), config);
     let mcp = Router::new().nest_service("/mcp", service);
     auth.wrap(mcp).route("/healthz", get(|| async { "ok" }))
+}
+
+/// The metrics endpoint, served on its own listener (`--metrics-listen`): `GET /metrics` in the
+/// Prometheus text format. It carries no tokens or data, only counts; bind it where only the
+/// monitoring system can reach it.
+pub fn metrics_router(metrics: Metrics) -> Router {
+    let scrape = move || {
+        let text = metrics.render();
+        async move {
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                text,
+            )
+        }
+    };
+    Router::new().route("/metrics", get(scrape))
 }
 
 /// Serves the HTTP transport on an already-bound listener until `shutdown` resolves.
@@ -149,11 +169,13 @@ mod tests {
         let audit = AuditSink::memory();
         let server =
             McpServer::new(&PETS, settings.with_auth_disabled(true), audit.clone()).unwrap();
+        let metrics = server.metrics();
         let auth = Arc::new(HttpAuth::new(
             &PETS,
             AuthMode::Disabled,
             "http://127.0.0.1",
             audit.clone(),
+            metrics.clone(),
             1 << 20,
         ));
         let app = router(server, &["mcp.example.com".to_owned()], auth);
@@ -219,6 +241,39 @@ mod tests {
             (health.status().as_u16(), health.text().await.unwrap()),
             (200, "ok".into())
         );
+
+        // The metrics listener counts what the audit log recorded.
+        let (metrics_listener, metrics_addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve_http(
+            metrics_listener,
+            metrics_router(metrics),
+            async {
+                let _ = metrics_stopped.await;
+            },
+        ));
+        let scraped = client
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scraped.status(), 200);
+        assert!(
+            scraped.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        let text = scraped.text().await.unwrap();
+        for line in [
+            "mcpgen_tool_calls_total{tool=\"list_pets\",decision=\"allowed\",outcome=\"ok\"} 2",
+            "mcpgen_upstream_responses_total{tool=\"list_pets\",status=\"2xx\"} 2",
+            "mcpgen_unknown_tool_calls_total 1",
+            "mcpgen_tool_calls_in_flight 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+        }
+        let _ = stop_metrics.send(());
 
         stop.send(()).unwrap();
         let done = tokio::time::timeout(std::time::Duration::from_secs(5), serving).await;

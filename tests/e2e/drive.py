@@ -67,6 +67,8 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 import mcp.types as types
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from authz import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, AuthorizationServer, Issued
 
 CALL_TIMEOUT = 30.0  # seconds for one tools/call or tools/list
@@ -943,14 +945,16 @@ def http_command(ex: Example, port: int, public: str) -> list[str]:
 
 
 async def phase_http(ex: Example) -> None:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     public = f"http://127.0.0.1:{port}"
     url = f"{public}/mcp"
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     log_path = ex.args.log_dir / f"{ex.args.example}-http.log"
+    scraped: str | None = None
     with open(log_path, "w") as log:
         # Same process group as this driver: tests/e2e/run kills the group if we die.
-        process = subprocess.Popen(http_command(ex, port, public), env=ex.env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=log)
+        command = http_command(ex, port, public) + ["--metrics-listen", f"127.0.0.1:{metrics_port}"]
+        process = subprocess.Popen(command, env=ex.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     ex.server_processes += 1
     try:
         try:
@@ -1013,9 +1017,76 @@ async def phase_http(ex: Example) -> None:
             ex.rec.add("scope", "(scope checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
         if process.poll() is not None:
             ex.rec.add("http", "(server)", False, f"server exited with {process.returncode}\n{tail(log_path)}")
+        else:
+            try:
+                scraped = await anyio.to_thread.run_sync(scrape, metrics_url)
+            except Exception as exc:
+                ex.rec.add("metrics", "(scrape)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
     finally:
         stop(process)
     check_http_audit(ex, log_path, probes, refused)
+    if scraped is not None:
+        check_metrics(ex, log_path, scraped)
+
+
+def scrape(url: str) -> str:
+    """GET the Prometheus metrics, checking the content type a scraper expects."""
+    with urllib.request.urlopen(url, timeout=CALL_TIMEOUT) as response:
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith("text/plain; version=0.0.4"):
+            raise ValueError(f"content type {content_type!r}, expected the Prometheus text format")
+        return response.read().decode()
+
+
+def check_metrics(ex: Example, log_path: Path, text: str) -> None:
+    """The metrics, parsed by Prometheus's own client library, count exactly what the audit log
+    of the same server recorded: tool calls by tool, decision and outcome, latency observations,
+    upstream responses by status class, and HTTP refusals by status."""
+    problems: list[str] = []
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    except ValueError as exc:
+        ex.rec.add("metrics", "(Prometheus text format)", False, f"does not parse: {exc}")
+        return
+    lines, _ = audit_lines(log_path)
+    calls = [l for l in lines if l.get("event") == "tool_call" and l.get("tool") in ex.policies]
+    want_calls: dict[tuple[tuple[str, str], ...], float] = {}
+    want_latency: dict[tuple[tuple[str, str], ...], float] = {}
+    want_upstream: dict[tuple[tuple[str, str], ...], float] = {}
+    for line in calls:
+        key = (("decision", line["decision"]), ("outcome", line["outcome"]), ("tool", line["tool"]))
+        want_calls[key] = want_calls.get(key, 0) + 1
+        tool = (("tool", line["tool"]),)
+        want_latency[tool] = want_latency.get(tool, 0) + 1
+        if isinstance(line.get("upstream_status"), int):
+            key = (("status", f"{line['upstream_status'] // 100}xx"), ("tool", line["tool"]))
+            want_upstream[key] = want_upstream.get(key, 0) + 1
+    want_refusals: dict[tuple[tuple[str, str], ...], float] = {}
+    for line in (l for l in lines if l.get("event") == "auth"):
+        key = (("status", str(line.get("status"))),)
+        want_refusals[key] = want_refusals.get(key, 0) + 1
+    for name, want in (("mcpgen_tool_calls_total", want_calls),
+                       ("mcpgen_tool_call_duration_seconds_count", want_latency),
+                       ("mcpgen_upstream_responses_total", want_upstream),
+                       ("mcpgen_http_refusals_total", want_refusals)):
+        got = samples.get(name, {})
+        if got != want:
+            problems.append(f"{name}: {sorted(got.items())}, the audit log says {sorted(want.items())}")
+    info = samples.get("mcpgen_build_info", {})
+    if ex.contract_version and not any(dict(k).get("version") == ex.contract_version for k in info):
+        problems.append(f"mcpgen_build_info {info}, the contract version is {ex.contract_version}")
+    if samples.get("mcpgen_tool_calls_in_flight", {}).get((), -1) != 0:
+        problems.append(f"calls in flight after every call ended: {samples.get('mcpgen_tool_calls_in_flight')}")
+    for key, count in want_latency.items():
+        inf = samples.get("mcpgen_tool_call_duration_seconds_bucket", {}).get(key + (("le", "+Inf"),))
+        if inf != count:
+            problems.append(f"{dict(key)['tool']}: +Inf bucket {inf}, {count} calls")
+    ex.rec.add("metrics", "(agree with the audit log)", not problems, "\n".join(problems[:20]) or
+               f"{len(calls)} calls over {len(want_latency)} tools, "
+               f"{sum(want_refusals.values()):.0f} HTTP refusals, parsed by prometheus_client")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -132,6 +132,8 @@ pub struct Cli {
     pub limits: LimitFlags,
     /// File the audit lines are also appended to (`--audit-file`).
     pub audit_file: Option<String>,
+    /// Address of the Prometheus metrics listener (`--metrics-listen`); none by default.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Cli {
@@ -150,6 +152,7 @@ impl Default for Cli {
             confirmation_secret_env: None,
             limits: LimitFlags::default(),
             audit_file: None,
+            metrics_listen: None,
         }
     }
 }
@@ -177,7 +180,12 @@ pub enum UsageError {
     /// `--transport` with something other than `stdio` or `http`.
     BadTransport(String),
     /// `--listen` with something that is not `IP:PORT`.
-    BadListen(String),
+    BadListen {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// A numeric flag with something that is not a number in range.
     BadNumber {
         /// The flag.
@@ -212,11 +220,8 @@ impl fmt::Display for UsageError {
             UsageError::BadTransport(value) => {
                 write!(f, "`--transport {value}`: expected `stdio` or `http`")
             }
-            UsageError::BadListen(value) => {
-                write!(
-                    f,
-                    "`--listen {value}`: expected IP:PORT, e.g. 127.0.0.1:8000"
-                )
+            UsageError::BadListen { flag, value } => {
+                write!(f, "`{flag} {value}`: expected IP:PORT, e.g. 127.0.0.1:8000")
             }
             UsageError::BadNumber { flag, value } => {
                 write!(f, "`{flag} {value}`: expected a whole number")
@@ -408,6 +413,12 @@ const OPTIONS: &[Opt] = &[
         "AUDIT_FILE",
         Some("PATH"),
         "also append audit lines to this file",
+    ),
+    opt(
+        "--metrics-listen",
+        "METRICS_LISTEN",
+        Some("ADDR"),
+        "serve Prometheus metrics at http://ADDR/metrics (default: off)",
     ),
 ];
 
@@ -605,7 +616,7 @@ fn set(cli: &mut Cli, flag: &'static str, value: String) -> Result<(), UsageErro
                 _ => return Err(UsageError::BadTransport(value)),
             };
         }
-        "--listen" => cli.listen = value.parse().map_err(|_| UsageError::BadListen(value))?,
+        "--listen" => cli.listen = address(flag, value)?,
         "--upstream-url" => cli.upstream_url = Some(value),
         "--public-url" => cli.public_url = Some(value),
         "--auth-issuer" => cli.auth.issuer = Some(value),
@@ -638,9 +649,17 @@ fn set(cli: &mut Cli, flag: &'static str, value: String) -> Result<(), UsageErro
         "--calls-per-minute" => cli.limits.calls_per_minute = Some(number(flag, value)?),
         "--max-concurrent-calls" => cli.limits.max_concurrent_calls = Some(number(flag, value)?),
         "--audit-file" => cli.audit_file = Some(value),
+        "--metrics-listen" => cli.metrics_listen = Some(address(flag, value)?),
         _ => return Err(UsageError::UnknownFlag(flag.to_owned())),
     }
     Ok(())
+}
+
+/// An `IP:PORT` flag value.
+fn address(flag: &'static str, value: String) -> Result<SocketAddr, UsageError> {
+    value
+        .parse()
+        .map_err(|_| UsageError::BadListen { flag, value })
 }
 
 fn default_listen() -> SocketAddr {
@@ -1217,6 +1236,7 @@ mod tests {
             "--calls-per-minute=30",
             "--max-concurrent-calls=4",
             "--audit-file=/var/log/a.jsonl",
+            "--metrics-listen=0.0.0.0:9464",
         ]);
         assert_eq!(cli.transport, TransportKind::Http);
         assert_eq!(cli.listen.to_string(), "0.0.0.0:9000");
@@ -1265,6 +1285,7 @@ mod tests {
             }
         );
         assert_eq!(cli.audit_file.as_deref(), Some("/var/log/a.jsonl"));
+        assert_eq!(cli.metrics_listen, Some("0.0.0.0:9464".parse().unwrap()));
     }
 
     #[test]
@@ -1333,7 +1354,17 @@ mod tests {
         );
         assert_eq!(
             parse_args(["--listen", "localhost"]),
-            Err(UsageError::BadListen("localhost".into()))
+            Err(UsageError::BadListen {
+                flag: "--listen",
+                value: "localhost".into()
+            })
+        );
+        assert_eq!(
+            parse_args(["--metrics-listen", "9464"]),
+            Err(UsageError::BadListen {
+                flag: "--metrics-listen",
+                value: "9464".into()
+            })
         );
         assert_eq!(
             parse_args(["--upstream-url"]),

@@ -35,6 +35,7 @@ pub mod credentials;
 pub mod fetch;
 pub mod identity;
 pub mod limits;
+pub mod metrics;
 pub mod request;
 pub mod result;
 pub mod server;
@@ -219,6 +220,7 @@ pub fn http_auth(
     settings: &Settings,
     public: &str,
     audit: AuditSink,
+    metrics: metrics::Metrics,
     max_body: usize,
 ) -> Result<HttpAuth, ConfigError> {
     check_http_auth(cli)?;
@@ -228,7 +230,7 @@ pub fn http_auth(
         Some(authenticator) => AuthMode::Required(Box::new(authenticator)),
         None => AuthMode::Disabled,
     };
-    Ok(HttpAuth::new(spec, mode, public, audit, max_body))
+    Ok(HttpAuth::new(spec, mode, public, audit, metrics, max_body))
 }
 
 /// Serves `spec` as `cli` says until the client leaves (stdio) or Ctrl-C/SIGTERM arrives.
@@ -243,6 +245,22 @@ pub async fn run(
     }
     let server =
         McpServer::new(spec, settings.clone(), audit.clone()).map_err(RunError::Startup)?;
+    // Metrics are served on their own listener, for either transport.
+    let metrics_local = match cli.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let (listener, local) = transport::bind(addr)
+                .await
+                .map_err(|error| RunError::Bind { addr, error })?;
+            let app = transport::metrics_router(server.metrics());
+            tokio::spawn(transport::serve_http(
+                listener,
+                app,
+                transport::shutdown_signal(),
+            ));
+            Some(local)
+        }
+    };
     let startup = |listen| {
         audit::startup_line(
             SystemTime::now(),
@@ -250,6 +268,7 @@ pub async fn run(
             spec.version,
             cli.transport.as_str(),
             listen,
+            metrics_local,
             server.tool_count(),
         )
     };
@@ -278,8 +297,16 @@ pub async fn run(
                     })?;
             let public = public_url(cli, local).map_err(RunError::Config)?;
             let max_body = mcp_body_limit(server.limits().max_request_bytes);
-            let auth = http_auth(spec, cli, &settings, &public, audit.clone(), max_body)
-                .map_err(RunError::Config)?;
+            let auth = http_auth(
+                spec,
+                cli,
+                &settings,
+                &public,
+                audit.clone(),
+                server.metrics(),
+                max_body,
+            )
+            .map_err(RunError::Config)?;
             audit.write(&startup(Some(local)));
             if auth.disabled() {
                 audit.write(&audit::warning_line(

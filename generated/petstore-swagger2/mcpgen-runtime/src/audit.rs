@@ -411,13 +411,15 @@ pub fn warning_line(now: SystemTime, event: &str, message: &str) -> String {
     json!({"ts": rfc3339_utc(now), "level": "warn", "event": event, "message": message}).to_string()
 }
 
-/// The startup line: server identity, transport, listen address (HTTP only) and tool count.
+/// The startup line: server identity, transport, listen address (HTTP only), metrics address
+/// (when served) and tool count.
 pub fn startup_line(
     now: SystemTime,
     server: &str,
     version: &str,
     transport: &str,
     listen: Option<SocketAddr>,
+    metrics: Option<SocketAddr>,
     tools: usize,
 ) -> String {
     json!({
@@ -428,6 +430,7 @@ pub fn startup_line(
         "version": version,
         "transport": transport,
         "listen": listen.map(|a| a.to_string()),
+        "metrics": metrics.map(|a| a.to_string()),
         "tools": tools,
     })
     .to_string()
@@ -678,7 +681,7 @@ mod tests {
         sink.clone().write("a");
         sink.write("b");
         assert_eq!(sink.lines(), vec!["a", "b"]);
-        let line = startup_line(at(0, 0), "pets", "1.0.0", "http", None, 3);
+        let line = startup_line(at(0, 0), "pets", "1.0.0", "http", None, None, 3);
         assert!(line.contains(r#""event":"startup""#) && line.contains(r#""tools":3"#));
     }
 }

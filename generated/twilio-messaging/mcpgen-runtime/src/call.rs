@@ -201,12 +201,14 @@ impl ServerState {
                 auth_disabled: self.settings.auth_disabled(),
             };
             self.audit.write(&record.to_line(SystemTime::now()));
+            self.metrics.unknown_tool();
             let shown: String = call.name.chars().take(128).collect();
             return Err(ErrorData::invalid_params(
                 format!("unknown tool `{shown}`"),
                 None,
             ));
         };
+        let _in_flight = self.metrics.in_flight();
         let ended = match &call.principal {
             None => self.refuse(
                 entry,
@@ -243,6 +245,13 @@ impl ServerState {
             auth_disabled: self.settings.auth_disabled(),
         };
         self.audit.write(&record.to_line(SystemTime::now()));
+        self.metrics.call(
+            entry.spec.name,
+            record.decision,
+            record.outcome,
+            record.upstream_status,
+            started.elapsed(),
+        );
         Ok(ended.response)
     }
 

@@ -26,6 +26,7 @@ use crate::config::{Limits, Settings, sends_credential};
 use crate::confirm::Confirmations;
 use crate::identity::Identities;
 use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT, RateLimiter};
+use crate::metrics::Metrics;
 use crate::result::Scrubber;
 use crate::spec::{CredentialKind, ServerSpec};
 use crate::upstream::Upstream;
@@ -46,6 +47,7 @@ pub struct ServerState {
     pub(crate) identities: Identities,
     pub(crate) confirmations: Confirmations,
     pub(crate) local: Principal,
+    pub(crate) metrics: Metrics,
 }
 
 /// A generated server's MCP handler.
@@ -131,6 +133,7 @@ impl McpServer {
                 confirmations,
                 local,
                 settings,
+                metrics: Metrics::new(spec.name, spec.version),
             }),
         })
     }
@@ -148,6 +151,11 @@ impl McpServer {
     /// Where audit lines go.
     pub fn audit(&self) -> &AuditSink {
         &self.state.audit
+    }
+
+    /// The server's metrics (shared: the HTTP layer counts its refusals in them too).
+    pub fn metrics(&self) -> Metrics {
+        self.state.metrics.clone()
     }
 
     /// The limits in force.

@@ -30,6 +30,7 @@ use super::{AuthError, Authenticator, Principal};
 use crate::audit::{AuditSink, AuthRecord, Caller, DenyReason};
 use crate::call::RequestIds;
 use crate::config::Secret;
+use crate::metrics::Metrics;
 use crate::spec::{ServerSpec, ToolSpec};
 
 /// Path of the protected resource metadata.
@@ -56,6 +57,7 @@ pub struct HttpAuth {
     metadata: Value,
     tools: HashMap<&'static str, &'static ToolSpec>,
     audit: AuditSink,
+    metrics: Metrics,
     ids: RequestIds,
     max_body: usize,
 }
@@ -72,12 +74,14 @@ fn quoted(text: &str) -> String {
 
 impl HttpAuth {
     /// The layer for `spec`, whose public base URL is `public_url` (no trailing slash).
-    /// `max_body` bounds the JSON-RPC request bodies read.
+    /// `max_body` bounds the JSON-RPC request bodies read; refusals are logged to `audit` and
+    /// counted in `metrics`.
     pub fn new(
         spec: &'static ServerSpec,
         mode: AuthMode,
         public_url: &str,
         audit: AuditSink,
+        metrics: Metrics,
         max_body: usize,
     ) -> Self {
         let public_url = public_url.trim_end_matches('/');
@@ -101,6 +105,7 @@ impl HttpAuth {
             metadata,
             tools: spec.tools.iter().map(|t| (t.name, *t)).collect(),
             audit,
+            metrics,
             ids: RequestIds::default(),
             max_body,
         }
@@ -145,6 +150,7 @@ impl HttpAuth {
     /// Writes `record`'s audit line and answers its status with this challenge and body.
     fn refuse(&self, record: AuthRecord, challenge: String, body: Value) -> Response {
         self.audit.write(&record.to_line(SystemTime::now()));
+        self.metrics.http_refusal(record.status);
         let mut response = (
             StatusCode::from_u16(record.status).unwrap_or(StatusCode::UNAUTHORIZED),
             [(header::CONTENT_TYPE, "application/json")],
@@ -447,8 +453,16 @@ mod live_tests {
             .with_var("PETS_TENANT", "t");
         let audit = AuditSink::memory();
         let server = McpServer::new(&PETS, settings.clone(), audit.clone()).unwrap();
-        let auth =
-            crate::http_auth(&PETS, &cli, &settings, &public, audit.clone(), max_body).unwrap();
+        let auth = crate::http_auth(
+            &PETS,
+            &cli,
+            &settings,
+            &public,
+            audit.clone(),
+            server.metrics(),
+            max_body,
+        )
+        .unwrap();
         let app = crate::transport::router(server, &[], Arc::new(auth));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(crate::transport::serve_http(listener, app, async {

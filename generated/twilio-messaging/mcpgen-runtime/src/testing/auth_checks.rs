@@ -199,8 +199,17 @@ pub async fn check_auth(spec: &'static ServerSpec, fixture: &str) -> AuthRun {
     let server = McpServer::new(spec, settings.clone(), audit.clone())
         .unwrap_or_else(|e| panic!("the server cannot start: {e}"));
     let max_body = crate::mcp_body_limit(server.limits().max_request_bytes);
-    let auth = crate::http_auth(spec, &cli, &settings, &public, audit.clone(), max_body)
-        .unwrap_or_else(|e| panic!("auth checks: the HTTP auth layer cannot be built: {e}"));
+    let metrics = server.metrics();
+    let auth = crate::http_auth(
+        spec,
+        &cli,
+        &settings,
+        &public,
+        audit.clone(),
+        metrics.clone(),
+        max_body,
+    )
+    .unwrap_or_else(|e| panic!("auth checks: the HTTP auth layer cannot be built: {e}"));
     let app = crate::transport::router(server, &[], Arc::new(auth));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(crate::transport::serve_http(listener, app, async {
@@ -424,6 +433,17 @@ pub async fn check_auth(spec: &'static ServerSpec, fixture: &str) -> AuthRun {
     assert_eq!(
         auth_lines, expected_auth_lines,
         "each refused request should leave one auth audit line: {lines:#?}"
+    );
+    // The metrics count the same refusals.
+    let scraped = metrics.render();
+    let refusals: u64 = scraped
+        .lines()
+        .filter(|l| l.starts_with("mcpgen_http_refusals_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(
+        refusals, expected_auth_lines as u64,
+        "mcpgen_http_refusals_total should count every refused request:\n{scraped}"
     );
     let mut haystacks: Vec<(String, String)> = answers
         .into_iter()
