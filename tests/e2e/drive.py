@@ -1081,7 +1081,7 @@ def check_metrics(ex: Example, log_path: Path, text: str) -> None:
     if samples.get("mcpgen_tool_calls_in_flight", {}).get((), -1) != 0:
         problems.append(f"calls in flight after every call ended: {samples.get('mcpgen_tool_calls_in_flight')}")
     for key, count in want_latency.items():
-        inf = samples.get("mcpgen_tool_call_duration_seconds_bucket", {}).get(key + (("le", "+Inf"),))
+        inf = samples.get("mcpgen_tool_call_duration_seconds_bucket", {}).get(tuple(sorted(key + (("le", "+Inf"),))))
         if inf != count:
             problems.append(f"{dict(key)['tool']}: +Inf bucket {inf}, {count} calls")
     ex.rec.add("metrics", "(agree with the audit log)", not problems, "\n".join(problems[:20]) or
