@@ -449,6 +449,41 @@ fn matches_term(name: &str, terms: &[&str]) -> Option<String> {
     None
 }
 
+/// Words that may follow a secret's name in a field that still holds the secret
+/// (`password_hash`, `secret_key`, `token_value`).
+const SECRET_QUALIFIERS: &[&str] = &[
+    "hash",
+    "hashed",
+    "digest",
+    "value",
+    "encrypted",
+    "plain",
+    "plaintext",
+    "raw",
+    "key",
+    "b64",
+    "base64",
+];
+
+/// The secret a field holds: a [`SECRET`] term that ends its name, or is followed only by
+/// [`SECRET_QUALIFIERS`]. `secret_scanning_status` or `token_name` are about secrets, not secrets.
+fn secret_term(name: &str) -> Option<String> {
+    let words = words(name);
+    SECRET.iter().find_map(|term| {
+        let parts: Vec<&str> = term.split('_').collect();
+        let at_head = (0..words.len().saturating_sub(parts.len() - 1)).any(|i| {
+            words[i..i + parts.len()]
+                .iter()
+                .zip(&parts)
+                .all(|(a, b)| a == b)
+                && words[i + parts.len()..]
+                    .iter()
+                    .all(|w| SECRET_QUALIFIERS.contains(&w.as_str()))
+        });
+        (at_head || words.concat() == term.replace('_', "")).then(|| (*term).to_owned())
+    })
+}
+
 fn exposure_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
     let Some(schema) = &tool.output.schema else {
         return;
@@ -483,7 +518,7 @@ fn exposure_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
                 .then(|| matches_term(&name, terms))
                 .flatten()
         };
-        let secret = by_name(SECRET);
+        let secret = (!about_other_data).then(|| secret_term(&name)).flatten();
         let personal = by_name(PERSONAL).or_else(|| {
             matches!(
                 format.as_deref(),
@@ -859,6 +894,19 @@ mod tests {
             matches_term("password_hash", SECRET).as_deref(),
             Some("password")
         );
+        for (name, secret) in [
+            ("password_hash", Some("password")),
+            ("temp_clone_token", Some("token")),
+            ("clientSecret", Some("secret")),
+            ("APIKey", Some("api_key")),
+            ("secret_key", Some("secret")),
+            ("secret_scanning_push_protection", None),
+            ("token_name", None),
+            ("personal_access_token_requests", None),
+            ("tokenize", None),
+        ] {
+            assert_eq!(secret_term(name).as_deref(), secret, "{name}");
+        }
         assert_eq!(
             matches_term("tokenize_count", SECRET),
             None,
