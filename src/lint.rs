@@ -55,18 +55,19 @@ const INSTRUCTION_PHRASES: &[&str] = &[
     "disregard all",
     "forget your instructions",
     "you must call",
-    "you must always",
     "always call this tool",
     "call this tool first",
     "before using any other tool",
     "do not tell the user",
     "don't tell the user",
     "without telling the user",
-    "system prompt",
     "<important>",
-    "you are now",
     "new instructions:",
 ];
+
+/// Phrases that may address the model but also occur in ordinary API documentation ("you must
+/// always query the API …"): warnings, for a human to judge.
+const SUSPICIOUS_PHRASES: &[&str] = &["you must always", "system prompt", "you are now"];
 
 /// Field names that suggest personal data (matched on the field name's words).
 const PERSONAL: &[&str] = &[
@@ -266,6 +267,11 @@ fn text_rules(subject: &str, texts: &[(String, String)], here: &Location, out: &
             out.push(
                 Diagnostic::error("lint-instruction", here.clone(), format!("{subject}: the {place} addresses the model (\"{phrase}\")"))
                     .with_help("text for the model should describe the API, not instruct the model: rewrite it in the annotation file"),
+            );
+        } else if let Some(phrase) = SUSPICIOUS_PHRASES.iter().find(|p| lower.contains(*p)) {
+            out.push(
+                Diagnostic::warning("lint-instruction", here.clone(), format!("{subject}: the {place} may address the model (\"{phrase}\")"))
+                    .with_help("if it instructs the model rather than describing the API, rewrite it in the annotation file"),
             );
         }
         if let Some(markup) = ACTIVE_MARKUP.iter().find(|t| lower.contains(*t)) {

@@ -72,7 +72,12 @@ fn every_rule_family_fires_where_it_should_and_nowhere_else() {
     has(
         &found,
         "lint-instruction",
-        "the server: the instructions addresses the model (\"you are now\")",
+        "the server: the instructions addresses the model (\"do not tell the user\")",
+    );
+    let warned = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        warned.contains("warning[lint-instruction]: the server: the escalation may address the model (\"you must always\")"),
+        "a phrase common in API docs is a warning: {warned}"
     );
     has(
         &found,
@@ -135,9 +140,14 @@ fn budgets_profiles_and_sarif() {
     let results = report["runs"][0]["results"].as_array().unwrap();
     let injection = results
         .iter()
-        .find(|r| r["ruleId"] == "lint-instruction")
+        .find(|r| r["ruleId"] == "lint-instruction" && r["level"] == "error")
         .expect("the injection finding");
-    assert_eq!(injection["level"], "error");
+    assert!(
+        results
+            .iter()
+            .any(|r| r["ruleId"] == "lint-instruction" && r["level"] == "warning"),
+        "the same rule at warning level"
+    );
     let location = &injection["locations"][0]["physicalLocation"];
     assert_eq!(
         location["artifactLocation"]["uri"],
