@@ -54,7 +54,22 @@ fn spec_text_never_becomes_code() {
             !text.contains('\u{202E}'),
             "{path} carries a direction-changing character"
         );
+        // Documentation is compiled by `cargo test` when it holds a code block: no spec or
+        // annotation text may open one.
+        for line in text.lines().map(str::trim_start) {
+            if line.starts_with("///") || line.starts_with("//!") {
+                assert!(
+                    !line.contains("```") && !line.contains("compile_error"),
+                    "{path}: documentation carries text from the inputs: {line}"
+                );
+            }
+        }
     }
+    let manifest = String::from_utf8(files["Cargo.toml"].clone()).unwrap();
+    assert!(
+        manifest.contains("[lib]\ndoctest = false"),
+        "doctests are off:\n{manifest}"
+    );
     assert_eq!(tool_files, 5);
     let names: Vec<&String> = files
         .keys()

@@ -109,7 +109,12 @@ impl<'a> Sampler<'a> {
                 .or(values.first())
                 .cloned();
         }
-        if let Some(value) = obj.get("default") {
+        // Defaults and examples are taken only when they satisfy the schema: specs ship
+        // truncated or stale ones (`"sha256:0ecb..."` for a 71-character digest).
+        let own = Value::Object(obj.clone());
+        if let Some(value) = obj.get("default")
+            && self.fits(&own, value)
+        {
             return Some(value.clone());
         }
         if let Some(branches) = obj.get("allOf").and_then(Value::as_array) {
@@ -142,11 +147,29 @@ impl<'a> Sampler<'a> {
                     .filter(|b| b.get("type") != Some(&json!("null")))
                     .collect();
                 let whole = Value::Object(obj.clone());
+                // Keywords beside the composite (`type`, `properties`, `required`) apply to every
+                // branch: sample each branch merged with them (a branch that only adds
+                // `required` then selects which members are sent).
+                let mut own = obj.clone();
+                own.remove("anyOf");
+                own.remove("oneOf");
+                let candidates: Vec<Value> = if own
+                    .keys()
+                    .any(|k| matches!(k.as_str(), "type" | "properties" | "required"))
+                {
+                    non_null
+                        .iter()
+                        .map(|b| Value::Object(self.merged(&own, b)))
+                        .chain(non_null.iter().map(|b| (*b).clone()))
+                        .collect()
+                } else {
+                    non_null.iter().map(|b| (*b).clone()).collect()
+                };
                 let optional = self.optional;
                 for with_optional in [optional, !optional] {
                     self.optional = with_optional;
-                    for branch in &non_null {
-                        if let Some(value) = self.sample(branch, depth + 1)
+                    for candidate in &candidates {
+                        if let Some(value) = self.sample(candidate, depth + 1)
                             && self.fits(&whole, &value)
                         {
                             self.optional = optional;
@@ -163,10 +186,48 @@ impl<'a> Sampler<'a> {
             && let Some(example) = examples.first()
             && !example.is_object()
             && !example.is_array()
+            && self.fits(&own, example)
         {
             return Some(example.clone());
         }
         self.sample_typed(obj, depth)
+    }
+
+    /// `own` (a composite's keywords besides `anyOf`/`oneOf`) merged with one branch (its
+    /// `$ref` followed): `required` and `properties` united, other keywords of the branch added
+    /// where `own` has none.
+    fn merged(&self, own: &Map<String, Value>, branch: &Value) -> Map<String, Value> {
+        let branch = branch
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .and_then(|name| self.root.get("$defs")?.get(name))
+            .unwrap_or(branch);
+        let mut out = own.clone();
+        let Some(branch) = branch.as_object() else {
+            return out;
+        };
+        for (key, value) in branch {
+            match (key.as_str(), out.get_mut(key), value) {
+                ("required", Some(Value::Array(mine)), Value::Array(theirs)) => {
+                    for name in theirs {
+                        if !mine.contains(name) {
+                            mine.push(name.clone());
+                        }
+                    }
+                }
+                ("properties", Some(Value::Object(mine)), Value::Object(theirs)) => {
+                    for (name, schema) in theirs {
+                        mine.entry(name.clone()).or_insert_with(|| schema.clone());
+                    }
+                }
+                (_, None, _) => {
+                    out.insert(key.clone(), value.clone());
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// A sample by `type` (or by the keywords present when there is none).
@@ -460,6 +521,58 @@ mod tests {
         assert_eq!(value["code"], json!("0"));
         assert_eq!(value["tags"].as_array().map(Vec::len), Some(2));
         assert!(jsonschema::is_valid(&schema, &value));
+    }
+
+    /// An object whose `oneOf`/`anyOf` branches only say which members are required (a shape
+    /// GitHub's API uses for request bodies).
+    #[test]
+    fn unions_that_select_required_members_of_an_object() {
+        for key in ["oneOf", "anyOf"] {
+            let schema = json!({
+                "type": "object",
+                "properties": {
+                    "body": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"},
+                            "alerts": {"type": "array", "items": {"type": "integer"}},
+                            "rules": {"type": "array", "items": {"type": "string"}}
+                        },
+                        key: [{"required": ["alerts"]}, {"required": ["rules"]}],
+                        "required": ["name"],
+                        "additionalProperties": false
+                    }
+                },
+                "required": ["body"]
+            });
+            let value = Sampler::new(&schema, "s-")
+                .sample_root()
+                .unwrap_or_else(|| panic!("{key}: a valid sample"));
+            assert!(value["body"].is_object(), "{key}: {value}");
+            assert!(jsonschema::is_valid(&schema, &value), "{key}: {value}");
+        }
+    }
+
+    #[test]
+    fn examples_and_defaults_that_break_the_schema_are_not_used() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "digest": {"type": "string", "examples": ["sha256:0ecb..."], "pattern": "^sha256:[a-f0-9]{8}$"},
+                "size": {"type": "integer", "default": -1, "minimum": 0},
+                "name": {"type": "string", "examples": ["libfoo"]}
+            },
+            "required": ["digest", "size", "name"]
+        });
+        let value = Sampler::new(&schema, "s-")
+            .sample_root()
+            .expect("a valid sample");
+        assert!(jsonschema::is_valid(&schema, &value), "{value}");
+        assert_eq!(
+            value["name"],
+            json!("libfoo"),
+            "a fitting example is still used"
+        );
     }
 
     #[test]

@@ -168,6 +168,7 @@ pub async fn check_auth(spec: &'static ServerSpec, fixture: &str) -> AuthRun {
         .unwrap_or_else(|e| panic!("the fixture is not valid fixture JSON: {e}"));
     let tool = fixture.tool.as_str();
     let tool_spec = fixture_tool(spec, tool);
+    let spec = super::narrowed(spec, tool_spec);
     let mock = MockUpstream::start(fixture.call.upstream.to_mock()).await;
     let token_server = fixture_auth_server(tool_spec, &fixture).await;
     let issuer_server = MockAuthServer::start().await;

@@ -35,7 +35,7 @@ pub struct ServerSpec {
 }
 
 /// Default limits of a server.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct LimitsSpec {
     /// Largest request body sent upstream, in bytes; a larger one is refused before sending.
     pub max_request_bytes: u64,
@@ -46,7 +46,7 @@ pub struct LimitsSpec {
 }
 
 /// The upstream HTTP API.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct UpstreamSpec {
     /// Default base URL (scheme, host, optional path prefix, no trailing slash).
     pub base_url: &'static str,
@@ -64,7 +64,7 @@ pub struct UpstreamSpec {
 }
 
 /// The server's own OAuth client at the upstream's authorization server.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct OAuthClientSpec {
     /// Token endpoint (operators may override it).
     pub token_url: &'static str,

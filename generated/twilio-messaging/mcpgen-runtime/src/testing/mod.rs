@@ -221,6 +221,24 @@ pub fn fixture_tool(spec: &'static ServerSpec, name: &str) -> &'static ToolSpec 
         })
 }
 
+/// `spec` with `tool` as its only tool: a per-tool test starts a server that prepares one tool
+/// rather than all of them, so a crate's suite grows linearly with its tools, not
+/// quadratically. Scopes, limits and the upstream stay the server's own.
+pub fn narrowed(spec: &'static ServerSpec, tool: &'static ToolSpec) -> &'static ServerSpec {
+    let tools: &'static [&'static ToolSpec] = Box::leak(Box::new([tool]));
+    Box::leak(Box::new(ServerSpec {
+        name: spec.name,
+        version: spec.version,
+        title: spec.title,
+        instructions: spec.instructions,
+        upstream: spec.upstream,
+        tools,
+        scopes: spec.scopes,
+        limits: spec.limits,
+        escalation: spec.escalation,
+    }))
+}
+
 /// The mock token endpoint a fixture needs: one when the tool obtains upstream tokens.
 ///
 /// # Panics
@@ -402,6 +420,7 @@ pub async fn check_fixture(spec: &'static ServerSpec, fixture: &str) -> FixtureR
         .unwrap_or_else(|e| panic!("the fixture is not valid fixture JSON: {e}"));
     let tool = fixture.tool.as_str();
     let tool_spec = fixture_tool(spec, tool);
+    let spec = narrowed(spec, tool_spec);
     let mock = MockUpstream::start(fixture.call.upstream.to_mock()).await;
     let auth_server = fixture_auth_server(tool_spec, &fixture).await;
     let caller_token = fixture
