@@ -6,12 +6,18 @@
 //! `scripts/test` sets. Generated crates share one runtime (`--runtime-path`) and one target
 //! directory (`MCPGEN_GENERATED_TARGET`, default `target/generated`), so the runtime compiles once.
 //! `MCPGEN_CORPUS_ONLY=<part of a file name>` limits the run to matching specs;
-//! `MCPGEN_HUBSPOT=1` adds HubSpot's four CRM specs, downloaded by `tests/fetch-hubspot-crm.sh`.
+//! `MCPGEN_HUBSPOT=1` adds HubSpot's four CRM specs, downloaded by `tests/fetch-hubspot-crm.sh`;
+//! `MCPGEN_GITHUB=1` adds GitHub's REST API (~1,200 operations), by `tests/fetch-github-rest.sh`.
 
 use mcpgen::emit::{EmitOptions, RuntimeSource};
 use mcpgen::init::{Select, starter_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Whether a switch variable is set to something other than `0`.
+fn enabled(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
+}
 
 /// Entry points of the corpus, relative to `tests/corpus`.
 const SPECS: &[&str] = &[
@@ -87,7 +93,7 @@ fn webhook_only_specs_get_a_clear_diagnostic() {
 
 #[test]
 fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
-    if std::env::var_os("MCPGEN_CORPUS").is_none() {
+    if !enabled("MCPGEN_CORPUS") {
         eprintln!("skipped: set MCPGEN_CORPUS=1 to build and test a crate for every corpus spec");
         return;
     }
@@ -102,7 +108,7 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
     let only = std::env::var("MCPGEN_CORPUS_ONLY").unwrap_or_default();
     let mut specs: Vec<String> = SPECS.iter().map(|s| (*s).to_owned()).collect();
     let hubspot = tempfile::tempdir().unwrap();
-    if std::env::var_os("MCPGEN_HUBSPOT").is_some() {
+    if enabled("MCPGEN_HUBSPOT") {
         // HubSpot's CRM specs may not be redistributed: fetched (pinned by hash) at test time.
         let script = root.join("tests/fetch-hubspot-crm.sh");
         let status = Command::new("bash")
@@ -120,6 +126,21 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
                     .into_owned(),
             );
         }
+    }
+    let github = tempfile::tempdir().unwrap();
+    if enabled("MCPGEN_GITHUB") {
+        // Fetched (pinned by hash) rather than stored: 13 MB.
+        let status = Command::new("bash")
+            .arg(root.join("tests/fetch-github-rest.sh"))
+            .arg(github.path())
+            .status()
+            .expect("bash runs");
+        assert!(
+            status.success(),
+            "fetching GitHub's REST API description failed"
+        );
+        let spec = github.path().join("github-rest-api.json");
+        specs.push(spec.to_string_lossy().into_owned());
     }
     for spec in specs.iter().filter(|s| s.contains(only.as_str())) {
         let (project, starter) = project_for(spec);
