@@ -610,7 +610,7 @@ fn response(tool: &ToolIr) -> (Value, Value, Vec<String>) {
     let valid = output
         .schema
         .as_ref()
-        .is_none_or(|s| jsonschema::is_valid(s, &structured));
+        .is_none_or(|s| jsonschema::validator_for(s).is_ok_and(|v| v.is_valid(&structured)));
     let result = if valid {
         json!({"is_error": false, "structured": structured})
     } else {

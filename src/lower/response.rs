@@ -214,7 +214,24 @@ pub fn lower_output(
             wrap = Some(WRAP_MEMBER.to_owned());
             json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
         };
-        output_schema = Some(builder.finish(root));
+        let finished = builder.finish(root);
+        // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
+        // the server, so the tool answers in text instead, and the architect is told.
+        match jsonschema::validator_for(&finished) {
+            Ok(_) => output_schema = Some(finished),
+            Err(e) => diagnostics.push(
+                Diagnostic::warning(
+                    "invalid-output-schema",
+                    specs.locate(&op.doc, &op.pointer),
+                    format!(
+                        "the response of {} is not a valid JSON Schema ({}): the tool returns text without an output schema",
+                        op.label(),
+                        e.masked()
+                    ),
+                )
+                .with_help("fix the response schema in the spec"),
+            ),
+        }
     }
     Output {
         output: OutputIr {

@@ -38,6 +38,33 @@ const ANNOTATION_KEYWORDS: &[&str] = &[
     "contentEncoding",
 ];
 
+/// An annotation keyword's value as JSON Schema requires it, or `None` when it cannot be one.
+/// Specs put OpenAPI's `examples` map (`{"Example 1": {"value": …}}`) or a lone example where
+/// JSON Schema wants an array; a published schema that breaks the metaschema is refused by
+/// clients, so such values are repaired or left out.
+fn annotation(key: &str, value: &Value) -> Option<Value> {
+    match key {
+        "title" | "description" | "contentMediaType" | "contentEncoding" => {
+            value.is_string().then(|| value.clone())
+        }
+        "deprecated" => value.is_boolean().then(|| value.clone()),
+        "examples" => match value {
+            Value::Array(_) => Some(value.clone()),
+            Value::Object(map) => {
+                let values: Vec<Value> = map
+                    .values()
+                    .filter_map(|e| e.get("value"))
+                    .cloned()
+                    .collect();
+                (!values.is_empty()).then(|| Value::Array(values))
+            }
+            Value::Null => None,
+            other => Some(json!([other])),
+        },
+        _ => Some(value.clone()),
+    }
+}
+
 /// Constraint keywords kept only in request schemas.
 const CONSTRAINT_KEYWORDS: &[&str] = &[
     "enum",
@@ -363,7 +390,9 @@ impl<'a> SchemaBuilder<'a> {
                 "discriminator" | "nullable" | "x-nullable" | "readOnly" | "writeOnly" | "$ref"
                 | "xml" | "externalDocs" => {}
                 k if ANNOTATION_KEYWORDS.contains(&k) => {
-                    out.insert(key.clone(), value.clone());
+                    if let Some(value) = annotation(k, value) {
+                        out.insert(key.clone(), value);
+                    }
                 }
                 k if strict && CONSTRAINT_KEYWORDS.contains(&k) => {
                     out.insert(key.clone(), value.clone());
@@ -593,6 +622,25 @@ pub fn escape(segment: &str) -> String {
 mod tests {
     use super::*;
     use crate::load::parse_spec_for_tests;
+
+    #[test]
+    fn annotations_are_repaired_or_left_out_when_json_schema_forbids_them() {
+        let openapi_examples =
+            json!({"Example 1": {"value": {"id": 1}}, "Example 2": {"summary": "no value"}});
+        assert_eq!(
+            annotation("examples", &openapi_examples),
+            Some(json!([{"id": 1}]))
+        );
+        assert_eq!(annotation("examples", &json!({"a": 1})), None);
+        assert_eq!(annotation("examples", &json!("one")), Some(json!(["one"])));
+        assert_eq!(annotation("examples", &json!([1, 2])), Some(json!([1, 2])));
+        assert_eq!(annotation("title", &json!(5)), None);
+        assert_eq!(annotation("deprecated", &json!("yes")), None);
+        assert_eq!(
+            annotation("default", &json!({"x": 1})),
+            Some(json!({"x": 1}))
+        );
+    }
 
     fn build(spec: &str, direction: Direction, pointer: &str) -> (Value, Diagnostics) {
         let specs = parse_spec_for_tests(spec);
