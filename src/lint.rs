@@ -439,20 +439,29 @@ fn words(name: &str) -> Vec<String> {
     words
 }
 
-/// Whether a field name matches a sensitive term (a word, or consecutive words joined by `_`).
-fn matches_term(name: &str, terms: &[&str]) -> Option<String> {
+/// The first of `terms` (a word, or consecutive words joined by `_`) that a field name contains
+/// as whole words followed only by words `may_follow` accepts, or that the whole name spells
+/// when run together (`APIKey`).
+fn find_term(name: &str, terms: &[&str], may_follow: impl Fn(&str) -> bool) -> Option<String> {
     let words = words(name);
-    for term in terms {
-        let parts: Vec<&str> = term.split('_').collect();
-        if words
-            .windows(parts.len())
-            .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
-            || words.concat() == term.replace('_', "")
-        {
-            return Some((*term).to_owned());
-        }
-    }
-    None
+    terms
+        .iter()
+        .find(|term| {
+            let parts: Vec<&str> = term.split('_').collect();
+            let occurs = (0..=words.len().saturating_sub(parts.len())).any(|i| {
+                words
+                    .get(i..i + parts.len())
+                    .is_some_and(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+                    && words[i + parts.len()..].iter().all(|w| may_follow(w))
+            });
+            occurs || words.concat() == term.replace('_', "")
+        })
+        .map(|term| (*term).to_owned())
+}
+
+/// Whether a field name contains a sensitive term anywhere.
+fn matches_term(name: &str, terms: &[&str]) -> Option<String> {
+    find_term(name, terms, |_| true)
 }
 
 /// Words that may follow a secret's name in a field that still holds the secret
@@ -474,20 +483,7 @@ const SECRET_QUALIFIERS: &[&str] = &[
 /// The secret a field holds: a [`SECRET`] term that ends its name, or is followed only by
 /// [`SECRET_QUALIFIERS`]. `secret_scanning_status` or `token_name` are about secrets, not secrets.
 fn secret_term(name: &str) -> Option<String> {
-    let words = words(name);
-    SECRET.iter().find_map(|term| {
-        let parts: Vec<&str> = term.split('_').collect();
-        let at_head = (0..words.len().saturating_sub(parts.len() - 1)).any(|i| {
-            words[i..i + parts.len()]
-                .iter()
-                .zip(&parts)
-                .all(|(a, b)| a == b)
-                && words[i + parts.len()..]
-                    .iter()
-                    .all(|w| SECRET_QUALIFIERS.contains(&w.as_str()))
-        });
-        (at_head || words.concat() == term.replace('_', "")).then(|| (*term).to_owned())
-    })
+    find_term(name, SECRET, |w| SECRET_QUALIFIERS.contains(&w))
 }
 
 fn exposure_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
@@ -519,13 +515,12 @@ fn exposure_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
             || words(&name)
                 .last()
                 .is_some_and(|w| METADATA_WORDS.contains(&w.as_str()));
-        let by_name = |terms| {
-            (!about_other_data)
-                .then(|| matches_term(&name, terms))
-                .flatten()
+        let (secret, personal_name) = if about_other_data {
+            (None, None)
+        } else {
+            (secret_term(&name), matches_term(&name, PERSONAL))
         };
-        let secret = (!about_other_data).then(|| secret_term(&name)).flatten();
-        let personal = by_name(PERSONAL).or_else(|| {
+        let personal = personal_name.or_else(|| {
             matches!(
                 format.as_deref(),
                 Some("email" | "phone" | "phone-number" | "password")
