@@ -178,6 +178,7 @@ pub fn contract(ir: &ServerIr) -> Contract {
 
 /// The contract of one tool, hash included.
 pub fn tool_contract(tool: &ToolIr) -> ToolContract {
+    let (fixed, from_env) = policy_values(tool);
     let mut contract = ToolContract {
         title: tool.title.clone(),
         description: tool.description.clone(),
@@ -218,8 +219,8 @@ pub fn tool_contract(tool: &ToolIr) -> ToolContract {
             method: tool.operation.method.as_str().to_owned(),
             path: tool.operation.path.clone(),
             spec: tool.operation.spec_file.clone(),
-            fixed: policy_values(tool).0,
-            from_env: policy_values(tool).1,
+            fixed,
+            from_env,
         },
         hash: String::new(),
     };

@@ -514,11 +514,13 @@ fn compare_node(
     side: Side,
     path: &str,
     depth: usize,
-    seen: &mut BTreeSet<(String, String)>,
+    seen: &mut BTreeSet<(*const Value, *const Value)>,
     c: &mut Changes<'_>,
 ) {
     let (old, new) = (old_schema.resolve(old), new_schema.resolve(new));
-    if depth > 24 || !seen.insert((old.to_string(), new.to_string())) || old == new {
+    // Nodes of the two (unchanging) trees, by address: a pair is compared once, and a cycle
+    // through `$defs` ends.
+    if depth > 24 || !seen.insert((old, new)) || old == new {
         return;
     }
     let label = if path.is_empty() {
