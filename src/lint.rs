@@ -117,6 +117,11 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
         annotations.at(&format!("/tools/{}{suffix}", escape(tool.name.as_str())))
     };
     let mut total_tokens = 0;
+    // The server's own profiles (already normalised for) and the ones asked for here.
+    let mut profiles: Vec<Profile> = ir.profiles.clone();
+    profiles.extend(&options.profiles);
+    profiles.sort();
+    profiles.dedup();
     let server_texts = [
         ("title", &ir.title),
         ("instructions", &ir.instructions),
@@ -145,11 +150,7 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
             );
         }
         name_rules(tool, &here, &mut out);
-        let mut profiles: Vec<Profile> = ir.profiles.clone();
-        profiles.extend(&options.profiles);
-        profiles.sort();
-        profiles.dedup();
-        for profile in profiles {
+        for &profile in &profiles {
             let normalised = ir.profiles.contains(&profile);
             profile_rules(tool, profile, normalised, &here, &mut out);
         }

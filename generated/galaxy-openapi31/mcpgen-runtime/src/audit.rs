@@ -175,7 +175,7 @@ impl fmt::Display for Outcome {
 }
 
 /// Why a call or request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DenyReason {
     /// No (valid) bearer token.
     InvalidToken,
@@ -212,7 +212,7 @@ impl DenyReason {
 }
 
 /// What policy decided about a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Decision {
     /// Allowed without confirmation.
     Allowed,
@@ -307,7 +307,8 @@ pub struct ToolCallRecord {
     pub auth_disabled: bool,
 }
 
-fn cut(s: &str, max: usize) -> String {
+/// The first `max` characters of `s`.
+pub(crate) fn cut(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 

@@ -35,7 +35,7 @@ struct Inner {
 #[derive(Debug, Default)]
 struct Counts {
     /// (tool, decision, outcome) → calls.
-    calls: BTreeMap<(&'static str, String, &'static str), u64>,
+    calls: BTreeMap<(&'static str, Decision, &'static str), u64>,
     /// tool → latency histogram.
     latency: BTreeMap<&'static str, Histogram>,
     /// (tool, status class) → upstream responses.
@@ -102,7 +102,7 @@ impl Metrics {
         let mut counts = self.counts();
         *counts
             .calls
-            .entry((tool, decision.as_string(), outcome.as_str()))
+            .entry((tool, decision, outcome.as_str()))
             .or_default() += 1;
         let seconds = latency.as_secs_f64();
         let histogram = counts.latency.entry(tool).or_default();
@@ -176,7 +176,7 @@ impl Metrics {
                 out,
                 "mcpgen_tool_calls_total{{tool=\"{}\",decision=\"{}\",outcome=\"{outcome}\"}} {n}",
                 escape(tool),
-                escape(decision)
+                decision.as_string()
             );
         }
         family(

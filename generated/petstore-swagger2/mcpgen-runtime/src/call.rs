@@ -202,7 +202,7 @@ impl ServerState {
             };
             self.audit.write(&record.to_line(SystemTime::now()));
             self.metrics.unknown_tool();
-            let shown: String = call.name.chars().take(128).collect();
+            let shown = crate::audit::cut(&call.name, crate::audit::MAX_LOGGED_NAME_CHARS);
             return Err(ErrorData::invalid_params(
                 format!("unknown tool `{shown}`"),
                 None,
@@ -226,6 +226,7 @@ impl ServerState {
                 ),
             },
         };
+        let latency = started.elapsed();
         let record = ToolCallRecord {
             request_id,
             caller,
@@ -236,7 +237,7 @@ impl ServerState {
             decision: ended.decision,
             identity: Some(entry.spec.identity),
             upstream_status: ended.status,
-            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
             bytes_in,
             bytes_out: bytes_of(&ended.response),
             outcome: ended.outcome,
@@ -250,20 +251,15 @@ impl ServerState {
             record.decision,
             record.outcome,
             record.upstream_status,
-            started.elapsed(),
+            latency,
         );
         Ok(ended.response)
     }
 
     /// A refusal: an error result ending with the escalation text.
     fn refuse(&self, entry: &ToolEntry, reason: DenyReason, text: String) -> Ended {
-        let mut text = text;
-        if let Some(escalation) = entry.spec.escalation.or(self.spec.escalation) {
-            text.push_str("\n\n");
-            text.push_str(escalation);
-        }
         Ended {
-            response: text_result(text, true).into(),
+            response: text_result(self.escalated(entry, text), true).into(),
             decision: Decision::Denied(reason),
             outcome: Outcome::NotExecuted,
             detail: Some(reason.as_str().to_owned()),
@@ -271,6 +267,7 @@ impl ServerState {
         }
     }
 
+    /// `text`, then the tool's (or else the server's) escalation message.
     fn escalated(&self, entry: &ToolEntry, text: String) -> String {
         match entry.spec.escalation.or(self.spec.escalation) {
             Some(escalation) => format!("{text}\n\n{escalation}"),
