@@ -186,6 +186,15 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
                 out.display()
             ));
         }
+        // Only the shared dependencies stay in the target directory: each crate's own test
+        // binaries take tens to hundreds of megabytes, and the corpus has dozens of crates.
+        let cleaned = Command::new(env!("CARGO"))
+            .args(["clean", "--quiet", "-p", name.as_str()])
+            .current_dir(&out)
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("cargo runs");
+        assert!(cleaned.success(), "cargo clean -p {name} failed");
     }
     if !failures.is_empty() {
         // Keep the crates for inspection.

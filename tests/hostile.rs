@@ -121,4 +121,12 @@ fn hostile_crate_compiles_without_warnings_and_passes_its_tests() {
             args[0]
         );
     }
+    // The crate's own binaries are not needed again (see tests/corpus.rs).
+    let cleaned = Command::new(env!("CARGO"))
+        .args(["clean", "--quiet", "-p", "hostile-mcp"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(cleaned.success(), "cargo clean -p hostile-mcp failed");
 }
