@@ -17,6 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
+use crate::bounded::make_room;
 use crate::config::{Secret, Settings};
 use crate::fetch;
 use crate::spec::{IdentityMode, OAuthClientSpec, ServerSpec};
@@ -250,12 +251,12 @@ impl Identities {
         }
         let (token, lifetime) = self.request(client, &form).await?;
         let mut cache = self.exchanged.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MAX_EXCHANGED {
-            cache.retain(|_, c| now < c.refresh_at);
-            if cache.len() >= MAX_EXCHANGED {
-                cache.clear();
-            }
-        }
+        make_room(
+            &mut cache,
+            MAX_EXCHANGED,
+            |c| c.refresh_at <= now,
+            |c| c.refresh_at,
+        );
         cache.insert(
             key,
             Cached {

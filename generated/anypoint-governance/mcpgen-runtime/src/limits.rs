@@ -4,13 +4,16 @@
 //! so a caller may burst up to a minute's allowance, then one call per `60 / n` seconds) and
 //! the semaphore bounding calls in progress (a call over the cap waits up to
 //! [`QUEUE_WAIT`], then is refused). Zero means unlimited for both. Bucket memory is bounded:
-//! full buckets (idle callers) are dropped when the table grows past [`MAX_TRACKED`].
+//! when the table reaches [`MAX_TRACKED`] callers, refilled buckets (idle callers) are dropped,
+//! then the one closest to full, never the allowance of a caller still being limited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::bounded::make_room;
 
 /// How long a call over the concurrency cap waits for a slot before it is refused.
 pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
@@ -49,13 +52,17 @@ impl RateLimiter {
         let capacity = f64::from(self.per_minute);
         let per_sec = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(subject) {
-            buckets.retain(|_, b| {
-                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec < capacity
-            });
-            if buckets.len() >= MAX_TRACKED {
-                buckets.clear();
-            }
+        if !buckets.contains_key(subject) {
+            // A forgotten caller starts again with a full allowance, so the callers to forget
+            // are those whose bucket has refilled, then the one closest to full.
+            let refilled =
+                |b: &Bucket| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec;
+            make_room(
+                &mut buckets,
+                MAX_TRACKED,
+                |b| refilled(b) >= capacity,
+                |b| capacity - refilled(b),
+            );
         }
         let bucket = buckets.entry(subject.to_owned()).or_insert(Bucket {
             tokens: capacity,
@@ -149,6 +156,21 @@ mod tests {
         limiter.check("new", t + Duration::from_secs(120)).unwrap();
         let size = limiter.buckets.lock().unwrap().len();
         assert!(size < 10, "{size}");
+    }
+
+    #[test]
+    fn a_flood_of_new_callers_does_not_reset_a_limited_one() {
+        let limiter = RateLimiter::new(2);
+        let t = Instant::now();
+        limiter.check("ann", t).unwrap();
+        limiter.check("ann", t).unwrap();
+        assert!(limiter.check("ann", t).is_err());
+        // More new callers than the table holds, each still within its allowance.
+        for i in 0..MAX_TRACKED + 10 {
+            limiter.check(&format!("c{i}"), t).unwrap();
+        }
+        assert_eq!(limiter.buckets.lock().unwrap().len(), MAX_TRACKED);
+        assert!(limiter.check("ann", t).is_err(), "ann is still limited");
     }
 
     #[tokio::test]

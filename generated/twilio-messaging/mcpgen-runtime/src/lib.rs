@@ -27,6 +27,7 @@
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod bounded;
 pub mod call;
 pub mod catalog;
 pub mod config;

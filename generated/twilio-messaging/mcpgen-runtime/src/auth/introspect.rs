@@ -16,13 +16,14 @@ use sha2::{Digest, Sha256};
 
 use super::AuthError;
 use super::jwt::{ClaimRules, Claims, check_claims};
+use crate::bounded::make_room;
 use crate::config::Secret;
 use crate::fetch;
 
 /// How long a positive answer is reused.
 pub const CACHE_FOR: Duration = Duration::from_secs(30);
 
-/// Most answers cached; the cache is emptied when it is full.
+/// Most answers cached; a full cache forgets expired answers, then the one expiring first.
 pub const MAX_CACHED: usize = 10_000;
 
 /// An introspection endpoint and this server's credentials there.
@@ -101,9 +102,12 @@ impl Introspector {
             until = until.min(now + Duration::from_secs(exp.saturating_sub(rules.now)));
         }
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MAX_CACHED {
-            cache.clear();
-        }
+        make_room(
+            &mut cache,
+            MAX_CACHED,
+            |(_, until)| *until <= now,
+            |(_, until)| *until,
+        );
         cache.insert(key, (claims.clone(), until));
         Ok(claims)
     }
