@@ -248,7 +248,7 @@ pub fn check(
         files.get(crate::contract::CONTRACT_FILE),
     ) && let Ok(new) = crate::contract::from_text(&String::from_utf8_lossy(new))
     {
-        let diff = crate::diff::diff(&old, &new);
+        let diff = crate::diff::diff(&old, &new, &BTreeMap::new());
         if !diff.changes.is_empty() {
             println!("\n{}", crate::diff::render_text(&diff).trim_end());
         }
@@ -359,8 +359,7 @@ pub fn diff(
                 .into());
         }
     };
-    let mut diff = crate::diff::diff(&old, &new);
-    crate::diff::explain_failures(&mut diff, &failed);
+    let diff = crate::diff::diff(&old, &new, &failed);
     print!(
         "{}",
         match format {

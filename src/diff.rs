@@ -86,21 +86,14 @@ impl Changes<'_> {
     }
 }
 
-/// Marks tools that no longer fit their spec: they vanish from the new contract, and the diff
-/// says why instead of calling them removed.
-pub fn explain_failures(diff: &mut ContractDiff, failed: &BTreeMap<String, String>) {
-    for change in &mut diff.changes {
-        if let Some(reason) = change.tool.as_ref().and_then(|t| failed.get(t))
-            && change.change == "tool removed"
-        {
-            change.change = format!("no longer fits the spec: {reason}");
-            change.why = "the annotation file must follow the spec's change before the tool can be generated again".to_owned();
-        }
-    }
-}
-
-/// Compares two contracts.
-pub fn diff(old: &Contract, new: &Contract) -> ContractDiff {
+/// Compares two contracts. `no_longer_fit` maps the tools that vanished because the annotation
+/// file no longer fits the new spec to the reason: the diff says why instead of calling them
+/// removed.
+pub fn diff(
+    old: &Contract,
+    new: &Contract,
+    no_longer_fit: &BTreeMap<String, String>,
+) -> ContractDiff {
     let mut changes = Vec::new();
     let old_names: BTreeSet<&String> = old.tools.keys().collect();
     let new_names: BTreeSet<&String> = new.tools.keys().collect();
@@ -125,14 +118,22 @@ pub fn diff(old: &Contract, new: &Contract) -> ContractDiff {
                 );
                 compare_tool(old_tool, &new.tools[new_name], &mut c);
             }
-            None => Changes {
-                tool: Some(name),
-                out: &mut changes,
+            None => {
+                let mut c = Changes {
+                    tool: Some(name),
+                    out: &mut changes,
+                };
+                match no_longer_fit.get(name) {
+                    Some(reason) => c.breaking(
+                        format!("no longer fits the spec: {reason}"),
+                        "the annotation file must follow the spec's change before the tool can be generated again",
+                    ),
+                    None => c.breaking(
+                        "tool removed",
+                        "clients calling it fail; agents lose the capability",
+                    ),
+                }
             }
-            .breaking(
-                "tool removed",
-                "clients calling it fail; agents lose the capability",
-            ),
         }
     }
     for name in added {

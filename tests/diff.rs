@@ -57,7 +57,7 @@ fn changes(edit: impl FnOnce(&mut Value)) -> Vec<(Impact, String)> {
     let mut new = base();
     edit(&mut new);
     new["tools"]["list_cases"]["hash"] = json!("sha256:new");
-    diff(&contract(&old), &contract(&new))
+    diff(&contract(&old), &contract(&new), &Default::default())
         .changes
         .into_iter()
         .map(|c| (c.impact, c.change))
@@ -84,7 +84,7 @@ fn tools_removed_renamed_added() {
     let mut renamed = base();
     let entry = renamed["tools"]["list_cases"].take();
     renamed["tools"] = json!({"find_cases": entry});
-    let d = diff(&old, &contract(&renamed));
+    let d = diff(&old, &contract(&renamed), &Default::default());
     assert_eq!(d.breaking(), 1);
     assert!(
         d.changes[0].change.contains("renamed from `list_cases`"),
@@ -94,18 +94,18 @@ fn tools_removed_renamed_added() {
 
     let mut removed = base();
     removed["tools"] = json!({});
-    let d = diff(&old, &contract(&removed));
+    let d = diff(&old, &contract(&removed), &Default::default());
     assert_eq!(
         (d.breaking(), d.changes[0].change.as_str()),
         (1, "tool removed")
     );
 
-    let d = diff(&contract(&removed), &old);
+    let d = diff(&contract(&removed), &old, &Default::default());
     assert_eq!(
         (d.breaking(), d.compatible(), d.changes[0].change.as_str()),
         (0, 1, "tool added")
     );
-    assert!(diff(&old, &old).changes.is_empty());
+    assert!(diff(&old, &old, &Default::default()).changes.is_empty());
 }
 
 #[test]
@@ -243,7 +243,11 @@ fn safety_scopes_identity_and_data() {
     let mut unconfirmed = confirmed.clone();
     tool(&mut unconfirmed)["confirm"] = json!(false);
     tool(&mut unconfirmed)["hash"] = json!("sha256:x");
-    let d = diff(&contract(&confirmed), &contract(&unconfirmed));
+    let d = diff(
+        &contract(&confirmed),
+        &contract(&unconfirmed),
+        &Default::default(),
+    );
     assert!(
         d.changes
             .iter()
@@ -334,7 +338,7 @@ fn changes_are_found_by_content_not_by_hash() {
     let old = base();
     let mut new = base();
     tool(&mut new)["scopes"] = json!(["cases:write"]);
-    let d = diff(&contract(&old), &contract(&new));
+    let d = diff(&contract(&old), &contract(&new), &Default::default());
     assert_eq!(d.breaking(), 1, "{:#?}", d.changes);
 }
 
@@ -355,7 +359,7 @@ fn renderings_and_contract_text_round_trip() {
     let mut new = base();
     tool(&mut new)["scopes"] = json!(["cases:read", "cases:admin"]);
     tool(&mut new)["hash"] = json!("sha256:new");
-    let d = diff(&old, &contract(&new));
+    let d = diff(&old, &contract(&new), &Default::default());
     let markdown = mcpgen::diff::render_markdown(&d);
     assert!(
         markdown.starts_with("### MCP tool contract: **1 breaking**"),
