@@ -450,38 +450,18 @@ enum Side {
 /// A schema with the definitions its `$ref`s point into.
 struct Schema<'a> {
     value: &'a Value,
-    defs: Option<&'a Value>,
 }
 
 impl<'a> Schema<'a> {
-    /// Follows local `$ref`s (a bounded number of times).
-    fn resolve(&self, mut value: &'a Value) -> &'a Value {
-        for _ in 0..16 {
-            let Some(name) = value
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix("#/$defs/"))
-            else {
-                break;
-            };
-            match self.defs.and_then(|d| d.get(name)) {
-                Some(target) => value = target,
-                None => break,
-            }
-        }
-        value
+    /// Follows local `$ref`s into this schema's `$defs`.
+    fn resolve(&self, value: &'a Value) -> &'a Value {
+        crate::defs::resolve(self.value, value)
     }
 }
 
 fn compare_schema(old: &Value, new: &Value, side: Side, c: &mut Changes<'_>) {
-    let old = Schema {
-        value: old,
-        defs: old.get("$defs"),
-    };
-    let new = Schema {
-        value: new,
-        defs: new.get("$defs"),
-    };
+    let old = Schema { value: old };
+    let new = Schema { value: new };
     let mut seen = BTreeSet::new();
     compare_node(&old, old.value, &new, new.value, side, "", 0, &mut seen, c);
 }

@@ -9,6 +9,7 @@
 pub mod annotations;
 pub mod cli;
 pub mod contract;
+pub mod defs;
 pub mod diag;
 pub mod diff;
 pub mod emit;

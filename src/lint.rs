@@ -11,6 +11,7 @@
 //!   `tools/list`, tool-name limits, and the schema rules of client profiles (Anthropic, OpenAI
 //!   strict, Gemini).
 
+use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
 use crate::lower::AnnotationCtx;
@@ -328,7 +329,7 @@ fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
         .filter_map(Value::as_str)
         .collect();
     for (name, schema) in props.into_iter().flatten() {
-        let schema = resolve(input, schema);
+        let schema = defs::resolve(input, schema);
         let is_object = schema.get("type").and_then(Value::as_str) == Some("object")
             || schema.get("type").is_none();
         let free_form = is_object
@@ -388,24 +389,6 @@ fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
             .with_help("set `confirm: true` unless unattended writes are intended"),
         );
     }
-}
-
-/// Follows a local `$ref` of a tool schema.
-fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..16 {
-        let Some(name) = schema
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/$defs/"))
-        else {
-            break;
-        };
-        match root.get("$defs").and_then(|d| d.get(name)) {
-            Some(target) => schema = target,
-            None => break,
-        }
-    }
-    schema
 }
 
 /// The words of a field name (`accountNumber`, `account_number`, `APIKey` → account number,
@@ -647,13 +630,20 @@ fn collect_fields(
         if !seen.insert(format!("{path}|{reference}")) || path.matches('/').count() > 8 {
             return;
         }
-        collect_fields(root, resolve(root, schema), path, depth + 1, seen, out);
+        collect_fields(
+            root,
+            defs::resolve(root, schema),
+            path,
+            depth + 1,
+            seen,
+            out,
+        );
         return;
     }
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
             let child = format!("{path}/{}", name.replace('~', "~0").replace('/', "~1"));
-            let prop_resolved = resolve(root, prop);
+            let prop_resolved = defs::resolve(root, prop);
             let format = prop_resolved
                 .get("format")
                 .and_then(Value::as_str)
@@ -667,7 +657,7 @@ fn collect_fields(
             let container = has_members(prop_resolved)
                 || prop_resolved
                     .get("items")
-                    .is_some_and(|items| has_members(resolve(root, items)));
+                    .is_some_and(|items| has_members(defs::resolve(root, items)));
             out.push(Field {
                 path: child.clone(),
                 name: name.clone(),

@@ -5,6 +5,7 @@
 //! given up on otherwise. Every string a [`Sampler`] invents is distinct, so a test can tell
 //! which upstream fields reached a result.
 
+use crate::defs;
 use serde_json::{Map, Number, Value, json};
 
 /// Deepest nesting sampled; deeper optional members are left out.
@@ -82,9 +83,7 @@ impl<'a> Sampler<'a> {
             return (schema != &Value::Bool(false)).then(|| self.string(None));
         };
         if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
-            let target = reference
-                .strip_prefix("#/$defs/")
-                .and_then(|name| self.root.get("$defs")?.get(name))?;
+            let target = defs::definition(self.root, reference)?;
             let base = self.sample(target, depth + 1)?;
             // Constraints beside the reference (e.g. a discriminator's `const`) apply too.
             let mut siblings = obj.clone();
@@ -200,8 +199,7 @@ impl<'a> Sampler<'a> {
         let branch = branch
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/$defs/"))
-            .and_then(|name| self.root.get("$defs")?.get(name))
+            .and_then(|r| defs::definition(self.root, r))
             .unwrap_or(branch);
         let mut out = own.clone();
         let Some(branch) = branch.as_object() else {

@@ -5,6 +5,7 @@
 //! schema before the rewrite (after removing nulls, see [`Normalised::nulls_absent`]), so
 //! nothing the rewrite loosens reaches the upstream.
 
+use crate::defs;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
@@ -257,9 +258,9 @@ impl Inliner<'_> {
         if let Some(name) = obj
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .and_then(defs::name_of)
         {
-            let name = name.replace("~1", "/").replace("~0", "~");
+            let name = name.to_owned();
             if self.stack.contains(&name) {
                 return Err(Cycle);
             }

@@ -10,6 +10,7 @@
 //! items) but drop the constraints that real responses often break (`required`, `enum`,
 //! `format`, bounds, `additionalProperties: false`, `oneOf` exclusivity).
 
+use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::{DocKey, SpecSet, SpecVersion};
 use serde_json::{Map, Value, json};
@@ -153,9 +154,7 @@ impl<'a> SchemaBuilder<'a> {
 
     /// The definition a local `#/$defs/<name>` reference points to.
     pub fn definition(&self, reference: &str) -> Option<&Value> {
-        reference
-            .strip_prefix("#/$defs/")
-            .and_then(|name| self.defs.get(name))
+        defs::name_of(reference).and_then(|name| self.defs.get(name))
     }
 
     /// Names of definitions reachable from `root`, sorted.
@@ -168,7 +167,7 @@ impl<'a> SchemaBuilder<'a> {
                     if let Some(name) = obj
                         .get("$ref")
                         .and_then(Value::as_str)
-                        .and_then(|r| r.strip_prefix("#/$defs/"))
+                        .and_then(defs::name_of)
                         && used.insert(name.to_owned())
                         && let Some(def) = self.defs.get(name)
                     {
@@ -241,7 +240,7 @@ impl<'a> SchemaBuilder<'a> {
                     let (tdoc, tpointer, tvalue) =
                         (target.doc.clone(), target.pointer.clone(), target.value);
                     let name = self.reference_name(&tdoc, &tpointer, tvalue);
-                    out.insert("$ref".to_owned(), Value::String(format!("#/$defs/{name}")));
+                    out.insert("$ref".to_owned(), Value::String(defs::reference_to(&name)));
                 }
                 Err(err) => {
                     self.diagnostics.push(
