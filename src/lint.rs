@@ -16,7 +16,6 @@ use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
 use crate::lower::AnnotationCtx;
 pub use crate::lower::profile::Profile;
-use crate::lower::profile::{GEMINI_KEYWORDS, gemini_format_allowed};
 use crate::lower::schema::escape;
 use crate::wildcard::{Segment, WildcardPath};
 use serde_json::Value;
@@ -715,60 +714,7 @@ fn profile_rules(
     here: &Location,
     out: &mut Diagnostics,
 ) {
-    let schema = &tool.input_schema;
-    let mut problems: BTreeSet<String> = BTreeSet::new();
-    match profile {
-        Profile::Anthropic => {
-            for key in ["anyOf", "oneOf", "allOf"] {
-                if schema.get(key).is_some() {
-                    problems.insert(format!("`{key}` at the top of the input schema"));
-                }
-            }
-        }
-        Profile::OpenAi => walk(schema, "", &mut |path, node| {
-            let Some(obj) = node.as_object() else { return };
-            let is_array = match node.get("type") {
-                Some(Value::String(t)) => t == "array",
-                Some(Value::Array(types)) => types.iter().any(|t| t == "array"),
-                _ => false,
-            };
-            if is_array && obj.get("items").is_none() {
-                problems.insert(format!("array `{path}` has no `items`"));
-            }
-            if let Some(props) = obj.get("properties").and_then(Value::as_object) {
-                if obj.get("additionalProperties") != Some(&Value::Bool(false)) {
-                    problems.insert(format!("object `{path}` allows additional properties"));
-                }
-                let required: BTreeSet<&str> = obj
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                if let Some(optional) = props.keys().find(|k| !required.contains(k.as_str())) {
-                    problems.insert(format!("object `{path}` has optional property `{optional}` (strict mode requires all)"));
-                }
-            }
-        }),
-        Profile::Gemini => walk(schema, "", &mut |path, node| {
-            let Some(obj) = node.as_object() else { return };
-            for key in obj.keys() {
-                if key == "$ref" || key == "$defs" {
-                    problems.insert(format!("`{key}` at `{path}`"));
-                } else if key == "type" && obj.get("type").is_some_and(Value::is_array) {
-                    problems.insert(format!("a list of types at `{path}`"));
-                } else if key == "format"
-                    && let Some(format) = obj.get("format").and_then(Value::as_str)
-                    && !gemini_format_allowed(obj.get("type").and_then(Value::as_str), format)
-                {
-                    problems.insert(format!("unsupported format `{format}` at `{path}`"));
-                } else if !GEMINI_KEYWORDS.contains(&key.as_str()) && !is_property_map(path) {
-                    problems.insert(format!("unsupported keyword `{key}` at `{path}`"));
-                }
-            }
-        }),
-    }
+    let problems = crate::lower::profile::violations(&tool.input_schema, profile);
     for problem in problems.into_iter().take(5) {
         out.push(
             Diagnostic::warning(
@@ -789,35 +735,6 @@ fn profile_rules(
                 )
             }),
         );
-    }
-}
-
-/// Whether a walk path ends inside a `properties` map (whose keys are names, not keywords).
-fn is_property_map(path: &str) -> bool {
-    path.ends_with("/properties") || path.ends_with("/$defs")
-}
-
-/// Visits every schema object with its path.
-fn walk(value: &Value, path: &str, f: &mut dyn FnMut(&str, &Value)) {
-    f(if path.is_empty() { "/" } else { path }, value);
-    match value {
-        Value::Object(obj) => {
-            for (key, child) in obj {
-                if matches!(
-                    key.as_str(),
-                    "enum" | "const" | "default" | "examples" | "required"
-                ) {
-                    continue;
-                }
-                walk(child, &format!("{path}/{key}"), f);
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                walk(item, &format!("{path}/{i}"), f);
-            }
-        }
-        _ => {}
     }
 }
 
