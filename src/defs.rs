@@ -2,7 +2,8 @@
 //! named parts sit under the root's `$defs` and are referenced as `#/$defs/<name>`, where a name
 //! is a plain identifier (letters, digits, `_`, `-`, `.`), so no JSON-pointer escaping applies.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 const PREFIX: &str = "#/$defs/";
 
@@ -40,6 +41,55 @@ pub fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
     schema
 }
 
+/// Names of the definitions `schema` reaches through references, transitively (sorted);
+/// `lookup` finds a definition by name.
+pub fn reachable<'a>(
+    schema: &'a Value,
+    lookup: impl Fn(&str) -> Option<&'a Value>,
+) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    let mut queue = vec![schema];
+    while let Some(value) = queue.pop() {
+        match value {
+            Value::Object(obj) => {
+                if let Some(name) = obj.get("$ref").and_then(Value::as_str).and_then(name_of)
+                    && used.insert(name.to_owned())
+                    && let Some(def) = lookup(name)
+                {
+                    queue.push(def);
+                }
+                queue.extend(
+                    obj.iter()
+                        .filter(|(k, _)| k.as_str() != "$defs")
+                        .map(|(_, v)| v),
+                );
+            }
+            Value::Array(items) => queue.extend(items.iter()),
+            _ => {}
+        }
+    }
+    used
+}
+
+/// `schema`, a part of `root`, made self-contained: with the definitions of `root` it reaches
+/// (and no others, so checking a small part never compiles the whole schema).
+pub fn standalone(root: &Value, schema: &Value) -> Value {
+    let mut out = schema.clone();
+    let Some(all) = root.get("$defs").and_then(Value::as_object) else {
+        return out;
+    };
+    let used: Map<String, Value> = reachable(schema, |name| all.get(name))
+        .into_iter()
+        .filter_map(|name| all.get(&name).map(|d| (name, d.clone())))
+        .collect();
+    if !used.is_empty()
+        && let Value::Object(obj) = &mut out
+    {
+        obj.insert("$defs".to_owned(), Value::Object(used));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +116,26 @@ mod tests {
         assert_eq!(resolve(&root, &missing), &missing);
         let looping = json!({"$ref": "#/$defs/Loop"});
         assert_eq!(resolve(&root, &looping), &root["$defs"]["Loop"]);
+    }
+
+    #[test]
+    fn a_part_is_made_standalone_with_only_the_definitions_it_reaches() {
+        let root = json!({
+            "$defs": {
+                "A": {"type": "array", "items": {"$ref": "#/$defs/B"}},
+                "B": {"type": "string"},
+                "C": {"type": "integer"}
+            }
+        });
+        let part = json!({"properties": {"a": {"$ref": "#/$defs/A"}}});
+        assert_eq!(
+            standalone(&root, &part),
+            json!({
+                "properties": {"a": {"$ref": "#/$defs/A"}},
+                "$defs": {"A": root["$defs"]["A"], "B": root["$defs"]["B"]}
+            })
+        );
+        let plain = json!({"type": "string"});
+        assert_eq!(standalone(&root, &plain), plain);
     }
 }

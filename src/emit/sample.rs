@@ -34,17 +34,14 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    /// Whether `value` is valid against a subschema (resolved against the root's `$defs`).
+    /// Whether `value` is valid against a subschema (with the root's definitions it reaches).
     fn fits(&mut self, schema: &Value, value: &Value) -> bool {
         let key = schema.to_string();
         let root = self.root;
-        let validator = self.validators.entry(key).or_insert_with(|| {
-            let mut full = schema.clone();
-            if let (Value::Object(obj), Some(defs)) = (&mut full, root.get("$defs")) {
-                obj.entry("$defs").or_insert_with(|| defs.clone());
-            }
-            jsonschema::validator_for(&full).ok()
-        });
+        let validator = self
+            .validators
+            .entry(key)
+            .or_insert_with(|| jsonschema::validator_for(&defs::standalone(root, schema)).ok());
         validator.as_ref().is_some_and(|v| v.is_valid(value))
     }
 

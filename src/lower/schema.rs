@@ -159,31 +159,7 @@ impl<'a> SchemaBuilder<'a> {
 
     /// Names of definitions reachable from `root`, sorted.
     fn used_defs(&self, root: &Value) -> BTreeSet<String> {
-        let mut used = BTreeSet::new();
-        let mut queue = vec![root];
-        while let Some(value) = queue.pop() {
-            match value {
-                Value::Object(obj) => {
-                    if let Some(name) = obj
-                        .get("$ref")
-                        .and_then(Value::as_str)
-                        .and_then(defs::name_of)
-                        && used.insert(name.to_owned())
-                        && let Some(def) = self.defs.get(name)
-                    {
-                        queue.push(def);
-                    }
-                    queue.extend(
-                        obj.iter()
-                            .filter(|(k, _)| k.as_str() != "$defs")
-                            .map(|(_, v)| v),
-                    );
-                }
-                Value::Array(items) => queue.extend(items.iter()),
-                _ => {}
-            }
-        }
-        used
+        defs::reachable(root, |name| self.defs.get(name))
     }
 
     /// The definition name for a referenced schema, normalising it on first use.
