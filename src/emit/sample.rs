@@ -161,12 +161,21 @@ impl<'a> Sampler<'a> {
                 } else {
                     non_null.iter().map(|b| (*b).clone()).collect()
                 };
+                // A value fits `anyOf` when it fits one branch and the keywords beside it, so a
+                // string sampled for "an id or the expanded object" is checked against the
+                // string branch alone, never by compiling the object's whole schema. `oneOf`
+                // needs every branch checked.
+                let beside = Value::Object(own.clone());
                 let optional = self.optional;
                 for with_optional in [optional, !optional] {
                     self.optional = with_optional;
                     for candidate in &candidates {
                         if let Some(value) = self.sample(candidate, depth + 1)
-                            && self.fits(&whole, &value)
+                            && if key == "anyOf" {
+                                self.fits(candidate, &value) && self.fits(&beside, &value)
+                            } else {
+                                self.fits(&whole, &value)
+                            }
                         {
                             self.optional = optional;
                             return Some(value);
