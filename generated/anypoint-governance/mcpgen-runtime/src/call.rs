@@ -141,12 +141,30 @@ impl Ended {
 }
 
 fn bytes_of(response: &CallToolResponse) -> u64 {
-    let size = match response {
-        CallToolResponse::Complete(result) => serde_json::to_vec(result).map(|v| v.len()),
-        CallToolResponse::InputRequired(result) => serde_json::to_vec(result).map(|v| v.len()),
-        _ => Ok(0),
-    };
-    size.unwrap_or(0) as u64
+    match response {
+        CallToolResponse::Complete(result) => json_len(result),
+        CallToolResponse::InputRequired(result) => json_len(result),
+        _ => 0,
+    }
+}
+
+/// The length of `value` as JSON, counted as it is serialised (no copy of the text is made).
+fn json_len(value: &impl serde::Serialize) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => 0,
+    }
 }
 
 fn all_text(result: &CallToolResult) -> String {
@@ -176,7 +194,7 @@ impl ServerState {
         let started = Instant::now();
         let request_id = self.ids.next();
         let args = call.arguments.unwrap_or_default();
-        let bytes_in = serde_json::to_vec(&args).map(|v| v.len()).unwrap_or(0) as u64;
+        let bytes_in = json_len(&args);
         let caller = Caller {
             subject: call.principal.as_ref().map(|p| p.subject.clone()),
             client_id: call.principal.as_ref().and_then(|p| p.client_id.clone()),
@@ -632,6 +650,15 @@ fn remove_nulls(args: &JsonObject) -> JsonObject {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_length_is_the_length_of_the_serialised_text() {
+        let value = serde_json::json!({"a": [1, "two", null], "b": {"c": "é\n"}});
+        assert_eq!(
+            json_len(&value),
+            serde_json::to_vec(&value).unwrap().len() as u64
+        );
+    }
+
     #[test]
     fn nulls_are_removed_at_every_depth_but_not_from_arrays() {
         let args = serde_json::json!({
