@@ -286,7 +286,7 @@ const OPTIONS: &[Opt] = &[
         "--allowed-host",
         "ALLOWED_HOSTS",
         Some("HOST"),
-        "extra Host header value accepted over HTTP (repeatable; variable: comma-separated)",
+        "extra Host header value accepted over HTTP (repeatable, or comma-separated)",
     ),
     opt(
         "--public-url",
@@ -514,16 +514,6 @@ where
                         set_switch(&mut cli, o.flag)
                     }
                 }),
-                Some(_) if o.flag == "--allowed-host" => {
-                    cli.allowed_hosts.extend(
-                        value
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|h| !h.is_empty())
-                            .map(str::to_owned),
-                    );
-                    Ok(())
-                }
                 Some(_) => set(&mut cli, o.flag, value),
             };
             result.map_err(|error| UsageError::FromEnv {
@@ -572,11 +562,7 @@ where
                     Some(value) => value,
                     None => args.next().ok_or(UsageError::MissingValue(o.flag))?,
                 };
-                if o.flag == "--allowed-host" {
-                    cli.allowed_hosts.push(value);
-                } else {
-                    set(&mut cli, o.flag, value)?;
-                }
+                set(&mut cli, o.flag, value)?;
             }
         }
     }
@@ -619,6 +605,13 @@ fn set(cli: &mut Cli, flag: &'static str, value: String) -> Result<(), UsageErro
         "--listen" => cli.listen = address(flag, value)?,
         "--upstream-url" => cli.upstream_url = Some(value),
         "--public-url" => cli.public_url = Some(value),
+        "--allowed-host" => cli.allowed_hosts.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned),
+        ),
         "--auth-issuer" => cli.auth.issuer = Some(value),
         "--auth-jwks-url" => cli.auth.jwks_url = Some(value),
         "--auth-audience" => cli.auth.audience = Some(value),
@@ -1184,6 +1177,28 @@ pub fn required_vars(spec: &ServerSpec) -> Vec<&'static str> {
 mod tests {
     use super::*;
     use crate::testing_specs::PETS;
+
+    #[test]
+    fn every_listed_option_is_parsed_and_changes_the_settings() {
+        let defaults = Cli::default();
+        for o in OPTIONS {
+            let mut cli = Cli::default();
+            match o.value {
+                None => set_switch(&mut cli, o.flag),
+                Some(kind) => {
+                    let value = match kind {
+                        "stdio|http" => "http",
+                        "ADDR" => "127.0.0.1:9999",
+                        "N" => "7",
+                        _ => "x",
+                    };
+                    set(&mut cli, o.flag, value.to_owned())
+                        .unwrap_or_else(|e| panic!("{}: {e}", o.flag));
+                }
+            }
+            assert_ne!(cli, defaults, "{} changes nothing", o.flag);
+        }
+    }
 
     fn serve(args: &[&str]) -> Cli {
         match parse_args(args.iter().copied()) {
