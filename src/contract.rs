@@ -157,7 +157,7 @@ pub fn contract(ir: &ServerIr) -> Contract {
         server: ServerContract {
             name: ir.crate_name.to_string(),
             version: ir.version.clone(),
-            scopes: ir.scopes.clone(),
+            scopes: ir.scopes(),
             profiles: ir.profiles.iter().map(|p| p.name().to_owned()).collect(),
         },
         sources: ir
@@ -168,10 +168,8 @@ pub fn contract(ir: &ServerIr) -> Contract {
                 sha256: s.sha256.clone(),
             })
             .collect(),
-        tools: ir
-            .tools
-            .iter()
-            .map(|t| (t.name.to_string(), tool_contract(t)))
+        tools: crate::parallel::map(&ir.tools, |t| vec![(t.name.to_string(), tool_contract(t))])
+            .into_iter()
             .collect(),
     }
 }

@@ -31,14 +31,21 @@ pub struct ServerIr {
     pub tools: Vec<ToolIr>,
     /// The input files the server was generated from, sorted by path.
     pub sources: Vec<SourceFile>,
-    /// Every scope some tool requires, sorted.
-    pub scopes: Vec<String>,
     /// Default limits.
     pub limits: Limits,
     /// What refused calls tell the user to do, unless a tool says otherwise.
     pub escalation: Option<String>,
     /// Client profiles the input schemas were normalised for, sorted.
     pub profiles: Vec<Profile>,
+}
+
+impl ServerIr {
+    /// Every scope some tool requires, sorted.
+    pub fn scopes(&self) -> Vec<String> {
+        let scopes: std::collections::BTreeSet<&String> =
+            self.tools.iter().flat_map(|t| &t.scopes).collect();
+        scopes.into_iter().cloned().collect()
+    }
 }
 
 /// Default limits of a server.
@@ -295,8 +302,6 @@ pub struct ToolIr {
     pub confirm: bool,
     /// Whose identity the tool uses upstream.
     pub identity: Identity,
-    /// Version of the tool's contract: a short hash of what clients see and what it does.
-    pub contract: String,
     /// What a refused call of this tool tells the user to do.
     pub escalation: Option<String>,
 }

@@ -80,9 +80,14 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         "tests/auth.rs".to_owned(),
         format_rust(rust::auth_tests_rs(ir)),
     );
+    let contract = crate::contract::contract(ir);
     let test_env = fixtures::TestEnvironment::new(ir);
     files.extend(crate::parallel::map(&ir.tools, |tool| {
-        tool_files(ir, tool, &test_env)
+        let hash = contract
+            .tools
+            .get(tool.name.as_str())
+            .map_or("", |c| c.hash.as_str());
+        tool_files(ir, tool, hash, &test_env)
     }));
     let runtime_path = match &options.runtime {
         RuntimeSource::Vendored => "mcpgen-runtime",
@@ -97,7 +102,7 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     files.insert("mcp.json".to_owned(), files::client_config(ir));
     files.insert(
         crate::contract::CONTRACT_FILE.to_owned(),
-        crate::contract::to_text(&crate::contract::contract(ir)),
+        crate::contract::to_text(&contract),
     );
     files.insert(
         "Cargo.lock".to_owned(),
@@ -119,16 +124,18 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         .collect()
 }
 
-/// The files of one tool: its Rust module, its schemas and its test fixture.
+/// The files of one tool: its Rust module (which names its contract's hash), its schemas and
+/// its test fixture.
 fn tool_files(
     ir: &ServerIr,
     tool: &ToolIr,
+    contract_hash: &str,
     test_env: &fixtures::TestEnvironment,
 ) -> Vec<(String, String)> {
     let mut files = vec![
         (
             format!("src/tools/{}.rs", tool.module),
-            format_rust(rust::tool_rs(tool)),
+            format_rust(rust::tool_rs(tool, contract_hash)),
         ),
         (
             format!("schemas/{}.input.json", tool.module),

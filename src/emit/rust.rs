@@ -145,7 +145,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
             }
         }
     };
-    let scopes = ir.scopes.iter().map(|s| lit(s));
+    let scopes = ir.scopes().into_iter().map(|s| lit(&s));
     let max_request_bytes = Literal::u64_suffixed(ir.limits.max_request_bytes);
     let calls_per_minute = Literal::u32_suffixed(ir.limits.calls_per_minute);
     let max_concurrent_calls = Literal::u32_suffixed(ir.limits.max_concurrent_calls);
@@ -215,7 +215,7 @@ pub fn tools_rs(ir: &ServerIr) -> TokenStream {
 }
 
 /// `src/tools/<module>.rs`: one tool's static description.
-pub fn tool_rs(tool: &ToolIr) -> TokenStream {
+pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
     let spec = spec_path();
     let name = lit(tool.name.as_str());
     let title = opt_lit(tool.title.as_deref());
@@ -346,7 +346,7 @@ pub fn tool_rs(tool: &ToolIr) -> TokenStream {
         Identity::TokenExchange => "TokenExchange",
         Identity::Passthrough => "Passthrough",
     });
-    let contract = lit(&tool.contract);
+    let contract = lit(contract_hash);
     let escalation = opt_lit(tool.escalation.as_deref());
     // Documentation holds no spec prose: a description's code block would become a doctest.
     let module_doc = inner_doc_lines(&format!(

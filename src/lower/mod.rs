@@ -312,12 +312,6 @@ fn lower_tracking(
             .collect(),
         oauth,
     };
-    let mut scopes: Vec<String> = tools
-        .iter()
-        .flat_map(|t| t.scopes.iter().cloned())
-        .collect();
-    scopes.sort();
-    scopes.dedup();
     let limits = &file.server.limits;
     let ir = ServerIr {
         crate_name,
@@ -327,7 +321,6 @@ fn lower_tracking(
         upstream,
         tools,
         sources: sources(project),
-        scopes,
         limits: Limits {
             max_request_bytes: limits
                 .max_request_bytes

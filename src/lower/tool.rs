@@ -191,7 +191,7 @@ pub fn lower_tool(
     scopes.sort();
     scopes.dedup();
 
-    let mut tool = ToolIr {
+    ToolIr {
         name,
         module,
         title: entry
@@ -221,11 +221,8 @@ pub fn lower_tool(
         confirm,
         hints,
         identity,
-        contract: String::new(),
         escalation: entry.escalation.clone(),
-    };
-    tool.contract = crate::contract::tool_contract(&tool).hash;
-    tool
+    }
 }
 
 /// The identity named in the annotation file.
