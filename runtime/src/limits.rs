@@ -5,7 +5,7 @@
 //! the semaphore bounding calls in progress (a call over the cap waits up to
 //! [`QUEUE_WAIT`], then is refused). Zero means unlimited for both. Bucket memory is bounded:
 //! when the table reaches [`MAX_TRACKED`] callers, refilled buckets (idle callers) are dropped,
-//! then the one closest to full, never the allowance of a caller still being limited.
+//! then those closest to full, never the allowance of a caller still being limited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -54,7 +54,7 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if !buckets.contains_key(subject) {
             // A forgotten caller starts again with a full allowance, so the callers to forget
-            // are those whose bucket has refilled, then the one closest to full.
+            // are those whose bucket has refilled, then those closest to full.
             let refilled =
                 |b: &Bucket| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec;
             make_room(
@@ -169,7 +169,7 @@ mod tests {
         for i in 0..MAX_TRACKED + 10 {
             limiter.check(&format!("c{i}"), t).unwrap();
         }
-        assert_eq!(limiter.buckets.lock().unwrap().len(), MAX_TRACKED);
+        assert!(limiter.buckets.lock().unwrap().len() <= MAX_TRACKED);
         assert!(limiter.check("ann", t).is_err(), "ann is still limited");
     }
 

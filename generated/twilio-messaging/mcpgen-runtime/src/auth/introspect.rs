@@ -23,7 +23,7 @@ use crate::fetch;
 /// How long a positive answer is reused.
 pub const CACHE_FOR: Duration = Duration::from_secs(30);
 
-/// Most answers cached; a full cache forgets expired answers, then the one expiring first.
+/// Most answers cached; a full cache forgets expired answers, then those expiring first.
 pub const MAX_CACHED: usize = 10_000;
 
 /// An introspection endpoint and this server's credentials there.
