@@ -9,7 +9,7 @@
 
 use crate::ir::{BodyValue, RedactAction, ServerIr, ToolIr, ValueSource};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// File name of the contract, at the root of the generated crate.
@@ -261,15 +261,17 @@ pub fn hash_of(contract: &ToolContract) -> String {
     if let Value::Object(obj) = &mut value {
         obj.shift_remove("hash");
     }
+    value.sort_all_objects();
     format!(
         "sha256:{}",
-        crate::naming::short_hash(&canonical(&value).to_string(), 64)
+        crate::naming::short_hash(&value.to_string(), 64)
     )
 }
 
 /// The contract as its file's text: canonical JSON, pretty-printed, one trailing newline.
 pub fn to_text(contract: &Contract) -> String {
-    let value = canonical(&serde_json::to_value(contract).unwrap_or(Value::Null));
+    let mut value = serde_json::to_value(contract).unwrap_or(Value::Null);
+    value.sort_all_objects();
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
@@ -289,19 +291,9 @@ pub fn from_text(text: &str) -> Result<Contract, String> {
 
 /// A copy of a JSON value with the keys of every object sorted.
 pub fn canonical(value: &Value) -> Value {
-    match value {
-        Value::Object(obj) => {
-            let mut keys: Vec<&String> = obj.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for key in keys {
-                out.insert(key.clone(), canonical(&obj[key]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
-        other => other.clone(),
-    }
+    let mut copy = value.clone();
+    copy.sort_all_objects();
+    copy
 }
 
 #[cfg(test)]

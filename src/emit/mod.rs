@@ -80,13 +80,20 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         "tests/auth.rs".to_owned(),
         format_rust(rust::auth_tests_rs(ir)),
     );
-    let contract = crate::contract::contract(ir);
+    // The contract is kept only as its text and hashes: for a large spec it is as big as the IR.
+    let (contract_text, hashes) = {
+        let contract = crate::contract::contract(ir);
+        let text = crate::contract::to_text(&contract);
+        let hashes: BTreeMap<String, String> = contract
+            .tools
+            .into_iter()
+            .map(|(name, tool)| (name, tool.hash))
+            .collect();
+        (text, hashes)
+    };
     let test_env = fixtures::TestEnvironment::new(ir);
     files.extend(crate::parallel::map(&ir.tools, |tool| {
-        let hash = contract
-            .tools
-            .get(tool.name.as_str())
-            .map_or("", |c| c.hash.as_str());
+        let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
         tool_files(ir, tool, hash, &test_env)
     }));
     let runtime_path = match &options.runtime {
@@ -100,10 +107,7 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         files.insert((*path).to_owned(), (*text).to_owned());
     }
     files.insert("mcp.json".to_owned(), files::client_config(ir));
-    files.insert(
-        crate::contract::CONTRACT_FILE.to_owned(),
-        crate::contract::to_text(&contract),
-    );
+    files.insert(crate::contract::CONTRACT_FILE.to_owned(), contract_text);
     files.insert(
         "Cargo.lock".to_owned(),
         lock::lock_file(ir.crate_name.as_str(), &ir.version),
