@@ -5,6 +5,10 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
 
 /// Makes room for one more entry in `table`, which holds at most `max`: when it is full, drops
 /// the entries `stale` says are no longer needed, then, if it is still full, the eighth of the
@@ -38,6 +42,50 @@ pub fn make_room<K, V, R>(
     }
 }
 
+/// Values kept until a deadline under the SHA-256 digest of a secret (a caller's token), at most
+/// `max` of them: a full cache forgets expired values, then those expiring first.
+#[derive(Debug)]
+pub struct ExpiringCache<V> {
+    max: usize,
+    entries: Mutex<HashMap<[u8; 32], (V, Instant)>>,
+}
+
+impl<V: Clone> ExpiringCache<V> {
+    /// An empty cache of at most `max` values.
+    pub fn new(max: usize) -> Self {
+        ExpiringCache {
+            max,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// The key of a secret: its digest, so the cache never holds the secret itself.
+    pub fn key(secret: &str) -> [u8; 32] {
+        Sha256::digest(secret.as_bytes()).into()
+    }
+
+    /// The value under `key`, unless it expired by `now`.
+    pub fn get(&self, key: &[u8; 32], now: Instant) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, until)| now < *until)
+            .map(|(value, _)| value.clone())
+    }
+
+    /// Keeps `value` under `key` until `until`.
+    pub fn insert(&self, key: [u8; 32], value: V, until: Instant, now: Instant) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        make_room(
+            &mut entries,
+            self.max,
+            |(_, until)| *until <= now,
+            |(_, until)| *until,
+        );
+        entries.insert(key, (value, until));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +105,25 @@ mod tests {
             [&"a"],
             "then the lowest rank"
         );
+    }
+
+    #[test]
+    fn cached_values_expire_and_a_full_cache_keeps_the_longest_lived() {
+        let cache = ExpiringCache::new(2);
+        let t = Instant::now();
+        let secs = std::time::Duration::from_secs;
+        let (a, b, c) = (
+            ExpiringCache::<u8>::key("a"),
+            ExpiringCache::<u8>::key("b"),
+            ExpiringCache::<u8>::key("c"),
+        );
+        cache.insert(a, 1, t + secs(10), t);
+        cache.insert(b, 2, t + secs(60), t);
+        assert_eq!(cache.get(&a, t + secs(9)), Some(1));
+        assert_eq!(cache.get(&a, t + secs(10)), None, "expired");
+        cache.insert(c, 3, t + secs(30), t);
+        assert_eq!(cache.get(&a, t), None, "a, expiring first, made room");
+        assert_eq!((cache.get(&b, t), cache.get(&c, t)), (Some(2), Some(3)));
     }
 
     #[test]

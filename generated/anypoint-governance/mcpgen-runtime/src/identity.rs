@@ -8,16 +8,13 @@
 //! Token endpoint answers are hostile input; errors name the OAuth error code and HTTP status,
 //! never a token or the client secret.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
-use crate::bounded::make_room;
+use crate::bounded::ExpiringCache;
 use crate::config::{Secret, Settings};
 use crate::fetch;
 use crate::spec::{IdentityMode, OAuthClientSpec, ServerSpec};
@@ -103,7 +100,7 @@ pub struct Identities {
     http: reqwest::Client,
     client: Option<Client>,
     client_credentials: tokio::sync::Mutex<Option<Cached>>,
-    exchanged: Mutex<HashMap<[u8; 32], Cached>>,
+    exchanged: ExpiringCache<Secret>,
     requests: std::sync::atomic::AtomicU64,
 }
 
@@ -140,7 +137,7 @@ impl Identities {
             http,
             client,
             client_credentials: tokio::sync::Mutex::default(),
-            exchanged: Mutex::default(),
+            exchanged: ExpiringCache::new(MAX_EXCHANGED),
             requests: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -229,12 +226,9 @@ impl Identities {
 
     async fn exchange(&self, subject: &Secret, now: Instant) -> Result<Secret, IdentityError> {
         let client = self.client.as_ref().ok_or(IdentityError::NotConfigured)?;
-        let key: [u8; 32] = Sha256::digest(subject.expose().as_bytes()).into();
-        {
-            let cache = self.exchanged.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(c) = cache.get(&key).filter(|c| now < c.refresh_at) {
-                return Ok(c.token.clone());
-            }
+        let key = ExpiringCache::<Secret>::key(subject.expose());
+        if let Some(token) = self.exchanged.get(&key, now) {
+            return Ok(token);
         }
         let scope = client.spec.scopes.join(" ");
         let mut form = vec![
@@ -250,20 +244,8 @@ impl Identities {
             form.push(("scope", &scope));
         }
         let (token, lifetime) = self.request(client, &form).await?;
-        let mut cache = self.exchanged.lock().unwrap_or_else(|e| e.into_inner());
-        make_room(
-            &mut cache,
-            MAX_EXCHANGED,
-            |c| c.refresh_at <= now,
-            |c| c.refresh_at,
-        );
-        cache.insert(
-            key,
-            Cached {
-                token: token.clone(),
-                refresh_at: refresh_at(now, lifetime),
-            },
-        );
+        self.exchanged
+            .insert(key, token.clone(), refresh_at(now, lifetime), now);
         Ok(token)
     }
 
@@ -310,13 +292,7 @@ impl Identities {
             return Err(IdentityError::BadAnswer("the token type is not Bearer"));
         }
         let lifetime = match body.get("expires_in") {
-            Some(Value::Number(n)) => n
-                .as_u64()
-                .or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.is_finite() && *f >= 0.0)
-                        .map(|f| f as u64)
-                })
+            Some(number @ Value::Number(_)) => crate::auth::jwt::seconds(number)
                 .map(|s| Duration::from_secs(s.min(86_400 * 365)))
                 .ok_or(IdentityError::BadAnswer("expires_in is not a number"))?,
             Some(Value::String(s)) => s
@@ -335,6 +311,7 @@ mod tests {
     use super::*;
     use crate::testing::{MockAuthServer, TokenReply};
     use crate::testing_specs::OAUTH_PETS;
+    use std::collections::HashMap;
 
     fn identities(server: &MockAuthServer) -> Identities {
         let settings = Settings::new("http://x")

@@ -135,7 +135,9 @@ pub struct Claims {
     pub expires_at: Option<u64>,
 }
 
-fn numeric_date(value: &Value) -> Option<u64> {
+/// A whole number of seconds as OAuth and JWT send them (`exp`, `nbf`, `expires_in`): a
+/// non-negative JSON number, fractions cut off.
+pub(crate) fn seconds(value: &Value) -> Option<u64> {
     match value {
         Value::Number(n) => n.as_u64().or_else(|| {
             n.as_f64()
@@ -164,7 +166,7 @@ pub fn check_claims(
     let date = |name: &'static str| -> Result<Option<u64>, AuthError> {
         match claims.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => numeric_date(v)
+            Some(v) => seconds(v)
                 .map(Some)
                 .ok_or(AuthError::Malformed("a time claim is not a number")),
         }

@@ -7,16 +7,13 @@
 //! [`CACHE_FOR`] (never past the token's `exp`), keyed by a SHA-256 of the token, so the token
 //! itself is not kept.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::AuthError;
 use super::jwt::{ClaimRules, Claims, check_claims};
-use crate::bounded::make_room;
+use crate::bounded::ExpiringCache;
 use crate::config::Secret;
 use crate::fetch;
 
@@ -33,7 +30,7 @@ pub struct Introspector {
     url: String,
     client_id: Secret,
     client_secret: Secret,
-    cache: Mutex<HashMap<[u8; 32], (Claims, Instant)>>,
+    cache: ExpiringCache<Claims>,
 }
 
 impl Introspector {
@@ -49,7 +46,7 @@ impl Introspector {
             url,
             client_id,
             client_secret,
-            cache: Mutex::default(),
+            cache: ExpiringCache::new(MAX_CACHED),
         }
     }
 
@@ -61,15 +58,8 @@ impl Introspector {
         rules: &ClaimRules<'_>,
         now: Instant,
     ) -> Result<Claims, AuthError> {
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let cached = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache
-                .get(&key)
-                .filter(|(_, until)| now < *until)
-                .map(|(c, _)| c.clone())
-        };
-        if let Some(claims) = cached
+        let key = ExpiringCache::<Claims>::key(token);
+        if let Some(claims) = self.cache.get(&key, now)
             && claims
                 .expires_at
                 .is_none_or(|exp| rules.now < exp.saturating_add(rules.skew))
@@ -101,14 +91,7 @@ impl Introspector {
         if let Some(exp) = claims.expires_at {
             until = until.min(now + Duration::from_secs(exp.saturating_sub(rules.now)));
         }
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        make_room(
-            &mut cache,
-            MAX_CACHED,
-            |(_, until)| *until <= now,
-            |(_, until)| *until,
-        );
-        cache.insert(key, (claims.clone(), until));
+        self.cache.insert(key, claims.clone(), until, now);
         Ok(claims)
     }
 }
