@@ -75,6 +75,11 @@ pub fn reachable<'a>(
 /// (and no others, so checking a small part never compiles the whole schema).
 pub fn standalone(root: &Value, schema: &Value) -> Value {
     let mut out = schema.clone();
+    let Value::Object(obj) = &mut out else {
+        return out;
+    };
+    // The root's own `$defs` when `schema` is the root: replaced by what is reached.
+    obj.remove("$defs");
     let Some(all) = root.get("$defs").and_then(Value::as_object) else {
         return out;
     };
@@ -82,9 +87,7 @@ pub fn standalone(root: &Value, schema: &Value) -> Value {
         .into_iter()
         .filter_map(|name| all.get(&name).map(|d| (name, d.clone())))
         .collect();
-    if !used.is_empty()
-        && let Value::Object(obj) = &mut out
-    {
+    if !used.is_empty() {
         obj.insert("$defs".to_owned(), Value::Object(used));
     }
     out
@@ -137,5 +140,12 @@ mod tests {
         );
         let plain = json!({"type": "string"});
         assert_eq!(standalone(&root, &plain), plain);
+        // The root itself keeps only what it reaches.
+        let mut whole = root.clone();
+        whole["$ref"] = json!("#/$defs/B");
+        assert_eq!(
+            standalone(&whole, &whole),
+            json!({"$ref": "#/$defs/B", "$defs": {"B": {"type": "string"}}})
+        );
     }
 }

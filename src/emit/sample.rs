@@ -149,30 +149,32 @@ impl<'a> Sampler<'a> {
                 let mut own = obj.clone();
                 own.remove("anyOf");
                 own.remove("oneOf");
-                let candidates: Vec<Value> = if own
+                // Each candidate with the branch it came from.
+                let candidates: Vec<(Value, &Value)> = if own
                     .keys()
                     .any(|k| matches!(k.as_str(), "type" | "properties" | "required"))
                 {
                     non_null
                         .iter()
-                        .map(|b| Value::Object(self.merged(&own, b)))
-                        .chain(non_null.iter().map(|b| (*b).clone()))
+                        .map(|b| (Value::Object(self.merged(&own, b)), *b))
+                        .chain(non_null.iter().map(|b| ((*b).clone(), *b)))
                         .collect()
                 } else {
-                    non_null.iter().map(|b| (*b).clone()).collect()
+                    non_null.iter().map(|b| ((*b).clone(), *b)).collect()
                 };
-                // A value fits `anyOf` when it fits one branch and the keywords beside it, so a
-                // string sampled for "an id or the expanded object" is checked against the
-                // string branch alone, never by compiling the object's whole schema. `oneOf`
-                // needs every branch checked.
+                // A value fits `anyOf` when it fits one branch and the keywords beside the union,
+                // so a string sampled for "an id or the expanded object" is checked against the
+                // string branch alone, never by compiling the object's whole schema. (Not against
+                // the merged candidate: where both define a property, it keeps the outer,
+                // looser one.) `oneOf` needs every branch checked.
                 let beside = Value::Object(own.clone());
                 let optional = self.optional;
                 for with_optional in [optional, !optional] {
                     self.optional = with_optional;
-                    for candidate in &candidates {
+                    for (candidate, branch) in &candidates {
                         if let Some(value) = self.sample(candidate, depth + 1)
                             && if key == "anyOf" {
-                                self.fits(candidate, &value) && self.fits(&beside, &value)
+                                self.fits(branch, &value) && self.fits(&beside, &value)
                             } else {
                                 self.fits(&whole, &value)
                             }
@@ -500,6 +502,22 @@ fn number(obj: &Map<String, Value>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_any_of_sample_fits_a_branch_not_only_the_outer_keywords() {
+        // The outer schema declares `kind` loosely; each branch narrows it (a discriminator).
+        let schema = json!({
+            "type": "object",
+            "properties": {"kind": {"type": "string"}},
+            "required": ["kind"],
+            "anyOf": [
+                {"properties": {"kind": {"const": "a"}}},
+                {"properties": {"kind": {"const": "b"}}}
+            ]
+        });
+        let value = Sampler::new(&schema, "s-").sample_root();
+        assert_eq!(value, Some(json!({"kind": "a"})));
+    }
 
     #[test]
     fn samples_validate_against_their_schema() {
