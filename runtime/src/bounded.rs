@@ -1,8 +1,7 @@
 //! Tables bounded in size (rate-limit buckets, cached tokens): a full table first forgets
-//! the entries that no longer matter, then the one entry whose loss matters least, so a burst
-//! of new keys never resets what the table holds for everyone else.
+//! the entries that no longer matter, then the eighth whose loss matters least, so a burst of
+//! new keys never clears what the table holds for everyone else.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -21,7 +20,7 @@ pub fn make_room<K, V, R>(
     rank: impl Fn(&V) -> R,
 ) where
     K: Eq + Hash + Clone,
-    R: PartialOrd,
+    R: Ord,
 {
     if table.len() < max {
         return;
@@ -33,13 +32,18 @@ pub fn make_room<K, V, R>(
     let keep = max - max.div_ceil(8);
     let mut ranked: Vec<(K, R)> = table.iter().map(|(k, v)| (k.clone(), rank(v))).collect();
     let dropped = ranked.len() - keep;
-    let order = |a: &(K, R), b: &(K, R)| a.1.partial_cmp(&b.1).unwrap_or(Ordering::Equal);
     if dropped < ranked.len() {
-        ranked.select_nth_unstable_by(dropped, order);
+        ranked.select_nth_unstable_by(dropped, |a, b| a.1.cmp(&b.1));
     }
     for (key, _) in ranked.into_iter().take(dropped) {
         table.remove(&key);
     }
+}
+
+/// The key of a secret in an [`ExpiringCache`]: its SHA-256 digest, so the cache never holds
+/// the secret itself.
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// Values kept until a deadline under the SHA-256 digest of a secret (a caller's token), at most
@@ -59,11 +63,6 @@ impl<V: Clone> ExpiringCache<V> {
         }
     }
 
-    /// The key of a secret: its digest, so the cache never holds the secret itself.
-    pub fn key(secret: &str) -> [u8; 32] {
-        Sha256::digest(secret.as_bytes()).into()
-    }
-
     /// The value under `key`, unless it expired by `now`.
     pub fn get(&self, key: &[u8; 32], now: Instant) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -76,12 +75,14 @@ impl<V: Clone> ExpiringCache<V> {
     /// Keeps `value` under `key` until `until`.
     pub fn insert(&self, key: [u8; 32], value: V, until: Instant, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        make_room(
-            &mut entries,
-            self.max,
-            |(_, until)| *until <= now,
-            |(_, until)| *until,
-        );
+        if !entries.contains_key(&key) {
+            make_room(
+                &mut entries,
+                self.max,
+                |(_, until)| *until <= now,
+                |(_, until)| *until,
+            );
+        }
         entries.insert(key, (value, until));
     }
 }
@@ -112,11 +113,7 @@ mod tests {
         let cache = ExpiringCache::new(2);
         let t = Instant::now();
         let secs = std::time::Duration::from_secs;
-        let (a, b, c) = (
-            ExpiringCache::<u8>::key("a"),
-            ExpiringCache::<u8>::key("b"),
-            ExpiringCache::<u8>::key("c"),
-        );
+        let (a, b, c) = (digest("a"), digest("b"), digest("c"));
         cache.insert(a, 1, t + secs(10), t);
         cache.insert(b, 2, t + secs(60), t);
         assert_eq!(cache.get(&a, t + secs(9)), Some(1));
@@ -124,6 +121,9 @@ mod tests {
         cache.insert(c, 3, t + secs(30), t);
         assert_eq!(cache.get(&a, t), None, "a, expiring first, made room");
         assert_eq!((cache.get(&b, t), cache.get(&c, t)), (Some(2), Some(3)));
+        // Refreshing a value already held drops nothing.
+        cache.insert(b, 4, t + secs(90), t);
+        assert_eq!((cache.get(&b, t), cache.get(&c, t)), (Some(4), Some(3)));
     }
 
     #[test]

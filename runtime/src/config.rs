@@ -1181,23 +1181,39 @@ mod tests {
     #[test]
     fn every_listed_option_is_parsed_and_changes_the_settings() {
         let defaults = Cli::default();
+        let parsed = |args: Vec<String>, vars: Vec<(String, String)>| match parse_args_env(
+            args,
+            "SRV",
+            |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+        ) {
+            Ok(Command::Serve(cli)) => *cli,
+            other => panic!("{other:?}"),
+        };
         for o in OPTIONS {
-            let mut cli = Cli::default();
-            match o.value {
-                None => set_switch(&mut cli, o.flag),
-                Some(kind) => {
-                    let value = match kind {
-                        "stdio|http" => "http",
-                        "ADDR" => "127.0.0.1:9999",
-                        "N" => "7",
-                        _ => "x",
-                    };
-                    set(&mut cli, o.flag, value.to_owned())
-                        .unwrap_or_else(|e| panic!("{}: {e}", o.flag));
-                }
+            let value = match o.value {
+                None => None,
+                Some("stdio|http") => Some("http"),
+                Some("ADDR") => Some("127.0.0.1:9999"),
+                Some("N") => Some("7"),
+                Some(_) => Some("x"),
+            };
+            let on_command_line = match value {
+                None => parsed(vec![o.flag.to_owned()], vec![]),
+                Some(v) => parsed(vec![format!("{}={v}", o.flag)], vec![]),
+            };
+            assert_ne!(on_command_line, defaults, "{} changes nothing", o.flag);
+            if !o.env.is_empty() {
+                let var = (format!("SRV_{}", o.env), value.unwrap_or("1").to_owned());
+                let from_env = parsed(vec![], vec![var]);
+                assert_eq!(from_env, on_command_line, "{} from its variable", o.flag);
             }
-            assert_ne!(cli, defaults, "{} changes nothing", o.flag);
         }
+        // Several hosts in one value, on the command line as in the variable.
+        let hosts = parsed(
+            vec!["--allowed-host".into(), "a.example, b.example".into()],
+            vec![("SRV_ALLOWED_HOSTS".into(), "c.example".into())],
+        );
+        assert_eq!(hosts.allowed_hosts, ["c.example", "a.example", "b.example"]);
     }
 
     fn serve(args: &[&str]) -> Cli {

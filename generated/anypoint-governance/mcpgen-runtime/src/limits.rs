@@ -5,7 +5,8 @@
 //! the semaphore bounding calls in progress (a call over the cap waits up to
 //! [`QUEUE_WAIT`], then is refused). Zero means unlimited for both. Bucket memory is bounded:
 //! when the table reaches [`MAX_TRACKED`] callers, refilled buckets (idle callers) are dropped,
-//! then those closest to full, never the allowance of a caller still being limited.
+//! then the eighth closest to full: callers with allowance left go before limited ones, which
+//! are forgotten only when nearly every tracked caller is limited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,11 +58,12 @@ impl RateLimiter {
             // are those whose bucket has refilled, then those closest to full.
             let refilled =
                 |b: &Bucket| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec;
+            // Ranked by the calls a forgotten caller would gain, in millionths of a call.
             make_room(
                 &mut buckets,
                 MAX_TRACKED,
                 |b| refilled(b) >= capacity,
-                |b| capacity - refilled(b),
+                |b| ((capacity - refilled(b)).max(0.0) * 1e6) as u64,
             );
         }
         let bucket = buckets.entry(subject.to_owned()).or_insert(Bucket {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::auth::Principal;
-use crate::bounded::ExpiringCache;
+use crate::bounded::{self, ExpiringCache};
 use crate::config::{Secret, Settings};
 use crate::fetch;
 use crate::spec::{IdentityMode, OAuthClientSpec, ServerSpec};
@@ -226,7 +226,7 @@ impl Identities {
 
     async fn exchange(&self, subject: &Secret, now: Instant) -> Result<Secret, IdentityError> {
         let client = self.client.as_ref().ok_or(IdentityError::NotConfigured)?;
-        let key = ExpiringCache::<Secret>::key(subject.expose());
+        let key = bounded::digest(subject.expose());
         if let Some(token) = self.exchanged.get(&key, now) {
             return Ok(token);
         }
@@ -291,19 +291,24 @@ impl Identities {
         {
             return Err(IdentityError::BadAnswer("the token type is not Bearer"));
         }
-        let lifetime = match body.get("expires_in") {
-            Some(number @ Value::Number(_)) => crate::auth::jwt::seconds(number)
-                .map(|s| Duration::from_secs(s.min(86_400 * 365)))
-                .ok_or(IdentityError::BadAnswer("expires_in is not a number"))?,
-            Some(Value::String(s)) => s
-                .trim()
-                .parse::<u64>()
-                .map(|s| Duration::from_secs(s.min(86_400 * 365)))
-                .map_err(|_| IdentityError::BadAnswer("expires_in is not a number"))?,
-            _ => DEFAULT_LIFETIME,
-        };
+        let lifetime = lifetime_of(&body)?;
         Ok((Secret::new(token), lifetime))
     }
+}
+
+/// How long a token endpoint's answer says its token lasts: `expires_in` as a number or (as
+/// some servers send it) a string holding one, at most a year; the default when absent.
+fn lifetime_of(body: &serde_json::Map<String, Value>) -> Result<Duration, IdentityError> {
+    let seconds = match body.get("expires_in") {
+        None | Some(Value::Null) => return Ok(DEFAULT_LIFETIME),
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text.trim())
+            .ok()
+            .and_then(|v| crate::auth::jwt::seconds(&v)),
+        Some(other) => crate::auth::jwt::seconds(other),
+    };
+    seconds
+        .map(|s| Duration::from_secs(s.min(86_400 * 365)))
+        .ok_or(IdentityError::BadAnswer("expires_in is not a number"))
 }
 
 #[cfg(all(test, feature = "testing"))]
@@ -311,7 +316,26 @@ mod tests {
     use super::*;
     use crate::testing::{MockAuthServer, TokenReply};
     use crate::testing_specs::OAUTH_PETS;
+    use serde_json::json;
     use std::collections::HashMap;
+
+    #[test]
+    fn token_lifetimes_are_read_as_numbers_or_numeric_strings() {
+        let of = |body: Value| lifetime_of(body.as_object().unwrap()).map(|d| d.as_secs());
+        assert_eq!(of(json!({})), Ok(DEFAULT_LIFETIME.as_secs()));
+        assert_eq!(
+            of(json!({"expires_in": null})),
+            Ok(DEFAULT_LIFETIME.as_secs())
+        );
+        assert_eq!(of(json!({"expires_in": 3600})), Ok(3600));
+        assert_eq!(of(json!({"expires_in": "3600"})), Ok(3600));
+        assert_eq!(of(json!({"expires_in": 3600.5})), Ok(3600));
+        assert_eq!(of(json!({"expires_in": " 3600.5 "})), Ok(3600));
+        assert_eq!(of(json!({"expires_in": 1e12})), Ok(86_400 * 365));
+        for bad in [json!(-1), json!("soon"), json!(true), json!("")] {
+            assert!(of(json!({"expires_in": bad})).is_err(), "{bad}");
+        }
+    }
 
     fn identities(server: &MockAuthServer) -> Identities {
         let settings = Settings::new("http://x")

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::AuthError;
 use super::jwt::{ClaimRules, Claims, check_claims};
-use crate::bounded::ExpiringCache;
+use crate::bounded::{self, ExpiringCache};
 use crate::config::Secret;
 use crate::fetch;
 
@@ -58,7 +58,7 @@ impl Introspector {
         rules: &ClaimRules<'_>,
         now: Instant,
     ) -> Result<Claims, AuthError> {
-        let key = ExpiringCache::<Claims>::key(token);
+        let key = bounded::digest(token);
         if let Some(claims) = self.cache.get(&key, now)
             && claims
                 .expires_at

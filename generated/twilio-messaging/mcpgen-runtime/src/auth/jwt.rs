@@ -376,7 +376,7 @@ pub(crate) mod tests {
         // Another key's signature does not verify.
         let (_, other) = es256();
         assert!(!jwt.verify(&[Box::new(other)]));
-        // Nor does this key's under another alg name.
+        // Nor is this key used for another alg (a P-256 key checks ES256 only).
         let mut relabeled = UnverifiedJwt::parse(&t).unwrap();
         relabeled.alg = Alg::Es384;
         assert!(!relabeled.verify(&[Box::new(key.clone())]));
