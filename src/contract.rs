@@ -180,9 +180,10 @@ pub fn tool_contract(tool: &ToolIr) -> ToolContract {
     let mut contract = ToolContract {
         title: tool.title.clone(),
         description: tool.description.clone(),
-        input_schema: canonical(&tool.input_schema),
-        spec_input_schema: tool.spec_input_schema.as_ref().map(canonical),
-        output_schema: tool.output.schema.as_ref().map(canonical),
+        // Key order is set when the contract is hashed or written (`hash_of`, `to_text`).
+        input_schema: tool.input_schema.clone(),
+        spec_input_schema: tool.spec_input_schema.clone(),
+        output_schema: tool.output.schema.clone(),
         annotations: Annotations {
             read_only: tool.hints.read_only,
             destructive: tool.hints.destructive,
@@ -257,11 +258,10 @@ fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, St
 
 /// The `sha256:` hash of a tool contract's canonical JSON, without its own hash.
 pub fn hash_of(contract: &ToolContract) -> String {
-    let mut value = serde_json::to_value(contract).unwrap_or(Value::Null);
+    let mut value = canonical(contract);
     if let Value::Object(obj) = &mut value {
         obj.shift_remove("hash");
     }
-    value.sort_all_objects();
     format!(
         "sha256:{}",
         crate::naming::short_hash(&value.to_string(), 64)
@@ -270,11 +270,16 @@ pub fn hash_of(contract: &ToolContract) -> String {
 
 /// The contract as its file's text: canonical JSON, pretty-printed, one trailing newline.
 pub fn to_text(contract: &Contract) -> String {
-    let mut value = serde_json::to_value(contract).unwrap_or(Value::Null);
-    value.sort_all_objects();
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&canonical(contract)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// `value` as canonical JSON: the keys of every object sorted (byte order), at every depth.
+fn canonical(value: &impl Serialize) -> Value {
+    let mut value = serde_json::to_value(value).unwrap_or(Value::Null);
+    value.sort_all_objects();
+    value
 }
 
 /// Parses a contract file's text.
@@ -289,13 +294,6 @@ pub fn from_text(text: &str) -> Result<Contract, String> {
     Ok(contract)
 }
 
-/// A copy of a JSON value with the keys of every object sorted.
-pub fn canonical(value: &Value) -> Value {
-    let mut copy = value.clone();
-    copy.sort_all_objects();
-    copy
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,10 +301,10 @@ mod tests {
 
     #[test]
     fn canonical_sorts_keys_at_every_depth() {
-        let value = json!({"b": 1, "a": {"d": [{"z": 1, "y": 2}], "c": 3}});
+        let value = json!({"b": 1, "a": {"d": [{"z": 1, "y": 2}], "c": 3}, "B": 0});
         assert_eq!(
             canonical(&value).to_string(),
-            r#"{"a":{"c":3,"d":[{"y":2,"z":1}]},"b":1}"#
+            r#"{"B":0,"a":{"c":3,"d":[{"y":2,"z":1}]},"b":1}"#
         );
     }
 }

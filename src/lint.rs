@@ -14,9 +14,9 @@
 use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
+use crate::load::pointer::escape_token;
 use crate::lower::AnnotationCtx;
 pub use crate::lower::profile::Profile;
-use crate::lower::schema::escape;
 use crate::wildcard::{Segment, WildcardPath};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -114,7 +114,10 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
     let mut out = Diagnostics::new();
     // Tool names are the keys of the annotation file's `tools`.
     let at = |tool: &ToolIr, suffix: &str| -> Location {
-        annotations.at(&format!("/tools/{}{suffix}", escape(tool.name.as_str())))
+        annotations.at(&format!(
+            "/tools/{}{suffix}",
+            escape_token(tool.name.as_str())
+        ))
     };
     let mut total_tokens = 0;
     // The server's own profiles (already normalised for) and the ones asked for here.
@@ -641,7 +644,7 @@ fn collect_fields(
     }
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
-            let child = format!("{path}/{}", name.replace('~', "~0").replace('/', "~1"));
+            let child = format!("{path}/{}", escape_token(name));
             let prop_resolved = defs::resolve(root, prop);
             let format = prop_resolved
                 .get("format")

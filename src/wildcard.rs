@@ -5,6 +5,7 @@
 //! values exactly as the generated server's runtime does; `lower` uses the parser, and `emit`
 //! uses the value operations to compute what a tool's own tests must expect.
 
+use crate::load::pointer::escape_token;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -84,7 +85,7 @@ impl fmt::Display for WildcardPath {
         for segment in &self.segments {
             match segment {
                 Segment::Any => f.write_str("/*")?,
-                Segment::Key(k) => write!(f, "/{}", k.replace('~', "~0").replace('/', "~1"))?,
+                Segment::Key(k) => write!(f, "/{}", escape_token(k))?,
             }
         }
         Ok(())

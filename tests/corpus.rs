@@ -186,15 +186,20 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
                 out.display()
             ));
         }
-        // Only the shared dependencies stay in the target directory: each crate's own test
-        // binaries take tens to hundreds of megabytes, and the corpus has dozens of crates.
+        // The crate's own artifacts leave the shared target directory: its test binaries take
+        // tens to hundreds of megabytes, and the corpus has dozens of crates. (Cargo removes
+        // test binaries by target name, so other crates' `tools` and `auth` tests go too; they
+        // are rebuilt when needed.) A failure to clean costs disk only.
         let cleaned = Command::new(env!("CARGO"))
             .args(["clean", "--quiet", "-p", name.as_str()])
             .current_dir(&out)
             .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("cargo runs");
-        assert!(cleaned.success(), "cargo clean -p {name} failed");
+            .status();
+        if !cleaned.is_ok_and(|s| s.success()) {
+            eprintln!(
+                "{spec}: cargo clean -p {name} failed; its artifacts stay in the target directory"
+            );
+        }
     }
     if !failures.is_empty() {
         // Keep the crates for inspection.

@@ -121,12 +121,14 @@ fn hostile_crate_compiles_without_warnings_and_passes_its_tests() {
             args[0]
         );
     }
-    // The crate's own binaries are not needed again (see tests/corpus.rs).
+    // The crate's own binaries are not needed again (see tests/corpus.rs); failing to remove
+    // them costs disk only.
     let cleaned = Command::new(env!("CARGO"))
         .args(["clean", "--quiet", "-p", "hostile-mcp"])
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .unwrap();
-    assert!(cleaned.success(), "cargo clean -p hostile-mcp failed");
+        .status();
+    if !cleaned.is_ok_and(|s| s.success()) {
+        eprintln!("cargo clean -p hostile-mcp failed; its artifacts stay in the target directory");
+    }
 }

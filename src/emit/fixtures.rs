@@ -697,7 +697,7 @@ fn sample_arguments(published: &Value, spec: Option<&Value>, nulls_absent: bool)
 }
 
 /// `value` without `null` object members at any depth (array items stay): what the server
-/// validates when `null` means absent.
+/// validates when `null` means absent (the runtime's `call::remove_nulls`; keep the two alike).
 fn without_nulls(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(

@@ -11,7 +11,7 @@ mod document;
 mod git;
 mod origins;
 mod paths;
-mod pointer;
+pub mod pointer;
 mod positions;
 mod project;
 mod quoted_indent;

@@ -17,10 +17,10 @@ pub mod tool;
 use crate::annotations::FORMAT_VERSION;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{Identity, Limits, OAuthClient, ServerIr, SourceFile, ToolIr, UpstreamIr};
+use crate::load::pointer::escape_token;
 use crate::load::{Document, Project};
 use crate::naming::{CrateName, EnvVarName, ToolName, module_idents};
 use operations::OperationIndex;
-use schema::escape;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -201,7 +201,7 @@ fn lower_tracking(
                 selected.insert(name, (key, entry));
             }
             Err(e) => diagnostics.push(
-                Diagnostic::error("invalid-tool-name", annotations.at(&format!("/tools/{}", escape(key))), format!("`{key}` is not a valid tool name: {e}"))
+                Diagnostic::error("invalid-tool-name", annotations.at(&format!("/tools/{}", escape_token(key))), format!("`{key}` is not a valid tool name: {e}"))
                     .with_help("tool names are 1–128 characters of [A-Za-z0-9_.-] (48 or fewer leave room for client prefixes)"),
             ),
         }
@@ -238,7 +238,7 @@ fn lower_tracking(
         selected.iter().collect();
     let lowered = crate::parallel::map(&selected, |(name, (key, entry))| {
         let mut diagnostics = Diagnostics::new();
-        let pointer = format!("/tools/{}", escape(key));
+        let pointer = format!("/tools/{}", escape_token(key));
         let op = match index.find(&entry.operation) {
             Ok(op) => op,
             Err(err) => {

@@ -6,8 +6,8 @@
 
 use crate::diag::Diagnostics;
 use crate::ir::HttpMethod;
+use crate::load::pointer::escape_token;
 use crate::load::{DocKey, SpecSet};
-use crate::lower::schema::escape;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -115,7 +115,7 @@ impl<'a> OperationIndex<'a> {
                 if !path.starts_with('/') {
                     continue; // `x-` extensions and malformed keys are not paths
                 }
-                let item_pointer = format!("/paths/{}", escape(path));
+                let item_pointer = format!("/paths/{}", escape_token(path));
                 let (doc, item_pointer, item) = match set.follow(root_key, &item_pointer, item) {
                     Ok(found) => found,
                     Err(err) => {

@@ -11,10 +11,11 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{
     BodyEncoding, BodyFieldIr, BodyIr, BodyValue, ParamIr, ParamLocation, ParamStyle, ValueSource,
 };
+use crate::load::pointer::escape_token;
 use crate::load::{DocKey, SpecSet, SpecVersion};
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
-use crate::lower::schema::{SchemaBuilder, drop_read_only, escape};
+use crate::lower::schema::{SchemaBuilder, drop_read_only};
 use crate::naming::{ArgumentNamer, EnvVarName, is_valid_argument_name};
 use serde_json::{Map, Value, json};
 
@@ -125,7 +126,7 @@ pub fn lower_arguments(
         (
             key,
             Some(entry),
-            format!("{tool_pointer}/params/{}", escape(key)),
+            format!("{tool_pointer}/params/{}", escape_token(key)),
         )
     });
     let listed = expose
@@ -237,7 +238,10 @@ pub fn lower_arguments(
         ) = (decision, entry)
             && !namer.reserve(name)
         {
-            let at = annotations.at(&format!("{tool_pointer}/params/{}/rename", escape(key)));
+            let at = annotations.at(&format!(
+                "{tool_pointer}/params/{}/rename",
+                escape_token(key)
+            ));
             let why = if is_valid_argument_name(name) {
                 "is already used by another argument"
             } else {
@@ -344,7 +348,7 @@ fn decide(
             default: None,
         };
     };
-    let base = format!("{tool_pointer}/params/{}", escape(key));
+    let base = format!("{tool_pointer}/params/{}", escape_token(key));
     let at = |field: &str| annotations.at(&format!("{base}/{field}"));
     let shaping = entry.rename.is_some()
         || entry.description.is_some()
@@ -872,7 +876,7 @@ fn body_candidates(
         .iter()
         .min_by_key(|(media, _)| classify_media(media).0)?;
     let (_, encoding) = classify_media(media_type);
-    let media_pointer = format!("{pointer}/content/{}", escape(media_type));
+    let media_pointer = format!("{pointer}/content/{}", escape_token(media_type));
     let required = body.get("required") == Some(&Value::Bool(true));
     let description = body
         .get("description")
@@ -1056,7 +1060,7 @@ fn object_properties<'a>(
                 shape.properties.push((
                     name.clone(),
                     doc.clone(),
-                    format!("{pointer}/properties/{}", escape(name)),
+                    format!("{pointer}/properties/{}", escape_token(name)),
                     prop,
                 ));
             }

@@ -6,6 +6,7 @@
 //! nothing the rewrite loosens reaches the upstream.
 
 use crate::defs;
+use crate::load::pointer::escape_token;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
@@ -379,12 +380,12 @@ impl Inliner<'_> {
             .collect();
         let mut out = Map::new();
         for (key, value) in obj {
-            let here = format!("{path}/{}", pointer_token(key));
+            let here = format!("{path}/{}", escape_token(key));
             let inlined = match (key.as_str(), value) {
                 ("properties", Value::Object(props)) => {
                     let mut kept = Map::new();
                     for (name, prop) in props {
-                        let at = format!("{path}/{}", pointer_token(name));
+                        let at = format!("{path}/{}", escape_token(name));
                         match self.inline(prop, &at) {
                             Ok(v) => {
                                 kept.insert(name.clone(), v);
@@ -430,11 +431,6 @@ impl Inliner<'_> {
         // A dropped property is no longer required (it was optional), nothing to fix there.
         Ok(Value::Object(out))
     }
-}
-
-/// A JSON pointer token.
-fn pointer_token(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
 }
 
 /// Merges a top-level `allOf` of objects, and turns a top-level `anyOf`/`oneOf` of objects into
@@ -532,7 +528,7 @@ fn strict(
             for name in names.iter().filter(|n| !required.contains(*n)) {
                 if let Some(prop) = props.get_mut(name) {
                     make_nullable(prop);
-                    made_required.insert(format!("{path}/{}", pointer_token(name)));
+                    made_required.insert(format!("{path}/{}", escape_token(name)));
                 }
             }
         }
@@ -549,9 +545,9 @@ fn strict(
             ("properties" | "$defs", Value::Object(map)) => {
                 for (name, prop) in map.iter_mut() {
                     let at = if key == "$defs" {
-                        format!("#/$defs/{}", pointer_token(name))
+                        format!("#/$defs/{}", escape_token(name))
                     } else {
-                        format!("{path}/{}", pointer_token(name))
+                        format!("{path}/{}", escape_token(name))
                     };
                     strict(prop, &at, made_required, closed, given_items);
                 }

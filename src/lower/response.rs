@@ -5,9 +5,10 @@ use crate::annotations::{RedactActionName, RedactEntry, ResponseEntry};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{OutputIr, RedactAction, RedactionIr};
 use crate::load::SpecSet;
+use crate::load::pointer::escape_token;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
-use crate::lower::schema::{Direction, SchemaBuilder, escape};
+use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
 use crate::wildcard::WildcardPath;
 use serde_json::{Value, json};
@@ -67,7 +68,7 @@ pub fn lower_output(
     let mut accept: Vec<String> = Vec::new();
     let mut primary: Option<Primary<'_>> = None;
     for (status, code, response) in &success {
-        let pointer = format!("{}/responses/{}", op.pointer, escape(code));
+        let pointer = format!("{}/responses/{}", op.pointer, escape_token(code));
         let (doc, pointer, response) = match specs.follow(&op.doc, &pointer, response) {
             Ok(found) => found,
             Err(err) => {
@@ -86,7 +87,7 @@ pub fn lower_output(
         if primary.is_none() {
             let status = if *status == 299 { 200 } else { *status };
             let chosen = medias.first().map(|m| {
-                let media_pointer = format!("{pointer}/content/{}", escape(m));
+                let media_pointer = format!("{pointer}/content/{}", escape_token(m));
                 let schema = content
                     .and_then(|c| c.get(*m))
                     .and_then(|media| media.get("schema"));

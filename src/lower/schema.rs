@@ -12,6 +12,7 @@
 
 use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::load::pointer::escape_token;
 use crate::load::{DocKey, SpecSet, SpecVersion};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -227,7 +228,7 @@ impl<'a> SchemaBuilder<'a> {
         }
         let strict = self.direction == Direction::Request;
         for (key, value) in obj {
-            let here = format!("{pointer}/{}", escape(key));
+            let here = format!("{pointer}/{}", escape_token(key));
             match key.as_str() {
                 "type" => {
                     if let Some(t) = self.normalize_type(value) {
@@ -246,7 +247,7 @@ impl<'a> SchemaBuilder<'a> {
                             if !strict && self.is_hidden_property(doc, prop) {
                                 continue;
                             }
-                            let at = format!("{here}/{}", escape(name));
+                            let at = format!("{here}/{}", escape_token(name));
                             normalized
                                 .insert(name.clone(), self.normalize(doc, &at, prop, depth + 1));
                         }
@@ -258,7 +259,7 @@ impl<'a> SchemaBuilder<'a> {
                         let mut normalized = Map::new();
                         for (pattern, prop) in props {
                             if self.pattern_is_valid(pattern) {
-                                let at = format!("{here}/{}", escape(pattern));
+                                let at = format!("{here}/{}", escape_token(pattern));
                                 normalized.insert(
                                     pattern.clone(),
                                     self.normalize(doc, &at, prop, depth + 1),
@@ -328,7 +329,7 @@ impl<'a> SchemaBuilder<'a> {
                                     k.clone(),
                                     self.normalize(
                                         doc,
-                                        &format!("{here}/{}", escape(k)),
+                                        &format!("{here}/{}", escape_token(k)),
                                         v,
                                         depth + 1,
                                     ),
@@ -586,11 +587,6 @@ fn def_base_name(doc: &DocKey, pointer: &str) -> String {
     } else {
         cleaned
     }
-}
-
-/// Escapes one JSON pointer segment.
-pub fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use crate::annotations::{CredentialEntry, CredentialType};
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{ApiKeyLocation, CredentialIr, CredentialKind, Identity};
 use crate::load::SpecSet;
+use crate::load::pointer::escape_token;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
-use crate::lower::schema::escape;
 use crate::naming::EnvVarName;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -35,8 +35,12 @@ pub fn configured_credentials(
 ) -> Credentials {
     let mut out = Credentials::default();
     for (id, entry) in entries {
-        let at =
-            |field: &str| annotations.at(&format!("/upstream/credentials/{}{field}", escape(id)));
+        let at = |field: &str| {
+            annotations.at(&format!(
+                "/upstream/credentials/{}{field}",
+                escape_token(id)
+            ))
+        };
         let declared = specs.iter().find_map(|(_, set)| security_scheme(set, id));
         let scheme = match (declared, entry.kind) {
             (Some(scheme), None) => scheme.clone(),
