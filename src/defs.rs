@@ -1,6 +1,7 @@
-//! Local references in the schemas mcpgen publishes. Every tool schema is self-contained: its
-//! named parts sit under the root's `$defs` and are referenced as `#/$defs/<name>`, where a name
-//! is a plain identifier (letters, digits, `_`, `-`, `.`), so no JSON-pointer escaping applies.
+//! Reading the schemas mcpgen publishes: their local references and their `required` lists.
+//! Every tool schema is self-contained: its named parts sit under the root's `$defs` and are
+//! referenced as `#/$defs/<name>`, where a name is a plain identifier (letters, digits, `_`,
+//! `-`, `.`), so no JSON-pointer escaping applies.
 
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -69,6 +70,17 @@ pub fn reachable<'a>(
         }
     }
     used
+}
+
+/// The property names an object schema's `required` keyword lists (non-strings ignored).
+pub fn required(schema: &Map<String, Value>) -> BTreeSet<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// `schema`, a part of `root`, made self-contained: with the definitions of `root` it reaches

@@ -323,13 +323,7 @@ fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
         .as_ref()
         .unwrap_or(&tool.input_schema);
     let props = input.get("properties").and_then(Value::as_object);
-    let required: BTreeSet<&str> = input
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required = input.as_object().map(defs::required).unwrap_or_default();
     for (name, schema) in props.into_iter().flatten() {
         let schema = defs::resolve(input, schema);
         let is_object = schema.get("type").and_then(Value::as_str) == Some("object")

@@ -4,6 +4,7 @@
 //! IR (never the IR itself), and every value from a spec or annotation file goes through an
 //! escaping filter for the target format (`toml_str`, `md`, `md_code`, `md_block`).
 
+use crate::defs;
 use crate::ir::{ServerIr, ValueSource};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -292,14 +293,11 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
                     .or_default()
                     .push(tool.name.to_string());
             }
-            let required: Vec<&str> = tool
+            let required = tool
                 .input_schema
-                .get("required")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+                .as_object()
+                .map(defs::required)
+                .unwrap_or_default();
             let arguments = tool
                 .input_schema
                 .get("properties")

@@ -276,13 +276,7 @@ impl<'a> Sampler<'a> {
                 Some(Value::Array(out))
             }
             Some("object") => {
-                let required: Vec<&str> = obj
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
+                let required = defs::required(obj);
                 let mut out = Map::new();
                 for (name, prop) in obj
                     .get("properties")

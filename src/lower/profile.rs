@@ -188,13 +188,7 @@ pub fn violations(schema: &Value, profile: Profile) -> BTreeSet<String> {
                 if obj.get("additionalProperties") != Some(&Value::Bool(false)) {
                     problems.insert(format!("object `{path}` allows additional properties"));
                 }
-                let required: BTreeSet<&str> = obj
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
+                let required = defs::required(obj);
                 if let Some(optional) = props.keys().find(|k| !required.contains(k.as_str())) {
                     problems.insert(format!("object `{path}` has optional property `{optional}` (strict mode requires all)"));
                 }
@@ -371,13 +365,7 @@ impl Inliner<'_> {
             }
             return Ok(expanded);
         }
-        let required: BTreeSet<&str> = obj
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let required = defs::required(obj);
         let mut out = Map::new();
         for (key, value) in obj {
             let here = format!("{path}/{}", escape_token(key));
@@ -523,7 +511,8 @@ fn strict(
         .and_then(Value::as_object)
         .map(|props| props.keys().cloned().collect());
     if let Some(names) = names {
-        let required = obj_required(obj);
+        let required: BTreeSet<String> =
+            defs::required(obj).into_iter().map(str::to_owned).collect();
         if let Some(Value::Object(props)) = obj.get_mut("properties") {
             for name in names.iter().filter(|n| !required.contains(*n)) {
                 if let Some(prop) = props.get_mut(name) {
@@ -567,16 +556,6 @@ fn strict(
             _ => {}
         }
     }
-}
-
-fn obj_required(obj: &Map<String, Value>) -> BTreeSet<String> {
-    obj.get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect()
 }
 
 fn display_path(path: &str) -> String {
