@@ -7,6 +7,7 @@
 
 use crate::defs;
 use serde_json::{Map, Number, Value, json};
+use std::borrow::Cow;
 
 /// Deepest nesting sampled; deeper optional members are left out.
 const MAX_DEPTH: usize = 6;
@@ -107,9 +108,8 @@ impl<'a> Sampler<'a> {
         }
         // Defaults and examples are taken only when they satisfy the schema: specs ship
         // truncated or stale ones (`"sha256:0ecb..."` for a 71-character digest).
-        let own = Value::Object(obj.clone());
         if let Some(value) = obj.get("default")
-            && self.fits(&own, value)
+            && self.fits(&Value::Object(obj.clone()), value)
         {
             return Some(value.clone());
         }
@@ -142,42 +142,38 @@ impl<'a> Sampler<'a> {
                     .iter()
                     .filter(|b| b.get("type") != Some(&json!("null")))
                     .collect();
-                let whole = Value::Object(obj.clone());
                 // Keywords beside the composite (`type`, `properties`, `required`) apply to every
                 // branch: sample each branch merged with them (a branch that only adds
-                // `required` then selects which members are sent).
-                let mut own = obj.clone();
-                own.remove("anyOf");
-                own.remove("oneOf");
-                // Each candidate with the branch it came from.
-                let candidates: Vec<(Value, &Value)> = if own
+                // `required` then selects which members are sent), then each branch alone.
+                let mut beside = obj.clone();
+                beside.remove("anyOf");
+                beside.remove("oneOf");
+                let mut candidates: Vec<(Cow<'_, Value>, &Value)> = Vec::new();
+                if beside
                     .keys()
                     .any(|k| matches!(k.as_str(), "type" | "properties" | "required"))
                 {
-                    non_null
-                        .iter()
-                        .map(|b| (Value::Object(self.merged(&own, b)), *b))
-                        .chain(non_null.iter().map(|b| ((*b).clone(), *b)))
-                        .collect()
-                } else {
-                    non_null.iter().map(|b| ((*b).clone(), *b)).collect()
-                };
-                // A value fits `anyOf` when it fits one branch and the keywords beside the union,
-                // so a string sampled for "an id or the expanded object" is checked against the
-                // string branch alone, never by compiling the object's whole schema. (Not against
-                // the merged candidate: where both define a property, it keeps the outer,
-                // looser one.) `oneOf` needs every branch checked.
-                let beside = Value::Object(own.clone());
+                    candidates.extend(
+                        non_null
+                            .iter()
+                            .map(|b| (Cow::Owned(Value::Object(self.merged(&beside, b))), *b)),
+                    );
+                }
+                candidates.extend(non_null.iter().map(|b| (Cow::Borrowed(*b), *b)));
+                // A value fits `anyOf` when it fits the branch it came from and the keywords
+                // beside the union, so a string sampled for "an id or the expanded object" never
+                // compiles the object's schema. (Not the merged candidate: where both define a
+                // property, it keeps the outer, looser one.) `oneOf` is checked whole: exactly
+                // one branch must fit.
+                let any_of = key == "anyOf";
+                let rest = Value::Object(if any_of { beside } else { obj.clone() });
                 let optional = self.optional;
                 for with_optional in [optional, !optional] {
                     self.optional = with_optional;
                     for (candidate, branch) in &candidates {
                         if let Some(value) = self.sample(candidate, depth + 1)
-                            && if key == "anyOf" {
-                                self.fits(branch, &value) && self.fits(&beside, &value)
-                            } else {
-                                self.fits(&whole, &value)
-                            }
+                            && (!any_of || self.fits(branch, &value))
+                            && self.fits(&rest, &value)
                         {
                             self.optional = optional;
                             return Some(value);
@@ -193,7 +189,7 @@ impl<'a> Sampler<'a> {
             && let Some(example) = examples.first()
             && !example.is_object()
             && !example.is_array()
-            && self.fits(&own, example)
+            && self.fits(&Value::Object(obj.clone()), example)
         {
             return Some(example.clone());
         }
