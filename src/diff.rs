@@ -8,6 +8,7 @@
 //! (a tool or optional argument added, a description changed …), and why.
 
 use crate::contract::{Contract, ToolContract};
+use crate::defs;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -447,23 +448,9 @@ enum Side {
     Output,
 }
 
-/// A schema with the definitions its `$ref`s point into.
-struct Schema<'a> {
-    value: &'a Value,
-}
-
-impl<'a> Schema<'a> {
-    /// Follows local `$ref`s into this schema's `$defs`.
-    fn resolve(&self, value: &'a Value) -> &'a Value {
-        crate::defs::resolve(self.value, value)
-    }
-}
-
 fn compare_schema(old: &Value, new: &Value, side: Side, c: &mut Changes<'_>) {
-    let old = Schema { value: old };
-    let new = Schema { value: new };
     let mut seen = BTreeSet::new();
-    compare_node(&old, old.value, &new, new.value, side, "", 0, &mut seen, c);
+    compare_node(old, old, new, new, side, "", 0, &mut seen, c);
 }
 
 /// JSON Schema `type` as a set ("any" when absent).
@@ -487,18 +474,19 @@ fn name_of(side: Side, path: &str) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn compare_node(
-    old_schema: &Schema<'_>,
-    old: &Value,
-    new_schema: &Schema<'_>,
-    new: &Value,
+fn compare_node<'a>(
+    old_root: &'a Value,
+    old: &'a Value,
+    new_root: &'a Value,
+    new: &'a Value,
     side: Side,
     path: &str,
     depth: usize,
     seen: &mut BTreeSet<(*const Value, *const Value)>,
     c: &mut Changes<'_>,
 ) {
-    let (old, new) = (old_schema.resolve(old), new_schema.resolve(new));
+    // The roots hold the `$defs` that `$ref`s point into.
+    let (old, new) = (defs::resolve(old_root, old), defs::resolve(new_root, new));
     // Nodes of the two (unchanging) trees, by address: a pair is compared once, and a cycle
     // through `$defs` ends.
     if depth > 24 || !seen.insert((old, new)) || old == new {
@@ -629,9 +617,9 @@ fn compare_node(
                 ),
             },
             Some(new_prop) => compare_node(
-                old_schema,
+                old_root,
                 old_prop,
-                new_schema,
+                new_root,
                 new_prop,
                 side,
                 &child,
@@ -684,9 +672,9 @@ fn compare_node(
     // Array items.
     if let (Some(old_items), Some(new_items)) = (old.get("items"), new.get("items")) {
         compare_node(
-            old_schema,
+            old_root,
             old_items,
-            new_schema,
+            new_root,
             new_items,
             side,
             &format!("{path}[]"),
