@@ -2,6 +2,7 @@
 //! the entries that no longer matter, then the eighth whose loss matters least, so a burst of
 //! new keys never clears what the table holds for everyone else.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -9,20 +10,22 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-/// Makes room for one more entry in `table`, which holds at most `max`: when it is full, drops
-/// the entries `stale` says are no longer needed, then, if it is still full, the eighth of the
-/// table that `rank` orders lowest (at once, so a stream of new keys costs one scan per
-/// `max / 8` insertions, not one per insertion).
-pub fn make_room<K, V, R>(
+/// Makes room for `key` in `table`, which holds at most `max` entries: nothing to do when the
+/// key is already there or the table is not full; otherwise drops the entries `stale` says are
+/// no longer needed, then, if it is still full, the eighth of the table that `rank` orders
+/// lowest (at once, so a stream of new keys costs one scan per `max / 8` insertions).
+pub fn make_room<K, Q, V, R>(
     table: &mut HashMap<K, V>,
+    key: &Q,
     max: usize,
     stale: impl Fn(&V) -> bool,
     rank: impl Fn(&V) -> R,
 ) where
-    K: Eq + Hash + Clone,
+    K: Eq + Hash + Clone + Borrow<Q>,
+    Q: Eq + Hash + ?Sized,
     R: Ord,
 {
-    if table.len() < max {
+    if table.len() < max || table.contains_key(key) {
         return;
     }
     table.retain(|_, v| !stale(v));
@@ -35,8 +38,8 @@ pub fn make_room<K, V, R>(
     if dropped < ranked.len() {
         ranked.select_nth_unstable_by(dropped, |a, b| a.1.cmp(&b.1));
     }
-    for (key, _) in ranked.into_iter().take(dropped) {
-        table.remove(&key);
+    for (dropped_key, _) in ranked.into_iter().take(dropped) {
+        table.remove::<K>(&dropped_key);
     }
 }
 
@@ -75,14 +78,13 @@ impl<V: Clone> ExpiringCache<V> {
     /// Keeps `value` under `key` until `until`.
     pub fn insert(&self, key: [u8; 32], value: V, until: Instant, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if !entries.contains_key(&key) {
-            make_room(
-                &mut entries,
-                self.max,
-                |(_, until)| *until <= now,
-                |(_, until)| *until,
-            );
-        }
+        make_room(
+            &mut entries,
+            &key,
+            self.max,
+            |(_, until)| *until <= now,
+            |(_, until)| *until,
+        );
         entries.insert(key, (value, until));
     }
 }
@@ -95,12 +97,12 @@ mod tests {
     fn stale_entries_go_first_then_the_lowest_ranked() {
         let mut table: HashMap<&str, (bool, u32)> =
             HashMap::from([("a", (false, 5)), ("b", (true, 9)), ("c", (false, 2))]);
-        make_room(&mut table, 4, |v| v.0, |v| v.1);
+        make_room(&mut table, "new", 4, |v| v.0, |v| v.1);
         assert_eq!(table.len(), 3, "not full: nothing is dropped");
-        make_room(&mut table, 3, |v| v.0, |v| v.1);
+        make_room(&mut table, "new", 3, |v| v.0, |v| v.1);
         assert_eq!(table.len(), 2);
         assert!(!table.contains_key("b"), "the stale entry is dropped");
-        make_room(&mut table, 2, |v| v.0, |v| v.1);
+        make_room(&mut table, "new", 2, |v| v.0, |v| v.1);
         assert_eq!(
             table.keys().collect::<Vec<_>>(),
             [&"a"],
@@ -129,11 +131,17 @@ mod tests {
     #[test]
     fn a_full_table_drops_its_lowest_eighth_at_once() {
         let mut table: HashMap<u32, u32> = (0..80).map(|i| (i, 1000 - i)).collect();
-        make_room(&mut table, 80, |_| false, |v| *v);
+        make_room(&mut table, &5, 80, |_| false, |v| *v);
+        assert_eq!(
+            table.len(),
+            80,
+            "the key is already there: nothing is dropped"
+        );
+        make_room(&mut table, &80, 80, |_| false, |v| *v);
         assert_eq!(table.len(), 70);
         // The ten lowest ranks (the ten highest keys) are gone, the rest stay.
         assert!((0..70).all(|k| table.contains_key(&k)));
-        make_room(&mut table, 80, |_| false, |v| *v);
+        make_room(&mut table, &81, 80, |_| false, |v| *v);
         assert_eq!(table.len(), 70, "not full: nothing more is dropped");
     }
 }

@@ -28,6 +28,14 @@ struct Bucket {
     at: Instant,
 }
 
+impl Bucket {
+    /// The tokens the bucket holds at `now`, refilled at `per_sec` up to `capacity`.
+    fn tokens_at(&self, now: Instant, per_sec: f64, capacity: f64) -> f64 {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        (self.tokens + elapsed * per_sec).min(capacity)
+    }
+}
+
 /// Calls per minute per caller.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -53,25 +61,21 @@ impl RateLimiter {
         let capacity = f64::from(self.per_minute);
         let per_sec = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if !buckets.contains_key(subject) {
-            // A forgotten caller starts again with a full allowance, so the callers to forget
-            // are those whose bucket has refilled, then those closest to full.
-            let refilled =
-                |b: &Bucket| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_sec;
-            // Ranked by the calls a forgotten caller would gain, in millionths of a call.
-            make_room(
-                &mut buckets,
-                MAX_TRACKED,
-                |b| refilled(b) >= capacity,
-                |b| ((capacity - refilled(b)).max(0.0) * 1e6) as u64,
-            );
-        }
+        // A forgotten caller starts again with a full allowance, so the callers to forget are
+        // those whose bucket has refilled, then those closest to full (ranked by the calls they
+        // would gain, in millionths of a call).
+        make_room(
+            &mut buckets,
+            subject,
+            MAX_TRACKED,
+            |b| b.tokens_at(now, per_sec, capacity) >= capacity,
+            |b| ((capacity - b.tokens_at(now, per_sec, capacity)) * 1e6) as u64,
+        );
         let bucket = buckets.entry(subject.to_owned()).or_insert(Bucket {
             tokens: capacity,
             at: now,
         });
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
+        bucket.tokens = bucket.tokens_at(now, per_sec, capacity);
         bucket.at = now.max(bucket.at);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
