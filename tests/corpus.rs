@@ -14,6 +14,8 @@ use mcpgen::init::{Select, starter_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 /// Whether a switch variable is set to something other than `0`.
 fn enabled(var: &str) -> bool {
     std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0")
@@ -98,9 +100,7 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("MCPGEN_GENERATED_TARGET")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/generated"));
+    let target = support::generated_target();
     let out_root = tempfile::tempdir().unwrap();
     let runtime = root.join("runtime").to_string_lossy().into_owned();
     let mut failures = Vec::new();
@@ -186,20 +186,7 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
                 out.display()
             ));
         }
-        // The crate's own artifacts leave the shared target directory: its test binaries take
-        // tens to hundreds of megabytes, and the corpus has dozens of crates. (Cargo removes
-        // test binaries by target name, so other crates' `tools` and `auth` tests go too; they
-        // are rebuilt when needed.) A failure to clean costs disk only.
-        let cleaned = Command::new(env!("CARGO"))
-            .args(["clean", "--quiet", "-p", name.as_str()])
-            .current_dir(&out)
-            .env("CARGO_TARGET_DIR", &target)
-            .status();
-        if !cleaned.is_ok_and(|s| s.success()) {
-            eprintln!(
-                "{spec}: cargo clean -p {name} failed; its artifacts stay in the target directory"
-            );
-        }
+        support::drop_artifacts(&out, name.as_str(), &target);
     }
     if !failures.is_empty() {
         // Keep the crates for inspection.

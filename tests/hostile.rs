@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::Command;
 
+mod support;
+
 fn files() -> mcpgen::emit::Files {
     let project = mcpgen::load::load_project(Path::new("tests/hostile/mcpgen.yaml"))
         .unwrap_or_else(|e| panic!("{}", e.render()));
@@ -94,9 +96,7 @@ fn hostile_crate_compiles_without_warnings_and_passes_its_tests() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("hostile-mcp");
     mcpgen::write::write(&dir, &files()).unwrap();
-    let target = std::env::var_os("MCPGEN_GENERATED_TARGET")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/generated"));
+    let target = support::generated_target();
     for args in [
         &[
             "clippy",
@@ -121,14 +121,5 @@ fn hostile_crate_compiles_without_warnings_and_passes_its_tests() {
             args[0]
         );
     }
-    // The crate's own binaries are not needed again (see tests/corpus.rs); failing to remove
-    // them costs disk only.
-    let cleaned = Command::new(env!("CARGO"))
-        .args(["clean", "--quiet", "-p", "hostile-mcp"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .status();
-    if !cleaned.is_ok_and(|s| s.success()) {
-        eprintln!("cargo clean -p hostile-mcp failed; its artifacts stay in the target directory");
-    }
+    support::drop_artifacts(&dir, "hostile-mcp", &target);
 }
