@@ -32,6 +32,7 @@ pub mod call;
 pub mod catalog;
 pub mod config;
 pub mod confirm;
+pub mod conform;
 pub mod credentials;
 pub mod fetch;
 pub mod identity;
