@@ -81,6 +81,69 @@ pub fn conform(schema: &Map<String, Value>, value: &Value) -> Option<Conformed> 
     }
 }
 
+/// Removes every member that `remove` matches by name, at any depth of `value`, unless the
+/// published `schema` names it in `properties` at that position (through `$ref`, `allOf` or any
+/// `anyOf` branch). Members an `additionalProperties` or `patternProperties` schema describes,
+/// and everything below a member no schema describes, are matched by name. With no schema, every
+/// member is matched by name.
+///
+/// This is how field rules hold whatever shape an answer takes: positional rules (allowlist,
+/// redactions) cover the described positions, and a member named like one they remove cannot
+/// leave the server through a position the schema does not describe (an envelope the spec does
+/// not mention, a record embedded in an error).
+pub fn remove_named(
+    schema: Option<&Map<String, Value>>,
+    value: &mut Value,
+    remove: &dyn Fn(&str) -> bool,
+) {
+    let Some(schema) = schema else {
+        return remove_named_below(value, Vec::new(), None, remove);
+    };
+    let pruner = Pruner {
+        root: schema,
+        patterns: HashMap::new(),
+        work: 0,
+    };
+    let mut root = Conjunction::default();
+    pruner.expand_object(schema, &mut root, 0);
+    remove_named_below(value, pruner.all_branches(root), Some(&pruner), remove);
+}
+
+fn remove_named_below<'s>(
+    value: &mut Value,
+    nodes: Vec<&'s Map<String, Value>>,
+    pruner: Option<&Pruner<'s>>,
+    remove: &dyn Fn(&str) -> bool,
+) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|key, _| {
+                nodes
+                    .iter()
+                    .any(|node| node.get("properties").and_then(|p| p.get(key)).is_some())
+                    || !remove(key)
+            });
+            for (key, member) in members.iter_mut() {
+                let below = match pruner {
+                    Some(pruner) => pruner.member_branches(&nodes, key),
+                    None => Vec::new(),
+                };
+                remove_named_below(member, below, pruner, remove);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let below = match pruner {
+                    Some(pruner) => pruner.item_branches(&nodes, i),
+                    None => Vec::new(),
+                };
+                remove_named_below(item, below, pruner, remove);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Generalised paths where something was left out.
 type Drift = BTreeSet<String>;
 
@@ -148,6 +211,73 @@ impl<'s> Pruner<'s> {
             }
         }
         true
+    }
+
+    /// Every schema of `all`, with every branch of its `anyOf`s taken at once (what some
+    /// branch could describe).
+    fn all_branches(&self, mut all: Conjunction<'s>) -> Vec<&'s Map<String, Value>> {
+        let mut taken = 0;
+        while let Some(choice) = all.choices.pop() {
+            taken += 1;
+            if taken > WORK_LIMIT / 1000 {
+                break;
+            }
+            for branch in choice {
+                self.expand(branch, &mut all, 0);
+            }
+        }
+        all.nodes
+    }
+
+    /// The schemas (all branches) that apply to member `key` of an object under `nodes`; the
+    /// pattern matcher here is not cached, as guards run once per result.
+    fn member_branches(
+        &self,
+        nodes: &[&'s Map<String, Value>],
+        key: &str,
+    ) -> Vec<&'s Map<String, Value>> {
+        let mut all = Conjunction::default();
+        for node in nodes {
+            let mut matched = false;
+            if let Some(schema) = node.get("properties").and_then(|p| p.get(key)) {
+                matched = true;
+                self.expand(schema, &mut all, 0);
+            }
+            if let Some(Value::Object(patterns)) = node.get("patternProperties") {
+                for (pattern, schema) in patterns {
+                    let matches =
+                        jsonschema::validator_for(&serde_json::json!({ "pattern": pattern }))
+                            .is_ok_and(|v| v.is_valid(&Value::String(key.to_owned())));
+                    if matches {
+                        matched = true;
+                        self.expand(schema, &mut all, 0);
+                    }
+                }
+            }
+            if !matched && let Some(schema) = node.get("additionalProperties") {
+                self.expand(schema, &mut all, 0);
+            }
+        }
+        self.all_branches(all)
+    }
+
+    /// The schemas (all branches) that apply to item `i` of an array under `nodes`.
+    fn item_branches(
+        &self,
+        nodes: &[&'s Map<String, Value>],
+        i: usize,
+    ) -> Vec<&'s Map<String, Value>> {
+        let mut all = Conjunction::default();
+        for node in nodes {
+            let schema = match node.get("prefixItems").and_then(Value::as_array) {
+                Some(prefix) if i < prefix.len() => Some(&prefix[i]),
+                _ => node.get("items"),
+            };
+            if let Some(schema) = schema {
+                self.expand(schema, &mut all, 0);
+            }
+        }
+        self.all_branches(all)
     }
 
     /// The definition a `#/$defs/<name>` (or `#` for the root) reference points to.
@@ -564,6 +694,40 @@ mod tests {
         let out = run(schema, json!({"n_a": 1, "n_b": "x", "s": "y", "t": 2}));
         assert_eq!(out.value, json!({"n_a": 1, "s": "y"}));
         assert_eq!(out.drift, vec!["/*"]);
+    }
+
+    #[test]
+    fn named_members_are_removed_only_where_the_schema_does_not_name_them() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "email": {"type": ["string", "null"]},
+                "owner": {"anyOf": [
+                    {"type": "object", "properties": {"name": {"type": "string"}}},
+                    {"type": "object", "properties": {"email": {"type": "string"}}}
+                ]},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        });
+        let mut value = json!({
+            "email": "[REDACTED]",
+            "owner": {"name": "n", "email": "kept: a branch names it"},
+            "labels": {"email": "x@y", "team": "t"},
+            "data": {"email": "a@b", "nested": [{"email": "c@d", "id": 1}]}
+        });
+        remove_named(schema.as_object(), &mut value, &|name| name == "email");
+        assert_eq!(
+            value,
+            json!({
+                "email": "[REDACTED]",
+                "owner": {"name": "n", "email": "kept: a branch names it"},
+                "labels": {"team": "t"},
+                "data": {"nested": [{"id": 1}]}
+            })
+        );
+        let mut body = json!({"error": {"record": {"email": "e", "id": 2}}});
+        remove_named(None, &mut body, &|name| name == "email");
+        assert_eq!(body, json!({"error": {"record": {"id": 2}}}));
     }
 
     #[test]

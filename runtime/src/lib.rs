@@ -18,7 +18,7 @@
 //! | [`request`], [`style`], [`body`], [`credentials`] | building the upstream request |
 //! | [`upstream`] | sending it with reqwest (timeout, size limit) |
 //! | [`fetch`] | JSON over HTTP with authorization servers |
-//! | [`result`], [`shape`] | the MCP result: allowlist, redaction, output-schema fallback |
+//! | [`result`], [`shape`], [`conform`], [`budget`], [`scrub`] | the MCP result: allowlist, redaction, name rules, pruning to the output schema, the result budget, secret scrubbing |
 //! | [`audit`] | JSON log lines on stderr (and a file) |
 //! | [`transport`] | stdio and streamable HTTP |
 //! | `testing` | (feature `testing`) mock upstream and authorization server, in-process client, fixture and auth checks |
@@ -28,6 +28,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod bounded;
+pub mod budget;
 pub mod call;
 pub mod catalog;
 pub mod config;
@@ -40,6 +41,7 @@ pub mod limits;
 pub mod metrics;
 pub mod request;
 pub mod result;
+pub mod scrub;
 pub mod server;
 pub mod shape;
 pub mod spec;

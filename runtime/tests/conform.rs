@@ -7,8 +7,10 @@
 //! `properties`, `patternProperties`, `additionalProperties`, `items`, `prefixItems`, `anyOf`,
 //! `allOf`, `$ref` into recursive `$defs`), plus, rarely, `required`, `enum` and `const`, which
 //! the runtime also honours. Values are drawn from a small vocabulary so that they often hit the
-//! schemas' names and types. A fixed list of seeds keeps failures reproducible.
+//! schemas' names and types. A fixed list of seeds keeps failures reproducible. The same values,
+//! cut to random result budgets ([`mcpgen_runtime::budget::fit`]), must still validate.
 
+use mcpgen_runtime::budget;
 use mcpgen_runtime::conform::conform;
 use serde_json::{Map, Value, json};
 
@@ -209,6 +211,10 @@ fn conformed_values_always_validate() {
         let Ok(validator) = jsonschema::validator_for(&schema) else {
             continue;
         };
+        let text = schema.to_string();
+        let descriptive = ["required", "enum", "const"]
+            .iter()
+            .all(|k| !text.contains(&format!("\"{k}\"")));
         for _ in 0..50 {
             let input = value(&mut rng, 4);
             let input = if rng.chance(80) {
@@ -233,6 +239,18 @@ fn conformed_values_always_validate() {
                 "seed {seed}: the conformed value does not validate\nschema: {schema}\ninput: {input}\noutput: {}",
                 out.value
             );
+            // Cutting to a budget keeps a conforming value conforming (descriptive schemas only:
+            // `required`, `enum` and `const` are outside what the budget promises).
+            if descriptive {
+                let mut cut = out.value.clone();
+                let max = 20 + rng.below(300);
+                budget::fit(&mut cut, max);
+                assert!(
+                    validator.is_valid(&cut),
+                    "seed {seed}: the value cut to {max} bytes does not validate\nschema: {schema}\nvalue: {}\ncut: {cut}",
+                    out.value
+                );
+            }
             if validator.is_valid(&input) {
                 assert_eq!(
                     out.value, input,
