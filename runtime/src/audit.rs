@@ -120,6 +120,8 @@ pub enum Outcome {
     TransportError,
     /// The upstream did not answer within the timeout.
     Timeout,
+    /// The upstream redirected to another origin; the redirect was not followed.
+    RedirectRefused,
     /// The upstream answered 2xx, but its answer was larger than the response size limit and
     /// was cut off (the result is a success that says so).
     ResponseTruncated,
@@ -154,6 +156,7 @@ impl Outcome {
             Outcome::UpstreamError => "upstream_error",
             Outcome::TransportError => "transport_error",
             Outcome::Timeout => "timeout",
+            Outcome::RedirectRefused => "redirect_refused",
             Outcome::ResponseTruncated => "response_truncated",
             Outcome::InvalidResponse => "invalid_response",
             Outcome::OutputDrift => "output_drift",
@@ -179,6 +182,7 @@ impl Outcome {
             | Outcome::InvalidResponse
             | Outcome::OutputMismatch
             | Outcome::ResponseTruncated
+            | Outcome::RedirectRefused
             | Outcome::UnknownTool => Level::Warn,
             Outcome::TransportError | Outcome::Timeout | Outcome::IdentityError => Level::Error,
         }

@@ -12,8 +12,10 @@
 //!    hands out a confirmation token, which a later call with the same arguments redeems;
 //! 7. a slot under the concurrency cap (taken only now, so calls waiting for a human hold none);
 //! 8. the upstream token of the tool's identity mode is obtained and sent;
-//! 9. the answer is shaped into the result (`result.rs`; a per-call scrubber also removes the
-//!    tokens of this call), within the tool's result budget.
+//! 9. redirects: those on the upstream's origin are followed with the credentials, one to
+//!    another origin is refused (`redirect_refused`, with the escalation text);
+//! 10. the answer is shaped into the result (`result.rs`; a per-call scrubber also removes the
+//!     tokens of this call), within the tool's result budget.
 //!
 //! Refusals are tool results with `isError: true` ending with the escalation text (the tool's,
 //! else the server's); nothing reaches the upstream before step 8. Every failure after the tool
@@ -40,6 +42,7 @@ use crate::auth::{Principal, unix_now};
 use crate::catalog::ToolEntry;
 use crate::config::Secret;
 use crate::confirm::{self, Binding, CONFIRMATION_ARGUMENT, Purpose};
+use crate::redirect::{self, RedirectError};
 use crate::result::{ResultPlan, Shaped};
 use crate::scrub::Scrubber;
 use crate::server::ServerState;
@@ -409,19 +412,7 @@ impl ServerState {
         let scrubber = self.call_scrubber(principal, token.as_ref());
         let response = match self.upstream.send(request).await {
             Ok(response) => response,
-            Err(e) => {
-                let outcome = match e {
-                    UpstreamError::Timeout { .. } => Outcome::Timeout,
-                    UpstreamError::InvalidRequest(_) => Outcome::InvalidRequest,
-                    UpstreamError::Transport(_) => Outcome::TransportError,
-                };
-                let text = scrubber.text(&e.to_string());
-                return Ended::shaped(
-                    Shaped::error(outcome, text.clone(), Some(text)),
-                    decision,
-                    None,
-                );
-            }
+            Err(e) => return self.unanswered(entry, &e, &scrubber, decision),
         };
         let plan = ResultPlan {
             output: &spec.output,
@@ -435,6 +426,46 @@ impl ServerState {
                 .unwrap_or(self.limits.max_result_tokens),
         };
         Ended::shaped(plan.shape(&response), decision, Some(response.status))
+    }
+
+    /// How a call ends when the upstream gave no response to shape. The text is scrubbed in any
+    /// ASCII case: a redirect target is upstream input, and URL parsing lower-cases hosts. A
+    /// redirect to another origin gets the escalation text and, for the audit line, only the
+    /// target's origin.
+    fn unanswered(
+        &self,
+        entry: &ToolEntry,
+        error: &UpstreamError,
+        scrubber: &Scrubber,
+        decision: Decision,
+    ) -> Ended {
+        let text = scrubber.text_ignoring_case(&error.to_string());
+        let (outcome, detail, status) = match error {
+            UpstreamError::Timeout { .. } => (Outcome::Timeout, text.clone(), None),
+            UpstreamError::InvalidRequest(_) => (Outcome::InvalidRequest, text.clone(), None),
+            UpstreamError::Transport(_) => (Outcome::TransportError, text.clone(), None),
+            UpstreamError::Redirect(RedirectError::OtherOrigin { status, target, .. }) => {
+                let origin = scrubber.text_ignoring_case(&redirect::origin_text(target));
+                let text = self.escalated(entry, text);
+                let shaped = Shaped::error(
+                    Outcome::RedirectRefused,
+                    text,
+                    Some(format!("redirect to {origin}")),
+                );
+                return Ended::shaped(shaped, decision, Some(*status));
+            }
+            UpstreamError::Redirect(e @ RedirectError::Loop { .. }) => (
+                Outcome::UpstreamError,
+                "redirect loop".into(),
+                Some(e.status()),
+            ),
+            UpstreamError::Redirect(e @ RedirectError::TooMany { .. }) => (
+                Outcome::UpstreamError,
+                format!("more than {} redirects", redirect::MAX_REDIRECTS),
+                Some(e.status()),
+            ),
+        };
+        Ended::shaped(Shaped::error(outcome, text, Some(detail)), decision, status)
     }
 
     /// The server's scrubber plus the tokens this call holds.

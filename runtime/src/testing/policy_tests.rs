@@ -100,6 +100,7 @@ async fn a_confirm_tool_without_anyone_to_ask_dry_runs_then_redeems_its_token_on
         status: 204,
         content_type: None,
         body: Vec::new(),
+        headers: Vec::new(),
         delay: None,
     })
     .await;

@@ -2,7 +2,9 @@
 //!
 //! Owns where each [`CredentialKind`] goes: API keys in a header, the query or a cookie;
 //! `Authorization: Bearer`; `Authorization: Basic`. Secrets come from [`Settings`] (read at
-//! startup) and are written only into the outgoing request, never into an error.
+//! startup) and are written only into the outgoing request, never into an error. A key in the
+//! query is also recorded as a credential piece of the request, which every same-origin
+//! redirect sets again on its URL.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -39,11 +41,15 @@ pub fn apply(
                     .map_err(|_| RequestError::InvalidHeader {
                     name: (*env).into(),
                 })?,
-                ApiKeyLocation::Query => request.query.push(format!(
-                    "{}={}",
-                    style::query_component(name),
-                    style::query_component(key)
-                )),
+                ApiKeyLocation::Query => {
+                    let piece = format!(
+                        "{}={}",
+                        style::query_component(name),
+                        style::query_component(key)
+                    );
+                    request.query.push(piece.clone());
+                    request.query_credentials.push(piece);
+                }
                 ApiKeyLocation::Cookie => {
                     cookies.push(format!("{name}={}", style::cookie_component(key)))
                 }
@@ -87,6 +93,7 @@ mod tests {
             method: HttpMethod::Get,
             path: "/".into(),
             query: vec!["a=1".into()],
+            query_credentials: Vec::new(),
             headers: Vec::new(),
             body: None,
         }
@@ -134,6 +141,7 @@ mod tests {
         .unwrap();
         assert_eq!(req.header("x-api-key"), Some("k&y =1"));
         assert_eq!(req.query, ["a=1", "api%20key=k%26y%20%3D1"]);
+        assert_eq!(req.query_credentials, ["api%20key=k%26y%20%3D1"]);
         assert_eq!(cookies, ["sid=k&y%20=1"]);
     }
 

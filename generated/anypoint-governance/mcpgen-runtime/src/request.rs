@@ -31,6 +31,9 @@ pub struct OutgoingRequest {
     pub path: String,
     /// Encoded `name=value` pieces of the query string, in order.
     pub query: Vec<String>,
+    /// The pieces of `query` that carry credentials (API keys in the query): set again on the
+    /// URL of every redirect the request follows.
+    pub query_credentials: Vec<String>,
     /// Headers, in order (names lower-case).
     pub headers: Vec<(String, String)>,
     /// The body, if any.
@@ -321,6 +324,7 @@ impl RequestPlan {
             method: self.method,
             path,
             query,
+            query_credentials: Vec::new(),
             headers,
             body: self.body(args, settings)?,
         };

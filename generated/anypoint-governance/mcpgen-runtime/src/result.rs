@@ -110,6 +110,24 @@ impl Scrubber {
         out
     }
 
+    /// The text with every secret replaced wherever it occurs in any ASCII case: for text an
+    /// upstream wrote into a URL, whose host the URL parser lower-cases.
+    pub fn text_ignoring_case(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            let needle = secret.to_ascii_lowercase();
+            let mut from = 0;
+            // ASCII lower-casing keeps every byte offset, so positions found in the lower-cased
+            // text are positions in `out`.
+            while let Some(at) = out.to_ascii_lowercase()[from..].find(&needle) {
+                let at = from + at;
+                out.replace_range(at..at + needle.len(), REDACTED);
+                from = at + REDACTED.len();
+            }
+        }
+        out
+    }
+
     /// Scrubs every string (and member name) in a JSON value.
     pub fn value(&self, value: &mut Value) {
         if self.secrets.is_empty() {
@@ -738,6 +756,17 @@ mod tests {
             v,
             json!({"[REDACTED]": ["a [REDACTED]", 5], "k": {"n": "[REDACTED]"}})
         );
+    }
+
+    #[test]
+    fn scrubbing_can_ignore_case() {
+        let scrubber = Scrubber::new(["Key-AbC123".into(), "[REDACTED]x".into()]);
+        assert_eq!(
+            scrubber.text_ignoring_case("https://key-abc123.evil.test/KEY-ABC123/é/key-abc12"),
+            "https://[REDACTED].evil.test/[REDACTED]/é/key-abc12"
+        );
+        // A secret that the replacement itself would spell again is not looked for inside it.
+        assert_eq!(scrubber.text_ignoring_case("[redacted]x"), "[REDACTED]");
     }
 
     #[test]

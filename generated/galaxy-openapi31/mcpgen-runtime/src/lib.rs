@@ -17,6 +17,7 @@
 //! | [`validate`] | JSON Schema checks of arguments and results |
 //! | [`request`], [`style`], [`body`], [`credentials`] | building the upstream request |
 //! | [`upstream`] | sending it with reqwest (timeout, size limit) |
+//! | [`redirect`] | which upstream redirects are followed (same origin only) and how |
 //! | [`fetch`] | JSON over HTTP with authorization servers |
 //! | [`result`], [`shape`] | the MCP result: allowlist, redaction, output-schema fallback |
 //! | [`audit`] | JSON log lines on stderr (and a file) |
@@ -37,6 +38,7 @@ pub mod fetch;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod redirect;
 pub mod request;
 pub mod result;
 pub mod server;

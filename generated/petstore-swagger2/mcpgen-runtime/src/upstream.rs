@@ -1,18 +1,23 @@
 //! Sending requests to the upstream API with reqwest.
 //!
-//! Owns the HTTP client (built once: rustls with the `ring` provider, the spec's timeout), the
-//! conversion of an [`OutgoingRequest`] into a reqwest request (multipart bodies are assembled
-//! by reqwest, which writes the boundary), and reading the response up to a size limit (the
-//! rest is not read, and the response is marked truncated). Error messages come from reqwest
-//! with the URL stripped (a query may carry an API key).
+//! Owns the HTTP client (built once: rustls with the `ring` provider, the spec's timeout, no
+//! redirects followed by reqwest), the conversion of an [`OutgoingRequest`] into a reqwest
+//! request (multipart bodies are assembled by reqwest, which writes the boundary), sending the
+//! hops of a redirect chain as [`redirect`](crate::redirect) decides them, and reading the
+//! final response up to a size limit (the rest is not read, and the response is marked
+//! truncated). Every hop carries the request's headers (its credentials among them) and its
+//! credential query pieces again, on purpose: hops never leave the upstream's origin. Error
+//! messages come from reqwest with the URL stripped (a query may carry an API key).
 
 use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::Url;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
 
 use crate::body::OutgoingBody;
+use crate::redirect::{self, Chain, Hop, RedirectError};
 use crate::request::OutgoingRequest;
 use crate::spec::UpstreamSpec;
 
@@ -70,6 +75,9 @@ pub enum UpstreamError {
     InvalidRequest(String),
     /// Connecting failed or the exchange broke off.
     Transport(String),
+    /// The upstream redirected where this server does not follow (another origin, a loop, too
+    /// many hops).
+    Redirect(RedirectError),
 }
 
 impl fmt::Display for UpstreamError {
@@ -82,6 +90,7 @@ impl fmt::Display for UpstreamError {
             UpstreamError::Transport(msg) => {
                 write!(f, "the upstream API could not be reached: {msg}")
             }
+            UpstreamError::Redirect(e) => e.fmt(f),
         }
     }
 }
@@ -113,6 +122,7 @@ impl Upstream {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(spec.timeout_ms.max(1)))
             .user_agent(user_agent)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(describe)?;
         Ok(Upstream {
@@ -133,10 +143,38 @@ impl Upstream {
         self.max_response_bytes
     }
 
-    /// Sends a request and reads the response, up to the size limit.
+    /// Sends a request, following same-origin redirects (see [`redirect`](crate::redirect)),
+    /// and reads the final response, up to the size limit.
     pub async fn send(&self, request: OutgoingRequest) -> Result<UpstreamResponse, UpstreamError> {
-        let builder = self.to_reqwest(request)?;
-        let mut response = builder.send().await.map_err(|e| self.classify(e))?;
+        let url = Url::parse(&request.url(&self.base_url))
+            .map_err(|_| UpstreamError::InvalidRequest("the URL is not valid".into()))?;
+        let mut chain = Chain::new(request.method, url, request.query_credentials.clone());
+        loop {
+            let hop = chain.current();
+            let response = self
+                .to_reqwest(&request, hop)?
+                .send()
+                .await
+                .map_err(|e| self.classify(e))?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let Some(target) = redirect::target(status, location, &hop.url) else {
+                return self.read(response).await;
+            };
+            chain
+                .follow(status, target)
+                .map_err(UpstreamError::Redirect)?;
+        }
+    }
+
+    /// Reads a response, up to the size limit.
+    async fn read(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<UpstreamResponse, UpstreamError> {
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -180,45 +218,47 @@ impl Upstream {
         }
     }
 
+    /// The reqwest request of one hop: `request`'s headers (credentials included), sent to
+    /// the hop's URL with its method, and `request`'s body unless the hop dropped it. The body
+    /// is copied: a 307 or 308 may need it again.
     fn to_reqwest(
         &self,
-        request: OutgoingRequest,
+        request: &OutgoingRequest,
+        hop: &Hop,
     ) -> Result<reqwest::RequestBuilder, UpstreamError> {
         let invalid = |what: &str| UpstreamError::InvalidRequest(what.to_owned());
-        let url = reqwest::Url::parse(&request.url(&self.base_url))
-            .map_err(|_| invalid("the URL is not valid"))?;
-        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+        let method = reqwest::Method::from_bytes(hop.method.as_str().as_bytes())
             .map_err(|_| invalid("bad method"))?;
-        let mut builder = self.client.request(method, url);
+        let mut builder = self.client.request(method, hop.url.clone());
         for (name, value) in &request.headers {
             let name =
                 HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("bad header name"))?;
             let value = HeaderValue::from_str(value).map_err(|_| invalid("bad header value"))?;
             builder = builder.header(name, value);
         }
-        match request.body {
+        match request.body.as_ref().filter(|_| hop.body) {
             None => {}
             Some(OutgoingBody::Bytes {
                 content_type,
                 bytes,
             }) => {
-                let value = HeaderValue::from_str(&content_type)
-                    .map_err(|_| invalid("bad content type"))?;
-                builder = builder.header(CONTENT_TYPE, value).body(bytes);
+                let value =
+                    HeaderValue::from_str(content_type).map_err(|_| invalid("bad content type"))?;
+                builder = builder.header(CONTENT_TYPE, value).body(bytes.clone());
             }
             Some(OutgoingBody::Multipart(parts)) => {
                 let mut form = reqwest::multipart::Form::new();
                 for part in parts {
-                    let mut p = reqwest::multipart::Part::bytes(part.data);
-                    if let Some(filename) = part.filename {
-                        p = p.file_name(filename);
+                    let mut p = reqwest::multipart::Part::bytes(part.data.clone());
+                    if let Some(filename) = &part.filename {
+                        p = p.file_name(filename.clone());
                     }
-                    if let Some(ct) = part.content_type {
+                    if let Some(ct) = &part.content_type {
                         p = p
-                            .mime_str(&ct)
+                            .mime_str(ct)
                             .map_err(|_| invalid("bad multipart content type"))?;
                     }
-                    form = form.part(part.name, p);
+                    form = form.part(part.name.clone(), p);
                 }
                 builder = builder.multipart(form);
             }

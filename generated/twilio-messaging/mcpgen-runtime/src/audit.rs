@@ -120,6 +120,8 @@ pub enum Outcome {
     TransportError,
     /// The upstream did not answer within the timeout.
     Timeout,
+    /// The upstream redirected to another origin; the redirect was not followed.
+    RedirectRefused,
     /// The upstream response was larger than the limit and was cut off.
     ResponseTruncated,
     /// The upstream response could not be read as its declared media type.
@@ -144,6 +146,7 @@ impl Outcome {
             Outcome::UpstreamError => "upstream_error",
             Outcome::TransportError => "transport_error",
             Outcome::Timeout => "timeout",
+            Outcome::RedirectRefused => "redirect_refused",
             Outcome::ResponseTruncated => "response_truncated",
             Outcome::InvalidResponse => "invalid_response",
             Outcome::OutputMismatch => "output_mismatch",
@@ -162,6 +165,7 @@ impl Outcome {
             | Outcome::InvalidResponse
             | Outcome::OutputMismatch
             | Outcome::ResponseTruncated
+            | Outcome::RedirectRefused
             | Outcome::UnknownTool => Level::Warn,
             Outcome::TransportError | Outcome::Timeout | Outcome::IdentityError => Level::Error,
         }

@@ -512,6 +512,7 @@ mod tests {
             method: HttpMethod::Post,
             path: "/v1/pets".into(),
             query: vec![format!("key={MASK}"), "limit=2".into()],
+            query_credentials: vec![format!("key={MASK}")],
             headers: vec![
                 ("x-request-id".into(), "r-1".into()),
                 ("authorization".into(), format!("Bearer {MASK}")),

@@ -106,6 +106,7 @@ impl CannedResponse {
             status: self.status,
             content_type: self.content_type.clone(),
             body,
+            headers: Vec::new(),
             delay: None,
         }
     }

@@ -1,9 +1,11 @@
 //! A mock upstream API: an axum server on `127.0.0.1:0` that records every request and
-//! answers each with the same canned response.
+//! answers each with the same canned response, unless responses were queued for the next
+//! requests ([`MockUpstream::queue`]: a redirect first, then the answer).
 //!
 //! Records exactly what arrived: method, raw (still percent-encoded) path, the raw query and
 //! its decoded pairs in order, headers in order, body bytes and content type.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +27,8 @@ pub struct MockResponse {
     pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,
+    /// Further headers (`Location` …).
+    pub headers: Vec<(String, String)>,
     /// Wait this long before answering (to provoke timeouts).
     pub delay: Option<Duration>,
 }
@@ -36,6 +40,18 @@ impl MockResponse {
             status,
             content_type: Some("application/json".into()),
             body: body.to_string().into_bytes(),
+            headers: Vec::new(),
+            delay: None,
+        }
+    }
+
+    /// A redirect: `status` with `Location: location` and no body.
+    pub fn redirect(status: u16, location: impl Into<String>) -> Self {
+        MockResponse {
+            status,
+            content_type: None,
+            body: Vec::new(),
+            headers: vec![("location".into(), location.into())],
             delay: None,
         }
     }
@@ -77,6 +93,7 @@ impl RecordedRequest {
 struct MockState {
     requests: Mutex<Vec<RecordedRequest>>,
     response: Mutex<MockResponse>,
+    queued: Mutex<VecDeque<MockResponse>>,
 }
 
 /// A running mock upstream; stops when dropped.
@@ -96,6 +113,7 @@ impl MockUpstream {
         let state = Arc::new(MockState {
             requests: Mutex::default(),
             response: Mutex::new(response),
+            queued: Mutex::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -132,6 +150,16 @@ impl MockUpstream {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Answers the next request with `response` instead of the canned one. Queued responses
+    /// are served in order, each once; then the canned response again.
+    pub fn queue(&self, response: MockResponse) {
+        self.state
+            .queued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(response);
     }
 
     /// Changes the canned response.
@@ -188,11 +216,18 @@ async fn record(
             body: body.to_vec(),
             content_type,
         });
-    let canned = state
-        .response
+    let queued = state
+        .queued
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .clone();
+        .pop_front();
+    let canned = queued.unwrap_or_else(|| {
+        state
+            .response
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    });
     if let Some(delay) = canned.delay {
         tokio::time::sleep(delay).await;
     }
@@ -201,6 +236,14 @@ async fn record(
     response.headers_mut().remove(header::CONTENT_TYPE);
     if let Some(ct) = canned.content_type.and_then(|ct| ct.parse().ok()) {
         response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    for (name, value) in canned.headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
     }
     response
 }
