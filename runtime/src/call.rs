@@ -43,6 +43,7 @@ use crate::catalog::ToolEntry;
 use crate::config::Secret;
 use crate::confirm::{self, Binding, CONFIRMATION_ARGUMENT, Purpose};
 use crate::redirect::{self, RedirectError};
+use crate::request::RequestError;
 use crate::result::{ResultPlan, Shaped};
 use crate::scrub::Scrubber;
 use crate::server::ServerState;
@@ -337,6 +338,22 @@ impl ServerState {
                 .build(&call_args, &self.settings, request_id, placeholder.as_ref())
             {
                 Ok(request) => request,
+                Err(RequestError::BlankPathValue { name }) => {
+                    let text = format!(
+                        "Invalid arguments for tool `{}`; the upstream API was not called.\n- {}",
+                        spec.name,
+                        RequestError::BlankPathValue { name: name.clone() }
+                    );
+                    return Ended::shaped(
+                        Shaped::error(
+                            Outcome::InvalidArguments,
+                            text,
+                            Some(format!("blank path argument {name}")),
+                        ),
+                        Decision::Allowed,
+                        None,
+                    );
+                }
                 Err(e) => {
                     let text = format!("The request could not be built: {e}");
                     return Ended::shaped(

@@ -430,6 +430,31 @@ async fn rate_limits_request_size_and_concurrency_are_enforced_before_the_upstre
 }
 
 #[tokio::test]
+async fn a_blank_path_argument_is_refused_before_the_upstream() {
+    let mock = MockUpstream::start(ok_mock()).await;
+    let server = McpServer::new(&PETS, settings(&mock), AuditSink::memory()).unwrap();
+    for blank in ["", "  "] {
+        let result = server
+            .call("get_pet", Some(args(json!({"pet_id": blank}))))
+            .await
+            .unwrap();
+        let text = result_text(&result);
+        assert_eq!(result.is_error, Some(true));
+        assert!(
+            text.starts_with("Invalid arguments for tool `get_pet`; the upstream API was not called.\n- `pet_id` must not be empty or blank"),
+            "{text}"
+        );
+    }
+    assert!(
+        mock.requests().is_empty(),
+        "a blank path reached the upstream"
+    );
+    let line = lines(&server).pop().unwrap();
+    assert_eq!(line["outcome"], "invalid_arguments");
+    assert_eq!(line["detail"], "blank path argument pet_id");
+}
+
+#[tokio::test]
 async fn a_2xx_response_over_the_size_limit_is_a_success_that_says_so() {
     let mock = MockUpstream::start(MockResponse::json(
         200,
