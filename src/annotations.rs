@@ -95,6 +95,10 @@ pub struct LimitsSection {
     /// Tool calls in progress at once, over all callers. Default 16.
     #[serde(default)]
     pub max_concurrent_calls: Option<u32>,
+    /// Largest result shown to the model, in tokens (about 4 bytes of JSON each); a larger one
+    /// is cut to fit, with a note. Default 20,000 (clients cap tool results near 25,000).
+    #[serde(default)]
+    pub max_result_tokens: Option<u32>,
 }
 
 /// Whose identity reaches the upstream API.
@@ -299,6 +303,10 @@ pub struct ResponseEntry {
     /// Fields removed or masked, as JSON pointers with `*` wildcards, applied after `allow`.
     #[serde(default)]
     pub redact: Vec<RedactEntry>,
+    /// This tool's result budget in tokens, instead of `server.limits.max_result_tokens` (e.g.
+    /// a tool that fetches one long document).
+    #[serde(default)]
+    pub max_result_tokens: Option<u32>,
 }
 
 /// One redaction: a path (removed) or a path with an action.

@@ -57,6 +57,8 @@ pub struct Limits {
     pub calls_per_minute: u32,
     /// Tool calls in progress at once.
     pub max_concurrent_calls: u32,
+    /// Result budget in tokens, for tools without their own.
+    pub max_result_tokens: u32,
 }
 
 /// Whose identity a tool uses upstream.
@@ -342,6 +344,14 @@ pub struct OutputIr {
     pub allow: Vec<String>,
     /// Redactions, applied after the allowlist.
     pub redact: Vec<RedactionIr>,
+    /// Field rules by name, for answers whose shape is not the published one (empty without
+    /// an allowlist or redactions).
+    pub names: NameRulesIr,
+    /// The tool's own result budget in tokens.
+    pub max_result_tokens: Option<u32>,
+    /// Arguments (model-facing names) that page or filter the answer, suggested when a result
+    /// is cut to its budget.
+    pub narrow_with: Vec<String>,
     /// JSON Schema of the upstream's success response before shaping, used to synthesize test
     /// responses.
     pub upstream_schema: Option<Value>,
@@ -349,6 +359,15 @@ pub struct OutputIr {
     pub media_type: String,
     /// Status code of the primary success response.
     pub status: u16,
+}
+
+/// Field rules by member name (see `lower::names`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameRulesIr {
+    /// With an allowlist: the only member names error bodies keep (sorted).
+    pub keep: Option<Vec<String>>,
+    /// Member names removed wherever the published schema does not name them (sorted).
+    pub drop: Vec<String>,
 }
 
 /// One redaction rule.

@@ -149,6 +149,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
     let max_request_bytes = Literal::u64_suffixed(ir.limits.max_request_bytes);
     let calls_per_minute = Literal::u32_suffixed(ir.limits.calls_per_minute);
     let max_concurrent_calls = Literal::u32_suffixed(ir.limits.max_concurrent_calls);
+    let max_result_tokens = Literal::u32_suffixed(ir.limits.max_result_tokens);
     let escalation = opt_lit(ir.escalation.as_deref());
     let title_text = ir
         .title
@@ -183,6 +184,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
                 max_request_bytes: #max_request_bytes,
                 calls_per_minute: #calls_per_minute,
                 max_concurrent_calls: #max_concurrent_calls,
+                max_result_tokens: #max_result_tokens,
             },
             escalation: #escalation,
         };
@@ -260,6 +262,22 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         };
         quote!(#spec::RedactionSpec { path: #path, action: #action })
     });
+    let names_keep = match &tool.output.names.keep {
+        Some(names) => {
+            let names = names.iter().map(|n| lit(n));
+            quote!(::core::option::Option::Some(&[#(#names),*]))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let names_drop = tool.output.names.drop.iter().map(|n| lit(n));
+    let tool_max_result_tokens = match tool.output.max_result_tokens {
+        Some(n) => {
+            let n = Literal::u32_suffixed(n);
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let narrow_with = tool.output.narrow_with.iter().map(|n| lit(n));
     let params = tool.params.iter().map(|p| {
         let wire = lit(&p.wire_name);
         let location = ident(match p.location {
@@ -384,6 +402,12 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
                 wrap: #wrap,
                 allow: &[#(#allow),*],
                 redact: &[#(#redact),*],
+                names: #spec::NameRules {
+                    keep: #names_keep,
+                    drop: &[#(#names_drop),*],
+                },
+                max_result_tokens: #tool_max_result_tokens,
+                narrow_with: &[#(#narrow_with),*],
             },
             params: &[#(#params),*],
             body: #body,

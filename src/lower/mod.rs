@@ -5,6 +5,7 @@
 //! allowlists, redactions, credentials) exactly once. It reads only what `load` produced and
 //! writes nothing. Defects in operations that are not selected are never looked at.
 
+pub mod names;
 pub mod operations;
 pub mod params;
 pub mod profile;
@@ -39,6 +40,9 @@ pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 16;
 
 /// Default largest upstream response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Default result budget in tokens: under the ~25,000 tokens at which clients cut tool results.
+pub const DEFAULT_MAX_RESULT_TOKENS: u32 = 20_000;
 
 /// Where things are in the annotation file, for diagnostics.
 pub struct AnnotationCtx<'a> {
@@ -329,6 +333,9 @@ fn lower_tracking(
             max_concurrent_calls: limits
                 .max_concurrent_calls
                 .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS),
+            max_result_tokens: limits
+                .max_result_tokens
+                .unwrap_or(DEFAULT_MAX_RESULT_TOKENS),
         },
         escalation: file.server.escalation.clone(),
         profiles,

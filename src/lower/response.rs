@@ -7,6 +7,7 @@ use crate::ir::{OutputIr, RedactAction, RedactionIr};
 use crate::load::SpecSet;
 use crate::load::pointer::escape_token;
 use crate::lower::AnnotationCtx;
+use crate::lower::names;
 use crate::lower::operations::OperationRef;
 use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
@@ -101,6 +102,11 @@ pub fn lower_output(
                 None => (status, String::new(), None),
             });
         }
+    }
+    // Only JSON when the operation offers it: shaping, field rules and the output schema apply
+    // to JSON, and an upstream offered a choice may otherwise answer XML.
+    if accept.iter().any(|m| is_json(m)) {
+        accept.retain(|m| is_json(m));
     }
     let accept = if accept.is_empty() {
         "application/json".to_owned()
@@ -215,7 +221,8 @@ pub fn lower_output(
             wrap = Some(WRAP_MEMBER.to_owned());
             json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
         };
-        let finished = builder.finish(root);
+        let mut finished = builder.finish(root);
+        accept_null_below_the_root(&mut finished);
         // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
         // the server, so the tool answers in text instead, and the architect is told.
         match jsonschema::validator_for(&finished) {
@@ -234,10 +241,19 @@ pub fn lower_output(
             ),
         }
     }
+    let upstream_schema = json_schema.map(|s| builder.finish(s));
+    let names = names::name_rules(
+        upstream_schema.as_ref(),
+        &allow.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
+        &redact.iter().map(|(_, p, _)| p.clone()).collect::<Vec<_>>(),
+    );
     Output {
         output: OutputIr {
             schema: output_schema,
             wrap,
+            names,
+            max_result_tokens: entry.max_result_tokens,
+            narrow_with: Vec::new(),
             allow: allow.into_iter().map(|(_, p)| p.to_string()).collect(),
             redact: redact
                 .into_iter()
@@ -246,7 +262,7 @@ pub fn lower_output(
                     action,
                 })
                 .collect(),
-            upstream_schema: json_schema.map(|s| builder.finish(s)),
+            upstream_schema,
             media_type,
             status,
         },
@@ -313,6 +329,39 @@ fn report_shape_error(
         .with_help("remove the parent field instead"),
     };
     diagnostics.push(diagnostic);
+}
+
+/// Makes every schema of a published output schema accept `null`, except the root (MCP wants
+/// an object there): `null` in place of a declared member is the most common way real answers
+/// drift from their specs, and a `null` carries no data to protect.
+///
+/// Typed schemas gain `"null"` in their `type`; a `$ref` reaches a definition that accepts it;
+/// an untyped schema accepts it already (its `properties` or `items` apply to objects and
+/// arrays only), and so do `anyOf` and `allOf` whose branches all do.
+fn accept_null_below_the_root(schema: &mut Value) {
+    fn visit(schema: &mut Value, root: bool) {
+        let Value::Object(node) = schema else { return };
+        if !root && node.contains_key("type") {
+            crate::lower::schema::make_nullable(node);
+        }
+        for (key, child) in node.iter_mut() {
+            match key.as_str() {
+                "properties" | "patternProperties" | "$defs" => {
+                    if let Value::Object(members) = child {
+                        members.values_mut().for_each(|m| visit(m, false));
+                    }
+                }
+                "items" | "additionalProperties" => visit(child, false),
+                "prefixItems" | "anyOf" | "allOf" | "oneOf" => {
+                    if let Value::Array(branches) = child {
+                        branches.iter_mut().for_each(|b| visit(b, false));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    visit(schema, true);
 }
 
 /// Whether a (shaped) schema always describes a JSON object.

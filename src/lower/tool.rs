@@ -2,7 +2,10 @@
 
 use crate::annotations::{IdentityName, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::{CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr, ToolIr};
+use crate::ir::{
+    CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr, ParamIr, ParamLocation,
+    ToolIr, ValueSource,
+};
 use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
 use crate::lower::operations::OperationRef;
@@ -152,7 +155,7 @@ pub fn lower_tool(
             None => (input_schema, None, false),
         };
 
-    let output = lower_output(
+    let mut output = lower_output(
         spec,
         op,
         &entry.response,
@@ -160,6 +163,7 @@ pub fn lower_tool(
         &pointer,
         diagnostics,
     );
+    output.output.narrow_with = narrowing_arguments(&arguments.params);
     let credentials = credentials_for(
         spec,
         op,
@@ -223,6 +227,67 @@ pub fn lower_tool(
         identity,
         escalation: entry.escalation.clone(),
     }
+}
+
+/// Query arguments by which a model can page or narrow a long answer: the paging ones
+/// (`limit`, `cursor`, `page` …) first, else up to four other query arguments (filters), as
+/// the model names them.
+fn narrowing_arguments(params: &[ParamIr]) -> Vec<String> {
+    const PAGING: &[&str] = &[
+        "after",
+        "before",
+        "continuationtoken",
+        "count",
+        "cursor",
+        "endingbefore",
+        "first",
+        "last",
+        "limit",
+        "marker",
+        "maxresults",
+        "next",
+        "nextpagetoken",
+        "nexttoken",
+        "offset",
+        "page",
+        "pagenumber",
+        "pagesize",
+        "pagetoken",
+        "perpage",
+        "size",
+        "skip",
+        "skiptoken",
+        "start",
+        "startingafter",
+        "top",
+    ];
+    let query_arguments: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|p| p.location == ParamLocation::Query)
+        .filter_map(|p| match &p.value {
+            ValueSource::Argument { name, .. } => Some((p.wire_name.as_str(), name.as_str())),
+            _ => None,
+        })
+        .collect();
+    let folded = |wire: &str| -> String {
+        wire.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let paging: Vec<String> = query_arguments
+        .iter()
+        .filter(|(wire, _)| PAGING.contains(&folded(wire).as_str()))
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    if !paging.is_empty() {
+        return paging;
+    }
+    query_arguments
+        .iter()
+        .take(4)
+        .map(|(_, name)| (*name).to_owned())
+        .collect()
 }
 
 /// The identity named in the annotation file.
@@ -318,4 +383,48 @@ fn spec_description(op: &OperationRef<'_>) -> String {
             + "…";
     }
     description
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::ParamStyle;
+
+    fn param(wire: &str, location: ParamLocation, value: ValueSource) -> ParamIr {
+        ParamIr {
+            wire_name: wire.into(),
+            location,
+            style: ParamStyle::Form,
+            explode: true,
+            allow_reserved: false,
+            value,
+        }
+    }
+
+    fn arg(name: &str) -> ValueSource {
+        ValueSource::Argument {
+            name: name.into(),
+            default: None,
+        }
+    }
+
+    #[test]
+    fn paging_arguments_come_first_by_their_wire_names() {
+        let params = [
+            param("id", ParamLocation::Path, arg("id")),
+            param("state", ParamLocation::Query, arg("state")),
+            param("per_page", ParamLocation::Query, arg("per_page")),
+            param("Page-Token", ParamLocation::Query, arg("page_token")),
+            param("limit", ParamLocation::Query, ValueSource::Fixed(10.into())),
+            param("X-Cursor", ParamLocation::Header, arg("cursor")),
+        ];
+        assert_eq!(narrowing_arguments(&params), ["per_page", "page_token"]);
+        // Without paging arguments, the query's filters.
+        let params = [
+            param("q", ParamLocation::Query, arg("q")),
+            param("state", ParamLocation::Query, arg("state")),
+        ];
+        assert_eq!(narrowing_arguments(&params), ["q", "state"]);
+        assert!(narrowing_arguments(&[]).is_empty());
+    }
 }

@@ -40,6 +40,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         max_request_bytes: 1048576u64,
         calls_per_minute: 60u32,
         max_concurrent_calls: 16u32,
+        max_result_tokens: 20000u32,
     },
     escalation: ::core::option::Option::Some(
         "Planet changes you cannot make here go to the catalogue team (#galaxy-catalogue).",

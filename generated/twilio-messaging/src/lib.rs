@@ -39,6 +39,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         max_request_bytes: 1048576u64,
         calls_per_minute: 20u32,
         max_concurrent_calls: 4u32,
+        max_result_tokens: 20000u32,
     },
     escalation: ::core::option::Option::Some(
         "To message other numbers or see message bodies, file a request with the messaging team (MSG queue in Jira).",

@@ -122,11 +122,21 @@ pub enum Outcome {
     Timeout,
     /// The upstream redirected to another origin; the redirect was not followed.
     RedirectRefused,
-    /// The upstream response was larger than the limit and was cut off.
+    /// The upstream answered 2xx, but its answer was larger than the response size limit and
+    /// was cut off (the result is a success that says so).
     ResponseTruncated,
-    /// The upstream response could not be read as its declared media type.
+    /// The upstream answered 2xx with a body labelled JSON that does not parse (shown as text).
     InvalidResponse,
-    /// The result did not match the published output schema; sent as an error with the data as text.
+    /// The upstream answered 2xx with JSON that does not match the published output schema: the
+    /// structured content leaves the drifted parts out, the text holds the whole answer.
+    OutputDrift,
+    /// The upstream answered 2xx and the result was cut to fit the result budget.
+    ResultCut,
+    /// The upstream answered 2xx with a body the tool's field rules cannot apply to (not JSON):
+    /// the result says what arrived, not what it held.
+    Withheld,
+    /// The output schema accepts no result the server can build (a hand-edited schema): the
+    /// answer is returned as an error without data.
     OutputMismatch,
     /// The client cancelled the call.
     Cancelled,
@@ -149,6 +159,9 @@ impl Outcome {
             Outcome::RedirectRefused => "redirect_refused",
             Outcome::ResponseTruncated => "response_truncated",
             Outcome::InvalidResponse => "invalid_response",
+            Outcome::OutputDrift => "output_drift",
+            Outcome::ResultCut => "result_cut",
+            Outcome::Withheld => "withheld",
             Outcome::OutputMismatch => "output_mismatch",
             Outcome::Cancelled => "cancelled",
             Outcome::UnknownTool => "unknown_tool",
@@ -158,8 +171,12 @@ impl Outcome {
     /// The level a call with this outcome is logged at.
     pub fn level(self) -> Level {
         match self {
-            Outcome::Ok | Outcome::Cancelled | Outcome::NotExecuted => Level::Info,
+            Outcome::Ok | Outcome::Cancelled | Outcome::NotExecuted | Outcome::ResultCut => {
+                Level::Info
+            }
             Outcome::InvalidArguments
+            | Outcome::OutputDrift
+            | Outcome::Withheld
             | Outcome::InvalidRequest
             | Outcome::UpstreamError
             | Outcome::InvalidResponse
@@ -307,9 +324,15 @@ pub struct ToolCallRecord {
     pub arguments: Vec<String>,
     /// A short value-free explanation (schema paths, error kind), for non-`ok` outcomes.
     pub detail: Option<String>,
+    /// Where a 2xx answer drifted from the published output schema: generalised schema paths
+    /// (`/items/*/owner`), for the `output_drift` outcome.
+    pub drift: Vec<String>,
     /// The server runs without caller authentication (`--insecure-no-auth`).
     pub auth_disabled: bool,
 }
+
+/// Most drifted paths written in one audit line.
+pub const MAX_LOGGED_DRIFT: usize = 32;
 
 /// The first `max` characters of `s`.
 pub(crate) fn cut(s: &str, max: usize) -> String {
@@ -352,6 +375,15 @@ impl ToolCallRecord {
         line.insert("arguments".into(), json!(arguments));
         if let Some(detail) = &self.detail {
             line.insert("detail".into(), detail.clone().into());
+        }
+        if !self.drift.is_empty() {
+            let drift: Vec<String> = self
+                .drift
+                .iter()
+                .take(MAX_LOGGED_DRIFT)
+                .map(|p| name(p))
+                .collect();
+            line.insert("drift".into(), json!(drift));
         }
         if self.auth_disabled {
             line.insert("auth".into(), "disabled".into());
@@ -546,6 +578,7 @@ mod tests {
             outcome: Outcome::Ok,
             arguments: vec!["limit".into(), "kind".into()],
             detail: None,
+            drift: Vec::new(),
             auth_disabled: false,
         }
     }
@@ -568,6 +601,7 @@ mod tests {
             upstream_status: None,
             outcome: Outcome::Timeout,
             detail: Some("timed out".into()),
+            drift: Vec::new(),
             auth_disabled: true,
             ..record()
         };

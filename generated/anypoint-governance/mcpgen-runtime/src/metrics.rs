@@ -2,7 +2,8 @@
 //!
 //! Counted where the audit line is written, so the two always agree: tool calls by tool,
 //! decision and outcome; call latency per tool (a histogram); upstream responses by status
-//! class; calls in progress; calls of unknown tools; refusals at the HTTP layer by status.
+//! class; answers that drifted from the published output schema, per tool; calls in progress;
+//! calls of unknown tools; refusals at the HTTP layer by status.
 //! Every label value comes from the generated spec or a closed set (decisions, outcomes,
 //! status classes), never from a client, so the number of series is bounded.
 
@@ -40,6 +41,8 @@ struct Counts {
     latency: BTreeMap<&'static str, Histogram>,
     /// (tool, status class) → upstream responses.
     upstream: BTreeMap<(&'static str, &'static str), u64>,
+    /// tool → 2xx answers that drifted from the published output schema.
+    drift: BTreeMap<&'static str, u64>,
     /// HTTP status → refusals before MCP handling.
     http_refusals: BTreeMap<u16, u64>,
 }
@@ -118,6 +121,9 @@ impl Metrics {
                 .upstream
                 .entry((tool, status_class(status)))
                 .or_default() += 1;
+        }
+        if outcome == Outcome::OutputDrift {
+            *counts.drift.entry(tool).or_default() += 1;
         }
     }
 
@@ -224,6 +230,20 @@ impl Metrics {
         }
         family(
             &mut out,
+            "mcpgen_tool_output_drift_total",
+            "counter",
+            "Upstream 2xx answers that did not match the tool's published output schema (the \
+             structured content left the drifted parts out; the audit line names them).",
+        );
+        for (tool, n) in &counts.drift {
+            let _ = writeln!(
+                out,
+                "mcpgen_tool_output_drift_total{{tool=\"{}\"}} {n}",
+                escape(tool)
+            );
+        }
+        family(
+            &mut out,
             "mcpgen_http_refusals_total",
             "counter",
             "HTTP requests refused before MCP handling (no or bad token, missing scope, too large).",
@@ -289,6 +309,13 @@ mod tests {
             ms(60_000),
         );
         metrics.call(
+            "list_pets",
+            Decision::Allowed,
+            Outcome::OutputDrift,
+            Some(200),
+            ms(4),
+        );
+        metrics.call(
             "delete_pet",
             Decision::Denied(DenyReason::InsufficientScope),
             Outcome::NotExecuted,
@@ -308,12 +335,14 @@ mod tests {
             "mcpgen_tool_calls_total{tool=\"list_pets\",decision=\"allowed\",outcome=\"ok\"} 2",
             "mcpgen_tool_calls_total{tool=\"list_pets\",decision=\"allowed\",outcome=\"upstream_error\"} 1",
             "mcpgen_tool_calls_total{tool=\"delete_pet\",decision=\"denied:insufficient_scope\",outcome=\"not_executed\"} 1",
-            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"0.005\"} 1",
-            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"0.05\"} 2",
-            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"30\"} 2",
-            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"+Inf\"} 3",
-            "mcpgen_tool_call_duration_seconds_count{tool=\"list_pets\"} 3",
-            "mcpgen_upstream_responses_total{tool=\"list_pets\",status=\"2xx\"} 2",
+            "mcpgen_tool_calls_total{tool=\"list_pets\",decision=\"allowed\",outcome=\"output_drift\"} 1",
+            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"0.005\"} 2",
+            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"0.05\"} 3",
+            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"30\"} 3",
+            "mcpgen_tool_call_duration_seconds_bucket{tool=\"list_pets\",le=\"+Inf\"} 4",
+            "mcpgen_tool_call_duration_seconds_count{tool=\"list_pets\"} 4",
+            "mcpgen_upstream_responses_total{tool=\"list_pets\",status=\"2xx\"} 3",
+            "mcpgen_tool_output_drift_total{tool=\"list_pets\"} 1",
             "mcpgen_upstream_responses_total{tool=\"list_pets\",status=\"5xx\"} 1",
             "mcpgen_http_refusals_total{status=\"401\"} 2",
         ] {

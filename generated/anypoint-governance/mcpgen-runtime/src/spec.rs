@@ -43,6 +43,9 @@ pub struct LimitsSpec {
     pub calls_per_minute: u32,
     /// Tool calls in progress at once, over all callers.
     pub max_concurrent_calls: u32,
+    /// Largest result shown to the model, in tokens (about 4 bytes of JSON each); a larger one
+    /// is cut to fit, unless the tool sets its own budget.
+    pub max_result_tokens: u32,
 }
 
 /// The upstream HTTP API.
@@ -372,6 +375,36 @@ pub struct OutputSpec {
     pub allow: &'static [&'static str],
     /// Redactions applied after the allowlist.
     pub redact: &'static [RedactionSpec],
+    /// How field rules hold where an answer does not have the published shape (set when the
+    /// tool has an allowlist or redactions; empty otherwise).
+    pub names: NameRules,
+    /// The tool's own result budget in tokens (`None`: the server's).
+    pub max_result_tokens: Option<u32>,
+    /// Arguments that page or filter the answer (model-facing names), suggested when a result is
+    /// cut to its budget.
+    pub narrow_with: &'static [&'static str],
+}
+
+/// Field rules by member name, for the parts of an answer whose position the published output
+/// schema does not describe: error bodies, envelopes and members the spec does not mention.
+#[derive(Debug)]
+pub struct NameRules {
+    /// When set (tools with an allowlist), error bodies keep only members with these names: the
+    /// names the allowlist lets through and common error-envelope names (`message`, `code` …),
+    /// less `drop`.
+    pub keep: Option<&'static [&'static str]>,
+    /// Members with these names are removed wherever the published schema does not name them:
+    /// the members redactions remove or mask, and, with an allowlist, the response's members it
+    /// leaves out.
+    pub drop: &'static [&'static str],
+}
+
+impl NameRules {
+    /// No rules (a tool without an allowlist or redactions).
+    pub const NONE: NameRules = NameRules {
+        keep: None,
+        drop: &[],
+    };
 }
 
 /// One redaction rule applied to the upstream response before it leaves the server.

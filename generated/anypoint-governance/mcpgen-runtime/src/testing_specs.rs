@@ -60,6 +60,9 @@ const NO_OUTPUT: OutputSpec = OutputSpec {
     wrap: None,
     allow: &[],
     redact: &[],
+    names: NameRules::NONE,
+    max_result_tokens: None,
+    narrow_with: &[],
 };
 
 /// GET /pets/{pet_id}: every parameter location, defaults, fixed and env values, API key header.
@@ -97,6 +100,12 @@ pub static GET_PET: ToolSpec = ToolSpec {
                 action: RedactAction::Mask { keep_last: 4 },
             },
         ],
+        names: NameRules {
+            keep: Some(&["card", "code", "email", "id", "message", "name", "owner"]),
+            drop: &["card", "email"],
+        },
+        max_result_tokens: None,
+        narrow_with: &[],
     },
     params: &[
         param(
@@ -179,7 +188,8 @@ pub static LIST_PETS: ToolSpec = ToolSpec {
     output: OutputSpec {
         schema: Some(
             r#"{"type":"object","properties":{"items":{"type":"array","items":{"type":"object",
-            "properties":{"id":{"type":"integer"},"name":{"type":"string"}},"required":["id","name"]}}},
+            "properties":{"id":{"type":"integer"},"name":{"type":"string"},"chip":{"type":["string","null"]}},
+            "required":["id","name"]}}},
             "required":["items"]}"#,
         ),
         wrap: Some("items"),
@@ -188,6 +198,12 @@ pub static LIST_PETS: ToolSpec = ToolSpec {
             path: "/*/chip",
             action: RedactAction::Mask { keep_last: 3 },
         }],
+        names: NameRules {
+            keep: Some(&["chip", "code", "id", "message", "name"]),
+            drop: &["chip"],
+        },
+        max_result_tokens: None,
+        narrow_with: &["limit"],
     },
     params: &[param(
         "limit",
@@ -503,6 +519,7 @@ pub const LIMITS: LimitsSpec = LimitsSpec {
     max_request_bytes: 1024 * 1024,
     calls_per_minute: 0,
     max_concurrent_calls: 0,
+    max_result_tokens: 20_000,
 };
 
 /// A tool of [`OAUTH_PETS`]: GET /me with `identity`, a bearer credential (replaced by the

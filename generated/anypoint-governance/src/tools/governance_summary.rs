@@ -21,6 +21,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -46,6 +52,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:8c5fcc1b6248f2db3109211934f5dbcbd96e83c407c671b4617244e31e20d1bd",
+    contract: "sha256:9f54e9dc92419171e0fc6f15ea744271c7371bca97c045604186992bfadc4bac",
     escalation: ::core::option::Option::None,
 };

@@ -21,6 +21,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::Some("result"),
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -46,6 +52,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:f85ec1d27b384c2c388116ce10ce138b24f512d7c4424c1db32f6d876cc104e9",
+    contract: "sha256:f3c6a4ce9b73b47868f6e71e0a09d9c70a7a5eb7fe4277f7f68c6df42f8e168e",
     escalation: ::core::option::Option::None,
 };

@@ -14,8 +14,8 @@
 //! 8. the upstream token of the tool's identity mode is obtained and sent;
 //! 9. redirects: those on the upstream's origin are followed with the credentials, one to
 //!    another origin is refused (`redirect_refused`, with the escalation text);
-//! 10. the response is shaped (a per-call scrubber also removes the tokens of this call; a
-//!     response cut off at the size limit that is an error also carries the escalation text).
+//! 10. the answer is shaped into the result (`result.rs`; a per-call scrubber also removes the
+//!     tokens of this call), within the tool's result budget.
 //!
 //! Refusals are tool results with `isError: true` ending with the escalation text (the tool's,
 //! else the server's); nothing reaches the upstream before step 8. Every failure after the tool
@@ -43,7 +43,9 @@ use crate::catalog::ToolEntry;
 use crate::config::Secret;
 use crate::confirm::{self, Binding, CONFIRMATION_ARGUMENT, Purpose};
 use crate::redirect::{self, RedirectError};
-use crate::result::{ResultPlan, Scrubber, Shaped};
+use crate::request::RequestError;
+use crate::result::{ResultPlan, Shaped};
+use crate::scrub::Scrubber;
 use crate::server::ServerState;
 use crate::upstream::UpstreamError;
 use crate::validate;
@@ -128,6 +130,7 @@ struct Ended {
     decision: Decision,
     outcome: Outcome,
     detail: Option<String>,
+    drift: Vec<String>,
     status: Option<u16>,
 }
 
@@ -138,6 +141,7 @@ impl Ended {
             decision,
             outcome: shaped.outcome,
             detail: shaped.detail,
+            drift: shaped.drift,
             status,
         }
     }
@@ -153,30 +157,7 @@ fn bytes_of(response: &CallToolResponse) -> u64 {
 
 /// The length of `value` as JSON, counted as it is serialised (no copy of the text is made).
 fn json_len(value: &impl serde::Serialize) -> u64 {
-    struct Counter(u64);
-    impl std::io::Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len() as u64;
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => 0,
-    }
-}
-
-fn all_text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(ContentBlock::as_text)
-        .map(|t| t.text.as_str())
-        .collect()
+    crate::budget::json_len(value) as u64
 }
 
 fn text_result(text: String, is_error: bool) -> CallToolResult {
@@ -219,6 +200,7 @@ impl ServerState {
                 outcome: Outcome::UnknownTool,
                 arguments: args.keys().cloned().collect(),
                 detail: None,
+                drift: Vec::new(),
                 auth_disabled: self.settings.auth_disabled(),
             };
             self.audit.write(&record.to_line(SystemTime::now()));
@@ -264,6 +246,7 @@ impl ServerState {
             outcome: ended.outcome,
             arguments: args.keys().cloned().collect(),
             detail: ended.detail.as_deref().map(|d| self.scrubber.text(d)),
+            drift: ended.drift,
             auth_disabled: self.settings.auth_disabled(),
         };
         self.audit.write(&record.to_line(SystemTime::now()));
@@ -284,6 +267,7 @@ impl ServerState {
             decision: Decision::Denied(reason),
             outcome: Outcome::NotExecuted,
             detail: Some(reason.as_str().to_owned()),
+            drift: Vec::new(),
             status: None,
         }
     }
@@ -354,6 +338,22 @@ impl ServerState {
                 .build(&call_args, &self.settings, request_id, placeholder.as_ref())
             {
                 Ok(request) => request,
+                Err(RequestError::BlankPathValue { name }) => {
+                    let text = format!(
+                        "Invalid arguments for tool `{}`; the upstream API was not called.\n- {}",
+                        spec.name,
+                        RequestError::BlankPathValue { name: name.clone() }
+                    );
+                    return Ended::shaped(
+                        Shaped::error(
+                            Outcome::InvalidArguments,
+                            text,
+                            Some(format!("blank path argument {name}")),
+                        ),
+                        Decision::Allowed,
+                        None,
+                    );
+                }
                 Err(e) => {
                     let text = format!("The request could not be built: {e}");
                     return Ended::shaped(
@@ -434,15 +434,15 @@ impl ServerState {
         let plan = ResultPlan {
             output: &spec.output,
             validator: entry.output.as_ref(),
+            schema: entry.tool.output_schema.as_deref(),
             scrubber: &scrubber,
             resource_uri: &entry.resource_uri,
+            max_result_tokens: spec
+                .output
+                .max_result_tokens
+                .unwrap_or(self.limits.max_result_tokens),
         };
-        let mut shaped = plan.shape(&response);
-        if shaped.outcome == Outcome::ResponseTruncated && shaped.result.is_error == Some(true) {
-            let text = self.escalated(entry, all_text(&shaped.result));
-            shaped.result = text_result(text, true);
-        }
-        Ended::shaped(shaped, decision, Some(response.status))
+        Ended::shaped(plan.shape(&response), decision, Some(response.status))
     }
 
     /// How a call ends when the upstream gave no response to shape. The text is scrubbed in any
@@ -555,6 +555,7 @@ impl ServerState {
                         decision: Decision::ConfirmationRequested,
                         outcome: Outcome::NotExecuted,
                         detail: None,
+                        drift: Vec::new(),
                         status: None,
                     });
                 }
@@ -584,6 +585,7 @@ impl ServerState {
             decision: Decision::DryRun,
             outcome: Outcome::NotExecuted,
             detail: problem.map(|p| p.describe().to_owned()),
+            drift: Vec::new(),
             status: None,
         })
     }
@@ -601,6 +603,7 @@ impl ServerState {
             decision: Decision::Declined,
             outcome: Outcome::NotExecuted,
             detail: None,
+            drift: Vec::new(),
             status: None,
         }
     }

@@ -23,6 +23,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[],
     body: ::core::option::Option::Some(::mcpgen_runtime::spec::BodySpec {
@@ -70,7 +76,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
             ],
         ),
     }),
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &[],
     scopes: &["planets:write"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -81,6 +87,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:53264ebbc044089782229bf1d5db553f868ec01071a67e4c622cdafc163ca3fa",
+    contract: "sha256:674b0d4fadf3d83c09c2f60f4e7c3245736ff015bcb9b9dd0ca7d97e9afb7929",
     escalation: ::core::option::Option::None,
 };

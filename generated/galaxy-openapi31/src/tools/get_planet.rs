@@ -23,6 +23,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -38,7 +44,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         },
     ],
     body: ::core::option::Option::None,
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &[],
     scopes: &["planets:read"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -49,6 +55,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::Passthrough,
-    contract: "sha256:6b3ff4aa94275a2d14c50045c2bc2f93ddb92c676fc3b17d4256a6346b522fa6",
+    contract: "sha256:6a4aee59fb46b690c71ce1cc7f2518fb1d688c8df7fa2be3637800d3204db094",
     escalation: ::core::option::Option::None,
 };

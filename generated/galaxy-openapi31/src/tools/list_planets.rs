@@ -23,6 +23,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &["limit", "offset"],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -49,7 +55,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         },
     ],
     body: ::core::option::Option::None,
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &[],
     scopes: &["planets:read"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -60,6 +66,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:c80f2cf10f4342ee5de21f644b063b61432d6c9a33ef4b1a8ae1ac0df331eed0",
+    contract: "sha256:ac599e8ff17ee4c7806c1dba51cae33de162f0e94db1a818f802ff7e887549c3",
     escalation: ::core::option::Option::None,
 };

@@ -23,6 +23,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -55,7 +61,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
             ],
         ),
     }),
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &[],
     scopes: &["planets:write"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -66,6 +72,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:6ef8feeba24e6bfbeb2da43b69972c3d2a9d76b956aa6b760f40aada31a6b75b",
+    contract: "sha256:8a996ba219ca064e35b880a297d9995a0d361ed188e45e4c0be94cc15512964f",
     escalation: ::core::option::Option::None,
 };

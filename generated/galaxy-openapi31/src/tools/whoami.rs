@@ -23,10 +23,16 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[],
     body: ::core::option::Option::None,
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &[],
     scopes: &["account:read"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -37,6 +43,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::TokenExchange,
-    contract: "sha256:a28e5e1369e75b463cc39067d511bf576a172c802ac2a3a41c40b5dde324667b",
+    contract: "sha256:d9c0ba87151b11f7f0db9bd57d5ffa4d358de69f1258dd333dc19314bbf8dcc0",
     escalation: ::core::option::Option::None,
 };

@@ -27,7 +27,7 @@ use crate::confirm::Confirmations;
 use crate::identity::Identities;
 use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT, RateLimiter};
 use crate::metrics::Metrics;
-use crate::result::Scrubber;
+use crate::scrub::Scrubber;
 use crate::spec::{CredentialKind, ServerSpec};
 use crate::upstream::Upstream;
 

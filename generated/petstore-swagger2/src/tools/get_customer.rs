@@ -38,6 +38,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
                 },
             },
         ],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &["email", "password", "phone"],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -53,7 +59,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         },
     ],
     body: ::core::option::Option::None,
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &[],
     scopes: &["customers:read"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -64,6 +70,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:79029bfe21a91671d71a263916ceddcfa2a94c4f9cd3b5a1e1db930e71e959a7",
+    contract: "sha256:f48e96650362cc08e21d96bf7ba9e19242a47d3a33832a687e76cffe40f4fd3c",
     escalation: ::core::option::Option::None,
 };

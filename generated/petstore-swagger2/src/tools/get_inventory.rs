@@ -21,6 +21,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[],
     body: ::core::option::Option::None,
@@ -35,6 +41,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:59a553c4f20daf9f8d0269fd35aa84f7d8c6a4993cba19796f2c324d2e85d729",
+    contract: "sha256:0886ce52dd034fd272f9b7caa805d4f0e8086057d99c284f457d3f49ff96529e",
     escalation: ::core::option::Option::None,
 };

@@ -21,6 +21,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -36,7 +42,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         },
     ],
     body: ::core::option::Option::None,
-    accept: "application/json, application/xml",
+    accept: "application/json",
     credentials: &["api_key"],
     scopes: &["pets:read"],
     hints: ::mcpgen_runtime::spec::HintsSpec {
@@ -47,6 +53,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:e59a3a53d28ec078a7b676a77daaca0ef3246369cd13fb2bcde01fb644761b98",
+    contract: "sha256:2b5c776e774eee0409691bee9596df5ff1052dc57f8f4a3a9825d5ac5ef58631",
     escalation: ::core::option::Option::None,
 };

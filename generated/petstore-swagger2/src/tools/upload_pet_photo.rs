@@ -23,6 +23,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         wrap: ::core::option::Option::None,
         allow: &[],
         redact: &[],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &[],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -75,6 +81,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:e2868991835f7793c40ebda96654ee5997e46d6d8c10528173a890e7142aa3f3",
+    contract: "sha256:f491239044c2e6321b07060ef402c6430e13605026bcfc22179a6c1184b7e274",
     escalation: ::core::option::Option::None,
 };

@@ -99,6 +99,8 @@ pub struct LimitFlags {
     pub calls_per_minute: Option<u32>,
     /// `--max-concurrent-calls` (0: unlimited).
     pub max_concurrent_calls: Option<u32>,
+    /// `--max-result-tokens`: the result budget of tools that do not set their own.
+    pub max_result_tokens: Option<u32>,
 }
 
 /// Options of the `serve` command, as given on the command line and in the environment.
@@ -409,6 +411,12 @@ const OPTIONS: &[Opt] = &[
         "tool calls in progress at once (0: unlimited)",
     ),
     opt(
+        "--max-result-tokens",
+        "MAX_RESULT_TOKENS",
+        Some("N"),
+        "largest result shown to the model, in tokens (~4 bytes each; tools may set their own)",
+    ),
+    opt(
         "--audit-file",
         "AUDIT_FILE",
         Some("PATH"),
@@ -461,6 +469,7 @@ pub fn usage(bin: &str, spec: &ServerSpec) -> String {
             "--max-response-bytes" => format!(" (default: {})", limits.max_response_bytes),
             "--calls-per-minute" => format!(" (default: {})", limits.calls_per_minute),
             "--max-concurrent-calls" => format!(" (default: {})", limits.max_concurrent_calls),
+            "--max-result-tokens" => format!(" (default: {})", limits.max_result_tokens),
             _ => String::new(),
         };
         out.push_str(&format!("  {head:<44} {}{default}\n", o.help));
@@ -641,6 +650,7 @@ fn set(cli: &mut Cli, flag: &'static str, value: String) -> Result<(), UsageErro
         "--max-response-bytes" => cli.limits.max_response_bytes = Some(number(flag, value)?),
         "--calls-per-minute" => cli.limits.calls_per_minute = Some(number(flag, value)?),
         "--max-concurrent-calls" => cli.limits.max_concurrent_calls = Some(number(flag, value)?),
+        "--max-result-tokens" => cli.limits.max_result_tokens = Some(number(flag, value)?),
         "--audit-file" => cli.audit_file = Some(value),
         "--metrics-listen" => cli.metrics_listen = Some(address(flag, value)?),
         _ => return Err(UsageError::UnknownFlag(flag.to_owned())),
@@ -784,6 +794,8 @@ pub struct Limits {
     pub calls_per_minute: u32,
     /// Calls in progress at once (0: unlimited).
     pub max_concurrent_calls: u32,
+    /// The result budget, in tokens, of tools without their own.
+    pub max_result_tokens: u32,
 }
 
 impl Limits {
@@ -802,6 +814,9 @@ impl Limits {
             max_concurrent_calls: flags
                 .max_concurrent_calls
                 .unwrap_or(spec.limits.max_concurrent_calls),
+            max_result_tokens: flags
+                .max_result_tokens
+                .unwrap_or(spec.limits.max_result_tokens),
         }
     }
 }
@@ -1266,6 +1281,7 @@ mod tests {
             "--max-response-bytes=20",
             "--calls-per-minute=30",
             "--max-concurrent-calls=4",
+            "--max-result-tokens=5000",
             "--audit-file=/var/log/a.jsonl",
             "--metrics-listen=0.0.0.0:9464",
         ]);
@@ -1313,6 +1329,7 @@ mod tests {
                 max_response_bytes: Some(20),
                 calls_per_minute: Some(30),
                 max_concurrent_calls: Some(4),
+                max_result_tokens: Some(5000),
             }
         );
         assert_eq!(cli.audit_file.as_deref(), Some("/var/log/a.jsonl"));

@@ -19,7 +19,7 @@
 //! | [`upstream`] | sending it with reqwest (timeout, size limit) |
 //! | [`redirect`] | which upstream redirects are followed (same origin only) and how |
 //! | [`fetch`] | JSON over HTTP with authorization servers |
-//! | [`result`], [`shape`] | the MCP result: allowlist, redaction, output-schema fallback |
+//! | [`result`], [`shape`], [`conform`], [`budget`], [`scrub`] | the MCP result: allowlist, redaction, name rules, pruning to the output schema, the result budget, secret scrubbing |
 //! | [`audit`] | JSON log lines on stderr (and a file) |
 //! | [`transport`] | stdio and streamable HTTP |
 //! | `testing` | (feature `testing`) mock upstream and authorization server, in-process client, fixture and auth checks |
@@ -29,10 +29,12 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod bounded;
+pub mod budget;
 pub mod call;
 pub mod catalog;
 pub mod config;
 pub mod confirm;
+pub mod conform;
 pub mod credentials;
 pub mod fetch;
 pub mod identity;
@@ -41,6 +43,7 @@ pub mod metrics;
 pub mod redirect;
 pub mod request;
 pub mod result;
+pub mod scrub;
 pub mod server;
 pub mod shape;
 pub mod spec;

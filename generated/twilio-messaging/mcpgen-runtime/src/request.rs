@@ -77,6 +77,12 @@ pub enum RequestError {
         /// The placeholder name.
         name: String,
     },
+    /// A path parameter's value is empty or blank: the request would address another resource
+    /// (`/contacts/` is the collection, not a contact).
+    BlankPathValue {
+        /// The argument (or, for a fixed or environment value, the parameter) that is blank.
+        name: String,
+    },
     /// A path parameter's value would make a `.` or `..` segment.
     DotSegment {
         /// The parameter.
@@ -107,6 +113,11 @@ impl fmt::Display for RequestError {
             RequestError::UnresolvedPath { name } => {
                 write!(f, "path parameter `{name}` has no value")
             }
+            RequestError::BlankPathValue { name } => write!(
+                f,
+                "`{name}` must not be empty or blank: it fills a segment of the request's path, \
+                 and an empty segment would address another resource"
+            ),
             RequestError::DotSegment { name } => write!(
                 f,
                 "path parameter `{name}` must not be `.` or `..` (it would change the path)"
@@ -363,15 +374,22 @@ impl RequestPlan {
                 return Err(RequestError::UnresolvedPath { name: after.into() });
             };
             let name = &after[..close];
-            let text = self
+            let unresolved = || RequestError::UnresolvedPath { name: name.into() };
+            let (param, source) = self
                 .params
                 .iter()
                 .find(|(p, _)| p.location == ParamLocation::Path && p.name == name)
-                .and_then(|(p, v)| {
-                    let value = v.resolve(args, settings)?;
-                    style::path_value(p.name, p.style, p.explode, &value)
-                })
-                .ok_or_else(|| RequestError::UnresolvedPath { name: name.into() })?;
+                .ok_or_else(unresolved)?;
+            let value = source.resolve(args, settings).ok_or_else(unresolved)?;
+            if is_blank(&value) {
+                let name = match source {
+                    PreparedValue::Argument { name, .. } => name,
+                    _ => param.name,
+                };
+                return Err(RequestError::BlankPathValue { name: name.into() });
+            }
+            let text = style::path_value(param.name, param.style, param.explode, &value)
+                .ok_or_else(unresolved)?;
             if is_dot_segment(&text) {
                 return Err(RequestError::DotSegment { name: name.into() });
             }
@@ -437,6 +455,17 @@ impl RequestPlan {
 
 /// Whether a path segment (or substituted text) is `.` or `..`, also when percent-encoded,
 /// which URL parsers would collapse into another path.
+/// Whether a path value is empty or whitespace only (an empty list or object too): such a value
+/// would leave an empty path segment.
+fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.trim().is_empty(),
+        Value::Array(items) => items.iter().all(is_blank),
+        Value::Object(members) => members.is_empty(),
+        _ => false,
+    }
+}
+
 fn is_dot_segment(text: &str) -> bool {
     let decoded = text.to_ascii_lowercase().replace("%2e", ".");
     decoded == "." || decoded == ".."
@@ -504,6 +533,33 @@ mod tests {
         assert_eq!(
             req.url("http://up.test/v1/"),
             "http://up.test/v1/pets/a%20b%2F%C3%BC?fields=name,age&verbose=false&format=json&tenant=acme"
+        );
+    }
+
+    #[test]
+    fn refuses_blank_path_values_which_would_widen_the_request() {
+        for blank in [
+            json!(""),
+            json!("   "),
+            json!("\t\n"),
+            json!([]),
+            json!(["", " "]),
+        ] {
+            assert_eq!(
+                build("get_pet", json!({"pet_id": blank})),
+                Err(RequestError::BlankPathValue {
+                    name: "pet_id".into()
+                }),
+                "{blank}"
+            );
+        }
+        assert_eq!(
+            build("get_pet", json!({"pet_id": "0"})).unwrap().path,
+            "/pets/0"
+        );
+        assert_eq!(
+            build("get_pet", json!({"pet_id": " x "})).unwrap().path,
+            "/pets/%20x%20"
         );
     }
 

@@ -38,6 +38,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
                 },
             },
         ],
+        names: ::mcpgen_runtime::spec::NameRules {
+            keep: ::core::option::Option::None,
+            drop: &["body", "from", "to"],
+        },
+        max_result_tokens: ::core::option::Option::None,
+        narrow_with: &[],
     },
     params: &[
         ::mcpgen_runtime::spec::ParamSpec {
@@ -74,6 +80,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:2e1b9c28708e5191cbf97dacb98ae2bb67ab9dd0bb98c42aa63a5897dfc6aebc",
+    contract: "sha256:f7f24831f01a09a68e7630c08291af77e1875b4782581fc51beabc3e0fea4cf8",
     escalation: ::core::option::Option::None,
 };

@@ -430,7 +430,32 @@ async fn rate_limits_request_size_and_concurrency_are_enforced_before_the_upstre
 }
 
 #[tokio::test]
-async fn a_response_over_the_limit_is_cut_off_with_a_note_and_the_escalation_text() {
+async fn a_blank_path_argument_is_refused_before_the_upstream() {
+    let mock = MockUpstream::start(ok_mock()).await;
+    let server = McpServer::new(&PETS, settings(&mock), AuditSink::memory()).unwrap();
+    for blank in ["", "  "] {
+        let result = server
+            .call("get_pet", Some(args(json!({"pet_id": blank}))))
+            .await
+            .unwrap();
+        let text = result_text(&result);
+        assert_eq!(result.is_error, Some(true));
+        assert!(
+            text.starts_with("Invalid arguments for tool `get_pet`; the upstream API was not called.\n- `pet_id` must not be empty or blank"),
+            "{text}"
+        );
+    }
+    assert!(
+        mock.requests().is_empty(),
+        "a blank path reached the upstream"
+    );
+    let line = lines(&server).pop().unwrap();
+    assert_eq!(line["outcome"], "invalid_arguments");
+    assert_eq!(line["detail"], "blank path argument pet_id");
+}
+
+#[tokio::test]
+async fn a_2xx_response_over_the_size_limit_is_a_success_that_says_so() {
     let mock = MockUpstream::start(MockResponse::json(
         200,
         &json!({"id": 42, "name": "R".repeat(500)}),
@@ -441,21 +466,23 @@ async fn a_response_over_the_limit_is_cut_off_with_a_note_and_the_escalation_tex
         ..LimitFlags::default()
     });
     let server = McpServer::new(&PETS, small, AuditSink::memory()).unwrap();
-    // get_pet publishes an output schema and an allowlist: an error, no partial JSON.
+    // get_pet publishes an output schema and an allowlist: no partial JSON, `{}` structured.
     let result = server
         .call("get_pet", Some(args(json!({"pet_id": "42"}))))
         .await
         .unwrap();
     let text = result_text(&result);
-    assert_eq!(result.is_error, Some(true));
-    assert!(text.contains("larger than the limit of 64 bytes"), "{text}");
+    assert_eq!(result.is_error, Some(false));
+    assert_eq!(result.structured_content, Some(json!({})));
+    assert!(
+        text.contains(
+            "answered HTTP 200 OK, but its answer was larger than this server's limit of 64 bytes"
+        ),
+        "{text}"
+    );
     assert!(
         !text.contains("RRRR"),
         "partial JSON shown despite field rules: {text}"
-    );
-    assert!(
-        text.ends_with("Ask #platform-access for more access."),
-        "{text}"
     );
     let line = lines(&server).pop().unwrap();
     assert_eq!(line["outcome"], "response_truncated");

@@ -190,31 +190,37 @@ async fn upstream_404_is_a_tool_error() {
 }
 
 #[tokio::test]
-async fn output_schema_mismatch_falls_back_to_error_text() {
+async fn output_drift_is_a_success_with_conforming_structured_content() {
     let run = run(json!({
         "tool": "list_pets",
         "env": env(),
         "secrets": [KEY],
         "call": {
             "arguments": {},
-            "upstream": {"status": 200, "content_type": "application/json", "body": r#"[{"id":"one","chip":"985112003456789"}]"#},
+            "upstream": {"status": 200, "content_type": "application/json", "body": r#"[{"id":"one","chip":"985112003456789"},{"id":2,"name":"Tom"}]"#},
             "request": {"method": "GET", "path": "/v1/pets", "body": null},
-            "result": {"is_error": true, "text_contains": "did not match this tool's published output schema"},
+            "result": {"is_error": false, "text_contains": "does not match this tool's output schema at /items/*, /items/*/id"},
             "absent": ["985112003456789"]
         }
     }))
     .await;
-    assert_eq!(run.result.structured_content, None);
+    // The first item breaks its schema (a string id, no name): it is left out of the
+    // structured content, which conforms; the text holds the whole (masked) answer.
+    assert_eq!(
+        run.result.structured_content,
+        Some(json!({"items": [{"id": 2, "name": "Tom"}]}))
+    );
     let text = result_text(&run.result);
     assert!(
-        text.contains("/items/0/id") && text.contains("****789"),
+        text.contains(r#""id":"one""#) && text.contains("****789"),
         "{text}"
     );
     let line: Value = serde_json::from_str(&run.audit[0]).unwrap();
     assert_eq!(
         (line["level"].as_str(), line["outcome"].as_str()),
-        (Some("warn"), Some("output_mismatch"))
+        (Some("warn"), Some("output_drift"))
     );
+    assert_eq!(line["drift"], json!(["/items/*", "/items/*/id"]));
 }
 
 #[tokio::test]
@@ -335,7 +341,7 @@ fn args(v: Value) -> Option<serde_json::Map<String, Value>> {
 }
 
 #[tokio::test]
-async fn timeouts_size_limits_and_unreachable_upstreams_are_tool_errors() {
+async fn timeouts_and_unreachable_upstreams_are_tool_errors_and_size_limits_are_notes() {
     let mock = MockUpstream::start(MockResponse {
         delay: Some(std::time::Duration::from_millis(2_000)),
         ..MockResponse::json(200, &json!({}))
@@ -357,7 +363,11 @@ async fn timeouts_size_limits_and_unreachable_upstreams_are_tool_errors() {
     ));
     let result = call().await.unwrap();
     let text = result_text(&result);
-    assert!(text.contains("larger than the limit of 16 bytes"), "{text}");
+    assert_eq!(result.is_error, Some(false));
+    assert!(
+        text.contains("larger than this server's limit of 16 bytes"),
+        "{text}"
+    );
     assert!(
         text.starts_with(r#"{"much": "more t"#) || text.starts_with(r#"{"much":"more th"#),
         "{text}"
@@ -475,6 +485,9 @@ static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
         wrap: None,
         allow: &[],
         redact: &[],
+        names: crate::spec::NameRules::NONE,
+        max_result_tokens: None,
+        narrow_with: &[],
     },
     params: &[
         crate::spec::ParamSpec {

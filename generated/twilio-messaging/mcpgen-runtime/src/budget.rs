@@ -1,0 +1,362 @@
+//! The result budget: how much of an upstream answer a model is shown.
+//!
+//! Clients cap a tool result near 25k tokens, so a result is cut to the tool's budget
+//! (`max_result_tokens`, counted as [`BYTES_PER_TOKEN`] bytes of JSON text per token, the estimate
+//! `mcpgen lint` also uses) before it leaves the server. JSON is cut to JSON, never to broken
+//! text: first the largest arrays lose items from their end, then the longest strings lose
+//! their tail (marked with [`CUT_MARK`]), and only then the largest objects lose members from
+//! their end. Each step removes members, items or characters, so a value that conformed to a
+//! descriptive output schema still does (no such schema counts items or bounds a string). Pure:
+//! the caller turns the [`Cut`]s into a note for the model.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// Bytes of JSON text counted as one token.
+pub const BYTES_PER_TOKEN: usize = 4;
+
+/// Appended to a string whose tail was cut.
+pub const CUT_MARK: &str = "…[cut]";
+
+/// Strings shorter than this (in bytes) are never cut: they carry ids and names, not bulk.
+const MIN_CUT_STRING: usize = 256;
+
+/// Most cutting rounds before giving up (each round empties a container or fits the budget).
+const MAX_ROUNDS: usize = 256;
+
+/// The budget in bytes for `tokens` tokens.
+pub fn bytes_for_tokens(tokens: u32) -> usize {
+    usize::try_from(tokens)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(BYTES_PER_TOKEN)
+}
+
+/// One place where a value was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// JSON pointer of the array, string or object that was cut (`""`: the whole value).
+    pub at: String,
+    /// What it kept.
+    pub kept: usize,
+    /// What it had.
+    pub total: usize,
+    /// What was counted.
+    pub unit: Unit,
+}
+
+/// What a [`Cut`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Array items.
+    Items,
+    /// Characters of a string.
+    Characters,
+    /// Object members.
+    Members,
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.unit {
+            Unit::Items => "items",
+            Unit::Characters => "characters",
+            Unit::Members => "members",
+        };
+        let at = if self.at.is_empty() {
+            "(root)"
+        } else {
+            &self.at
+        };
+        write!(f, "{at}: {} of {} {unit} shown", self.kept, self.total)
+    }
+}
+
+/// The length of `value` as compact JSON, counted as it is serialised (no copy is made).
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => 0,
+    }
+}
+
+/// Cuts `value` until its compact JSON fits in `max_bytes`; says where it cut. Returns no cut
+/// when the value already fits. A value made only of short scalars may still not fit: the
+/// caller checks [`json_len`] again when that matters.
+pub fn fit(value: &mut Value, max_bytes: usize) -> Vec<Cut> {
+    let mut cuts: Vec<Cut> = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let mut largest = Largest::default();
+        let size = measure(value, &mut Vec::new(), &mut largest);
+        if size <= max_bytes {
+            break;
+        }
+        let Some((path, unit)) = largest.pick() else {
+            break;
+        };
+        let Some(target) = walk(value, &path) else {
+            break;
+        };
+        let cut = shrink(target, size - max_bytes, unit, pointer(&path));
+        // A container cut twice is reported once, with what it finally kept.
+        match cuts
+            .iter_mut()
+            .find(|c| c.at == cut.at && c.unit == cut.unit)
+        {
+            Some(earlier) => earlier.kept = cut.kept,
+            None => cuts.push(cut),
+        }
+    }
+    cuts
+}
+
+/// Cuts `text` to at most `max_bytes` on a character boundary: `(kept text, characters in
+/// total)`, or `None` when it fits.
+pub fn fit_text(text: &str, max_bytes: usize) -> Option<(&str, usize)> {
+    if text.len() <= max_bytes {
+        return None;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some((&text[..end], text.chars().count()))
+}
+
+/// One step of a path into a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Member(String),
+    Item(usize),
+}
+
+/// The largest array (with items), long string, and object (with members) seen, by JSON size.
+#[derive(Debug, Default)]
+struct Largest {
+    array: Option<(usize, Vec<Step>)>,
+    string: Option<(usize, Vec<Step>)>,
+    object: Option<(usize, Vec<Step>)>,
+}
+
+impl Largest {
+    fn offer(slot: &mut Option<(usize, Vec<Step>)>, size: usize, path: &[Step]) {
+        if slot.as_ref().is_none_or(|(best, _)| size > *best) {
+            *slot = Some((size, path.to_vec()));
+        }
+    }
+
+    /// What to cut next: arrays first, then long strings, then objects.
+    fn pick(self) -> Option<(Vec<Step>, Unit)> {
+        self.array
+            .map(|(_, p)| (p, Unit::Items))
+            .or(self.string.map(|(_, p)| (p, Unit::Characters)))
+            .or(self.object.map(|(_, p)| (p, Unit::Members)))
+    }
+}
+
+/// The JSON size of `value`, noting the largest cuttable parts on the way.
+fn measure(value: &Value, path: &mut Vec<Step>, largest: &mut Largest) -> usize {
+    match value {
+        Value::Array(items) => {
+            let mut size = 2 + items.len().saturating_sub(1);
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Item(i));
+                size += measure(item, path, largest);
+                path.pop();
+            }
+            if !items.is_empty() {
+                Largest::offer(&mut largest.array, size, path);
+            }
+            size
+        }
+        Value::Object(members) => {
+            let mut size = 2 + members.len().saturating_sub(1);
+            for (key, member) in members {
+                path.push(Step::Member(key.clone()));
+                size += json_len(key) + 1 + measure(member, path, largest);
+                path.pop();
+            }
+            if !members.is_empty() {
+                Largest::offer(&mut largest.object, size, path);
+            }
+            size
+        }
+        Value::String(text) => {
+            let size = json_len(text);
+            if text.len() >= MIN_CUT_STRING {
+                Largest::offer(&mut largest.string, size, path);
+            }
+            size
+        }
+        scalar => json_len(scalar),
+    }
+}
+
+fn walk<'v>(value: &'v mut Value, path: &[Step]) -> Option<&'v mut Value> {
+    path.iter()
+        .try_fold(value, |node, step| match (node, step) {
+            (Value::Object(members), Step::Member(key)) => members.get_mut(key),
+            (Value::Array(items), Step::Item(i)) => items.get_mut(*i),
+            _ => None,
+        })
+}
+
+/// Removes at least `excess` bytes from `target` (fewer when it runs out).
+fn shrink(target: &mut Value, excess: usize, unit: Unit, at: String) -> Cut {
+    match target {
+        Value::Array(items) => {
+            let total = items.len();
+            let mut removed = 0;
+            while removed < excess
+                && let Some(item) = items.pop()
+            {
+                removed += json_len(&item) + 1;
+            }
+            Cut {
+                at,
+                kept: items.len(),
+                total,
+                unit,
+            }
+        }
+        Value::Object(members) => {
+            let total = members.len();
+            let mut removed = 0;
+            while removed < excess
+                && let Some(key) = members.keys().next_back().cloned()
+            {
+                let member = members.shift_remove(&key).unwrap_or_default();
+                removed += json_len(&key) + json_len(&member) + 2;
+            }
+            Cut {
+                at,
+                kept: members.len(),
+                total,
+                unit,
+            }
+        }
+        Value::String(text) => {
+            let total = text.chars().count();
+            let keep = text.len().saturating_sub(excess + CUT_MARK.len());
+            let mut end = keep;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push_str(CUT_MARK);
+            Cut {
+                at,
+                kept: text.chars().count() - CUT_MARK.chars().count(),
+                total,
+                unit,
+            }
+        }
+        _ => Cut {
+            at,
+            kept: 0,
+            total: 0,
+            unit,
+        },
+    }
+}
+
+fn pointer(path: &[Step]) -> String {
+    path.iter()
+        .map(|step| match step {
+            Step::Member(key) => format!("/{}", key.replace('~', "~0").replace('/', "~1")),
+            Step::Item(i) => format!("/{i}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_value_that_fits_is_untouched() {
+        let mut v = json!({"a": [1, 2, 3]});
+        let before = v.clone();
+        assert!(fit(&mut v, 100).is_empty());
+        assert_eq!(v, before);
+    }
+
+    #[test]
+    fn the_largest_array_loses_items_from_its_end() {
+        let items: Vec<Value> = (0..100)
+            .map(|i| json!({"id": i, "name": "x".repeat(20)}))
+            .collect();
+        let mut v = json!({"total": 100, "results": items, "tags": ["a", "b"]});
+        let cuts = fit(&mut v, 1000);
+        assert!(json_len(&v) <= 1000, "{}", json_len(&v));
+        assert_eq!(cuts.len(), 1);
+        let kept = v["results"].as_array().unwrap().len();
+        assert_eq!(
+            cuts[0],
+            Cut {
+                at: "/results".into(),
+                kept,
+                total: 100,
+                unit: Unit::Items
+            }
+        );
+        assert!(kept > 20, "{kept}: the cut should keep as much as fits");
+        assert_eq!(v["results"][0]["id"], 0);
+        assert_eq!(v["tags"], json!(["a", "b"]));
+        assert_eq!(
+            cuts[0].to_string(),
+            format!("/results: {kept} of 100 items shown")
+        );
+    }
+
+    #[test]
+    fn long_strings_are_cut_after_arrays_and_marked() {
+        let mut v = json!({"doc": "é".repeat(5000), "id": 7});
+        let cuts = fit(&mut v, 600);
+        assert!(json_len(&v) <= 600);
+        let doc = v["doc"].as_str().unwrap();
+        assert!(doc.ends_with(CUT_MARK));
+        assert_eq!(cuts[0].unit, Unit::Characters);
+        assert_eq!(cuts[0].total, 5000);
+        assert_eq!(v["id"], 7);
+    }
+
+    #[test]
+    fn objects_lose_members_last() {
+        let members: serde_json::Map<String, Value> =
+            (0..200).map(|i| (format!("k{i:03}"), json!(i))).collect();
+        let mut v = Value::Object(members);
+        let cuts = fit(&mut v, 300);
+        assert!(json_len(&v) <= 300);
+        assert_eq!(cuts[0].unit, Unit::Members);
+        assert!(v.get("k000").is_some() && v.get("k199").is_none());
+    }
+
+    #[test]
+    fn nested_arrays_are_cut_until_it_fits() {
+        let inner: Vec<Value> = (0..50).map(|i| json!(i)).collect();
+        let outer: Vec<Value> = (0..50).map(|_| json!(inner.clone())).collect();
+        let mut v = json!({"rows": outer});
+        let cuts = fit(&mut v, 500);
+        assert!(json_len(&v) <= 500, "{}", json_len(&v));
+        assert!(!cuts.is_empty());
+    }
+
+    #[test]
+    fn text_is_cut_on_a_character_boundary() {
+        assert_eq!(fit_text("héllo", 2), Some(("h", 5)));
+        assert_eq!(fit_text("abc", 3), None);
+    }
+}

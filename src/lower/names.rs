@@ -1,0 +1,286 @@
+//! Field rules by name: how a tool's allowlist and redactions hold where an answer does not have
+//! the shape its spec describes.
+//!
+//! Positional rules (`/results/*/email`) protect the positions the response schema describes.
+//! Real answers also come in other shapes: an error body embedding the record, an envelope the
+//! spec does not mention, a member the vendor added. For those parts the runtime applies these
+//! rules by member name ([`NameRulesIr`]):
+//!
+//! - `drop`: the names of the members the redactions remove or mask (the last named segment of
+//!   each path) and, with an allowlist, the names of every response member the allowlist leaves
+//!   out, wherever they occur in the response schema. A member so named is removed wherever the
+//!   published schema does not name it at that position, in successes and error bodies alike.
+//! - `keep` (tools with an allowlist): error bodies keep only members named like something the
+//!   allowlist lets through, or like a common error-envelope member ([`ERROR_MEMBER_NAMES`]),
+//!   less `drop`. An error body of an allowlisted tool thus shows its message, never a record
+//!   the allowlist would have cut.
+//!
+//! Pure: the inputs are the lowered response schema and the parsed paths.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::defs;
+use crate::ir::NameRulesIr;
+use crate::wildcard::{Segment, WildcardPath};
+
+/// Member names error envelopes commonly use: kept in error bodies of allowlisted tools unless
+/// the response has a member of that name the rules remove.
+pub const ERROR_MEMBER_NAMES: &[&str] = &[
+    "category",
+    "code",
+    "correlationId",
+    "description",
+    "detail",
+    "details",
+    "documentation_url",
+    "error",
+    "errorCode",
+    "errorMessage",
+    "errorSummary",
+    "error_code",
+    "error_description",
+    "error_message",
+    "errors",
+    "field",
+    "hint",
+    "message",
+    "messages",
+    "moreInfo",
+    "more_info",
+    "param",
+    "reason",
+    "requestId",
+    "request_id",
+    "status",
+    "statusCode",
+    "status_code",
+    "subCategory",
+    "title",
+    "traceId",
+    "trace_id",
+    "type",
+];
+
+/// Deepest position of the response schema visited (recursive schemas repeat forever).
+const MAX_DEPTH: usize = 32;
+
+/// The name rules of a tool with these allowlist and redaction paths over `schema` (the
+/// upstream response schema with its `$defs`, before shaping).
+pub fn name_rules(
+    schema: Option<&Value>,
+    allow: &[WildcardPath],
+    redact: &[WildcardPath],
+) -> NameRulesIr {
+    if allow.is_empty() && redact.is_empty() {
+        return NameRulesIr::default();
+    }
+    let mut drop: BTreeSet<String> = redact.iter().filter_map(last_name).collect();
+    let redacts_everything = redact.iter().any(|p| last_name(p).is_none());
+    if allow.is_empty() {
+        return NameRulesIr {
+            keep: redacts_everything.then(Vec::new),
+            drop: drop.into_iter().collect(),
+        };
+    }
+    let mut allowed: BTreeSet<String> = allow
+        .iter()
+        .flat_map(|p| &p.segments)
+        .filter_map(|s| match s {
+            Segment::Key(k) if k.parse::<usize>().is_err() => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(root) = schema {
+        let mut names = Members {
+            root,
+            allow,
+            allowed: &mut allowed,
+            left_out: &mut drop,
+            stack: Vec::new(),
+        };
+        names.walk(root, &mut Vec::new());
+    }
+    let keep = if redacts_everything {
+        Vec::new()
+    } else {
+        allowed
+            .into_iter()
+            .chain(ERROR_MEMBER_NAMES.iter().map(|n| (*n).to_owned()))
+            .filter(|n| !drop.contains(n))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    NameRulesIr {
+        keep: Some(keep),
+        drop: drop.into_iter().collect(),
+    }
+}
+
+/// The last segment of a path that names a member (not `*`, not an index).
+fn last_name(path: &WildcardPath) -> Option<String> {
+    path.segments.iter().rev().find_map(|s| match s {
+        Segment::Key(k) if k.parse::<usize>().is_err() => Some(k.clone()),
+        _ => None,
+    })
+}
+
+/// Whether `a` and `b` agree on their common prefix (`*` agrees with anything).
+fn agree(a: &[Segment], b: &[Segment]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| matches!((x, y), (Segment::Any, _) | (_, Segment::Any)) || x == y)
+}
+
+/// Sorts the response schema's member names into those the allowlist lets through and those
+/// it leaves out.
+struct Members<'a> {
+    root: &'a Value,
+    allow: &'a [WildcardPath],
+    allowed: &'a mut BTreeSet<String>,
+    left_out: &'a mut BTreeSet<String>,
+    /// Definitions being walked (a recursive schema is walked once along each branch).
+    stack: Vec<&'a str>,
+}
+
+impl<'a> Members<'a> {
+    fn walk(&mut self, schema: &'a Value, position: &mut Vec<Segment>) {
+        if position.len() > MAX_DEPTH {
+            return;
+        }
+        let Value::Object(node) = schema else { return };
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str)
+            && let Some(name) = defs::name_of(reference)
+            && !self.stack.contains(&name)
+            && let Some(target) = defs::definition(self.root, reference)
+        {
+            self.stack.push(name);
+            self.walk(target, position);
+            self.stack.pop();
+        }
+        if let Some(Value::Object(properties)) = node.get("properties") {
+            for (name, member) in properties {
+                position.push(Segment::Key(name.clone()));
+                // Through (an ancestor of an allowed path) or within (below one) the allowlist.
+                let passes = self.allow.iter().any(|a| agree(position, &a.segments));
+                if passes {
+                    self.allowed.insert(name.clone());
+                } else {
+                    self.left_out.insert(name.clone());
+                }
+                self.walk(member, position);
+                position.pop();
+            }
+        }
+        for key in ["additionalProperties", "items"] {
+            if let Some(member) = node.get(key).filter(|m| m.is_object()) {
+                position.push(Segment::Any);
+                self.walk(member, position);
+                position.pop();
+            }
+        }
+        for key in ["patternProperties"] {
+            if let Some(Value::Object(patterns)) = node.get(key) {
+                for member in patterns.values() {
+                    position.push(Segment::Any);
+                    self.walk(member, position);
+                    position.pop();
+                }
+            }
+        }
+        if let Some(Value::Array(prefix)) = node.get("prefixItems") {
+            for member in prefix {
+                position.push(Segment::Any);
+                self.walk(member, position);
+                position.pop();
+            }
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(Value::Array(branches)) = node.get(key) {
+                for branch in branches {
+                    self.walk(branch, position);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(texts: &[&str]) -> Vec<WildcardPath> {
+        texts
+            .iter()
+            .map(|t| WildcardPath::parse(t).unwrap())
+            .collect()
+    }
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer"},
+                "results": {"type": "array", "items": {"$ref": "#/$defs/Contact"}}
+            },
+            "$defs": {
+                "Contact": {"type": "object", "properties": {
+                    "id": {"type": "integer"},
+                    "email": {"type": "string"},
+                    "ssn": {"type": "string"},
+                    "message": {"type": "string"},
+                    "owner": {"$ref": "#/$defs/Contact"}
+                }}
+            }
+        })
+    }
+
+    #[test]
+    fn no_rules_no_names() {
+        assert_eq!(
+            name_rules(Some(&schema()), &[], &[]),
+            NameRulesIr::default()
+        );
+    }
+
+    #[test]
+    fn redactions_drop_their_last_named_segment() {
+        let rules = name_rules(
+            Some(&schema()),
+            &[],
+            &paths(&["/results/*/email", "/results/*/owner/*", "/results/0/ssn"]),
+        );
+        assert_eq!(
+            rules,
+            NameRulesIr {
+                keep: None,
+                drop: vec!["email".into(), "owner".into(), "ssn".into()],
+            }
+        );
+        // A path with no named segment redacts every member: error bodies show none.
+        let rules = name_rules(Some(&schema()), &[], &paths(&["/*"]));
+        assert_eq!(rules.keep, Some(vec![]));
+    }
+
+    #[test]
+    fn an_allowlist_keeps_what_it_lets_through_and_drops_what_it_leaves_out() {
+        let rules = name_rules(
+            Some(&schema()),
+            &paths(&["/total", "/results/*/id", "/results/*/owner"]),
+            &paths(&["/results/*/owner/email"]),
+        );
+        // `owner` is allowed whole, so its members pass; `email` is redacted; `ssn` and
+        // `message` are left out at /results/*, though allowed again under owner (drop wins).
+        assert_eq!(rules.drop, vec!["email", "message", "ssn"]);
+        let keep = rules.keep.unwrap();
+        for name in ["total", "results", "id", "owner", "code", "error"] {
+            assert!(keep.contains(&name.to_owned()), "{name}");
+        }
+        for name in ["email", "ssn", "message"] {
+            assert!(!keep.contains(&name.to_owned()), "{name}");
+        }
+    }
+}
