@@ -189,6 +189,7 @@ struct LimitsView {
     max_request_bytes: u64,
     calls_per_minute: u32,
     max_concurrent_calls: u32,
+    max_result_tokens: u32,
 }
 
 /// Why the server reads an environment variable.
@@ -413,6 +414,7 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
             max_request_bytes: ir.limits.max_request_bytes,
             calls_per_minute: ir.limits.calls_per_minute,
             max_concurrent_calls: ir.limits.max_concurrent_calls,
+            max_result_tokens: ir.limits.max_result_tokens,
         },
         max_response_bytes: ir.upstream.max_response_bytes,
     }
