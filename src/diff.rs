@@ -68,6 +68,8 @@ impl ContractDiff {
 struct Changes<'a> {
     tool: Option<&'a str>,
     out: &'a mut Vec<Change>,
+    /// Output fields whose only type change is that they now accept `null`, reported together.
+    newly_nullable: Vec<String>,
 }
 
 impl Changes<'_> {
@@ -112,6 +114,7 @@ pub fn diff(
                 let mut c = Changes {
                     tool: Some(new_name),
                     out: &mut changes,
+                    newly_nullable: Vec::new(),
                 };
                 c.breaking(
                     format!("renamed from `{name}`"),
@@ -123,6 +126,7 @@ pub fn diff(
                 let mut c = Changes {
                     tool: Some(name),
                     out: &mut changes,
+                    newly_nullable: Vec::new(),
                 };
                 match no_longer_fit.get(name) {
                     Some(reason) => c.breaking(
@@ -141,6 +145,7 @@ pub fn diff(
         Changes {
             tool: Some(name),
             out: &mut changes,
+            newly_nullable: Vec::new(),
         }
         .compatible(
             "tool added",
@@ -155,6 +160,7 @@ pub fn diff(
                 &mut Changes {
                     tool: Some(name),
                     out: &mut changes,
+                    newly_nullable: Vec::new(),
                 },
             );
         }
@@ -163,6 +169,7 @@ pub fn diff(
         Changes {
             tool: None,
             out: &mut changes,
+            newly_nullable: Vec::new(),
         }
         .breaking(
             format!(
@@ -180,6 +187,7 @@ pub fn diff(
         Changes {
             tool: None,
             out: &mut changes,
+            newly_nullable: Vec::new(),
         }
         .compatible(
             format!(
@@ -451,6 +459,18 @@ enum Side {
 fn compare_schema(old: &Value, new: &Value, side: Side, c: &mut Changes<'_>) {
     let mut seen = BTreeSet::new();
     compare_node(old, old, new, new, side, "", 0, &mut seen, c);
+    let fields = std::mem::take(&mut c.newly_nullable);
+    if !fields.is_empty() {
+        let shown: Vec<String> = fields.iter().take(8).map(|f| format!("`{f}`")).collect();
+        let more = match fields.len() {
+            n if n > 8 => format!(" and {} more", n - 8),
+            _ => String::new(),
+        };
+        c.breaking(
+            format!("output fields now accept null: {}{more}", shown.join(", ")),
+            "clients may receive null where they did not before",
+        );
+    }
 }
 
 /// JSON Schema `type` as a set ("any" when absent).
@@ -523,7 +543,15 @@ fn compare_node<'a>(
                         }))
             }
         };
-        if old_types != new_types {
+        let only_null_added = side == Side::Output
+            && new_types.len() == old_types.len() + 1
+            && new_types.contains("null")
+            && !old_types.contains("null")
+            && old_types.iter().all(|t| new_types.contains(t));
+        if only_null_added {
+            c.newly_nullable
+                .push(path.trim_start_matches('.').to_owned());
+        } else if old_types != new_types {
             let change = format!(
                 "{label}: type {} → {}",
                 show_types(&old_types),

@@ -202,6 +202,19 @@ fn outputs() {
         "output field `total`: type integer → string",
     );
 
+    // Fields that only start accepting null are reported together, once per tool.
+    let found = changes(|v| {
+        tool(v)["output_schema"]["properties"]["total"]["type"] = json!(["integer", "null"]);
+        tool(v)["output_schema"]["properties"]["cases"]["items"]["properties"]["subject"]["type"] =
+            json!(["string", "null"]);
+    });
+    expect(
+        &found,
+        Impact::Breaking,
+        "output fields now accept null: `cases[].subject`, `total`",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+
     let found = changes(|v| tool(v)["output_schema"] = Value::Null);
     expect(&found, Impact::Breaking, "structured output removed");
 }
