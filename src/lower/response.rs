@@ -36,6 +36,12 @@ pub fn is_json(media: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 
+/// Whether a media type is a wildcard that JSON matches (`*/*`, `application/*`).
+fn is_wildcard(media: &str) -> bool {
+    let essence = media.split(';').next().unwrap_or_default().trim();
+    essence == "*/*" || essence.eq_ignore_ascii_case("application/*")
+}
+
 /// A schema and where it is in the spec.
 type SchemaAt<'a> = (crate::load::DocKey, String, &'a Value);
 
@@ -104,9 +110,15 @@ pub fn lower_output(
         }
     }
     // Only JSON when the operation offers it: shaping, field rules and the output schema apply
-    // to JSON, and an upstream offered a choice may otherwise answer XML.
+    // to JSON, and an upstream offered a choice may otherwise answer XML. A wildcard answer
+    // described by a schema is JSON in practice: ask for JSON first.
     if accept.iter().any(|m| is_json(m)) {
         accept.retain(|m| is_json(m));
+    } else if primary
+        .as_ref()
+        .is_some_and(|(_, media, schema)| is_wildcard(media) && schema.is_some())
+    {
+        accept.insert(0, "application/json".to_owned());
     }
     let accept = if accept.is_empty() {
         "application/json".to_owned()

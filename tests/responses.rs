@@ -1,0 +1,160 @@
+//! What lowering decides about a tool's answers: the `Accept` header, the published output
+//! schema (every member also accepts `null`, the root stays an object), the name rules that hold
+//! where an answer does not have the published shape, result budgets and the arguments that page.
+
+use mcpgen::ir::{NameRulesIr, ServerIr, ToolIr};
+use mcpgen::load::load_project;
+use serde_json::{Value, json};
+
+const SPEC: &str = r##"
+openapi: 3.0.3
+info: {title: Contacts, version: "1"}
+servers: [{url: "https://crm.example.com/v3"}]
+paths:
+  /contacts:
+    get:
+      operationId: listContacts
+      parameters:
+        - {name: q, in: query, schema: {type: string}}
+        - {name: after, in: query, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json: {schema: {$ref: "#/components/schemas/Page"}}
+            application/xml: {schema: {$ref: "#/components/schemas/Page"}}
+  /contacts/{id}:
+    get:
+      operationId: getContact
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {$ref: "#/components/schemas/Contact"}}}
+  /exports/{id}:
+    get:
+      operationId: getExport
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: ok
+          content: {"*/*": {schema: {type: object, properties: {url: {type: string}}}}}
+components:
+  schemas:
+    Page:
+      type: object
+      required: [results]
+      properties:
+        total: {type: integer}
+        results: {type: array, items: {$ref: "#/components/schemas/Contact"}}
+    Contact:
+      type: object
+      required: [id]
+      properties:
+        id: {type: string}
+        name: {type: string}
+        email: {type: string, format: email}
+        notes: {type: string}
+        owner: {$ref: "#/components/schemas/Contact"}
+"##;
+
+const ANNOTATIONS: &str = r#"
+version: 1
+spec: spec.yaml
+server:
+  name: contacts-mcp
+  limits: {max_result_tokens: 5000}
+tools:
+  list_contacts:
+    operation: listContacts
+    response:
+      allow: [/total, /results/*/id, /results/*/name, /results/*/email]
+      redact: [{path: /results/*/email, action: mask}]
+      max_result_tokens: 12000
+  get_contact:
+    operation: getContact
+    response:
+      redact: [/email, /owner/notes]
+  get_export:
+    operation: getExport
+"#;
+
+fn lowered() -> ServerIr {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spec.yaml"), SPEC).unwrap();
+    std::fs::write(dir.path().join("mcpgen.yaml"), ANNOTATIONS).unwrap();
+    let project = load_project(&dir.path().join("mcpgen.yaml")).unwrap();
+    mcpgen::lower::lower(&project).unwrap().ir
+}
+
+fn tool<'a>(ir: &'a ServerIr, name: &str) -> &'a ToolIr {
+    ir.tools.iter().find(|t| t.name.as_str() == name).unwrap()
+}
+
+#[test]
+fn accept_asks_for_json_when_the_operation_offers_it() {
+    let ir = lowered();
+    assert_eq!(tool(&ir, "list_contacts").accept, "application/json");
+    // A wildcard answer described by a schema: JSON first.
+    assert_eq!(tool(&ir, "get_export").accept, "application/json, */*");
+}
+
+#[test]
+fn published_output_members_accept_null_and_the_root_stays_an_object() {
+    let ir = lowered();
+    let schema = tool(&ir, "get_contact").output.schema.clone().unwrap();
+    assert_eq!(schema["type"], json!("object"));
+    assert_eq!(
+        schema["properties"]["id"]["type"],
+        json!(["string", "null"])
+    );
+    // `owner` is the Contact schema with `notes` redacted away; its own `owner` refers back.
+    let owner = &schema["properties"]["owner"];
+    assert_eq!(owner["type"], json!(["object", "null"]));
+    assert!(owner["properties"].get("notes").is_none());
+    assert!(schema["properties"].get("email").is_none());
+    assert_eq!(
+        schema["$defs"]["Contact"]["type"],
+        json!(["object", "null"])
+    );
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&json!({"id": null, "name": null, "owner": null})));
+    assert!(validator.is_valid(&json!({"owner": {"owner": {"id": null}}})));
+    assert!(!validator.is_valid(&Value::Null), "the root is an object");
+}
+
+#[test]
+fn name_rules_follow_the_allowlist_and_the_redactions() {
+    let ir = lowered();
+    // Redactions only: the redacted names.
+    assert_eq!(
+        tool(&ir, "get_contact").output.names,
+        NameRulesIr {
+            keep: None,
+            drop: vec!["email".into(), "notes".into()],
+        }
+    );
+    // An allowlist: what it leaves out (notes, owner) and what is redacted (email) are dropped;
+    // error bodies keep allowed and error-envelope names.
+    let names = &tool(&ir, "list_contacts").output.names;
+    assert_eq!(names.drop, vec!["email", "notes", "owner"]);
+    let keep = names.keep.as_ref().unwrap();
+    for name in ["total", "results", "id", "name", "message", "code", "error"] {
+        assert!(keep.contains(&name.to_owned()), "{name} in {keep:?}");
+    }
+    assert!(!keep.iter().any(|k| names.drop.contains(k)));
+    // No field rules, no names.
+    assert_eq!(tool(&ir, "get_export").output.names, NameRulesIr::default());
+}
+
+#[test]
+fn budgets_and_paging_arguments() {
+    let ir = lowered();
+    assert_eq!(ir.limits.max_result_tokens, 5000);
+    let list = tool(&ir, "list_contacts");
+    assert_eq!(list.output.max_result_tokens, Some(12000));
+    assert_eq!(list.output.narrow_with, ["after", "limit"]);
+    assert_eq!(tool(&ir, "get_contact").output.max_result_tokens, None);
+    assert!(tool(&ir, "get_contact").output.narrow_with.is_empty());
+}
