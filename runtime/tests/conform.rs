@@ -11,7 +11,7 @@
 //! cut to random result budgets ([`mcpgen_runtime::budget::fit`]), must still validate.
 
 use mcpgen_runtime::budget;
-use mcpgen_runtime::conform::conform;
+use mcpgen_runtime::conform::{conform, remove_named};
 use serde_json::{Map, Value, json};
 
 /// A small deterministic generator (xorshift64*).
@@ -182,6 +182,17 @@ fn value(rng: &mut Rng, depth: usize) -> Value {
             }
             Value::Object(members)
         }
+    }
+}
+
+/// Whether a member named `name` occurs anywhere in `value`.
+fn has_member(value: &Value, name: &str) -> bool {
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .any(|(k, v)| k == name || has_member(v, name)),
+        Value::Array(items) => items.iter().any(|v| has_member(v, name)),
+        _ => false,
     }
 }
 
