@@ -262,6 +262,18 @@ fn conformed_values_always_validate() {
                     out.value
                 );
             }
+            // Name rules: `x` is never named by a schema, so it goes wherever it is; `a` may be
+            // named, and stays exactly where a schema names it.
+            let mut guarded = input.clone();
+            remove_named(schema.as_object(), &mut guarded, &|n| n == "x" || n == "a");
+            assert!(
+                !has_member(&guarded, "x"),
+                "seed {seed}: `x` left in {guarded}"
+            );
+            assert!(
+                is_pruned_copy(&guarded, &input),
+                "seed {seed}: name rules changed more than members\ninput: {input}\nguarded: {guarded}"
+            );
             if validator.is_valid(&input) {
                 assert_eq!(
                     out.value, input,
