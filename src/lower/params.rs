@@ -522,14 +522,17 @@ fn resolved_enum(builder: &SchemaBuilder<'_>, schema: &Value) -> Option<Vec<Valu
         .cloned()
 }
 
-/// Checks a value against a normalised schema (with the builder's definitions).
+/// Checks a value against a normalised schema (with the builder's definitions), formats
+/// included: the same check a published `default` must pass (see [`crate::lower::examples`]).
 pub fn check_value(
     builder: &SchemaBuilder<'_>,
     schema: &Value,
     value: &Value,
 ) -> Result<(), String> {
     let full = builder.finish(schema.clone());
-    let validator = jsonschema::validator_for(&full)
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&full)
         .map_err(|e| format!("the schema cannot be checked ({e})"))?;
     match validator.iter_errors(value).next() {
         None => Ok(()),
