@@ -53,6 +53,6 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         max_concurrent_calls: 16u32,
     },
     escalation: ::core::option::Option::Some(
-        "For anything these tools do not allow, ask the store manager on",
+        "For anything these tools do not allow, ask the store manager on #pet-store.",
     ),
 };
