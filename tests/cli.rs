@@ -286,6 +286,7 @@ paths:
         - { name: since, in: query, schema: { type: string, format: date, default: "2020-13-45" } }
         - { name: until, in: query, schema: { type: string, format: date, default: "2020-12-31" } }
         - { name: ref, in: query, schema: { type: string, format: uuid, example: not-a-uuid } }
+        - { name: kind, in: query, schema: { type: string, enum: [cat, dog], default: cat } }
       requestBody:
         required: true
         content:
@@ -313,7 +314,8 @@ components:
 "##;
     fs::write(dir.path().join("things.yaml"), spec).unwrap();
     let annotation = "version: 1\nspec: things.yaml\nserver: { name: things-mcp, profiles: [openai] }\n\
-                      tools:\n  create_thing:\n    operation: createThing\n    read_only: false\n";
+                      tools:\n  create_thing:\n    operation: createThing\n    read_only: false\n\
+                      \x20   params:\n      kind: { enum: [dog] }\n";
     fs::write(dir.path().join("mcpgen.yaml"), annotation).unwrap();
     let built = mcpgen(&["build", "-o", "out"], dir.path());
     let stderr = text(&built.stderr);
@@ -340,6 +342,11 @@ components:
     );
     assert_eq!(props["ref"].get("examples"), None, "{spec_input}");
     assert_eq!(
+        props["kind"],
+        serde_json::json!({"type": "string", "enum": ["dog"]}),
+        "the spec's default is not among the values the annotation file allows"
+    );
+    assert_eq!(
         props["parent"]["examples"],
         serde_json::json!([{"name": "root"}]),
         "fits the spec's schema: {spec_input}"
@@ -363,8 +370,7 @@ components:
     }
 
     // The annotation file's own default must fit, format included: an error, not a silent drop.
-    let annotation =
-        format!("{annotation}    params:\n      until: {{ default: \"2021-02-30\" }}\n");
+    let annotation = format!("{annotation}      until: {{ default: \"2021-02-30\" }}\n");
     fs::write(dir.path().join("mcpgen.yaml"), annotation).unwrap();
     let refused = mcpgen(&["build", "-o", "out"], dir.path());
     assert_eq!(refused.status.code(), Some(1));
