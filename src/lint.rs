@@ -3,7 +3,8 @@
 //! Pure: reads the lowered server (and the annotation file's positions to place findings) and
 //! returns diagnostics with `lint-…` codes. Four families of rules:
 //! - tool poisoning / prompt injection in text that reaches the model: hidden or direction-changing
-//!   characters, instruction-like phrases, HTML or script, overly long descriptions;
+//!   characters, instruction-like phrases, HTML or script, overly long descriptions; and, in the
+//!   annotation file, a YAML comment that cuts such a text short;
 //! - overbroad tools: free-form object arguments, catch-all paths, many optional arguments,
 //!   writers without confirmation;
 //! - data exposure: response fields that look personal or secret and leave the server unredacted;
@@ -14,7 +15,7 @@
 use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics, Location};
 use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
-use crate::load::pointer::escape_token;
+use crate::load::pointer::{self, escape_token};
 use crate::lower::AnnotationCtx;
 pub use crate::lower::profile::Profile;
 use crate::wildcard::{Segment, WildcardPath};
@@ -137,6 +138,7 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
             text_rules("the server", &texts, &here, &mut out);
         }
     }
+    comment_rules(ir, annotations, &mut out);
     for tool in &ir.tools {
         let here = at(tool, "");
         let subject = format!("tool `{}`", tool.name);
@@ -229,6 +231,49 @@ fn model_texts(tool: &ToolIr) -> Vec<(String, String)> {
         }
     }
     texts
+}
+
+/// Keys of the annotation file whose values are texts the model reads, under `server`, a tool,
+/// and a tool's parameter.
+const SERVER_TEXTS: &[&str] = &["title", "instructions", "escalation"];
+const TOOL_TEXTS: &[&str] = &["title", "description", "escalation"];
+const PARAM_TEXTS: &[&str] = &["description"];
+
+/// A comment on the line of an unquoted text the model reads: YAML ends the text where the
+/// comment starts (` #pet-store.` after `ask the store manager on`), which its author rarely
+/// means. Every such comment is reported (an intended one can move to its own line).
+fn comment_rules(ir: &ServerIr, annotations: &AnnotationCtx, out: &mut Diagnostics) {
+    let enabled = |name: &str| ir.tools.iter().any(|t| t.name.as_str() == name);
+    for comment in &annotations.document.trailing_comments {
+        let Some(tokens) = pointer::tokens(&comment.pointer) else {
+            continue;
+        };
+        let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let (subject, what) = match tokens.as_slice() {
+            ["server", key] if SERVER_TEXTS.contains(key) => {
+                ("the server".to_owned(), format!("the {key}"))
+            }
+            ["tools", tool, key] if TOOL_TEXTS.contains(key) && enabled(tool) => {
+                (format!("tool `{tool}`"), format!("the {key}"))
+            }
+            ["tools", tool, "params", param, key] if PARAM_TEXTS.contains(key) && enabled(tool) => {
+                (format!("tool `{tool}`"), format!("the {key} of `{param}`"))
+            }
+            _ => continue,
+        };
+        let (line, col) = comment.line_col;
+        out.push(
+            Diagnostic::warning(
+                "lint-comment-in-text",
+                Location::line(annotations.path, &comment.pointer, line, col),
+                format!(
+                    "{subject}: {what} ends where a YAML comment starts; the model does not read `{}`",
+                    comment.text
+                ),
+            )
+            .with_help("quote the text if `#…` belongs to it, or move the comment to a line of its own"),
+        );
+    }
 }
 
 /// Invisible or direction-changing characters that can hide text from a human reviewer.

@@ -268,3 +268,115 @@ components:
     let tool = fs::read_to_string(dir.path().join("out/src/tools/create_node.rs")).unwrap();
     assert!(tool.contains("nulls_absent: true"), "{tool}");
 }
+
+/// A `default` or `examples` entry that breaks the schema it annotates (formats included, at any
+/// depth, definitions too) is left out of every published schema, with one note per tool; values
+/// a profile's rewrite breaks go from the rewritten schema only.
+#[test]
+fn published_defaults_and_examples_fit_their_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r##"openapi: 3.0.3
+info: { title: Things, version: "1" }
+servers: [{ url: "https://things.example.com" }]
+paths:
+  /things:
+    post:
+      operationId: createThing
+      parameters:
+        - { name: since, in: query, schema: { type: string, format: date, default: "2020-13-45" } }
+        - { name: until, in: query, schema: { type: string, format: date, default: "2020-12-31" } }
+        - { name: ref, in: query, schema: { type: string, format: uuid, example: not-a-uuid } }
+        - { name: kind, in: query, schema: { type: string, enum: [cat, dog], default: cat } }
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                parent:
+                  type: object
+                  properties: { name: { type: string }, note: { type: string } }
+                  example: { name: root }
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  tags: { type: array, items: { type: string }, example: { a: 1 } }
+                  owner: { $ref: "#/components/schemas/Owner" }
+components:
+  schemas:
+    Owner: { type: object, properties: { name: { type: string } }, example: TBD }
+"##;
+    fs::write(dir.path().join("things.yaml"), spec).unwrap();
+    let annotation = "version: 1\nspec: things.yaml\nserver: { name: things-mcp, profiles: [openai] }\n\
+                      tools:\n  create_thing:\n    operation: createThing\n    read_only: false\n\
+                      \x20   params:\n      kind: { enum: [dog] }\n";
+    fs::write(dir.path().join("mcpgen.yaml"), annotation).unwrap();
+    let built = mcpgen(&["build", "-o", "out"], dir.path());
+    let stderr = text(&built.stderr);
+    assert!(built.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.matches("note[example-dropped]").count(),
+        1,
+        "one note per tool: {stderr}"
+    );
+    assert!(
+        stderr.contains("input /properties/since (default); input /properties/ref (1 example)"),
+        "{stderr}"
+    );
+    let read = |file: &str| -> serde_json::Value {
+        let text = fs::read_to_string(dir.path().join("out/schemas").join(file)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let spec_input = read("create_thing.spec-input.json");
+    let props = &spec_input["properties"];
+    assert_eq!(props["since"].get("default"), None, "{spec_input}");
+    assert_eq!(
+        props["until"]["default"], "2020-12-31",
+        "a fitting default stays"
+    );
+    assert_eq!(props["ref"].get("examples"), None, "{spec_input}");
+    assert_eq!(
+        props["kind"],
+        serde_json::json!({"type": "string", "enum": ["dog"]}),
+        "the spec's default is not among the values the annotation file allows"
+    );
+    assert_eq!(
+        props["parent"]["examples"],
+        serde_json::json!([{"name": "root"}]),
+        "fits the spec's schema: {spec_input}"
+    );
+    let input = read("create_thing.input.json");
+    assert_eq!(
+        input["properties"]["parent"].get("examples"),
+        None,
+        "`note` became required for OpenAI strict mode: {input}"
+    );
+    let output = read("create_thing.output.json");
+    assert_eq!(
+        output["properties"]["tags"].get("examples"),
+        None,
+        "{output}"
+    );
+    assert_eq!(output["$defs"]["Owner"].get("examples"), None, "{output}");
+    let contract = fs::read_to_string(dir.path().join("out/mcp-contract.json")).unwrap();
+    for gone in ["2020-13-45", "not-a-uuid", "TBD"] {
+        assert!(!contract.contains(gone), "{gone} in the contract");
+    }
+
+    // The annotation file's own default must fit, format included: an error, not a silent drop.
+    let annotation = format!("{annotation}      until: {{ default: \"2021-02-30\" }}\n");
+    fs::write(dir.path().join("mcpgen.yaml"), annotation).unwrap();
+    let refused = mcpgen(&["build", "-o", "out"], dir.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("error[invalid-default]"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -107,6 +107,29 @@ fn every_rule_family_fires_where_it_should_and_nowhere_else() {
         "normalised for openai: {found:#?}"
     );
     has(&found, "lint-name-length", "65 characters");
+    // A comment on the line of an unquoted text the model reads cuts the text short.
+    has(
+        &found,
+        "lint-comment-in-text",
+        "tool `get_user_safe`: the description of `id` ends where a YAML comment starts; the model does not read `#4521`",
+    );
+    has(
+        &found,
+        "lint-comment-in-text",
+        "tool `get_user_safe`: the title ends where a YAML comment starts; the model does not read `# a comment YAML leaves out of the title`",
+    );
+    assert!(
+        warned.contains("mcpgen.yaml:18:50 at /tools/get_user_safe/params/id/description"),
+        "placed on the comment: {warned}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(c, _)| c == "lint-comment-in-text")
+            .count(),
+        2,
+        "quoted texts and values the model does not read are not findings: {found:#?}"
+    );
     assert!(
         !found
             .iter()
@@ -177,11 +200,11 @@ fn examples_have_no_errors_and_warnings_can_be_denied() {
         "galaxy-openapi31",
     ] {
         let output = mcpgen(&["lint", "-c", &format!("specs/{example}/mcpgen.yaml")]);
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{example}: {}",
-            String::from_utf8_lossy(&output.stderr)
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{example}: {stderr}");
+        assert!(
+            !stderr.contains("lint-comment-in-text"),
+            "{example}: every text the model reads is whole: {stderr}"
         );
     }
     let strict = mcpgen(&[

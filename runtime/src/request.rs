@@ -693,6 +693,28 @@ mod tests {
     }
 
     #[test]
+    fn one_argument_is_sent_in_the_path_and_in_the_body() {
+        let plan = RequestPlan::new(&PETS, &testing_specs::REPLACE_PET).unwrap();
+        let req = plan
+            .build(
+                &args_of(json!({"id": "p 7", "name": "Rex"})),
+                &settings(),
+                "r",
+                None,
+            )
+            .unwrap();
+        assert_eq!(req.method, HttpMethod::Put);
+        assert_eq!(req.path, "/pets/p%207");
+        assert_eq!(
+            req.body,
+            Some(OutgoingBody::Bytes {
+                content_type: "application/json".into(),
+                bytes: br#"{"id":"p 7","name":"Rex"}"#.to_vec()
+            })
+        );
+    }
+
+    #[test]
     fn bodies_and_credentials_of_each_tool() {
         let req = build("create_pet", json!({"name": "Rex", "tags": ["a"]})).unwrap();
         assert_eq!(req.method, HttpMethod::Post);

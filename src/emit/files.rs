@@ -82,6 +82,16 @@ fn markdown_inline(text: &str) -> String {
     out
 }
 
+/// Text as a sentence: with a full stop at its end unless it ends with one already (or `!`, `?`).
+fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
+}
+
 /// Text on one line without control characters (for comments in shell snippets).
 fn one_line(text: &str) -> String {
     text.split(|c: char| c.is_whitespace() || c.is_control())
@@ -409,7 +419,7 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
         client_config: client_config(ir).trim_end().to_owned(),
         runtime_path: "mcpgen-runtime".to_owned(),
         env_prefix: ir.crate_name.env_prefix(),
-        escalation: ir.escalation.clone(),
+        escalation: ir.escalation.as_deref().map(sentence),
         limits: LimitsView {
             max_request_bytes: ir.limits.max_request_bytes,
             calls_per_minute: ir.limits.calls_per_minute,
@@ -468,5 +478,7 @@ mod tests {
         assert_eq!(markdown_code("a`b"), "``a`b``");
         assert_eq!(markdown_code("`edge`"), "`` `edge` ``");
         assert_eq!(markdown_block("# Title\nline"), "> \\# Title\n> line");
+        assert_eq!(sentence("ask on #pet-store."), "ask on #pet-store.");
+        assert_eq!(sentence("ask the manager "), "ask the manager.");
     }
 }

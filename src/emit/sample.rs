@@ -107,7 +107,9 @@ impl<'a> Sampler<'a> {
                 .cloned();
         }
         // Defaults and examples are taken only when they satisfy the schema: specs ship
-        // truncated or stale ones (`"sha256:0ecb..."` for a 71-character digest).
+        // truncated or stale ones (`"sha256:0ecb..."` for a 71-character digest). Published
+        // schemas carry only fitting ones already (`lower::examples`); the upstream's response
+        // schema, sampled for canned responses but never published, is not pruned.
         if let Some(value) = obj.get("default")
             && self.fits(&Value::Object(obj.clone()), value)
         {

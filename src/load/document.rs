@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use super::paths::display_form;
 use super::positions::Positions;
 use super::surrogates;
-use super::yaml::{self, DuplicateKey, YamlError};
+use super::yaml::{self, DuplicateKey, TrailingComment, YamlError};
 use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
 
 /// Largest input file read, in bytes.
@@ -45,6 +45,9 @@ pub struct Document {
     /// Keys repeated within one mapping (the last one was kept); the caller decides whether
     /// that is an error.
     pub duplicate_keys: Vec<DuplicateKey>,
+    /// YAML comments on the line where a plain (unquoted) scalar value ends, in source order
+    /// (none for JSON): `mcpgen lint` warns where such a value is text the model reads.
+    pub trailing_comments: Vec<TrailingComment>,
 }
 
 impl Document {
@@ -99,6 +102,7 @@ pub fn parse_document(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostics
         sha256: sha256_hex(bytes),
         format,
         duplicate_keys: parsed.duplicate_keys,
+        trailing_comments: parsed.trailing_comments,
     })
 }
 
@@ -218,6 +222,7 @@ fn parse_json(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostics> {
             value,
             positions: Positions::deferred(text.to_owned(), json_positions),
             duplicate_keys: Vec::new(),
+            trailing_comments: Vec::new(),
         });
     }
     parse_json_with_positions(path, text)
@@ -251,6 +256,7 @@ fn parse_json_with_positions(path: &Path, text: &str) -> Result<yaml::Parsed, Di
             value,
             positions: Positions::new(),
             duplicate_keys: Vec::new(),
+            trailing_comments: Vec::new(),
         }),
         Err(e) if e.is_syntax() || e.is_eof() => {
             let location = Location::line(path, "", e.line(), e.column());

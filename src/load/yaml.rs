@@ -32,6 +32,18 @@ pub struct DuplicateKey {
     pub first: Option<(usize, usize)>,
 }
 
+/// A comment on the line where a plain (unquoted) scalar value ends: `text: ask on #general`
+/// means the text `ask on`, which its author may not have meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailingComment {
+    /// Pointer to the scalar.
+    pub pointer: String,
+    /// 1-based line and column of the `#`.
+    pub line_col: (usize, usize),
+    /// The comment, from `#` to the end of the line (trailing blanks left out).
+    pub text: String,
+}
+
 /// A parsed YAML document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
@@ -41,6 +53,8 @@ pub struct Parsed {
     pub positions: Positions,
     /// Keys repeated within one mapping, in source order.
     pub duplicate_keys: Vec<DuplicateKey>,
+    /// Comments on the line where a plain scalar value ends, in source order.
+    pub trailing_comments: Vec<TrailingComment>,
 }
 
 impl Parsed {
@@ -49,6 +63,9 @@ impl Parsed {
         for duplicate in &mut self.duplicate_keys {
             duplicate.line_col = f(duplicate.line_col);
             duplicate.first = duplicate.first.map(&f);
+        }
+        for comment in &mut self.trailing_comments {
+            comment.line_col = f(comment.line_col);
         }
         self.positions.remap(f);
     }
@@ -180,7 +197,10 @@ pub fn parse(text: &str) -> Result<Parsed, YamlError> {
 }
 
 fn parse_events(text: &str) -> Result<Parsed, YamlError> {
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        source: Source::new(text),
+        ..Builder::default()
+    };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError::Syntax {
             line_col: (e.marker().line(), e.marker().col() + 1),
@@ -192,7 +212,52 @@ fn parse_events(text: &str) -> Result<Parsed, YamlError> {
         value: builder.root.unwrap_or(Value::Null),
         positions: builder.positions,
         duplicate_keys: builder.duplicate_keys,
+        trailing_comments: builder.trailing_comments,
     })
+}
+
+/// The text being parsed, read where scalars end to find the comments that follow them.
+/// Scalars end in source order, so a cursor turns their character offsets into byte offsets in
+/// one pass over the text.
+#[derive(Debug, Default)]
+struct Source<'a> {
+    text: &'a str,
+    /// Byte offset and character offset of the same place.
+    cursor: (usize, usize),
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str) -> Self {
+        Source {
+            text,
+            cursor: (0, 0),
+        }
+    }
+
+    /// The comment that follows, on the same line and after blanks, the character offset
+    /// `end`: its text, and how many blanks come before it.
+    fn comment_after(&mut self, end: usize) -> Option<(usize, &'a str)> {
+        if end < self.cursor.1 {
+            self.cursor = (0, 0);
+        }
+        let (mut byte, mut chars) = self.cursor;
+        for c in self.text.get(byte..)?.chars() {
+            if chars == end {
+                break;
+            }
+            byte += c.len_utf8();
+            chars += 1;
+        }
+        self.cursor = (byte, chars);
+        let after = self.text.get(byte..)?;
+        let comment = after.trim_start_matches([' ', '\t']);
+        let blanks = after.len() - comment.len();
+        if blanks == 0 || !comment.starts_with('#') {
+            return None;
+        }
+        let line = comment.split(['\n', '\r']).next().unwrap_or_default();
+        Some((blanks, line.trim_end()))
+    }
 }
 
 /// A finished node kept for later aliases.
@@ -243,7 +308,9 @@ enum Slot {
 }
 
 #[derive(Debug, Default)]
-struct Builder {
+struct Builder<'a> {
+    source: Source<'a>,
+    trailing_comments: Vec<TrailingComment>,
     stack: Vec<Frame>,
     root: Option<Value>,
     documents: usize,
@@ -270,7 +337,7 @@ fn core_tag(tag: Option<&Tag>) -> Option<CoreTag> {
     (tag.handle.is_empty() && tag.suffix == "!").then_some(CoreTag::Str)
 }
 
-impl Builder {
+impl Builder<'_> {
     fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         let at = line_col(span);
         match event {
@@ -295,6 +362,16 @@ impl Builder {
                         self.set_key(text.into_owned(), at, merge);
                     }
                     Slot::Value(pointer, own_position) => {
+                        if style == Style::Plain
+                            && let Some((blanks, comment)) =
+                                self.source.comment_after(span.end.index())
+                        {
+                            self.trailing_comments.push(TrailingComment {
+                                pointer: pointer.clone(),
+                                line_col: (span.end.line(), span.end.col() + 1 + blanks),
+                                text: comment.to_owned(),
+                            });
+                        }
                         let value = scalar::resolve(&text, style, core_tag(tag.as_deref()));
                         if own_position {
                             self.positions.insert(pointer, at);
@@ -636,6 +713,30 @@ mod tests {
         let json = parse("{\n  \"a~b\": [1,\n    {\"c/d\": null}]\n}").unwrap();
         assert_eq!(json.positions.get("/a~0b/1/c~1d"), Some((3, 6)));
         assert_eq!(json.positions.get("/a~0b/1"), Some((3, 5)));
+    }
+
+    #[test]
+    fn comments_after_plain_scalar_values_are_recorded() {
+        let text = "a: ask on #general  \nb: \"quoted\" # q\nc: C# and F#\n? key # k\n: v\nd: ünïcode é #x\ne: first\n  second # tail\nf: {g: h # flow\n  }\nlist:\n  - item\t# i\n";
+        let parsed = parse(text).unwrap();
+        let found: Vec<(&str, (usize, usize), &str)> = parsed
+            .trailing_comments
+            .iter()
+            .map(|c| (c.pointer.as_str(), c.line_col, c.text.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("/a", (1, 11), "#general"),
+                ("/d", (6, 14), "#x"),
+                ("/e", (8, 10), "# tail"),
+                ("/f/g", (9, 10), "# flow"),
+                ("/list/0", (12, 10), "# i"),
+            ]
+        );
+        assert_eq!(parsed.value["a"], json!("ask on"));
+        assert_eq!(parsed.value["c"], json!("C# and F#"));
+        assert_eq!(parsed.value["e"], json!("first second"));
     }
 
     #[test]

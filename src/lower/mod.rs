@@ -5,6 +5,7 @@
 //! allowlists, redactions, credentials) exactly once. It reads only what `load` produced and
 //! writes nothing. Defects in operations that are not selected are never looked at.
 
+pub mod examples;
 pub mod names;
 pub mod operations;
 pub mod params;

@@ -4,7 +4,9 @@
 //! of an object body becomes a *candidate*; the tool's `params` entries then decide, per
 //! candidate, whether the model sees it (possibly renamed, narrowed, defaulted), whether it is
 //! fixed or read from the environment, or whether it is never sent. The input schema and the
-//! request description come out of the same decisions, so they cannot disagree.
+//! request description come out of the same decisions, so they cannot disagree. A path
+//! parameter and a required body member of the same name are one candidate, sent in both places
+//! (see `twins`).
 
 use crate::annotations::{ParamEntry, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -18,6 +20,8 @@ use crate::lower::operations::OperationRef;
 use crate::lower::schema::{SchemaBuilder, drop_read_only};
 use crate::naming::{ArgumentNamer, EnvVarName, is_valid_argument_name};
 use serde_json::{Map, Value, json};
+
+mod twins;
 
 /// The arguments of one tool and how each reaches the request.
 #[derive(Debug, Default)]
@@ -118,6 +122,14 @@ pub fn lower_arguments(
     let (params, expose) = (&entry.params, entry.expose.as_deref());
     let mut candidates = parameter_candidates(specs, op, builder, diagnostics);
     let body = body_candidates(specs, op, builder, &mut candidates, diagnostics);
+    // A body member sent with the path parameter of the same name is not an argument of its
+    // own: annotation entries address the pair by the shared name, through the parameter.
+    let twin_of = twins::pair(
+        &mut candidates,
+        body.as_ref(),
+        params.keys().chain(expose.into_iter().flatten()),
+        builder,
+    );
 
     // Match annotation entries to candidates.
     let mut entries: Vec<Option<(&str, &ParamEntry)>> = vec![None; candidates.len()];
@@ -145,7 +157,11 @@ pub fn lower_arguments(
         let matching: Vec<usize> = candidates
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.wire_name == wire && slot_filter.is_none_or(|s| s == c.slot.name()))
+            .filter(|(i, c)| {
+                twin_of[*i].is_none()
+                    && c.wire_name == wire
+                    && slot_filter.is_none_or(|s| s == c.slot.name())
+            })
             .map(|(i, _)| i)
             .collect();
         match matching.as_slice() {
@@ -193,7 +209,14 @@ pub fn lower_arguments(
     }
 
     let mut decisions: Vec<Decision> = Vec::with_capacity(candidates.len());
-    for ((candidate, entry), exposed) in candidates.iter().zip(&entries).zip(&exposed) {
+    for (((candidate, entry), exposed), twin) in
+        candidates.iter().zip(&entries).zip(&exposed).zip(&twin_of)
+    {
+        if twin.is_some() {
+            // Decided with its path parameter.
+            decisions.push(Decision::Omitted);
+            continue;
+        }
         // An entry under `params` counts as listed: it fixes, hides or shapes the parameter.
         if !exposed && entry.is_none() {
             if candidate.required {
@@ -260,29 +283,38 @@ pub fn lower_arguments(
 
     let mut out = Arguments::default();
     let mut fields = Vec::new();
-    for (candidate, decision) in candidates.iter().zip(decisions) {
-        let value = match decision {
-            Decision::Omitted => continue,
-            Decision::Fixed(value) => ValueSource::Fixed(value),
-            Decision::Env(var) => ValueSource::Env {
+    // Where each candidate's value comes from (`None`: not sent), for paired members to share.
+    let mut sources: Vec<Option<ValueSource>> = Vec::with_capacity(candidates.len());
+    for ((candidate, decision), twin) in candidates.iter().zip(decisions).zip(&twin_of) {
+        let value = match (twin, decision) {
+            // Its path parameter comes first: parameters are candidates before body members.
+            (Some(param), _) => sources.get(*param).cloned().flatten(),
+            (None, Decision::Omitted) => None,
+            (None, Decision::Fixed(value)) => Some(ValueSource::Fixed(value)),
+            (None, Decision::Env(var)) => Some(ValueSource::Env {
                 var,
                 schema: builder.finish(candidate.schema.clone()),
-            },
-            Decision::Exposed {
-                rename,
-                schema,
-                required,
-                default,
-            } => {
+            }),
+            (
+                None,
+                Decision::Exposed {
+                    rename,
+                    schema,
+                    required,
+                    default,
+                },
+            ) => {
                 let name = rename
                     .unwrap_or_else(|| namer.assign(&candidate.wire_name, candidate.slot.name()));
                 out.properties.insert(name.clone(), schema);
                 if required {
                     out.required.push(name.clone());
                 }
-                ValueSource::Argument { name, default }
+                Some(ValueSource::Argument { name, default })
             }
         };
+        sources.push(value.clone());
+        let Some(value) = value else { continue };
         match candidate.slot {
             Slot::Param(location) => out.params.push(ParamIr {
                 wire_name: candidate.wire_name.clone(),
@@ -522,14 +554,17 @@ fn resolved_enum(builder: &SchemaBuilder<'_>, schema: &Value) -> Option<Vec<Valu
         .cloned()
 }
 
-/// Checks a value against a normalised schema (with the builder's definitions).
+/// Checks a value against a normalised schema (with the builder's definitions), formats
+/// included: the same check a published `default` must pass (see [`crate::lower::examples`]).
 pub fn check_value(
     builder: &SchemaBuilder<'_>,
     schema: &Value,
     value: &Value,
 ) -> Result<(), String> {
     let full = builder.finish(schema.clone());
-    let validator = jsonschema::validator_for(&full)
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&full)
         .map_err(|e| format!("the schema cannot be checked ({e})"))?;
     match validator.iter_errors(value).next() {
         None => Ok(()),
@@ -1097,6 +1132,230 @@ fn is_file_schema(specs: &SpecSet, doc: &DocKey, schema: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::{BodyValue, ServerIr, ToolIr};
+    use crate::load::{parse_spec_for_tests, project_from_text};
+
+    /// `PUT /contacts/{id}` whose body (JSON, or `media`) requires `id` (a `member_id` schema)
+    /// and `name`, or only `name` when `id_required` is false.
+    fn contacts(media: &str, member_id: &str, id_required: bool) -> String {
+        let required = if id_required { "[id, name]" } else { "[name]" };
+        format!(
+            r##"
+openapi: 3.0.3
+info: {{title: Contacts, version: "1"}}
+servers: [{{url: "https://contacts.example.com"}}]
+paths:
+  /contacts/{{id}}:
+    put:
+      operationId: replaceContact
+      parameters:
+        - {{name: id, in: path, required: true, schema: {{type: string}}}}
+      requestBody:
+        required: true
+        content:
+          {media}:
+            schema:
+              type: object
+              required: {required}
+              properties:
+                id: {member_id}
+                name: {{type: string}}
+      responses: {{"204": {{description: replaced}}}}
+components:
+  schemas:
+    ContactId: {{type: string, format: uuid, description: The contact's id.}}
+"##
+        )
+    }
+
+    /// Lowers `spec` with one tool `replace_contact`, whose entry continues with `entry`.
+    fn lower_contacts(spec: &str, entry: &str) -> Result<ServerIr, String> {
+        let annotation = format!(
+            "version: 1\nspec: openapi.yaml\nserver: {{name: contacts-mcp}}\ntools:\n  replace_contact:\n    operation: replaceContact\n    read_only: false\n    confirm: false\n{entry}"
+        );
+        let specs = vec![("openapi.yaml".to_owned(), parse_spec_for_tests(spec))];
+        let project = project_from_text(std::path::Path::new("mcpgen.yaml"), &annotation, specs)
+            .map_err(|e| e.render())?;
+        crate::lower::lower(&project)
+            .map(|lowered| lowered.ir)
+            .map_err(|e| e.render())
+    }
+
+    /// (wire name, argument name) of the path parameters and body fields sent from arguments.
+    fn sources(tool: &ToolIr) -> Vec<(String, String)> {
+        let fields = match tool.body.as_ref().map(|b| &b.value) {
+            Some(BodyValue::Fields(fields)) => fields
+                .iter()
+                .map(|f| (format!("body:{}", f.wire_name), &f.value))
+                .collect(),
+            _ => Vec::new(),
+        };
+        tool.params
+            .iter()
+            .map(|p| (format!("path:{}", p.wire_name), &p.value))
+            .chain(fields)
+            .map(|(wire, value)| match value {
+                ValueSource::Argument { name, .. } => (wire, name.clone()),
+                ValueSource::Fixed(value) => (wire, format!("fixed {value}")),
+                ValueSource::Env { var, .. } => (wire, format!("env {var}")),
+            })
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_path_parameter_and_a_required_body_member_of_the_same_name_are_one_argument() {
+        for (media, member) in [
+            (
+                "application/json",
+                r##"{$ref: "#/components/schemas/ContactId"}"##,
+            ),
+            ("application/x-www-form-urlencoded", "{}"),
+        ] {
+            let ir = lower_contacts(&contacts(media, member, true), "").unwrap();
+            let tool = &ir.tools[0];
+            assert_eq!(
+                sources(tool),
+                pairs(&[("path:id", "id"), ("body:id", "id"), ("body:name", "name")]),
+                "{media}"
+            );
+            let names: Vec<&String> = tool.input_schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect();
+            assert_eq!(names, ["id", "name"], "{media}");
+            assert_eq!(tool.input_schema["required"], json!(["id", "name"]));
+            if media == "application/json" {
+                // The member's constraints and description join the parameter's schema, so one
+                // value fits both places.
+                assert_eq!(
+                    tool.input_schema["properties"]["id"],
+                    json!({"type": "string", "format": "uuid", "description": "The contact's id."})
+                );
+            }
+            // The generated test expects the one value in the path and in the body.
+            let fixture: Value = serde_json::from_str(&crate::emit::fixtures::fixture(
+                &ir,
+                tool,
+                &crate::emit::fixtures::TestEnvironment::new(&ir),
+            ))
+            .unwrap();
+            let call = &fixture["call"];
+            let id = call["arguments"]["id"].as_str().expect("an id argument");
+            assert_eq!(
+                call["request"]["path"],
+                format!("/contacts/{id}"),
+                "{media}"
+            );
+            let body = match media {
+                "application/json" => call["request"]["body"]["json"]["id"].clone(),
+                _ => call["request"]["body"]["form"]
+                    .as_array()
+                    .and_then(|f| f.iter().find(|p| p[0] == "id"))
+                    .map(|p| p[1].clone())
+                    .unwrap_or_default(),
+            };
+            assert_eq!(body, json!(id), "{media}: {call}");
+        }
+    }
+
+    #[test]
+    fn the_shared_name_shapes_the_one_argument() {
+        let spec = contacts("application/json", "{type: string}", true);
+        let renamed =
+            lower_contacts(&spec, "    params:\n      id: {rename: contact_id}\n").unwrap();
+        assert_eq!(
+            sources(&renamed.tools[0]),
+            pairs(&[
+                ("path:id", "contact_id"),
+                ("body:id", "contact_id"),
+                ("body:name", "name")
+            ])
+        );
+        let fixed = lower_contacts(&spec, "    params:\n      id: {fixed: c-1}\n").unwrap();
+        assert_eq!(
+            sources(&fixed.tools[0]),
+            pairs(&[
+                ("path:id", "fixed \"c-1\""),
+                ("body:id", "fixed \"c-1\""),
+                ("body:name", "name")
+            ])
+        );
+        let exposed = lower_contacts(&spec, "    expose: [id, name]\n").unwrap();
+        assert_eq!(
+            exposed.tools[0].input_schema["required"],
+            json!(["id", "name"])
+        );
+        // A fixed value must fit the merged schema (the member's `format`, here).
+        let uuid = contacts(
+            "application/json",
+            r##"{$ref: "#/components/schemas/ContactId"}"##,
+            true,
+        );
+        let err = lower_contacts(&uuid, "    params:\n      id: {fixed: c-1}\n").unwrap_err();
+        assert!(err.contains("invalid-fixed-value"), "{err}");
+    }
+
+    #[test]
+    fn they_stay_two_arguments_named_by_location_otherwise() {
+        let apart = pairs(&[
+            ("path:id", "id"),
+            ("body:id", "body_id"),
+            ("body:name", "name"),
+        ]);
+        // An optional member: the model may leave it out of the body.
+        let optional = contacts("application/json", "{type: string}", false);
+        assert_eq!(
+            sources(&lower_contacts(&optional, "").unwrap().tools[0]),
+            apart
+        );
+        // Schemas that disagree.
+        let integer = contacts("application/json", "{type: integer}", true);
+        assert_eq!(
+            sources(&lower_contacts(&integer, "").unwrap().tools[0]),
+            apart
+        );
+        // Multipart bodies are not paired.
+        let multipart = contacts("multipart/form-data", "{type: string}", true);
+        assert_eq!(
+            sources(&lower_contacts(&multipart, "").unwrap().tools[0]),
+            apart
+        );
+        // The annotation file addresses one of them alone.
+        let spec = contacts("application/json", "{type: string}", true);
+        let described = lower_contacts(
+            &spec,
+            "    params:\n      body:id: {description: Same as id.}\n",
+        )
+        .unwrap();
+        assert_eq!(sources(&described.tools[0]), apart);
+        assert_eq!(
+            described.tools[0].input_schema["properties"]["body_id"]["description"],
+            "Same as id."
+        );
+        let fixed = lower_contacts(&spec, "    params:\n      path:id: {fixed: c-1}\n").unwrap();
+        assert_eq!(
+            sources(&fixed.tools[0]),
+            pairs(&[
+                ("path:id", "fixed \"c-1\""),
+                ("body:id", "id"),
+                ("body:name", "name")
+            ])
+        );
+        // Then the shared name is ambiguous again.
+        let err = lower_contacts(
+            &spec,
+            "    params:\n      id: {description: x}\n      body:id: {description: y}\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("ambiguous-param"), "{err}");
+    }
 
     #[test]
     fn fragments_and_queries_in_path_keys_are_not_sent() {

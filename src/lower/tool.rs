@@ -8,6 +8,7 @@ use crate::ir::{
 };
 use crate::load::SpecSet;
 use crate::lower::AnnotationCtx;
+use crate::lower::examples::{self, Dropped};
 use crate::lower::operations::OperationRef;
 use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
 use crate::lower::profile::{self, Profile};
@@ -114,8 +115,14 @@ pub fn lower_tool(
         root.insert("required".to_owned(), json!(arguments.required));
     }
     root.insert("additionalProperties".to_owned(), json!(false));
-    let input_schema = builder.finish(Value::Object(root));
+    let mut input_schema = builder.finish(Value::Object(root));
     diagnostics.extend(std::mem::take(&mut builder.diagnostics));
+    // What each published schema left out, for one note.
+    let mut dropped: Vec<(&str, Dropped)> = Vec::new();
+    let mut prune = |side, schema: &mut Value| {
+        dropped.extend(examples::prune(schema).into_iter().map(|d| (side, d)));
+    };
+    prune("input", &mut input_schema);
     if let Err(e) = jsonschema::validator_for(&input_schema) {
         diagnostics.push(
             Diagnostic::error(
@@ -132,7 +139,10 @@ pub fn lower_tool(
 
     let (input_schema, spec_input_schema, nulls_absent) =
         match profile::normalise(&input_schema, profiles) {
-            Some(normalised) => {
+            Some(mut normalised) => {
+                // A rewrite can break a value that fitted (an object example missing a member
+                // that became required).
+                prune("input", &mut normalised.schema);
                 diagnostics.push(Diagnostic::note(
                     "schema-normalised",
                     annotations.at(&pointer),
@@ -164,6 +174,12 @@ pub fn lower_tool(
         diagnostics,
     );
     output.output.narrow_with = narrowing_arguments(&arguments.params);
+    if let Some(schema) = &mut output.output.schema {
+        prune("output", schema);
+    }
+    if let Some(note) = dropped_note(&name, &dropped, annotations.at(&pointer)) {
+        diagnostics.push(note);
+    }
     let credentials = credentials_for(
         spec,
         op,
@@ -288,6 +304,39 @@ fn narrowing_arguments(params: &[ParamIr]) -> Vec<String> {
         .take(4)
         .map(|(_, name)| (*name).to_owned())
         .collect()
+}
+
+/// Most places a note about dropped values names.
+const MAX_DROPPED_NAMED: usize = 3;
+
+/// One note for the defaults and examples a tool's published schemas left out, if any.
+fn dropped_note(
+    name: &ToolName,
+    dropped: &[(&str, Dropped)],
+    at: crate::diag::Location,
+) -> Option<Diagnostic> {
+    if dropped.is_empty() {
+        return None;
+    }
+    let mut places: Vec<String> = dropped
+        .iter()
+        .take(MAX_DROPPED_NAMED)
+        .map(|(side, d)| format!("{side} {}", d.describe()))
+        .collect();
+    if dropped.len() > MAX_DROPPED_NAMED {
+        places.push(format!("and {} more", dropped.len() - MAX_DROPPED_NAMED));
+    }
+    Some(
+        Diagnostic::note(
+            "example-dropped",
+            at,
+            format!(
+                "the schemas of `{name}` leave out defaults or examples from the spec that break them: {}",
+                places.join("; ")
+            ),
+        )
+        .with_help("correct them in the spec to have them published"),
+    )
 }
 
 /// The identity named in the annotation file.

@@ -54,6 +54,6 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         max_result_tokens: 20000u32,
     },
     escalation: ::core::option::Option::Some(
-        "For anything these tools do not allow, ask the store manager on",
+        "For anything these tools do not allow, ask the store manager on #pet-store.",
     ),
 };

@@ -99,20 +99,21 @@ pub fn remove_named(
     let Some(schema) = schema else {
         return remove_named_below(value, Vec::new(), None, remove);
     };
-    let pruner = Pruner {
+    let mut pruner = Pruner {
         root: schema,
         patterns: HashMap::new(),
         work: 0,
     };
     let mut root = Conjunction::default();
     pruner.expand_object(schema, &mut root, 0);
-    remove_named_below(value, pruner.all_branches(root), Some(&pruner), remove);
+    let nodes = pruner.all_branches(root);
+    remove_named_below(value, nodes, Some(&mut pruner), remove);
 }
 
 fn remove_named_below<'s>(
     value: &mut Value,
     nodes: Vec<&'s Map<String, Value>>,
-    pruner: Option<&Pruner<'s>>,
+    mut pruner: Option<&mut Pruner<'s>>,
     remove: &dyn Fn(&str) -> bool,
 ) {
     match value {
@@ -124,20 +125,20 @@ fn remove_named_below<'s>(
                     || !remove(key)
             });
             for (key, member) in members.iter_mut() {
-                let below = match pruner {
+                let below = match pruner.as_deref_mut() {
                     Some(pruner) => pruner.member_branches(&nodes, key),
                     None => Vec::new(),
                 };
-                remove_named_below(member, below, pruner, remove);
+                remove_named_below(member, below, pruner.as_deref_mut(), remove);
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                let below = match pruner {
+                let below = match pruner.as_deref_mut() {
                     Some(pruner) => pruner.item_branches(&nodes, i),
                     None => Vec::new(),
                 };
-                remove_named_below(item, below, pruner, remove);
+                remove_named_below(item, below, pruner.as_deref_mut(), remove);
             }
         }
         _ => {}
@@ -229,10 +230,9 @@ impl<'s> Pruner<'s> {
         all.nodes
     }
 
-    /// The schemas (all branches) that apply to member `key` of an object under `nodes`; the
-    /// pattern matcher here is not cached, as guards run once per result.
+    /// The schemas (all branches) that apply to member `key` of an object under `nodes`.
     fn member_branches(
-        &self,
+        &mut self,
         nodes: &[&'s Map<String, Value>],
         key: &str,
     ) -> Vec<&'s Map<String, Value>> {

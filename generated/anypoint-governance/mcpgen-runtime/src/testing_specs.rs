@@ -261,6 +261,46 @@ pub static CREATE_PET: ToolSpec = ToolSpec {
     escalation: None,
 };
 
+/// PUT /pets/{id}: one argument sent in the path and in the JSON body (mcpgen pairs a path
+/// parameter with the required body member of the same name). Not in `PETS`, whose tools other
+/// tests list.
+pub static REPLACE_PET: ToolSpec = ToolSpec {
+    name: "replace_pet",
+    title: None,
+    description: "Replaces a pet.",
+    operation: OperationSpec {
+        id: Some("replacePet"),
+        method: HttpMethod::Put,
+        path: "/pets/{id}",
+    },
+    input_schema: r#"{"type":"object","properties":{"id":{"type":"string"},
+        "name":{"type":"string"}},"required":["id","name"]}"#,
+    output: NO_OUTPUT,
+    params: &[param(
+        "id",
+        ParamLocation::Path,
+        ParamStyle::Simple,
+        false,
+        arg("id"),
+    )],
+    body: Some(BodySpec {
+        media_type: "application/json",
+        encoding: BodyEncoding::Json,
+        required: true,
+        value: BodyValue::Fields(&[field("id", arg("id")), field("name", arg("name"))]),
+    }),
+    accept: "application/json",
+    credentials: &["bearer"],
+    scopes: &["pets:write"],
+    hints: WRITE,
+    confirm: false,
+    identity: IdentityMode::ServiceAccount,
+    contract: CONTRACT,
+    spec_input_schema: None,
+    nulls_absent: false,
+    escalation: None,
+};
+
 /// POST /login: a form body, HTTP Basic plus an API key in the query.
 pub static LOGIN: ToolSpec = ToolSpec {
     name: "login",
