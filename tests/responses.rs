@@ -149,6 +149,16 @@ fn name_rules_follow_the_allowlist_and_the_redactions() {
 }
 
 #[test]
+fn a_path_argument_must_not_be_empty() {
+    let ir = lowered();
+    let schema = &tool(&ir, "get_contact").input_schema;
+    assert_eq!(
+        schema["properties"]["id"],
+        json!({"type": "string", "minLength": 1})
+    );
+}
+
+#[test]
 fn budgets_and_paging_arguments() {
     let ir = lowered();
     assert_eq!(ir.limits.max_result_tokens, 5000);

@@ -660,7 +660,7 @@ fn parameter_candidates(
                     wire_name: name.clone(),
                     slot: Slot::Param(ParamLocation::Path),
                     required: true,
-                    schema: json!({"type": "string"}),
+                    schema: json!({"type": "string", "minLength": 1}),
                     doc: op.doc.clone(),
                     pointer: op.pointer.clone(),
                     style: ParamStyle::Simple,
@@ -821,6 +821,9 @@ fn parameter_candidate(
     {
         obj.insert("deprecated".to_owned(), Value::Bool(true));
     }
+    if location == ParamLocation::Path {
+        require_non_empty(&mut schema);
+    }
     let required =
         location == ParamLocation::Path || param.get("required") == Some(&Value::Bool(true));
     Some(Candidate {
@@ -836,6 +839,20 @@ fn parameter_candidate(
         file: false,
         content_type: None,
     })
+}
+
+/// A path value fills a segment of the request's path: an empty one would address another
+/// resource (`/contacts/` instead of one contact). A plain string schema says so with
+/// `minLength: 1` (the runtime also refuses blank values, whatever the schema).
+fn require_non_empty(schema: &mut Value) {
+    let Value::Object(obj) = schema else { return };
+    let plain_string = obj.get("type") == Some(&json!("string"))
+        && !obj.contains_key("enum")
+        && !obj.contains_key("const")
+        && obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) == 0;
+    if plain_string {
+        obj.insert("minLength".to_owned(), json!(1));
+    }
 }
 
 /// Parses a style name allowed for a location.

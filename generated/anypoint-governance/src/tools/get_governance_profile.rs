@@ -53,6 +53,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:8fb1e815b0a605a16e70ed731dbfb10bed564f79d6fe52c5127542d5021b073a",
+    contract: "sha256:f12544ed558bf9822ed5c5418d8c9c61d71b6a8967f6ab4141c6aa50e821ad01",
     escalation: ::core::option::Option::None,
 };

@@ -63,6 +63,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:e58be32fefb3f862cae949d2d89faf360a730a81cc90e5d043b952d2aea6f400",
+    contract: "sha256:0939be3c722588e9e0761ffd26b9e9c0ee854a31acd2aeeadacc9d87b6dc51eb",
     escalation: ::core::option::Option::None,
 };

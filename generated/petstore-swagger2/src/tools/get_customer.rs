@@ -70,6 +70,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:f48e96650362cc08e21d96bf7ba9e19242a47d3a33832a687e76cffe40f4fd3c",
+    contract: "sha256:3c5b612c5f0e08320f272f0d51a803372ea3af1ee9b396dbc9b5aaa86d16c9fa",
     escalation: ::core::option::Option::None,
 };
