@@ -1253,7 +1253,7 @@ components:
                 // value fits both places.
                 assert_eq!(
                     tool.input_schema["properties"]["id"],
-                    json!({"type": "string", "format": "uuid", "description": "The contact's id."})
+                    json!({"type": "string", "minLength": 1, "format": "uuid", "description": "The contact's id."})
                 );
             }
             // The generated test expects the one value in the path and in the body.
