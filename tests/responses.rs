@@ -27,7 +27,8 @@ paths:
   /contacts/{id}:
     get:
       operationId: getContact
-      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      # `readOnly` on a parameter (a response member's schema reused) must not reach clients.
+      parameters: [{name: id, in: path, required: true, schema: {type: string, readOnly: true}}]
       responses:
         "200":
           description: ok
@@ -149,7 +150,7 @@ fn name_rules_follow_the_allowlist_and_the_redactions() {
 }
 
 #[test]
-fn a_path_argument_must_not_be_empty() {
+fn a_path_argument_must_not_be_empty_and_is_never_read_only() {
     let ir = lowered();
     let schema = &tool(&ir, "get_contact").input_schema;
     assert_eq!(

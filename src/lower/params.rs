@@ -821,6 +821,11 @@ fn parameter_candidate(
     {
         obj.insert("deprecated".to_owned(), Value::Bool(true));
     }
+    // A parameter is always the client's to send: `readOnly` on its schema (some specs reuse a
+    // response member's schema) would tell clients to leave out a required argument.
+    if let Value::Object(obj) = &mut schema {
+        obj.remove("readOnly");
+    }
     if location == ParamLocation::Path {
         require_non_empty(&mut schema);
     }
