@@ -38,15 +38,7 @@ const CC_TOKEN: &str = "cc-token-1a2b3c";
 const EXCHANGED_TOKEN: &str = "xchg-token-4d5e6f";
 const CALLER_TOKEN: &str = "caller-token-7a8b9c";
 
-const NO_OUTPUT: OutputSpec = OutputSpec {
-    schema: None,
-    wrap: None,
-    allow: &[],
-    redact: &[],
-    names: NameRules::NONE,
-    max_result_tokens: None,
-    narrow_with: &[],
-};
+const NO_OUTPUT: OutputSpec = OutputSpec::NONE;
 
 /// A tool calling `method path` with `credentials` and `identity`.
 const fn tool(

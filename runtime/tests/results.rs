@@ -39,15 +39,7 @@ static CONTACTS: OutputSpec = OutputSpec {
 };
 
 /// A plain tool: no field rules, no output schema.
-static PLAIN: OutputSpec = OutputSpec {
-    schema: None,
-    wrap: None,
-    allow: &[],
-    redact: &[],
-    names: NameRules::NONE,
-    max_result_tokens: None,
-    narrow_with: &[],
-};
+static PLAIN: OutputSpec = OutputSpec::NONE;
 
 fn contacts_schema() -> Value {
     json!({

@@ -480,15 +480,7 @@ static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
         "tag":{"type":"string"}},"additionalProperties":false}"#,
     ),
     nulls_absent: true,
-    output: crate::spec::OutputSpec {
-        schema: None,
-        wrap: None,
-        allow: &[],
-        redact: &[],
-        names: crate::spec::NameRules::NONE,
-        max_result_tokens: None,
-        narrow_with: &[],
-    },
+    output: crate::spec::OutputSpec::NONE,
     params: &[
         crate::spec::ParamSpec {
             name: "limit",

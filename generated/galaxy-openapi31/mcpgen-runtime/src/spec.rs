@@ -385,6 +385,19 @@ pub struct OutputSpec {
     pub narrow_with: &'static [&'static str],
 }
 
+impl OutputSpec {
+    /// No output schema and no field rules: results as the upstream sends them (scrubbed).
+    pub const NONE: OutputSpec = OutputSpec {
+        schema: None,
+        wrap: None,
+        allow: &[],
+        redact: &[],
+        names: NameRules::NONE,
+        max_result_tokens: None,
+        narrow_with: &[],
+    };
+}
+
 /// Field rules by member name, for the parts of an answer whose position the published output
 /// schema does not describe: error bodies, envelopes and members the spec does not mention.
 #[derive(Debug)]

@@ -55,15 +55,7 @@ const WRITE: HintsSpec = HintsSpec {
 /// Contract version of every test tool.
 pub const CONTRACT: &str = "test-contract-1";
 
-const NO_OUTPUT: OutputSpec = OutputSpec {
-    schema: None,
-    wrap: None,
-    allow: &[],
-    redact: &[],
-    names: NameRules::NONE,
-    max_result_tokens: None,
-    narrow_with: &[],
-};
+const NO_OUTPUT: OutputSpec = OutputSpec::NONE;
 
 /// GET /pets/{pet_id}: every parameter location, defaults, fixed and env values, API key header.
 pub static GET_PET: ToolSpec = ToolSpec {
