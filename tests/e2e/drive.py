@@ -91,26 +91,32 @@ MODERN = "2026-07-28"  # protocol version from which elicitation is an input_req
 
 
 class Recorder:
-    """Collects one record per check and prints failures as they happen."""
+    """Collects one record per check and prints failures as they happen. `pass_` labels the
+    records with the run they belong to: `dynamic` or `static` (Prism's two modes), `misbehave`
+    (the misbehaving upstream) or `conformance`."""
 
-    def __init__(self, example: str) -> None:
+    def __init__(self, example: str, pass_: str = "dynamic") -> None:
         self.example = example
+        self.pass_ = pass_
         self.records: list[dict[str, Any]] = []
 
-    def add(self, transport: str, tool: str, ok: bool, detail: str = "", arguments: Any = None) -> None:
-        self.records.append(
-            {
-                "example": self.example,
-                "transport": transport,
-                "tool": tool,
-                "ok": ok,
-                "detail": detail,
-                "arguments": arguments,
-            }
-        )
+    def add(self, transport: str, tool: str, ok: bool, detail: str = "", arguments: Any = None,
+            drift: list[str] | None = None) -> None:
+        record = {
+            "example": self.example,
+            "pass": self.pass_,
+            "transport": transport,
+            "tool": tool,
+            "ok": ok,
+            "detail": detail,
+            "arguments": arguments,
+        }
+        if drift:
+            record["drift"] = drift
+        self.records.append(record)
         if not ok:  # the details come in the summary
             first = (detail.splitlines() or [""])[0]
-            print(f"  FAIL [{transport}] {tool}: {first[:160]}", flush=True)
+            print(f"  FAIL [{self.pass_} {transport}] {tool}: {first[:160]}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,10 +216,11 @@ def tool_policies(crate: Path) -> dict[str, Policy]:
     return policies
 
 
-def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder) -> str:
+def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder | None) -> str:
     """`mcp-contract.json` beside the crate, when there is one, describes the tools the server
     enforces: the same tools, scopes, identity modes, confirmation and contract hashes.
-    Returns the contract version ("" without a contract file)."""
+    Returns the contract version ("" without a contract file); records the check unless `rec`
+    is None (it was made in another pass)."""
     path = crate / "mcp-contract.json"
     if not path.is_file():
         return ""
@@ -239,8 +246,9 @@ def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder)
             problems.append(f"server scopes {doc['server'].get('scopes')!r}, the tools declare {declared}")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         problems.append(f"unreadable: {type(exc).__name__}: {exc}")
-    rec.add("contract", "(mcp-contract.json agrees with the server)", not problems,
-            "\n".join(problems) or f"{len(policies)} tools: scopes, identity, confirm and hash as the server enforces them")
+    if rec is not None:
+        rec.add("contract", "(mcp-contract.json agrees with the server)", not problems,
+                "\n".join(problems) or f"{len(policies)} tools: scopes, identity, confirm and hash as the server enforces them")
     return version
 
 
@@ -472,6 +480,18 @@ class Example:
     server_processes: int = 0  # processes that may have fetched a client-credentials token
     elicited_over_http: bool = False
     contract_version: str = ""  # server.version in mcp-contract.json
+    executed: int = 0  # calls that ran upstream and were judged (each phase, each client)
+    drifted: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (transport, tool, paths)
+
+    @property
+    def static(self) -> bool:
+        """Prism serves the spec's own examples (no `--dynamic`): the reduced pass."""
+        return self.args.prism_mode == "static"
+
+    def log_path(self, transport: str) -> Path:
+        """A server's log: `<example>-<transport>.log`, `<example>-static-<transport>.log`."""
+        label = f"{self.args.example}-static" if self.static else self.args.example
+        return self.args.log_dir / f"{label}-{transport}.log"
 
     @property
     def scopes(self) -> list[str]:
@@ -547,6 +567,23 @@ def expected_error(text: str, op: dict[str, Any] | None) -> str | None:
             f"{', '.join(op['codes'])}, so Prism answers a valid request with it")
 
 
+DRIFT_NOTE = re.compile(r"^Note: the upstream's answer does not match this tool's output schema at (.*?); "
+                        r"structuredContent leaves those parts out")
+MEDIA_NOTE = "Note: this tool's output schema describes JSON, but the upstream sent "
+
+
+def drift_of(result: types.CallToolResult) -> list[str]:
+    """The paths a success's drift note names (`(root)` when JSON was expected and something
+    else came); [] when the answer matched the tool's output schema."""
+    for block in result.content or []:
+        text = getattr(block, "text", None) or ""
+        if m := DRIFT_NOTE.match(text):
+            return [p.strip() for p in re.split(r", | and (?=\d+ more$)", m.group(1)) if p.strip()]
+        if text.startswith(MEDIA_NOTE):
+            return ["(root)"]
+    return []
+
+
 def judge(ex: Example, name: str, tool: types.Tool, result: types.CallToolResult) -> tuple[bool, str]:
     """Whether an executed call passes, and why."""
     text = result_text(result)
@@ -559,6 +596,12 @@ def judge(ex: Example, name: str, tool: types.Tool, result: types.CallToolResult
         return False, f"isError result: {text}"
     if tool.output_schema is not None and result.structured_content is None:
         return False, f"outputSchema published but no structuredContent: {text}"
+    if drift_of(result) and MEDIA_NOTE not in text:
+        first = getattr((result.content or [None])[0], "text", None) or ""
+        try:
+            json.loads(first)
+        except ValueError:
+            return False, f"output drift, but the first text block is not the whole answer as JSON: {first[:300]}"
     return True, "structured" if result.structured_content is not None else "text"
 
 
@@ -722,7 +765,14 @@ async def call_one(ex: Example, client: Client, transport: str, tool: types.Tool
     if ok and strict and len(sent) != 1:
         ok, detail = False, f"{len(sent)} upstream requests for one call (expected 1): " + \
             ", ".join(f"{r.method} {r.path}" for r in sent)
-    ex.rec.add(transport, name, ok, detail, arguments)
+    drift = drift_of(result) if not result.is_error else []
+    ex.executed += 1
+    if drift:
+        # Allowed: a 2xx answer that breaks its schema is a success with the drifted parts left
+        # out of structuredContent (which the SDK validated); counted and reported.
+        ex.drifted.append((transport, name, drift))
+        detail += f"; output drift at {', '.join(drift)}"
+    ex.rec.add(transport, name, ok, detail, arguments, drift=drift)
     if policy.confirm and ok:
         ex.rec.add("confirm", name, True, f"{transport}: {how}" + (" (1 upstream request)" if strict else ""))
     if strict and len(sent) == 1:
@@ -764,7 +814,7 @@ def stdio_params(ex: Example) -> StdioServerParameters:
 
 
 async def phase_stdio(ex: Example, mode: str, transport: str) -> None:
-    log_path = ex.args.log_dir / f"{ex.args.example}-{transport}.log"
+    log_path = ex.log_path(transport)
     elicitor = Elicitor(accept=True)
     ex.server_processes += 1
     with open(log_path, "w") as errlog:
@@ -786,7 +836,7 @@ async def phase_stdio_decline(ex: Example) -> None:
         return
     proxy = ex.proxy
     assert proxy is not None
-    log_path = ex.args.log_dir / f"{ex.args.example}-stdio-decline.log"
+    log_path = ex.log_path("stdio-decline")
     elicitor = Elicitor(accept=False)
     ex.server_processes += 1
     with open(log_path, "w") as errlog:
@@ -828,7 +878,7 @@ async def phase_stdio_scopes(ex: Example) -> None:
     params = stdio_params(ex)
     params.args += ["--stdio-subject", STDIO_LIMITED_SUBJECT, "--stdio-scopes", ",".join(others)]
     visible = {n for n, p in ex.policies.items() if set(p.scopes) <= set(others)}
-    log_path = ex.args.log_dir / f"{ex.args.example}-stdio-scopes.log"
+    log_path = ex.log_path("stdio-scopes")
     with open(log_path, "w") as errlog:
         try:
             with anyio.fail_after(PHASE_TIMEOUT):
@@ -944,12 +994,15 @@ def http_command(ex: Example, port: int, public: str) -> list[str]:
             *ex.oauth_flags()]
 
 
-async def phase_http(ex: Example) -> None:
+async def phase_http(ex: Example, full: bool = True) -> None:
+    """One connection calling every tool; with `full`, also another caller's confirmation
+    token, concurrent clients, and the authorization and scope checks (none of which depend
+    on what the upstream answers, so the static pass leaves them out)."""
     port, metrics_port = free_port(), free_port()
     public = f"http://127.0.0.1:{port}"
     url = f"{public}/mcp"
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-    log_path = ex.args.log_dir / f"{ex.args.example}-http.log"
+    log_path = ex.log_path("http")
     scraped: str | None = None
     with open(log_path, "w") as log:
         # Same process group as this driver: tests/e2e/run kills the group if we die.
@@ -973,48 +1026,9 @@ async def phase_http(ex: Example) -> None:
         except Exception as exc:
             ex.rec.add("http", "(session)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
 
-        # A confirmation token is bound to its caller: another caller cannot use it.
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                await confirmation_of_another_caller(ex, url)
-        except Exception as exc:
-            ex.rec.add("confirm", "(another caller's token)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-
-        # Concurrent clients, each its own caller, listing and calling every tool.
-        async def one(index: int, mode: str, can_elicit: bool) -> None:
-            token = ex.caller(f"e2e-http-{index}", url)
-            elicitor = Elicitor(accept=True) if can_elicit else None
-            try:
-                async with mcp_http(url, token, mode=mode, elicitor=elicitor) as client:
-                    # A 2026-07-28 client that can elicit is asked in an input_required round;
-                    # stateless HTTP has no other way back to the client.
-                    elicit = can_elicit and protocol_of(client) >= MODERN
-                    ex.elicited_over_http |= elicit
-                    await exercise(ex, client, "http-concurrent", caller=token, elicitor=elicitor,
-                                   elicit=elicit, strict=False)
-            except Exception as exc:
-                ex.rec.add("http-concurrent", f"(client {index}, {mode})", False,
-                           f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                async with anyio.create_task_group() as tg:
-                    for index, (mode, can_elicit) in enumerate(CONCURRENT_CLIENTS):
-                        tg.start_soon(one, index, mode, can_elicit)
-        except TimeoutError:
-            ex.rec.add("http-concurrent", "(session)", False, f"timed out after {PHASE_TIMEOUT:.0f}s")
-
         probes, refused = 0, {}
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                probes = await auth_checks(ex, public, url)
-        except Exception as exc:
-            ex.rec.add("auth", "(authorization checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                refused = await scope_checks(ex, url)
-        except Exception as exc:
-            ex.rec.add("scope", "(scope checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+        if full:
+            probes, refused = await http_full(ex, public, url, log_path)
         if process.poll() is not None:
             ex.rec.add("http", "(server)", False, f"server exited with {process.returncode}\n{tail(log_path)}")
         else:
@@ -1027,6 +1041,55 @@ async def phase_http(ex: Example) -> None:
     check_http_audit(ex, log_path, probes, refused)
     if scraped is not None:
         check_metrics(ex, log_path, scraped)
+
+
+async def http_full(ex: Example, public: str, url: str, log_path: Path) -> tuple[int, dict[str, str]]:
+    """What the dynamic pass adds over HTTP: another caller's confirmation token, concurrent
+    clients, the authorization and scope checks. Returns the 401 probes and the tools refused
+    for a missing scope (for the audit check)."""
+    # A confirmation token is bound to its caller: another caller cannot use it.
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            await confirmation_of_another_caller(ex, url)
+    except Exception as exc:
+        ex.rec.add("confirm", "(another caller's token)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+    # Concurrent clients, each its own caller, listing and calling every tool.
+    async def one(index: int, mode: str, can_elicit: bool) -> None:
+        token = ex.caller(f"e2e-http-{index}", url)
+        elicitor = Elicitor(accept=True) if can_elicit else None
+        try:
+            async with mcp_http(url, token, mode=mode, elicitor=elicitor) as client:
+                # A 2026-07-28 client that can elicit is asked in an input_required round;
+                # stateless HTTP has no other way back to the client.
+                elicit = can_elicit and protocol_of(client) >= MODERN
+                ex.elicited_over_http |= elicit
+                await exercise(ex, client, "http-concurrent", caller=token, elicitor=elicitor,
+                               elicit=elicit, strict=False)
+        except Exception as exc:
+            ex.rec.add("http-concurrent", f"(client {index}, {mode})", False,
+                       f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            async with anyio.create_task_group() as tg:
+                for index, (mode, can_elicit) in enumerate(CONCURRENT_CLIENTS):
+                    tg.start_soon(one, index, mode, can_elicit)
+    except TimeoutError:
+        ex.rec.add("http-concurrent", "(session)", False, f"timed out after {PHASE_TIMEOUT:.0f}s")
+
+    probes, refused = 0, {}
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            probes = await auth_checks(ex, public, url)
+    except Exception as exc:
+        ex.rec.add("auth", "(authorization checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            refused = await scope_checks(ex, url)
+    except Exception as exc:
+        ex.rec.add("scope", "(scope checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+    return probes, refused
 
 
 def scrape(url: str) -> str:
@@ -1068,11 +1131,16 @@ def check_metrics(ex: Example, log_path: Path, text: str) -> None:
     for line in (l for l in lines if l.get("event") == "auth"):
         key = (("status", str(line.get("status"))),)
         want_refusals[key] = want_refusals.get(key, 0) + 1
+    want_drift: dict[tuple[tuple[str, str], ...], float] = {}
+    for line in (l for l in calls if l.get("outcome") == "output_drift"):
+        key = (("tool", line["tool"]),)
+        want_drift[key] = want_drift.get(key, 0) + 1
     for name, want in (("mcpgen_tool_calls_total", want_calls),
                        ("mcpgen_tool_call_duration_seconds_count", want_latency),
                        ("mcpgen_upstream_responses_total", want_upstream),
-                       ("mcpgen_http_refusals_total", want_refusals)):
-        got = samples.get(name, {})
+                       ("mcpgen_http_refusals_total", want_refusals),
+                       ("mcpgen_tool_output_drift_total", want_drift)):
+        got = {k: v for k, v in samples.get(name, {}).items() if v}
         if got != want:
             problems.append(f"{name}: {sorted(got.items())}, the audit log says {sorted(want.items())}")
     info = samples.get("mcpgen_build_info", {})
@@ -1086,7 +1154,8 @@ def check_metrics(ex: Example, log_path: Path, text: str) -> None:
             problems.append(f"{dict(key)['tool']}: +Inf bucket {inf}, {count} calls")
     ex.rec.add("metrics", "(agree with the audit log)", not problems, "\n".join(problems[:20]) or
                f"{len(calls)} calls over {len(want_latency)} tools, "
-               f"{sum(want_refusals.values()):.0f} HTTP refusals, parsed by prometheus_client")
+               f"{sum(want_refusals.values()):.0f} HTTP refusals, {sum(want_drift.values()):.0f} drifted answers, "
+               "parsed by prometheus_client")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1365,7 +1434,7 @@ def check_http_audit(ex: Example, log_path: Path, refused_401: int, refused_403:
 def check_stdio_audit(ex: Example) -> None:
     problems = []
     for transport in ("stdio", "stdio-legacy", "stdio-decline"):
-        path = ex.args.log_dir / f"{ex.args.example}-{transport}.log"
+        path = ex.log_path(transport)
         if not path.is_file():
             continue
         lines, bad = audit_lines(path)
@@ -1433,12 +1502,14 @@ def check_token_endpoint(ex: Example) -> None:
         rec.add("oauth", "token exchange (RFC 8693)", False, f"{len(te)} requests, yet no tool uses that identity")
 
 
+SERVER_LOGS = ("stdio", "stdio-legacy", "stdio-decline", "stdio-scopes", "http")
+
+
 def check_server_logs(ex: Example) -> None:
     """The servers' stderr (logs, audit lines) has no panic and shows no secret or token."""
     problems = []
-    names = [f"{ex.args.example}-{t}.log" for t in ("stdio", "stdio-legacy", "stdio-decline", "stdio-scopes", "http")]
     shown = []
-    for path in (ex.args.log_dir / name for name in names):
+    for path in (ex.log_path(t) for t in SERVER_LOGS):
         if not path.is_file():
             continue
         shown.append(path.name)
@@ -1451,6 +1522,39 @@ def check_server_logs(ex: Example) -> None:
     count = len(ex.secrets.labelled())
     ex.rec.add("logs", "(server logs)", not problems,
                "\n".join(problems) or f"no panic; none of {count} secrets and tokens in {', '.join(shown)}")
+
+
+def check_drift(ex: Example) -> None:
+    """Drift is allowed (a 2xx answer is a success) but counted: how many executed calls came
+    back with a drift note, and that each of them has its `output_drift` audit line with the
+    drifted paths (and no other line claims drift)."""
+    lines: list[dict[str, Any]] = []
+    for path in (ex.log_path(t) for t in SERVER_LOGS):
+        lines += [l for l in audit_lines(path)[0] if l.get("event") == "tool_call"]
+    audited = [l for l in lines if l.get("outcome") == "output_drift"]
+    problems = []
+    if len(audited) != len(ex.drifted):
+        problems.append(f"{len(audited)} output_drift audit lines, {len(ex.drifted)} results with a drift note")
+    if bad := [l.get("tool") for l in audited if not (isinstance(l.get("drift"), list) and l["drift"])]:
+        problems.append(f"output_drift audit lines without drift paths: {', '.join(bad)}")
+    tools: dict[str, tuple[set[str], set[str]]] = {}
+    for transport, tool, paths in ex.drifted:
+        where, seen = tools.setdefault(tool, (set(), set()))
+        where.add(transport)
+        seen.update(paths)
+    served = ""
+    if ex.static:
+        with_examples = sorted(n for n, op in ex.operations.items()
+                               if op is not None and any(c.startswith("2") for c in op.get("examples", [])))
+        served = (f"\n{len(with_examples)} of {len(ex.operations)} tools answered from a success example of the "
+                  f"spec{' (' + ', '.join(with_examples) + ')' if with_examples else ''}; for the others Prism "
+                  "builds a static answer from the schema (property examples and defaults)")
+    detail = (f"{len(ex.drifted)} of {ex.executed} executed calls drifted"
+              + "".join(f"\n{tool}: at {', '.join(sorted(paths))} ({', '.join(sorted(where))})"
+                        for tool, (where, paths) in sorted(tools.items()))
+              + served)
+    ex.rec.add("drift", f"(output drift: {len(ex.drifted)} of {ex.executed} calls)", not problems,
+               "\n".join(problems) + ("\n" if problems else "") + detail)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1588,13 +1692,13 @@ async def refuses_without_auth(ex: Example) -> None:
 async def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.crate / "tests" / "cases")
     policies = tool_policies(args.crate)
-    rec = Recorder(args.example)
+    rec = Recorder(args.example, args.prism_mode)
     if stale := stale_sources(args.crate, args.annotation.parent):
         print(f"  warning: {args.crate.name} was generated from other sources than {args.annotation.parent}: "
               f"{'; '.join(stale)}. Regenerate it; Prism mocks the files as they are now.", flush=True)
     if unknown := sorted(set(cases) - set(policies)):
         raise SystemExit(f"error: fixtures for tools the crate does not have: {unknown}")
-    contract_version = check_contract_file(args.crate, policies, rec)
+    contract_version = check_contract_file(args.crate, policies, rec if args.prism_mode == "dynamic" else None)
     env = server_env(merged_env(cases))
     oauth = oauth_client(args.crate)
     clients = {}
@@ -1619,12 +1723,18 @@ async def run(args: argparse.Namespace) -> int:
             ex.upstream_url, ex.proxy = upstream_url, proxy
             via = f", base path {base_path} stripped" if base_path else ""
             print(f"  upstream {upstream_url} -> recording proxy -> Prism {prism_url}{via}", flush=True)
-            await refuses_without_auth(ex)
+            # The static pass repeats what depends on the upstream's answers: every tool called
+            # over stdio (both negotiations) and over one HTTP connection (dry runs, replayed
+            # tokens, metrics); refusals, scopes, concurrency and the 401s are the same whatever
+            # the upstream says, and the dynamic pass checks them.
+            if not ex.static:
+                await refuses_without_auth(ex)
             await phase_stdio(ex, "auto", "stdio")
             await phase_stdio(ex, "legacy", "stdio-legacy")
-            await phase_stdio_decline(ex)
-            await phase_stdio_scopes(ex)
-            await phase_http(ex)
+            if not ex.static:
+                await phase_stdio_decline(ex)
+                await phase_stdio_scopes(ex)
+            await phase_http(ex, full=not ex.static)
             if proxy.stray:
                 rec.add("prism", "(base path)", False,
                         "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
@@ -1632,6 +1742,7 @@ async def run(args: argparse.Namespace) -> int:
         check_token_endpoint(ex)
         check_stdio_audit(ex)
         check_server_logs(ex)
+        check_drift(ex)
     finally:
         authz.stop()
 
@@ -1649,7 +1760,7 @@ async def conformance(args: argparse.Namespace) -> int:
     """Runs the conformance suite's scenarios against the server over HTTP, one record per check."""
     cases = load_cases(args.crate / "tests" / "cases")
     env = server_env(merged_env(cases))
-    rec = Recorder(args.example)
+    rec = Recorder(args.example, "conformance")
     port = free_port()
     log_path = args.log_dir / f"{args.example}-conformance-server.log"
     print(f"  NOTE: {INSECURE_NOTE}", flush=True)
@@ -1705,6 +1816,7 @@ def finish(rec: Recorder, results: Path) -> int:
 
 COLUMNS = ("stdio", "stdio-legacy", "http", "http-concurrent", "confirm", "identity", "scope", "prism")
 HEADERS = ("stdio", "legacy", "http", "http×3", "confirm", "ident", "scope", "prism")
+PASSES = {"dynamic": 0, "static": 1, "misbehave": 2, "conformance": 3}
 
 
 def summary(paths: list[Path]) -> int:
@@ -1715,49 +1827,73 @@ def summary(paths: list[Path]) -> int:
     if not records:
         print("e2e: no results")
         return 1
+    for r in records:
+        r.setdefault("pass", "")
+
+    def expected_error(r: dict[str, Any]) -> bool:
+        return r["ok"] and r["detail"].startswith("HTTP ") and r["transport"] in COLUMNS
 
     def cell(oks: list[dict[str, Any]] | None) -> str:
         if not oks:
             return "-"
         if not all(r["ok"] for r in oks):
             return "FAIL"
-        return "ok*" if any(r["detail"].startswith("HTTP ") for r in oks) else "ok"
+        return "ok*" if any(map(expected_error, oks)) else "ok~" if any(r.get("drift") for r in oks) else "ok"
 
-    table: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    def order(key: tuple[str, str, str]) -> tuple[str, int, str]:
+        return key[0], PASSES.get(key[1], 9), key[2]
+
+    table: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     others = []
     for r in records:
         if r["transport"] in COLUMNS:
-            table.setdefault((r["example"], r["tool"]), {}).setdefault(r["transport"], []).append(r)
+            table.setdefault((r["example"], r["pass"], r["tool"]), {}).setdefault(r["transport"], []).append(r)
         else:
             others.append(r)
     if table:
-        w_ex = max(len("example"), *(len(e) for e, _ in table))
-        w_tool = max(len("tool"), *(len(t) for _, t in table))
-        print(f"{'example':<{w_ex}}  {'tool':<{w_tool}}  " + "  ".join(f"{h:<6}" for h in HEADERS))
-        for (example, tool), cells in sorted(table.items()):
+        w_ex = max(len("example"), *(len(e) for e, _, _ in table))
+        w_pass = max(len("pass"), *(len(p) for _, p, _ in table))
+        w_tool = max(len("tool"), *(len(t) for _, _, t in table))
+        print(f"{'example':<{w_ex}}  {'pass':<{w_pass}}  {'tool':<{w_tool}}  " + "  ".join(f"{h:<6}" for h in HEADERS))
+        for (example, pass_, tool), cells in sorted(table.items(), key=lambda item: order(item[0])):
             row = [cell(cells.get(column)) for column in COLUMNS]
-            print(f"{example:<{w_ex}}  {tool:<{w_tool}}  " + "  ".join(f"{c:<6}" for c in row).rstrip())
-    notes = sorted({(r["example"], r["tool"], r["detail"]) for r in records if r["ok"] and r["detail"].startswith("HTTP ")
-                    and r["transport"] in COLUMNS})
-    for example, tool, detail in notes:
-        print(f"  * {example} {tool}: {detail}")
+            print(f"{example:<{w_ex}}  {pass_:<{w_pass}}  {tool:<{w_tool}}  " + "  ".join(f"{c:<6}" for c in row).rstrip())
+    notes = sorted({(r["example"], r["pass"], r["tool"], r["detail"]) for r in records if expected_error(r)})
+    for example, pass_, tool, detail in notes:
+        print(f"  * {example} ({pass_}) {tool}: {detail}")
+    drifted: dict[tuple[str, str, str], set[str]] = {}
+    for r in records:
+        if r.get("drift") and r["transport"] in COLUMNS:
+            drifted.setdefault((r["example"], r["pass"], r["tool"]), set()).update(r["drift"])
+    for (example, pass_, tool), paths in sorted(drifted.items(), key=lambda item: order(item[0])):
+        print(f"  ~ {example} ({pass_}) {tool}: success with output drift at {', '.join(sorted(paths))}")
     if others:
         print()
-        w = max(len(f"{r['example']} {r['transport']}") for r in others)
-        for r in others:
-            print(f"{r['example'] + ' ' + r['transport']:<{w}}  {'ok  ' if r['ok'] else 'FAIL'}  {r['tool']}")
+        others.sort(key=lambda r: (r["example"], PASSES.get(r["pass"], 9)))
+        label = [f"{r['example']} {r['pass']} {r['transport']}".replace("  ", " ") for r in others]
+        w = max(map(len, label))
+        for text, r in zip(label, others):
+            print(f"{text:<{w}}  {'ok  ' if r['ok'] else 'FAIL'}  {r['tool']}")
+    drift_lines = [r for r in records if r["transport"] == "drift"]
+    if drift_lines:
+        print("\noutput drift (2xx answers that broke the tool's output schema; allowed, counted):")
+        for r in sorted(drift_lines, key=lambda r: (r["example"], PASSES.get(r["pass"], 9))):
+            first, *rest = r["detail"].splitlines() or [""]
+            print(f"  {r['example']} ({r['pass']}): {first}")
+            for line in rest:
+                print(f"      {line}")
 
     failures = [r for r in records if not r["ok"]]
     if failures:
         print("\nfailures (the same failure over several transports is shown once):")
-        grouped: dict[tuple[str, str, str, str], list[str]] = {}
+        grouped: dict[tuple[str, str, str, str, str], list[str]] = {}
         for r in failures:
-            key = (r["example"], r["tool"], r["detail"], json.dumps(r.get("arguments"), sort_keys=True))
+            key = (r["example"], r["pass"], r["tool"], r["detail"], json.dumps(r.get("arguments"), sort_keys=True))
             transports = grouped.setdefault(key, [])
             if r["transport"] not in transports:
                 transports.append(r["transport"])
-        for (example, tool, detail, arguments), transports in grouped.items():
-            print(f"- {example} {tool} [{', '.join(transports)}]")
+        for (example, pass_, tool, detail, arguments), transports in grouped.items():
+            print(f"- {example} ({pass_ or '-'}) {tool} [{', '.join(transports)}]")
             if arguments != "null":
                 print(f"    arguments: {arguments}")
             for line in detail.splitlines():
@@ -1779,6 +1915,9 @@ def main() -> int:
     r.add_argument("--prism-modules", required=True, type=Path, help="node_modules holding @stoplight/prism-http")
     r.add_argument("--prism-port", required=True, type=int, help="port Prism listens on at 127.0.0.1")
     r.add_argument("--prism-log", required=True, type=Path, help="Prism's output, scanned for complaints")
+    r.add_argument("--prism-mode", choices=("dynamic", "static"), default="dynamic",
+                   help="how Prism answers: generated from the schemas (dynamic, every check) or the spec's "
+                        "own examples (static: the checks that depend on the answers)")
     r.add_argument("--log-dir", required=True, type=Path, help="where server logs go")
     r.add_argument("--results", required=True, type=Path, help="JSON lines file to append results to")
     c = sub.add_parser("conformance", help="run conformance scenarios against the server over HTTP")

@@ -1,7 +1,10 @@
 // Prints the operations of an OpenAPI/Swagger document as Prism reads them, as JSON:
-// [{"method": "get", "path": "/pet/{petId}", "operationId": "getPetById", "codes": ["200", "400"]}].
-// Used by drive.py to map requests to operations and to know which operations declare no
-// success response (Prism then answers a valid request with the first declared error).
+// [{"method": "get", "path": "/pet/{petId}", "operationId": "getPetById", "codes": ["200", "400"],
+//   "examples": ["200"]}].
+// Used by drive.py to map requests to operations, to know which operations declare no success
+// response (Prism then answers a valid request with the first declared error), and which
+// responses carry examples of their own (without `--dynamic` Prism serves the first one; a
+// response without one it builds from the schema, using property examples and defaults).
 // Usage: node operations.js <dir holding @stoplight/prism-http> <spec file>
 'use strict';
 const path = require('path');
@@ -20,6 +23,9 @@ getHttpOperationsFromSpec(spec)
       path: op.path,
       operationId: op.iid,
       codes: op.responses.map(r => String(r.code)),
+      examples: op.responses
+        .filter(r => (r.contents || []).some(c => (c.examples || []).length > 0))
+        .map(r => String(r.code)),
     }));
     process.stdout.write(JSON.stringify(out) + '\n');
   })
