@@ -27,7 +27,16 @@ meant to be run by hand, though it can be: `drive.py --help`.
   * reads Prism's log and fails every tool whose request Prism complained about.
 A call passes when the SDK raised nothing (it validates `structuredContent` against the tool's
 `outputSchema`), the result is not `isError`, and a tool with an `outputSchema` returned
-`structuredContent`. One JSON line per check goes to `--results`.
+`structuredContent`; a success may carry a note that the answer drifted from the schema (counted,
+and checked against the audit lines and the drift counter). One JSON line per check goes to
+`--results`. With `--prism-mode static` (Prism serves the spec's own examples) `run` repeats only
+what depends on the answers: stdio in both negotiations and one HTTP connection, with the
+identity, Prism, audit, metrics and log checks.
+
+`drive.py misbehave` runs the petstore-swagger2 server over stdio against `misbehave.py`, a pet
+store upstream that misbehaves on demand, one scenario per call, and checks what the client
+receives, the audit outcomes, the metrics, that no sentinel (credential or redacted value)
+shows anywhere, and that a redirect to another origin sends nothing there.
 
 `drive.py conformance` runs the conformance suite's scenarios against one server over HTTP. The
 suite cannot send an Authorization header, so that server runs with `--insecure-no-auth`.
@@ -57,7 +66,7 @@ import urllib.request
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import anyio
 import httpx2
@@ -70,6 +79,8 @@ import mcp.types as types
 from prometheus_client.parser import text_string_to_metric_families
 
 from authz import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, AuthorizationServer, Issued
+import misbehave
+from misbehave import Sentinels
 
 CALL_TIMEOUT = 30.0  # seconds for one tools/call or tools/list
 PHASE_TIMEOUT = 180.0  # seconds for one whole phase (connect, list, every call)
@@ -1666,6 +1677,347 @@ def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operation
 
 
 # ---------------------------------------------------------------------------------------------
+# The misbehaving upstream (misbehave.py): what real APIs send, against the pet store server
+
+
+MISBEHAVE_EXAMPLE = "petstore-swagger2"
+MISBEHAVE_TOKENS = 400  # --max-result-tokens of the server under test: the large list is cut
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Misbehaviour:
+    """One call: the upstream plays `scenario` while `tool` is called with `arguments`."""
+
+    scenario: str
+    tool: str
+    arguments: dict[str, Any]
+    error: bool  # isError
+    outcome: str  # of the audit line
+    says: tuple[str, ...] = ()  # in the result's text
+    structured: Any = UNSET  # structuredContent exactly (None: absent)
+    drift: tuple[str, ...] = ()  # the audit line's drift paths (the note names them too)
+    upstream: int = 1  # requests the upstream gets
+    check: Callable[["MisbehaveRun", types.CallToolResult, str], list[str]] | None = None
+
+
+def misbehaviours(s: Sentinels) -> list[Misbehaviour]:
+    drift_note = "Note: the upstream's answer does not match this tool's output schema at "
+    withheld = ("It is not shown: this tool's field rules (an allowlist or redactions) apply to JSON only.",)
+    blank = ("the upstream API was not called", "`username` must not be empty or blank")
+    return [
+        Misbehaviour("nulls", "get_pet", {"pet_id": 7}, False, "ok",
+                     structured={"id": 7, "category": None, "name": None, "photoUrls": [None],
+                                 "tags": [None, {"id": None, "name": None}], "status": None}),
+        Misbehaviour("type-drift", "get_pet", {"pet_id": 7}, False, "output_drift", (drift_note,),
+                     structured={"category": {}, "tags": [{"id": 1, "name": "small"}, {"id": 2}], "status": "available"},
+                     drift=("/category/id", "/category/name", "/id", "/name", "/photoUrls", "/tags/*/name"),
+                     check=whole_answer_first),
+        Misbehaviour("placeholders", "get_pet", {"pet_id": 8}, False, "output_drift", (drift_note,),
+                     structured={"id": 8, "name": "doggie", "photoUrls": ["string"], "status": "available"},
+                     drift=("/category", "/tags"), check=whole_answer_first),
+        Misbehaviour("order-placeholders", "get_order", {"orderId": 3}, False, "output_drift", (drift_note,),
+                     structured={"id": 3, "shipDate": "2019-08-24T14:15:22Z", "status": "placed"},
+                     drift=("/complete", "/petId", "/quantity"), check=whole_answer_first),
+        Misbehaviour("inventory-drift", "get_inventory", {}, False, "output_drift", (drift_note,),
+                     structured={"available": 3, "pending": None}, drift=("/*",), check=whole_answer_first),
+        Misbehaviour("secret-echo", "get_pet", {"pet_id": 9}, False, "ok",
+                     structured={"id": 9, "name": "[REDACTED]", "status": "key [REDACTED] accepted"}),
+        Misbehaviour("nested-redacted", "get_customer", {"username": "ghost"}, False, "ok",
+                     structured={"id": 5, "username": "ghost", "firstName": "Gus", "lastName": "Host",
+                                 "email": "[REDACTED]", "phone": "****" + s.phone[-4:], "userStatus": 1,
+                                 "profile": {"recovery": {}}}),
+        Misbehaviour("xml-record", "get_customer", {"username": "ghost"}, False, "withheld",
+                     ("The upstream answered HTTP 200 OK with", "bytes of application/xml", *withheld), structured={}),
+        Misbehaviour("xml-list", "list_available_pets", {}, False, "withheld",
+                     ("bytes of application/xml", *withheld), structured={}),
+        Misbehaviour("html-500", "get_customer", {"username": "ghost"}, True, "upstream_error",
+                     ("upstream returned HTTP 500 Internal Server Error",
+                      "bytes of text/html not shown: this tool's field rules apply to JSON only"), check=no_markup),
+        Misbehaviour("html-401-echo", "get_pet", {"pet_id": 7}, True, "upstream_error",
+                     ("upstream returned HTTP 401 Unauthorized", "api_key [REDACTED] is not valid here")),
+        Misbehaviour("json-404-record", "get_customer", {"username": "ghost"}, True, "upstream_error",
+                     check=error_json("upstream returned HTTP 404 Not Found", {
+                         "code": 404, "type": "error", "message": "User not found",
+                         "user": {"id": 5, "username": "ghost", "firstName": "Gus", "lastName": "Host", "userStatus": 1,
+                                  "contact": {}}})),
+        Misbehaviour("json-400-allowlist", "list_available_pets", {}, True, "upstream_error",
+                     check=error_json("upstream returned HTTP 400 Bad Request", {
+                         "code": 400, "message": "invalid status",
+                         "details": [{"field": "status", "reason": "not allowed"}]})),
+        Misbehaviour("redirect-same-origin", "get_pet", {"pet_id": 7}, False, "ok", upstream=2,
+                     structured=misbehave.pet(7, "moved doggie"), check=same_origin_hop),
+        Misbehaviour("redirect-other-origin", "get_pet", {"pet_id": 7}, True, "redirect_refused",
+                     ("redirect_refused: the upstream API answered 302 with a redirect to", "nothing was sent there"),
+                     check=refused_target("/v2/pet/7")),
+        Misbehaviour("redirect-other-origin-307", "list_available_pets", {}, True, "redirect_refused",
+                     ("redirect_refused: the upstream API answered 307 with a redirect to",),
+                     check=refused_target("/pets")),
+        Misbehaviour("empty", "mark_pet_sold", {"petId": 1}, False, "ok", ("HTTP 200 OK",), structured=None),
+        Misbehaviour("empty-201", "upload_pet_photo", {"petId": 1, "additionalMetadata": "front", "file": "c2FtcGxl"},
+                     False, "ok", ("HTTP 201 Created",), structured={}),
+        Misbehaviour("null-body", "get_order", {"orderId": 3}, False, "ok", ("HTTP 200 OK (body: null)",),
+                     structured={}),
+        Misbehaviour("html-200", "get_order", {"orderId": 3}, False, "output_drift",
+                     ("Order 3: placed", MEDIA_NOTE + "text/html"), structured={}, drift=("",)),
+        Misbehaviour("large-list", "list_available_pets", {}, False, "result_cut",
+                     (f"Note: this result was cut to fit about {MISBEHAVE_TOKENS} tokens (",
+                      "To see the rest, narrow the request."), check=cut_list),
+        Misbehaviour("blank-path", "get_customer", {"username": ""}, True, "invalid_arguments", blank, upstream=0),
+        Misbehaviour("blank-path-spaces", "get_customer", {"username": "  \t "}, True, "invalid_arguments", blank,
+                     upstream=0),
+    ]
+
+
+@dataclass
+class MisbehaveRun:
+    fixture: misbehave.Misbehaving
+    sentinels: Sentinels
+    sent: list[misbehave.Request] = field(default_factory=list)  # the current call's upstream requests
+
+
+def text_blocks(result: types.CallToolResult) -> list[str]:
+    return [getattr(b, "text", "") or "" for b in result.content or []]
+
+
+def whole_answer_first(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    """Drift: the first text block is the whole (shaped) answer, as the upstream sent it here."""
+    sent = json.loads(misbehave.SCENARIOS[run.fixture.scenario](run.fixture, run.sent[-1]).body)
+    try:
+        first = json.loads(text_blocks(result)[0])
+    except (ValueError, IndexError):
+        return ["the first text block is not JSON"]
+    return [] if first == sent else [f"the first text block is {first}, not the whole answer {sent}"]
+
+
+def no_markup(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    return [f"the error shows the HTML body: {text[:200]}"] if "<" in text else []
+
+
+def error_json(status: str, want: Any) -> Callable[[MisbehaveRun, types.CallToolResult, str], list[str]]:
+    """An upstream error: the status line, then the body as the field rules left it."""
+    def check(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+        head, _, body = text.partition("\n")
+        if head != status:
+            return [f"first line {head!r}, expected {status!r}"]
+        try:
+            got = json.loads(body)
+        except ValueError:
+            return [f"the error body is not JSON: {body[:200]}"]
+        return [] if got == want else [f"the error body is {json.dumps(got)}, expected {json.dumps(want)}"]
+    return check
+
+
+def same_origin_hop(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    """The redirect on the upstream's own origin is followed, with the API key sent again."""
+    if len(run.sent) != 2:
+        return []  # counted by the caller
+    hop = run.sent[1]
+    problems = []
+    if hop.path != f"{misbehave.BASE_PATH}/pets/7/current":
+        problems.append(f"the redirect went to {hop.path}")
+    if hop.headers.get("api_key") != run.sentinels.api_key:
+        problems.append("the same-origin hop did not carry the api_key header with the server's key")
+    return problems
+
+
+def refused_target(path: str) -> Callable[[MisbehaveRun, types.CallToolResult, str], list[str]]:
+    """A redirect to another origin: the error names the target without its query."""
+    def check(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+        problems = []
+        if f"{run.fixture.elsewhere_url}{path}" not in text:
+            problems.append(f"the error does not name the target {run.fixture.elsewhere_url}{path}")
+        if "sig=" in text or "?" in text.split("redirect to ", 1)[-1].split(",")[0]:
+            problems.append("the error shows the target's query")
+        return problems
+    return check
+
+
+def cut_list(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    """Over the budget: valid JSON that fits, fewer items, only allowed members."""
+    problems = []
+    blocks = text_blocks(result)
+    try:
+        shown = json.loads(blocks[0])
+    except (ValueError, IndexError):
+        return ["the first text block is not JSON"]
+    budget = MISBEHAVE_TOKENS * 4
+    if len(blocks[0].encode()) > budget:
+        problems.append(f"the JSON shown is {len(blocks[0].encode())} bytes, over the budget of {budget}")
+    items = (result.structured_content or {}).get("result")
+    if not isinstance(items, list) or not 0 < len(items) < misbehave.LARGE_LIST:
+        problems.append(f"structuredContent.result is not a shortened list: {str(items)[:200]}")
+    elif shown != result.structured_content:
+        problems.append("the text block is not the structured content")
+    elif extra := {k for item in items if isinstance(item, dict) for k in item} - {"id", "name", "category", "tags", "status"}:
+        problems.append(f"members the allowlist leaves out: {sorted(extra)}")
+    return problems
+
+
+def accepts_only_json(accept: str) -> bool:
+    types_ = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+    return bool(types_) and all(t == "application/json" or t.endswith("+json") for t in types_)
+
+
+async def misbehave_calls(run: MisbehaveRun, client: Client, cases: list[Misbehaviour], rec: Recorder,
+                          found_in: Callable[[str], list[str]]) -> int:
+    """Calls each case's tool while the upstream plays its scenario. Returns how many results
+    carried a drift note."""
+    drifted = 0
+    listed = {t.name: t for t in await list_all_tools(client)}
+    for case in cases:
+        label = f"{case.scenario}: {case.tool}"
+        if case.tool not in listed:
+            rec.add("misbehave", label, False, f"the server has no tool {case.tool}", case.arguments)
+            continue
+        run.fixture.scenario = case.scenario
+        mark = run.fixture.mark()
+        try:
+            result = await call(client, case.tool, case.arguments)
+        except Exception as exc:  # the SDK raises on outputSchema violations
+            rec.add("misbehave", label, False, f"{type(exc).__name__}: {exc}", case.arguments)
+            continue
+        run.sent = run.fixture.since(mark)
+        text = result_text(result)
+        problems = []
+        if bool(result.is_error) != case.error:
+            problems.append(f"isError {bool(result.is_error)}, expected {case.error}")
+        if len(run.sent) != case.upstream:
+            problems.append(f"{len(run.sent)} upstream requests, expected {case.upstream}")
+        for part in case.says:
+            if part not in text:
+                problems.append(f"the text does not say {part!r}")
+        if case.structured is not UNSET and result.structured_content != case.structured:
+            problems.append(f"structuredContent {json.dumps(result.structured_content)}, "
+                            f"expected {json.dumps(case.structured)}")
+        if listed[case.tool].output_schema is not None and not result.is_error and result.structured_content is None:
+            problems.append("no structuredContent, yet the tool has an outputSchema")
+        note = drift_of(result)
+        drifted += bool(note)
+        want_note = ["(root)" if p == "" else p for p in case.drift]
+        if note != want_note:
+            problems.append(f"the drift note names {note}, expected {want_note}")
+        if case.check is not None and not problems:
+            problems += case.check(run, result, text)
+        if leaked := found_in(text + json.dumps(result.structured_content)):
+            problems.append(f"the result shows {', '.join(leaked)}")
+        summary = f"isError {bool(result.is_error)}, {len(run.sent)} upstream request(s)"
+        if case.drift:
+            summary += f", drift at {', '.join(want_note)}"
+        rec.add("misbehave", label, not problems, "\n".join(problems) or f"{summary}: {text.splitlines()[0][:120]}",
+                case.arguments)
+    return drifted
+
+
+def check_misbehave_upstream(run: MisbehaveRun, rec: Recorder) -> None:
+    """Every request the upstream got: Accept lists only JSON, each carries its credential; the
+    other origin got nothing."""
+    fx, s = run.fixture, run.sentinels
+    problems = [f"{r.method} {r.path}: Accept {r.headers.get('accept')!r}" for r in fx.requests
+                if not accepts_only_json(r.headers.get("accept", ""))]
+    rec.add("misbehave", "(Accept lists only JSON)", not problems, "\n".join(problems) or
+            f"{len(fx.requests)} upstream requests, each Accept: {fx.requests[0].headers.get('accept') if fx.requests else '-'}")
+    problems = []
+    for r in fx.requests:
+        pet = r.path.startswith(f"{misbehave.BASE_PATH}/pet/") and r.method == "GET" and "findByStatus" not in r.path
+        if (pet or r.path.endswith("/store/inventory") or r.path.endswith("/current")) and r.headers.get("api_key") != s.api_key:
+            problems.append(f"{r.method} {r.path} without the api_key credential")
+        if r.path.endswith("/findByStatus") and r.headers.get("authorization") != f"Bearer {s.token}":
+            problems.append(f"{r.method} {r.path} without the bearer credential")
+    rec.add("misbehave", "(credentials on every upstream request)", not problems, "\n".join(problems) or
+            "api_key on every GET /pet/… and /store/inventory (the redirect hop included), the bearer token on /pet/findByStatus")
+    hits = [f"{r.method} {r.path}" + (" (with the api_key)" if r.headers.get("api_key") else "")
+            + (" (with an Authorization header)" if r.headers.get("authorization") else "") for r in fx.elsewhere]
+    rec.add("misbehave", "(the other origin got nothing)", not hits,
+            ("requests reached the other origin: " + ", ".join(hits)) if hits else
+            f"{fx.elsewhere_url} received 0 requests after 2 redirects there")
+
+
+def check_misbehave_audit(ex: Example, cases: list[Misbehaviour], run: MisbehaveRun, log_path: Path) -> None:
+    """One audit line per call, in order, with the expected outcome and drift paths."""
+    lines, bad = audit_lines(log_path)
+    calls = [l for l in lines if l.get("event") == "tool_call"]
+    problems = [f"not JSON: {b}" for b in bad] + tool_call_problems(ex, lines, {STDIO_SUBJECT}, None)
+    if len(calls) != len(cases):
+        problems.append(f"{len(calls)} tool_call lines for {len(cases)} calls")
+    for case, line in zip(cases, calls):
+        where = f"{case.scenario} ({case.tool})"
+        if line.get("tool") != case.tool:
+            problems.append(f"{where}: the line is for {line.get('tool')}")
+            continue
+        if line.get("outcome") != case.outcome:
+            problems.append(f"{where}: outcome {line.get('outcome')!r}, expected {case.outcome!r}")
+        if (line.get("drift") or []) != list(case.drift):
+            problems.append(f"{where}: drift {line.get('drift')!r}, expected {list(case.drift)!r}")
+        if case.outcome == "redirect_refused" and line.get("detail") != f"redirect to {run.fixture.elsewhere_url}":
+            problems.append(f"{where}: detail {line.get('detail')!r}, expected the target's origin")
+    outcomes: dict[str, int] = {}
+    for line in calls:
+        outcomes[line.get("outcome")] = outcomes.get(line.get("outcome"), 0) + 1
+    ex.rec.add("audit", "(misbehave: one line per call, outcomes, drift paths)", not problems,
+               "\n".join(problems[:20]) or ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
+async def misbehave_run(args: argparse.Namespace) -> int:
+    """The pet store server against the misbehaving upstream, over stdio."""
+    rec = Recorder(MISBEHAVE_EXAMPLE, "misbehave")
+    policies = tool_policies(args.crate)
+    contract_version = check_contract_file(args.crate, policies, None)
+    tag = os.urandom(6).hex()
+    sentinels = Sentinels(api_key=f"e2e-apikey-{tag}", token=f"e2e-token-{tag}",
+                          email=f"e2e-email-{tag}@mail.example", password=f"e2e-password-{tag}",
+                          phone=f"+1-555-{tag}-0142", private=f"e2e-private-{tag}", signature=f"e2e-signature-{tag}")
+    secrets = sentinels.all()
+
+    def found_in(text: str) -> list[str]:
+        return sorted(label for label, value in secrets.items() if value in text)
+
+    fixture = misbehave.Misbehaving(sentinels).start()
+    run = MisbehaveRun(fixture, sentinels)
+    cases = misbehaviours(sentinels)
+    env = server_env({"PETSTORE_API_KEY": sentinels.api_key, "PETSTORE_TOKEN": sentinels.token})
+    ex = Example(args, {}, policies, None, None, None, rec, env, contract_version=contract_version)  # type: ignore[arg-type]
+    metrics_port = free_port()
+    params = StdioServerParameters(
+        command=str(args.bin),
+        args=["--transport", "stdio", "--upstream-url", fixture.url, "--max-result-tokens", str(MISBEHAVE_TOKENS),
+              "--metrics-listen", f"127.0.0.1:{metrics_port}"],
+        env=env)
+    log_path = args.log_dir / f"{MISBEHAVE_EXAMPLE}-misbehave.log"
+    print(f"  upstream {fixture.url} (misbehave.py), the other origin {fixture.elsewhere_url}; "
+          f"{len(cases)} calls over stdio, --max-result-tokens {MISBEHAVE_TOKENS}", flush=True)
+    scraped = None
+    try:
+        with open(log_path, "w") as errlog:
+            try:
+                with anyio.fail_after(PHASE_TIMEOUT):
+                    async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=CALL_TIMEOUT) as client:
+                        drifted = await misbehave_calls(run, client, cases, rec, found_in)
+                        executed = sum(1 for case in cases if case.upstream)
+                        rec.add("drift", f"(output drift: {drifted} of {executed} calls)", True,
+                                f"{drifted} of {executed} executed calls drifted (the scenarios that drift on purpose)")
+                        scraped = await anyio.to_thread.run_sync(scrape, f"http://127.0.0.1:{metrics_port}/metrics")
+            except Exception as exc:
+                rec.add("misbehave", "(session)", False, f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
+        check_misbehave_upstream(run, rec)
+    finally:
+        fixture.stop()
+    check_misbehave_audit(ex, cases, run, log_path)
+    if scraped is not None:
+        check_metrics(ex, log_path, scraped)
+    text = log_path.read_text(errors="replace")
+    problems = [f"the server log shows {label}" for label in found_in(text)]
+    if "panicked at" in text:
+        problems.append("the server panicked")
+    rec.add("logs", "(misbehave: server log)", not problems, "\n".join(problems) or
+            f"no panic; none of the {len(secrets)} sentinels in {log_path.name}")
+    finish(rec, args.results)
+    failed = sum(1 for r in rec.records if not r["ok"])
+    print(f"  misbehave: {len(rec.records) - failed} checks passed, {failed} failed", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 
 
@@ -1870,7 +2222,7 @@ def summary(paths: list[Path]) -> int:
     if others:
         print()
         others.sort(key=lambda r: (r["example"], PASSES.get(r["pass"], 9)))
-        label = [f"{r['example']} {r['pass']} {r['transport']}".replace("  ", " ") for r in others]
+        label = [" ".join(dict.fromkeys(filter(None, (r["example"], r["pass"], r["transport"])))) for r in others]
         w = max(map(len, label))
         for text, r in zip(label, others):
             print(f"{text:<{w}}  {'ok  ' if r['ok'] else 'FAIL'}  {r['tool']}")
@@ -1928,6 +2280,11 @@ def main() -> int:
     c.add_argument("--log-dir", required=True, type=Path)
     c.add_argument("--results", required=True, type=Path)
     c.add_argument("scenarios", nargs="+")
+    m = sub.add_parser("misbehave", help=f"the {MISBEHAVE_EXAMPLE} server against the misbehaving upstream (misbehave.py)")
+    m.add_argument("--crate", required=True, type=Path, help=f"generated/{MISBEHAVE_EXAMPLE}")
+    m.add_argument("--bin", required=True, type=Path, help="its built server binary")
+    m.add_argument("--log-dir", required=True, type=Path)
+    m.add_argument("--results", required=True, type=Path)
     s = sub.add_parser("summary", help="print the table of results files")
     s.add_argument("results", nargs="+", type=Path)
     args = parser.parse_args()
@@ -1938,6 +2295,8 @@ def main() -> int:
         return summary(args.results)
     if args.command == "conformance":
         return anyio.run(conformance, args)
+    if args.command == "misbehave":
+        return anyio.run(misbehave_run, args)
     return anyio.run(run, args)
 
 
