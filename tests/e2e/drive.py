@@ -458,6 +458,17 @@ class Operations:
         return max(found, key=lambda item: item[0])[1] if found else None
 
 
+def is_json_media(media: str) -> bool:
+    media = media.split(";")[0].strip().lower()
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def accepts_only_json(accept: str) -> bool:
+    """Whether an `Accept` value lists media types, all of them JSON."""
+    listed = [part for part in accept.split(",") if part.strip()]
+    return bool(listed) and all(map(is_json_media, listed))
+
+
 def has_success(op: dict[str, Any]) -> bool:
     return any(code.startswith("2") or code.lower() in ("default", "2xx") for code in op["codes"])
 
@@ -1535,6 +1546,26 @@ def check_server_logs(ex: Example) -> None:
                "\n".join(problems) or f"no panic; none of {count} secrets and tokens in {', '.join(shown)}")
 
 
+def check_accept(ex: Example, ops: Operations) -> None:
+    """Every upstream request for an operation that offers JSON asks for JSON only: an upstream
+    that can answer XML or JSON may pick XML when both are listed."""
+    proxy = ex.proxy
+    assert proxy is not None
+    checked, problems = 0, []
+    for r in proxy.records:
+        op = ops.match(r.method, r.path, strip_base=True)
+        if op is None or not any(map(is_json_media, op.get("media", []))):
+            continue
+        checked += 1
+        if not accepts_only_json(r.headers.get("accept", "")):
+            problems.append(f"{r.method} {r.path}: Accept {r.headers.get('accept')!r} "
+                            f"({op['operationId']} offers {', '.join(op['media'])})")
+    offered = sorted({m for op in ex.operations.values() if op for m in op.get("media", [])})
+    ex.rec.add("accept", "(Accept lists only JSON where JSON is offered)", not problems,
+               "\n".join(sorted(set(problems))[:20]) or
+               f"{checked} upstream requests; the tools' operations offer {', '.join(offered) or 'nothing'}")
+
+
 def check_drift(ex: Example) -> None:
     """Drift is allowed (a 2xx answer is a success) but counted: how many executed calls came
     back with a drift note, and that each of them has its `output_drift` audit line with the
@@ -1854,11 +1885,6 @@ def cut_list(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list
     return problems
 
 
-def accepts_only_json(accept: str) -> bool:
-    types_ = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
-    return bool(types_) and all(t == "application/json" or t.endswith("+json") for t in types_)
-
-
 async def misbehave_calls(run: MisbehaveRun, client: Client, cases: list[Misbehaviour], rec: Recorder,
                           found_in: Callable[[str], list[str]]) -> int:
     """Calls each case's tool while the upstream plays its scenario. Returns how many results
@@ -2091,6 +2117,7 @@ async def run(args: argparse.Namespace) -> int:
                 rec.add("prism", "(base path)", False,
                         "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
         check_prism(args.prism_log, cases, ops, ex.operations, rec)
+        check_accept(ex, ops)
         check_token_endpoint(ex)
         check_stdio_audit(ex)
         check_server_logs(ex)
