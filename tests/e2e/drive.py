@@ -575,6 +575,10 @@ async def list_all_tools(client: Client) -> list[types.Tool]:
 
 
 UPSTREAM_STATUS = re.compile(r"^upstream returned HTTP (\d{3})\b")
+PRISM_ERROR = re.compile(r"https://stoplight\.io/prism/errors#(\w+)")  # the `type` of Prism's own errors
+# Prism's errors that say it cannot answer (no response to serve, a schema it cannot sample, a body
+# it cannot serialize), as opposed to those that reject the request (422, 401, 406, 415, no path).
+PRISM_OWN_FAILURES = {"NO_RESPONSE_RESPONSE_DEFINED", "SCHEMA_TOO_COMPLEX", "NOT_FOUND", "UNKNOWN"}
 CONFIRMATION_LINE = re.compile(rf"^{CONFIRMATION_ARGUMENT}: (\S+)\s*$", re.M)
 
 
@@ -614,6 +618,11 @@ def judge(ex: Example, name: str, tool: types.Tool, result: types.CallToolResult
         return False, f"the result shows {', '.join(leaked)}"
     if result.is_error and (why := expected_error(text, ex.operations.get(name))):
         return True, why
+    if result.is_error and (m := PRISM_ERROR.search(text)):
+        if m.group(1) in PRISM_OWN_FAILURES or "Cannot find serializer" in text:
+            return False, (f"Prism could not answer ({m.group(1)}): not the server's fault, but no pass either; "
+                           f"isError result: {text}")
+        return False, f"Prism refused the request ({m.group(1)}); isError result: {text}"
     if result.is_error:
         return False, f"isError result: {text}"
     if tool.output_schema is not None and result.structured_content is None:
