@@ -1595,11 +1595,18 @@ def check_drift(ex: Example) -> None:
         seen.update(paths)
     served = ""
     if ex.static:
-        with_examples = sorted(n for n, op in ex.operations.items()
-                               if op is not None and any(c.startswith("2") for c in op.get("examples", [])))
-        served = (f"\n{len(with_examples)} of {len(ex.operations)} tools answered from a success example of the "
-                  f"spec{' (' + ', '.join(with_examples) + ')' if with_examples else ''}; for the others Prism "
-                  "builds a static answer from the schema (property examples and defaults)")
+        succeeding = [n for n, op in ex.operations.items() if op is not None and has_success(op)]
+        with_examples = sorted(n for n in succeeding
+                               if any(c.startswith("2") for c in ex.operations[n].get("examples", [])))
+        built = "Prism built a static answer from the schema (property examples and defaults)"
+        if len(with_examples) == len(succeeding):
+            served = f"\nall {len(with_examples)} tools with a success response answered from the spec's example"
+        elif not with_examples:
+            served = (f"\nno success response of the {len(succeeding)} tools that have one carries an example: "
+                      f"{built}")
+        else:
+            served = (f"\n{len(with_examples)} of the {len(succeeding)} tools with a success response answered from "
+                      f"the spec's example ({', '.join(with_examples)}); for the others {built}")
     detail = (f"{len(ex.drifted)} of {ex.executed} executed calls drifted"
               + "".join(f"\n{tool}: at {', '.join(sorted(paths))} ({', '.join(sorted(where))})"
                         for tool, (where, paths) in sorted(tools.items()))
