@@ -27,7 +27,16 @@ meant to be run by hand, though it can be: `drive.py --help`.
   * reads Prism's log and fails every tool whose request Prism complained about.
 A call passes when the SDK raised nothing (it validates `structuredContent` against the tool's
 `outputSchema`), the result is not `isError`, and a tool with an `outputSchema` returned
-`structuredContent`. One JSON line per check goes to `--results`.
+`structuredContent`; a success may carry a note that the answer drifted from the schema (counted,
+and checked against the audit lines and the drift counter). One JSON line per check goes to
+`--results`. With `--prism-mode static` (Prism serves the spec's own examples) `run` repeats only
+what depends on the answers: stdio in both negotiations and one HTTP connection, with the
+identity, Prism, audit, metrics and log checks.
+
+`drive.py misbehave` runs the petstore-swagger2 server over stdio against `misbehave.py`, a pet
+store upstream that misbehaves on demand, one scenario per call, and checks what the client
+receives, the audit outcomes, the metrics, that no sentinel (credential or redacted value)
+shows anywhere, and that a redirect to another origin sends nothing there.
 
 `drive.py conformance` runs the conformance suite's scenarios against one server over HTTP. The
 suite cannot send an Authorization header, so that server runs with `--insecure-no-auth`.
@@ -57,7 +66,7 @@ import urllib.request
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import anyio
 import httpx2
@@ -70,6 +79,8 @@ import mcp.types as types
 from prometheus_client.parser import text_string_to_metric_families
 
 from authz import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, AuthorizationServer, Issued
+import misbehave
+from misbehave import Sentinels
 
 CALL_TIMEOUT = 30.0  # seconds for one tools/call or tools/list
 PHASE_TIMEOUT = 180.0  # seconds for one whole phase (connect, list, every call)
@@ -91,26 +102,32 @@ MODERN = "2026-07-28"  # protocol version from which elicitation is an input_req
 
 
 class Recorder:
-    """Collects one record per check and prints failures as they happen."""
+    """Collects one record per check and prints failures as they happen. `pass_` labels the
+    records with the run they belong to: `dynamic` or `static` (Prism's two modes), `misbehave`
+    (the misbehaving upstream) or `conformance`."""
 
-    def __init__(self, example: str) -> None:
+    def __init__(self, example: str, pass_: str = "dynamic") -> None:
         self.example = example
+        self.pass_ = pass_
         self.records: list[dict[str, Any]] = []
 
-    def add(self, transport: str, tool: str, ok: bool, detail: str = "", arguments: Any = None) -> None:
-        self.records.append(
-            {
-                "example": self.example,
-                "transport": transport,
-                "tool": tool,
-                "ok": ok,
-                "detail": detail,
-                "arguments": arguments,
-            }
-        )
+    def add(self, transport: str, tool: str, ok: bool, detail: str = "", arguments: Any = None,
+            drift: list[str] | None = None) -> None:
+        record = {
+            "example": self.example,
+            "pass": self.pass_,
+            "transport": transport,
+            "tool": tool,
+            "ok": ok,
+            "detail": detail,
+            "arguments": arguments,
+        }
+        if drift:
+            record["drift"] = drift
+        self.records.append(record)
         if not ok:  # the details come in the summary
             first = (detail.splitlines() or [""])[0]
-            print(f"  FAIL [{transport}] {tool}: {first[:160]}", flush=True)
+            print(f"  FAIL [{self.pass_} {transport}] {tool}: {first[:160]}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,10 +227,11 @@ def tool_policies(crate: Path) -> dict[str, Policy]:
     return policies
 
 
-def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder) -> str:
+def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder | None) -> str:
     """`mcp-contract.json` beside the crate, when there is one, describes the tools the server
     enforces: the same tools, scopes, identity modes, confirmation and contract hashes.
-    Returns the contract version ("" without a contract file)."""
+    Returns the contract version ("" without a contract file); records the check unless `rec`
+    is None (it was made in another pass)."""
     path = crate / "mcp-contract.json"
     if not path.is_file():
         return ""
@@ -239,8 +257,9 @@ def check_contract_file(crate: Path, policies: dict[str, Policy], rec: Recorder)
             problems.append(f"server scopes {doc['server'].get('scopes')!r}, the tools declare {declared}")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         problems.append(f"unreadable: {type(exc).__name__}: {exc}")
-    rec.add("contract", "(mcp-contract.json agrees with the server)", not problems,
-            "\n".join(problems) or f"{len(policies)} tools: scopes, identity, confirm and hash as the server enforces them")
+    if rec is not None:
+        rec.add("contract", "(mcp-contract.json agrees with the server)", not problems,
+                "\n".join(problems) or f"{len(policies)} tools: scopes, identity, confirm and hash as the server enforces them")
     return version
 
 
@@ -439,6 +458,17 @@ class Operations:
         return max(found, key=lambda item: item[0])[1] if found else None
 
 
+def is_json_media(media: str) -> bool:
+    media = media.split(";")[0].strip().lower()
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def accepts_only_json(accept: str) -> bool:
+    """Whether an `Accept` value lists media types, all of them JSON."""
+    listed = [part for part in accept.split(",") if part.strip()]
+    return bool(listed) and all(map(is_json_media, listed))
+
+
 def has_success(op: dict[str, Any]) -> bool:
     return any(code.startswith("2") or code.lower() in ("default", "2xx") for code in op["codes"])
 
@@ -472,6 +502,18 @@ class Example:
     server_processes: int = 0  # processes that may have fetched a client-credentials token
     elicited_over_http: bool = False
     contract_version: str = ""  # server.version in mcp-contract.json
+    executed: int = 0  # calls that ran upstream and were judged (each phase, each client)
+    drifted: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (transport, tool, paths)
+
+    @property
+    def static(self) -> bool:
+        """Prism serves the spec's own examples (no `--dynamic`): the reduced pass."""
+        return self.args.prism_mode == "static"
+
+    def log_path(self, transport: str) -> Path:
+        """A server's log: `<example>-<transport>.log`, `<example>-static-<transport>.log`."""
+        label = f"{self.args.example}-static" if self.static else self.args.example
+        return self.args.log_dir / f"{label}-{transport}.log"
 
     @property
     def scopes(self) -> list[str]:
@@ -533,6 +575,10 @@ async def list_all_tools(client: Client) -> list[types.Tool]:
 
 
 UPSTREAM_STATUS = re.compile(r"^upstream returned HTTP (\d{3})\b")
+PRISM_ERROR = re.compile(r"https://stoplight\.io/prism/errors#(\w+)")  # the `type` of Prism's own errors
+# Prism's errors that say it cannot answer (no response to serve, a schema it cannot sample, a body
+# it cannot serialize), as opposed to those that reject the request (422, 401, 406, 415, no path).
+PRISM_OWN_FAILURES = {"NO_RESPONSE_RESPONSE_DEFINED", "SCHEMA_TOO_COMPLEX", "NOT_FOUND", "UNKNOWN"}
 CONFIRMATION_LINE = re.compile(rf"^{CONFIRMATION_ARGUMENT}: (\S+)\s*$", re.M)
 
 
@@ -547,6 +593,23 @@ def expected_error(text: str, op: dict[str, Any] | None) -> str | None:
             f"{', '.join(op['codes'])}, so Prism answers a valid request with it")
 
 
+DRIFT_NOTE = re.compile(r"^Note: the upstream's answer does not match this tool's output schema at (.*?); "
+                        r"structuredContent leaves those parts out")
+MEDIA_NOTE = "Note: this tool's output schema describes JSON, but the upstream sent "
+
+
+def drift_of(result: types.CallToolResult) -> list[str]:
+    """The paths a success's drift note names (`(root)` when JSON was expected and something
+    else came); [] when the answer matched the tool's output schema."""
+    for block in result.content or []:
+        text = getattr(block, "text", None) or ""
+        if m := DRIFT_NOTE.match(text):
+            return [p.strip() for p in re.split(r", | and (?=\d+ more$)", m.group(1)) if p.strip()]
+        if text.startswith(MEDIA_NOTE):
+            return ["(root)"]
+    return []
+
+
 def judge(ex: Example, name: str, tool: types.Tool, result: types.CallToolResult) -> tuple[bool, str]:
     """Whether an executed call passes, and why."""
     text = result_text(result)
@@ -555,10 +618,21 @@ def judge(ex: Example, name: str, tool: types.Tool, result: types.CallToolResult
         return False, f"the result shows {', '.join(leaked)}"
     if result.is_error and (why := expected_error(text, ex.operations.get(name))):
         return True, why
+    if result.is_error and (m := PRISM_ERROR.search(text)):
+        if m.group(1) in PRISM_OWN_FAILURES or "Cannot find serializer" in text:
+            return False, (f"Prism could not answer ({m.group(1)}): not the server's fault, but no pass either; "
+                           f"isError result: {text}")
+        return False, f"Prism refused the request ({m.group(1)}); isError result: {text}"
     if result.is_error:
         return False, f"isError result: {text}"
     if tool.output_schema is not None and result.structured_content is None:
         return False, f"outputSchema published but no structuredContent: {text}"
+    if drift_of(result) and MEDIA_NOTE not in text:
+        first = getattr((result.content or [None])[0], "text", None) or ""
+        try:
+            json.loads(first)
+        except ValueError:
+            return False, f"output drift, but the first text block is not the whole answer as JSON: {first[:300]}"
     return True, "structured" if result.structured_content is not None else "text"
 
 
@@ -722,7 +796,14 @@ async def call_one(ex: Example, client: Client, transport: str, tool: types.Tool
     if ok and strict and len(sent) != 1:
         ok, detail = False, f"{len(sent)} upstream requests for one call (expected 1): " + \
             ", ".join(f"{r.method} {r.path}" for r in sent)
-    ex.rec.add(transport, name, ok, detail, arguments)
+    drift = drift_of(result) if not result.is_error else []
+    ex.executed += 1
+    if drift:
+        # Allowed: a 2xx answer that breaks its schema is a success with the drifted parts left
+        # out of structuredContent (which the SDK validated); counted and reported.
+        ex.drifted.append((transport, name, drift))
+        detail += f"; output drift at {', '.join(drift)}"
+    ex.rec.add(transport, name, ok, detail, arguments, drift=drift)
     if policy.confirm and ok:
         ex.rec.add("confirm", name, True, f"{transport}: {how}" + (" (1 upstream request)" if strict else ""))
     if strict and len(sent) == 1:
@@ -764,7 +845,7 @@ def stdio_params(ex: Example) -> StdioServerParameters:
 
 
 async def phase_stdio(ex: Example, mode: str, transport: str) -> None:
-    log_path = ex.args.log_dir / f"{ex.args.example}-{transport}.log"
+    log_path = ex.log_path(transport)
     elicitor = Elicitor(accept=True)
     ex.server_processes += 1
     with open(log_path, "w") as errlog:
@@ -786,7 +867,7 @@ async def phase_stdio_decline(ex: Example) -> None:
         return
     proxy = ex.proxy
     assert proxy is not None
-    log_path = ex.args.log_dir / f"{ex.args.example}-stdio-decline.log"
+    log_path = ex.log_path("stdio-decline")
     elicitor = Elicitor(accept=False)
     ex.server_processes += 1
     with open(log_path, "w") as errlog:
@@ -828,7 +909,7 @@ async def phase_stdio_scopes(ex: Example) -> None:
     params = stdio_params(ex)
     params.args += ["--stdio-subject", STDIO_LIMITED_SUBJECT, "--stdio-scopes", ",".join(others)]
     visible = {n for n, p in ex.policies.items() if set(p.scopes) <= set(others)}
-    log_path = ex.args.log_dir / f"{ex.args.example}-stdio-scopes.log"
+    log_path = ex.log_path("stdio-scopes")
     with open(log_path, "w") as errlog:
         try:
             with anyio.fail_after(PHASE_TIMEOUT):
@@ -944,12 +1025,15 @@ def http_command(ex: Example, port: int, public: str) -> list[str]:
             *ex.oauth_flags()]
 
 
-async def phase_http(ex: Example) -> None:
+async def phase_http(ex: Example, full: bool = True) -> None:
+    """One connection calling every tool; with `full`, also another caller's confirmation
+    token, concurrent clients, and the authorization and scope checks (none of which depend
+    on what the upstream answers, so the static pass leaves them out)."""
     port, metrics_port = free_port(), free_port()
     public = f"http://127.0.0.1:{port}"
     url = f"{public}/mcp"
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-    log_path = ex.args.log_dir / f"{ex.args.example}-http.log"
+    log_path = ex.log_path("http")
     scraped: str | None = None
     with open(log_path, "w") as log:
         # Same process group as this driver: tests/e2e/run kills the group if we die.
@@ -973,48 +1057,9 @@ async def phase_http(ex: Example) -> None:
         except Exception as exc:
             ex.rec.add("http", "(session)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
 
-        # A confirmation token is bound to its caller: another caller cannot use it.
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                await confirmation_of_another_caller(ex, url)
-        except Exception as exc:
-            ex.rec.add("confirm", "(another caller's token)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-
-        # Concurrent clients, each its own caller, listing and calling every tool.
-        async def one(index: int, mode: str, can_elicit: bool) -> None:
-            token = ex.caller(f"e2e-http-{index}", url)
-            elicitor = Elicitor(accept=True) if can_elicit else None
-            try:
-                async with mcp_http(url, token, mode=mode, elicitor=elicitor) as client:
-                    # A 2026-07-28 client that can elicit is asked in an input_required round;
-                    # stateless HTTP has no other way back to the client.
-                    elicit = can_elicit and protocol_of(client) >= MODERN
-                    ex.elicited_over_http |= elicit
-                    await exercise(ex, client, "http-concurrent", caller=token, elicitor=elicitor,
-                                   elicit=elicit, strict=False)
-            except Exception as exc:
-                ex.rec.add("http-concurrent", f"(client {index}, {mode})", False,
-                           f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                async with anyio.create_task_group() as tg:
-                    for index, (mode, can_elicit) in enumerate(CONCURRENT_CLIENTS):
-                        tg.start_soon(one, index, mode, can_elicit)
-        except TimeoutError:
-            ex.rec.add("http-concurrent", "(session)", False, f"timed out after {PHASE_TIMEOUT:.0f}s")
-
         probes, refused = 0, {}
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                probes = await auth_checks(ex, public, url)
-        except Exception as exc:
-            ex.rec.add("auth", "(authorization checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
-        try:
-            with anyio.fail_after(PHASE_TIMEOUT):
-                refused = await scope_checks(ex, url)
-        except Exception as exc:
-            ex.rec.add("scope", "(scope checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+        if full:
+            probes, refused = await http_full(ex, public, url, log_path)
         if process.poll() is not None:
             ex.rec.add("http", "(server)", False, f"server exited with {process.returncode}\n{tail(log_path)}")
         else:
@@ -1027,6 +1072,55 @@ async def phase_http(ex: Example) -> None:
     check_http_audit(ex, log_path, probes, refused)
     if scraped is not None:
         check_metrics(ex, log_path, scraped)
+
+
+async def http_full(ex: Example, public: str, url: str, log_path: Path) -> tuple[int, dict[str, str]]:
+    """What the dynamic pass adds over HTTP: another caller's confirmation token, concurrent
+    clients, the authorization and scope checks. Returns the 401 probes and the tools refused
+    for a missing scope (for the audit check)."""
+    # A confirmation token is bound to its caller: another caller cannot use it.
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            await confirmation_of_another_caller(ex, url)
+    except Exception as exc:
+        ex.rec.add("confirm", "(another caller's token)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+    # Concurrent clients, each its own caller, listing and calling every tool.
+    async def one(index: int, mode: str, can_elicit: bool) -> None:
+        token = ex.caller(f"e2e-http-{index}", url)
+        elicitor = Elicitor(accept=True) if can_elicit else None
+        try:
+            async with mcp_http(url, token, mode=mode, elicitor=elicitor) as client:
+                # A 2026-07-28 client that can elicit is asked in an input_required round;
+                # stateless HTTP has no other way back to the client.
+                elicit = can_elicit and protocol_of(client) >= MODERN
+                ex.elicited_over_http |= elicit
+                await exercise(ex, client, "http-concurrent", caller=token, elicitor=elicitor,
+                               elicit=elicit, strict=False)
+        except Exception as exc:
+            ex.rec.add("http-concurrent", f"(client {index}, {mode})", False,
+                       f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            async with anyio.create_task_group() as tg:
+                for index, (mode, can_elicit) in enumerate(CONCURRENT_CLIENTS):
+                    tg.start_soon(one, index, mode, can_elicit)
+    except TimeoutError:
+        ex.rec.add("http-concurrent", "(session)", False, f"timed out after {PHASE_TIMEOUT:.0f}s")
+
+    probes, refused = 0, {}
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            probes = await auth_checks(ex, public, url)
+    except Exception as exc:
+        ex.rec.add("auth", "(authorization checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+    try:
+        with anyio.fail_after(PHASE_TIMEOUT):
+            refused = await scope_checks(ex, url)
+    except Exception as exc:
+        ex.rec.add("scope", "(scope checks)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
+    return probes, refused
 
 
 def scrape(url: str) -> str:
@@ -1068,11 +1162,16 @@ def check_metrics(ex: Example, log_path: Path, text: str) -> None:
     for line in (l for l in lines if l.get("event") == "auth"):
         key = (("status", str(line.get("status"))),)
         want_refusals[key] = want_refusals.get(key, 0) + 1
+    want_drift: dict[tuple[tuple[str, str], ...], float] = {}
+    for line in (l for l in calls if l.get("outcome") == "output_drift"):
+        key = (("tool", line["tool"]),)
+        want_drift[key] = want_drift.get(key, 0) + 1
     for name, want in (("mcpgen_tool_calls_total", want_calls),
                        ("mcpgen_tool_call_duration_seconds_count", want_latency),
                        ("mcpgen_upstream_responses_total", want_upstream),
-                       ("mcpgen_http_refusals_total", want_refusals)):
-        got = samples.get(name, {})
+                       ("mcpgen_http_refusals_total", want_refusals),
+                       ("mcpgen_tool_output_drift_total", want_drift)):
+        got = {k: v for k, v in samples.get(name, {}).items() if v}
         if got != want:
             problems.append(f"{name}: {sorted(got.items())}, the audit log says {sorted(want.items())}")
     info = samples.get("mcpgen_build_info", {})
@@ -1086,7 +1185,8 @@ def check_metrics(ex: Example, log_path: Path, text: str) -> None:
             problems.append(f"{dict(key)['tool']}: +Inf bucket {inf}, {count} calls")
     ex.rec.add("metrics", "(agree with the audit log)", not problems, "\n".join(problems[:20]) or
                f"{len(calls)} calls over {len(want_latency)} tools, "
-               f"{sum(want_refusals.values()):.0f} HTTP refusals, parsed by prometheus_client")
+               f"{sum(want_refusals.values()):.0f} HTTP refusals, {sum(want_drift.values()):.0f} drifted answers, "
+               "parsed by prometheus_client")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1365,7 +1465,7 @@ def check_http_audit(ex: Example, log_path: Path, refused_401: int, refused_403:
 def check_stdio_audit(ex: Example) -> None:
     problems = []
     for transport in ("stdio", "stdio-legacy", "stdio-decline"):
-        path = ex.args.log_dir / f"{ex.args.example}-{transport}.log"
+        path = ex.log_path(transport)
         if not path.is_file():
             continue
         lines, bad = audit_lines(path)
@@ -1433,12 +1533,14 @@ def check_token_endpoint(ex: Example) -> None:
         rec.add("oauth", "token exchange (RFC 8693)", False, f"{len(te)} requests, yet no tool uses that identity")
 
 
+SERVER_LOGS = ("stdio", "stdio-legacy", "stdio-decline", "stdio-scopes", "http")
+
+
 def check_server_logs(ex: Example) -> None:
     """The servers' stderr (logs, audit lines) has no panic and shows no secret or token."""
     problems = []
-    names = [f"{ex.args.example}-{t}.log" for t in ("stdio", "stdio-legacy", "stdio-decline", "stdio-scopes", "http")]
     shown = []
-    for path in (ex.args.log_dir / name for name in names):
+    for path in (ex.log_path(t) for t in SERVER_LOGS):
         if not path.is_file():
             continue
         shown.append(path.name)
@@ -1451,6 +1553,66 @@ def check_server_logs(ex: Example) -> None:
     count = len(ex.secrets.labelled())
     ex.rec.add("logs", "(server logs)", not problems,
                "\n".join(problems) or f"no panic; none of {count} secrets and tokens in {', '.join(shown)}")
+
+
+def check_accept(ex: Example, ops: Operations) -> None:
+    """Every upstream request for an operation that offers JSON asks for JSON only: an upstream
+    that can answer XML or JSON may pick XML when both are listed."""
+    proxy = ex.proxy
+    assert proxy is not None
+    checked, problems = 0, []
+    for r in proxy.records:
+        op = ops.match(r.method, r.path, strip_base=True)
+        if op is None or not any(map(is_json_media, op.get("media", []))):
+            continue
+        checked += 1
+        if not accepts_only_json(r.headers.get("accept", "")):
+            problems.append(f"{r.method} {r.path}: Accept {r.headers.get('accept')!r} "
+                            f"({op['operationId']} offers {', '.join(op['media'])})")
+    offered = sorted({m for op in ex.operations.values() if op for m in op.get("media", [])})
+    ex.rec.add("accept", "(Accept lists only JSON where JSON is offered)", not problems,
+               "\n".join(sorted(set(problems))[:20]) or
+               f"{checked} upstream requests; the tools' operations offer {', '.join(offered) or 'nothing'}")
+
+
+def check_drift(ex: Example) -> None:
+    """Drift is allowed (a 2xx answer is a success) but counted: how many executed calls came
+    back with a drift note, and that each of them has its `output_drift` audit line with the
+    drifted paths (and no other line claims drift)."""
+    lines: list[dict[str, Any]] = []
+    for path in (ex.log_path(t) for t in SERVER_LOGS):
+        lines += [l for l in audit_lines(path)[0] if l.get("event") == "tool_call"]
+    audited = [l for l in lines if l.get("outcome") == "output_drift"]
+    problems = []
+    if len(audited) != len(ex.drifted):
+        problems.append(f"{len(audited)} output_drift audit lines, {len(ex.drifted)} results with a drift note")
+    if bad := [l.get("tool") for l in audited if not (isinstance(l.get("drift"), list) and l["drift"])]:
+        problems.append(f"output_drift audit lines without drift paths: {', '.join(bad)}")
+    tools: dict[str, tuple[set[str], set[str]]] = {}
+    for transport, tool, paths in ex.drifted:
+        where, seen = tools.setdefault(tool, (set(), set()))
+        where.add(transport)
+        seen.update(paths)
+    served = ""
+    if ex.static:
+        succeeding = [n for n, op in ex.operations.items() if op is not None and has_success(op)]
+        with_examples = sorted(n for n in succeeding
+                               if any(c.startswith("2") for c in ex.operations[n].get("examples", [])))
+        built = "Prism built a static answer from the schema (property examples and defaults)"
+        if len(with_examples) == len(succeeding):
+            served = f"\nall {len(with_examples)} tools with a success response answered from the spec's example"
+        elif not with_examples:
+            served = (f"\nno success response of the {len(succeeding)} tools that have one carries an example: "
+                      f"{built}")
+        else:
+            served = (f"\n{len(with_examples)} of the {len(succeeding)} tools with a success response answered from "
+                      f"the spec's example ({', '.join(with_examples)}); for the others {built}")
+    detail = (f"{len(ex.drifted)} of {ex.executed} executed calls drifted"
+              + "".join(f"\n{tool}: at {', '.join(sorted(paths))} ({', '.join(sorted(where))})"
+                        for tool, (where, paths) in sorted(tools.items()))
+              + served)
+    ex.rec.add("drift", f"(output drift: {len(ex.drifted)} of {ex.executed} calls)", not problems,
+               "\n".join(problems) + ("\n" if problems else "") + detail)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1562,6 +1724,342 @@ def check_prism(log_path: Path, cases: dict[str, dict[str, Any]], ops: Operation
 
 
 # ---------------------------------------------------------------------------------------------
+# The misbehaving upstream (misbehave.py): what real APIs send, against the pet store server
+
+
+MISBEHAVE_EXAMPLE = "petstore-swagger2"
+MISBEHAVE_TOKENS = 400  # --max-result-tokens of the server under test: the large list is cut
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class Misbehaviour:
+    """One call: the upstream plays `scenario` while `tool` is called with `arguments`."""
+
+    scenario: str
+    tool: str
+    arguments: dict[str, Any]
+    error: bool  # isError
+    outcome: str  # of the audit line
+    says: tuple[str, ...] = ()  # in the result's text
+    structured: Any = UNSET  # structuredContent exactly (None: absent)
+    drift: tuple[str, ...] = ()  # the audit line's drift paths (the note names them too)
+    upstream: int = 1  # requests the upstream gets
+    check: Callable[["MisbehaveRun", types.CallToolResult, str], list[str]] | None = None
+
+
+def misbehaviours(s: Sentinels) -> list[Misbehaviour]:
+    drift_note = "Note: the upstream's answer does not match this tool's output schema at "
+    withheld = ("It is not shown: this tool's field rules (an allowlist or redactions) apply to JSON only.",)
+    blank = ("the upstream API was not called", "`username` must not be empty or blank")
+    return [
+        Misbehaviour("nulls", "get_pet", {"pet_id": 7}, False, "ok",
+                     structured={"id": 7, "category": None, "name": None, "photoUrls": [None],
+                                 "tags": [None, {"id": None, "name": None}], "status": None}),
+        Misbehaviour("type-drift", "get_pet", {"pet_id": 7}, False, "output_drift", (drift_note,),
+                     structured={"category": {}, "tags": [{"id": 1, "name": "small"}, {"id": 2}], "status": "available"},
+                     drift=("/category/id", "/category/name", "/id", "/name", "/photoUrls", "/tags/*/name"),
+                     check=whole_answer_first),
+        Misbehaviour("placeholders", "get_pet", {"pet_id": 8}, False, "output_drift", (drift_note,),
+                     structured={"id": 8, "name": "doggie", "photoUrls": ["string"], "status": "available"},
+                     drift=("/category", "/tags"), check=whole_answer_first),
+        Misbehaviour("order-placeholders", "get_order", {"orderId": 3}, False, "output_drift", (drift_note,),
+                     structured={"id": 3, "shipDate": "2019-08-24T14:15:22Z", "status": "placed"},
+                     drift=("/complete", "/petId", "/quantity"), check=whole_answer_first),
+        Misbehaviour("inventory-drift", "get_inventory", {}, False, "output_drift", (drift_note,),
+                     structured={"available": 3, "pending": None}, drift=("/*",), check=whole_answer_first),
+        Misbehaviour("secret-echo", "get_pet", {"pet_id": 9}, False, "ok",
+                     structured={"id": 9, "name": "[REDACTED]", "status": "key [REDACTED] accepted"}),
+        Misbehaviour("nested-redacted", "get_customer", {"username": "ghost"}, False, "ok",
+                     structured={"id": 5, "username": "ghost", "firstName": "Gus", "lastName": "Host",
+                                 "email": "[REDACTED]", "phone": "****" + s.phone[-4:], "userStatus": 1,
+                                 "profile": {"recovery": {}}}),
+        Misbehaviour("xml-record", "get_customer", {"username": "ghost"}, False, "withheld",
+                     ("The upstream answered HTTP 200 OK with", "bytes of application/xml", *withheld), structured={}),
+        Misbehaviour("xml-list", "list_available_pets", {}, False, "withheld",
+                     ("bytes of application/xml", *withheld), structured={}),
+        Misbehaviour("html-500", "get_customer", {"username": "ghost"}, True, "upstream_error",
+                     ("upstream returned HTTP 500 Internal Server Error",
+                      "bytes of text/html not shown: this tool's field rules apply to JSON only"), check=no_markup),
+        Misbehaviour("html-401-echo", "get_pet", {"pet_id": 7}, True, "upstream_error",
+                     ("upstream returned HTTP 401 Unauthorized", "api_key [REDACTED] is not valid here")),
+        Misbehaviour("json-404-record", "get_customer", {"username": "ghost"}, True, "upstream_error",
+                     check=error_json("upstream returned HTTP 404 Not Found", {
+                         "code": 404, "type": "error", "message": "User not found",
+                         "user": {"id": 5, "username": "ghost", "firstName": "Gus", "lastName": "Host", "userStatus": 1,
+                                  "contact": {}}})),
+        Misbehaviour("json-400-allowlist", "list_available_pets", {}, True, "upstream_error",
+                     check=error_json("upstream returned HTTP 400 Bad Request", {
+                         "code": 400, "message": "invalid status",
+                         "details": [{"field": "status", "reason": "not allowed"}]})),
+        Misbehaviour("redirect-same-origin", "get_pet", {"pet_id": 7}, False, "ok", upstream=2,
+                     structured=misbehave.pet(7, "moved doggie"), check=same_origin_hop),
+        Misbehaviour("redirect-other-origin", "get_pet", {"pet_id": 7}, True, "redirect_refused",
+                     ("redirect_refused: the upstream API answered 302 with a redirect to", "nothing was sent there"),
+                     check=refused_target("/v2/pet/7")),
+        Misbehaviour("redirect-other-origin-307", "list_available_pets", {}, True, "redirect_refused",
+                     ("redirect_refused: the upstream API answered 307 with a redirect to",),
+                     check=refused_target("/pets")),
+        Misbehaviour("empty", "mark_pet_sold", {"petId": 1}, False, "ok", ("HTTP 200 OK",), structured=None),
+        Misbehaviour("empty-201", "upload_pet_photo", {"petId": 1, "additionalMetadata": "front", "file": "c2FtcGxl"},
+                     False, "ok", ("HTTP 201 Created",), structured={}),
+        Misbehaviour("null-body", "get_order", {"orderId": 3}, False, "ok", ("HTTP 200 OK (body: null)",),
+                     structured={}),
+        Misbehaviour("html-200", "get_order", {"orderId": 3}, False, "output_drift",
+                     ("Order 3: placed", MEDIA_NOTE + "text/html"), structured={}, drift=("",)),
+        Misbehaviour("large-list", "list_available_pets", {}, False, "result_cut",
+                     (f"Note: this result was cut to fit about {MISBEHAVE_TOKENS} tokens (",
+                      "To see the rest, narrow the request."), check=cut_list),
+        Misbehaviour("blank-path", "get_customer", {"username": ""}, True, "invalid_arguments", blank, upstream=0),
+        Misbehaviour("blank-path-spaces", "get_customer", {"username": "  \t "}, True, "invalid_arguments", blank,
+                     upstream=0),
+    ]
+
+
+@dataclass
+class MisbehaveRun:
+    fixture: misbehave.Misbehaving
+    sentinels: Sentinels
+    sent: list[misbehave.Request] = field(default_factory=list)  # the current call's upstream requests
+
+
+def text_blocks(result: types.CallToolResult) -> list[str]:
+    return [getattr(b, "text", "") or "" for b in result.content or []]
+
+
+def whole_answer_first(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    """Drift: the first text block is the whole (shaped) answer, as the upstream sent it here."""
+    sent = json.loads(misbehave.SCENARIOS[run.fixture.scenario](run.fixture, run.sent[-1]).body)
+    try:
+        first = json.loads(text_blocks(result)[0])
+    except (ValueError, IndexError):
+        return ["the first text block is not JSON"]
+    return [] if first == sent else [f"the first text block is {first}, not the whole answer {sent}"]
+
+
+def no_markup(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    return [f"the error shows the HTML body: {text[:200]}"] if "<" in text else []
+
+
+def error_json(status: str, want: Any) -> Callable[[MisbehaveRun, types.CallToolResult, str], list[str]]:
+    """An upstream error: the status line, then the body as the field rules left it."""
+    def check(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+        head, _, body = text.partition("\n")
+        if head != status:
+            return [f"first line {head!r}, expected {status!r}"]
+        try:
+            got = json.loads(body)
+        except ValueError:
+            return [f"the error body is not JSON: {body[:200]}"]
+        return [] if got == want else [f"the error body is {json.dumps(got)}, expected {json.dumps(want)}"]
+    return check
+
+
+def same_origin_hop(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    """The redirect on the upstream's own origin is followed, with the API key sent again."""
+    if len(run.sent) != 2:
+        return []  # counted by the caller
+    hop = run.sent[1]
+    problems = []
+    if hop.path != f"{misbehave.BASE_PATH}/pets/7/current":
+        problems.append(f"the redirect went to {hop.path}")
+    if hop.headers.get("api_key") != run.sentinels.api_key:
+        problems.append("the same-origin hop did not carry the api_key header with the server's key")
+    return problems
+
+
+def refused_target(path: str) -> Callable[[MisbehaveRun, types.CallToolResult, str], list[str]]:
+    """A redirect to another origin: the error names the target without its query."""
+    def check(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+        problems = []
+        if f"{run.fixture.elsewhere_url}{path}" not in text:
+            problems.append(f"the error does not name the target {run.fixture.elsewhere_url}{path}")
+        if "sig=" in text or "?" in text.split("redirect to ", 1)[-1].split(",")[0]:
+            problems.append("the error shows the target's query")
+        return problems
+    return check
+
+
+def cut_list(run: MisbehaveRun, result: types.CallToolResult, text: str) -> list[str]:
+    """Over the budget: valid JSON that fits, fewer items, only allowed members."""
+    problems = []
+    blocks = text_blocks(result)
+    try:
+        shown = json.loads(blocks[0])
+    except (ValueError, IndexError):
+        return ["the first text block is not JSON"]
+    budget = MISBEHAVE_TOKENS * 4
+    if len(blocks[0].encode()) > budget:
+        problems.append(f"the JSON shown is {len(blocks[0].encode())} bytes, over the budget of {budget}")
+    items = (result.structured_content or {}).get("result")
+    if not isinstance(items, list) or not 0 < len(items) < misbehave.LARGE_LIST:
+        problems.append(f"structuredContent.result is not a shortened list: {str(items)[:200]}")
+    elif shown != result.structured_content:
+        problems.append("the text block is not the structured content")
+    elif extra := {k for item in items if isinstance(item, dict) for k in item} - {"id", "name", "category", "tags", "status"}:
+        problems.append(f"members the allowlist leaves out: {sorted(extra)}")
+    return problems
+
+
+async def misbehave_calls(run: MisbehaveRun, client: Client, cases: list[Misbehaviour], rec: Recorder,
+                          found_in: Callable[[str], list[str]]) -> int:
+    """Calls each case's tool while the upstream plays its scenario. Returns how many results
+    carried a drift note."""
+    drifted = 0
+    listed = {t.name: t for t in await list_all_tools(client)}
+    for case in cases:
+        label = f"{case.scenario}: {case.tool}"
+        if case.tool not in listed:
+            rec.add("misbehave", label, False, f"the server has no tool {case.tool}", case.arguments)
+            continue
+        run.fixture.scenario = case.scenario
+        mark = run.fixture.mark()
+        try:
+            result = await call(client, case.tool, case.arguments)
+        except Exception as exc:  # the SDK raises on outputSchema violations
+            rec.add("misbehave", label, False, f"{type(exc).__name__}: {exc}", case.arguments)
+            continue
+        run.sent = run.fixture.since(mark)
+        text = result_text(result)
+        problems = []
+        if bool(result.is_error) != case.error:
+            problems.append(f"isError {bool(result.is_error)}, expected {case.error}")
+        if len(run.sent) != case.upstream:
+            problems.append(f"{len(run.sent)} upstream requests, expected {case.upstream}")
+        for part in case.says:
+            if part not in text:
+                problems.append(f"the text does not say {part!r}")
+        if case.structured is not UNSET and result.structured_content != case.structured:
+            problems.append(f"structuredContent {json.dumps(result.structured_content)}, "
+                            f"expected {json.dumps(case.structured)}")
+        if listed[case.tool].output_schema is not None and not result.is_error and result.structured_content is None:
+            problems.append("no structuredContent, yet the tool has an outputSchema")
+        note = drift_of(result)
+        drifted += bool(note)
+        want_note = ["(root)" if p == "" else p for p in case.drift]
+        if note != want_note:
+            problems.append(f"the drift note names {note}, expected {want_note}")
+        if case.check is not None and not problems:
+            problems += case.check(run, result, text)
+        if leaked := found_in(text + json.dumps(result.structured_content)):
+            problems.append(f"the result shows {', '.join(leaked)}")
+        summary = f"isError {bool(result.is_error)}, {len(run.sent)} upstream request(s)"
+        if case.drift:
+            summary += f", drift at {', '.join(want_note)}"
+        rec.add("misbehave", label, not problems, "\n".join(problems) or f"{summary}: {text.splitlines()[0][:120]}",
+                case.arguments)
+    return drifted
+
+
+def check_misbehave_upstream(run: MisbehaveRun, rec: Recorder) -> None:
+    """Every request the upstream got: Accept lists only JSON, each carries its credential; the
+    other origin got nothing."""
+    fx, s = run.fixture, run.sentinels
+    problems = [f"{r.method} {r.path}: Accept {r.headers.get('accept')!r}" for r in fx.requests
+                if not accepts_only_json(r.headers.get("accept", ""))]
+    rec.add("misbehave", "(Accept lists only JSON)", not problems, "\n".join(problems) or
+            f"{len(fx.requests)} upstream requests, each Accept: {fx.requests[0].headers.get('accept') if fx.requests else '-'}")
+    problems = []
+    for r in fx.requests:
+        pet = r.path.startswith(f"{misbehave.BASE_PATH}/pet/") and r.method == "GET" and "findByStatus" not in r.path
+        if (pet or r.path.endswith("/store/inventory") or r.path.endswith("/current")) and r.headers.get("api_key") != s.api_key:
+            problems.append(f"{r.method} {r.path} without the api_key credential")
+        if r.path.endswith("/findByStatus") and r.headers.get("authorization") != f"Bearer {s.token}":
+            problems.append(f"{r.method} {r.path} without the bearer credential")
+    rec.add("misbehave", "(credentials on every upstream request)", not problems, "\n".join(problems) or
+            "api_key on every GET /pet/… and /store/inventory (the redirect hop included), the bearer token on /pet/findByStatus")
+    hits = [f"{r.method} {r.path}" + (" (with the api_key)" if r.headers.get("api_key") else "")
+            + (" (with an Authorization header)" if r.headers.get("authorization") else "") for r in fx.elsewhere]
+    rec.add("misbehave", "(the other origin got nothing)", not hits,
+            ("requests reached the other origin: " + ", ".join(hits)) if hits else
+            f"{fx.elsewhere_url} received 0 requests after 2 redirects there")
+
+
+def check_misbehave_audit(ex: Example, cases: list[Misbehaviour], run: MisbehaveRun, log_path: Path) -> None:
+    """One audit line per call, in order, with the expected outcome and drift paths."""
+    lines, bad = audit_lines(log_path)
+    calls = [l for l in lines if l.get("event") == "tool_call"]
+    problems = [f"not JSON: {b}" for b in bad] + tool_call_problems(ex, lines, {STDIO_SUBJECT}, None)
+    if len(calls) != len(cases):
+        problems.append(f"{len(calls)} tool_call lines for {len(cases)} calls")
+    for case, line in zip(cases, calls):
+        where = f"{case.scenario} ({case.tool})"
+        if line.get("tool") != case.tool:
+            problems.append(f"{where}: the line is for {line.get('tool')}")
+            continue
+        if line.get("outcome") != case.outcome:
+            problems.append(f"{where}: outcome {line.get('outcome')!r}, expected {case.outcome!r}")
+        if (line.get("drift") or []) != list(case.drift):
+            problems.append(f"{where}: drift {line.get('drift')!r}, expected {list(case.drift)!r}")
+        if case.outcome == "redirect_refused" and line.get("detail") != f"redirect to {run.fixture.elsewhere_url}":
+            problems.append(f"{where}: detail {line.get('detail')!r}, expected the target's origin")
+    outcomes: dict[str, int] = {}
+    for line in calls:
+        outcomes[line.get("outcome")] = outcomes.get(line.get("outcome"), 0) + 1
+    ex.rec.add("audit", "(misbehave: one line per call, outcomes, drift paths)", not problems,
+               "\n".join(problems[:20]) or ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
+async def misbehave_run(args: argparse.Namespace) -> int:
+    """The pet store server against the misbehaving upstream, over stdio."""
+    rec = Recorder(MISBEHAVE_EXAMPLE, "misbehave")
+    policies = tool_policies(args.crate)
+    contract_version = check_contract_file(args.crate, policies, None)
+    tag = os.urandom(6).hex()
+    sentinels = Sentinels(api_key=f"e2e-apikey-{tag}", token=f"e2e-token-{tag}",
+                          email=f"e2e-email-{tag}@mail.example", password=f"e2e-password-{tag}",
+                          phone=f"+1-555-{tag}-0142", private=f"e2e-private-{tag}", signature=f"e2e-signature-{tag}")
+    secrets = sentinels.all()
+
+    def found_in(text: str) -> list[str]:
+        return sorted(label for label, value in secrets.items() if value in text)
+
+    fixture = misbehave.Misbehaving(sentinels).start()
+    run = MisbehaveRun(fixture, sentinels)
+    cases = misbehaviours(sentinels)
+    env = server_env({"PETSTORE_API_KEY": sentinels.api_key, "PETSTORE_TOKEN": sentinels.token})
+    ex = Example(args, {}, policies, None, None, None, rec, env, contract_version=contract_version)  # type: ignore[arg-type]
+    metrics_port = free_port()
+    params = StdioServerParameters(
+        command=str(args.bin),
+        args=["--transport", "stdio", "--upstream-url", fixture.url, "--max-result-tokens", str(MISBEHAVE_TOKENS),
+              "--metrics-listen", f"127.0.0.1:{metrics_port}"],
+        env=env)
+    log_path = args.log_dir / f"{MISBEHAVE_EXAMPLE}-misbehave.log"
+    print(f"  upstream {fixture.url} (misbehave.py), the other origin {fixture.elsewhere_url}; "
+          f"{len(cases)} calls over stdio, --max-result-tokens {MISBEHAVE_TOKENS}", flush=True)
+    scraped = None
+    try:
+        with open(log_path, "w") as errlog:
+            try:
+                with anyio.fail_after(PHASE_TIMEOUT):
+                    async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=CALL_TIMEOUT) as client:
+                        drifted = await misbehave_calls(run, client, cases, rec, found_in)
+                        executed = sum(1 for case in cases if case.upstream)
+                        rec.add("drift", f"(output drift: {drifted} of {executed} calls)", True,
+                                f"{drifted} of {executed} executed calls drifted (the scenarios that drift on purpose)")
+                        scraped = await anyio.to_thread.run_sync(scrape, f"http://127.0.0.1:{metrics_port}/metrics")
+            except Exception as exc:
+                rec.add("misbehave", "(session)", False, f"{type(exc).__name__}: {exc}\nserver log: {log_path}\n{tail(log_path)}")
+        check_misbehave_upstream(run, rec)
+    finally:
+        fixture.stop()
+    check_misbehave_audit(ex, cases, run, log_path)
+    if scraped is not None:
+        check_metrics(ex, log_path, scraped)
+    text = log_path.read_text(errors="replace")
+    problems = [f"the server log shows {label}" for label in found_in(text)]
+    if "panicked at" in text:
+        problems.append("the server panicked")
+    rec.add("logs", "(misbehave: server log)", not problems, "\n".join(problems) or
+            f"no panic; none of the {len(secrets)} sentinels in {log_path.name}")
+    finish(rec, args.results)
+    failed = sum(1 for r in rec.records if not r["ok"])
+    print(f"  misbehave: {len(rec.records) - failed} checks passed, {failed} failed", flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 
 
@@ -1588,13 +2086,13 @@ async def refuses_without_auth(ex: Example) -> None:
 async def run(args: argparse.Namespace) -> int:
     cases = load_cases(args.crate / "tests" / "cases")
     policies = tool_policies(args.crate)
-    rec = Recorder(args.example)
+    rec = Recorder(args.example, args.prism_mode)
     if stale := stale_sources(args.crate, args.annotation.parent):
         print(f"  warning: {args.crate.name} was generated from other sources than {args.annotation.parent}: "
               f"{'; '.join(stale)}. Regenerate it; Prism mocks the files as they are now.", flush=True)
     if unknown := sorted(set(cases) - set(policies)):
         raise SystemExit(f"error: fixtures for tools the crate does not have: {unknown}")
-    contract_version = check_contract_file(args.crate, policies, rec)
+    contract_version = check_contract_file(args.crate, policies, rec if args.prism_mode == "dynamic" else None)
     env = server_env(merged_env(cases))
     oauth = oauth_client(args.crate)
     clients = {}
@@ -1619,19 +2117,27 @@ async def run(args: argparse.Namespace) -> int:
             ex.upstream_url, ex.proxy = upstream_url, proxy
             via = f", base path {base_path} stripped" if base_path else ""
             print(f"  upstream {upstream_url} -> recording proxy -> Prism {prism_url}{via}", flush=True)
-            await refuses_without_auth(ex)
+            # The static pass repeats what depends on the upstream's answers: every tool called
+            # over stdio (both negotiations) and over one HTTP connection (dry runs, replayed
+            # tokens, metrics); refusals, scopes, concurrency and the 401s are the same whatever
+            # the upstream says, and the dynamic pass checks them.
+            if not ex.static:
+                await refuses_without_auth(ex)
             await phase_stdio(ex, "auto", "stdio")
             await phase_stdio(ex, "legacy", "stdio-legacy")
-            await phase_stdio_decline(ex)
-            await phase_stdio_scopes(ex)
-            await phase_http(ex)
+            if not ex.static:
+                await phase_stdio_decline(ex)
+                await phase_stdio_scopes(ex)
+            await phase_http(ex, full=not ex.static)
             if proxy.stray:
                 rec.add("prism", "(base path)", False,
                         "requests outside the base path:\n" + "\n".join(sorted(set(proxy.stray))))
         check_prism(args.prism_log, cases, ops, ex.operations, rec)
+        check_accept(ex, ops)
         check_token_endpoint(ex)
         check_stdio_audit(ex)
         check_server_logs(ex)
+        check_drift(ex)
     finally:
         authz.stop()
 
@@ -1649,7 +2155,7 @@ async def conformance(args: argparse.Namespace) -> int:
     """Runs the conformance suite's scenarios against the server over HTTP, one record per check."""
     cases = load_cases(args.crate / "tests" / "cases")
     env = server_env(merged_env(cases))
-    rec = Recorder(args.example)
+    rec = Recorder(args.example, "conformance")
     port = free_port()
     log_path = args.log_dir / f"{args.example}-conformance-server.log"
     print(f"  NOTE: {INSECURE_NOTE}", flush=True)
@@ -1705,6 +2211,7 @@ def finish(rec: Recorder, results: Path) -> int:
 
 COLUMNS = ("stdio", "stdio-legacy", "http", "http-concurrent", "confirm", "identity", "scope", "prism")
 HEADERS = ("stdio", "legacy", "http", "http×3", "confirm", "ident", "scope", "prism")
+PASSES = {"dynamic": 0, "static": 1, "misbehave": 2, "conformance": 3}
 
 
 def summary(paths: list[Path]) -> int:
@@ -1715,49 +2222,73 @@ def summary(paths: list[Path]) -> int:
     if not records:
         print("e2e: no results")
         return 1
+    for r in records:
+        r.setdefault("pass", "")
+
+    def expected_error(r: dict[str, Any]) -> bool:
+        return r["ok"] and r["detail"].startswith("HTTP ") and r["transport"] in COLUMNS
 
     def cell(oks: list[dict[str, Any]] | None) -> str:
         if not oks:
             return "-"
         if not all(r["ok"] for r in oks):
             return "FAIL"
-        return "ok*" if any(r["detail"].startswith("HTTP ") for r in oks) else "ok"
+        return "ok*" if any(map(expected_error, oks)) else "ok~" if any(r.get("drift") for r in oks) else "ok"
 
-    table: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    def order(key: tuple[str, str, str]) -> tuple[str, int, str]:
+        return key[0], PASSES.get(key[1], 9), key[2]
+
+    table: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = {}
     others = []
     for r in records:
         if r["transport"] in COLUMNS:
-            table.setdefault((r["example"], r["tool"]), {}).setdefault(r["transport"], []).append(r)
+            table.setdefault((r["example"], r["pass"], r["tool"]), {}).setdefault(r["transport"], []).append(r)
         else:
             others.append(r)
     if table:
-        w_ex = max(len("example"), *(len(e) for e, _ in table))
-        w_tool = max(len("tool"), *(len(t) for _, t in table))
-        print(f"{'example':<{w_ex}}  {'tool':<{w_tool}}  " + "  ".join(f"{h:<6}" for h in HEADERS))
-        for (example, tool), cells in sorted(table.items()):
+        w_ex = max(len("example"), *(len(e) for e, _, _ in table))
+        w_pass = max(len("pass"), *(len(p) for _, p, _ in table))
+        w_tool = max(len("tool"), *(len(t) for _, _, t in table))
+        print(f"{'example':<{w_ex}}  {'pass':<{w_pass}}  {'tool':<{w_tool}}  " + "  ".join(f"{h:<6}" for h in HEADERS))
+        for (example, pass_, tool), cells in sorted(table.items(), key=lambda item: order(item[0])):
             row = [cell(cells.get(column)) for column in COLUMNS]
-            print(f"{example:<{w_ex}}  {tool:<{w_tool}}  " + "  ".join(f"{c:<6}" for c in row).rstrip())
-    notes = sorted({(r["example"], r["tool"], r["detail"]) for r in records if r["ok"] and r["detail"].startswith("HTTP ")
-                    and r["transport"] in COLUMNS})
-    for example, tool, detail in notes:
-        print(f"  * {example} {tool}: {detail}")
+            print(f"{example:<{w_ex}}  {pass_:<{w_pass}}  {tool:<{w_tool}}  " + "  ".join(f"{c:<6}" for c in row).rstrip())
+    notes = sorted({(r["example"], r["pass"], r["tool"], r["detail"]) for r in records if expected_error(r)})
+    for example, pass_, tool, detail in notes:
+        print(f"  * {example} ({pass_}) {tool}: {detail}")
+    drifted: dict[tuple[str, str, str], set[str]] = {}
+    for r in records:
+        if r.get("drift") and r["transport"] in COLUMNS:
+            drifted.setdefault((r["example"], r["pass"], r["tool"]), set()).update(r["drift"])
+    for (example, pass_, tool), paths in sorted(drifted.items(), key=lambda item: order(item[0])):
+        print(f"  ~ {example} ({pass_}) {tool}: success with output drift at {', '.join(sorted(paths))}")
     if others:
         print()
-        w = max(len(f"{r['example']} {r['transport']}") for r in others)
-        for r in others:
-            print(f"{r['example'] + ' ' + r['transport']:<{w}}  {'ok  ' if r['ok'] else 'FAIL'}  {r['tool']}")
+        others.sort(key=lambda r: (r["example"], PASSES.get(r["pass"], 9)))
+        label = [" ".join(dict.fromkeys(filter(None, (r["example"], r["pass"], r["transport"])))) for r in others]
+        w = max(map(len, label))
+        for text, r in zip(label, others):
+            print(f"{text:<{w}}  {'ok  ' if r['ok'] else 'FAIL'}  {r['tool']}")
+    drift_lines = [r for r in records if r["transport"] == "drift"]
+    if drift_lines:
+        print("\noutput drift (2xx answers that broke the tool's output schema; allowed, counted):")
+        for r in sorted(drift_lines, key=lambda r: (r["example"], PASSES.get(r["pass"], 9))):
+            first, *rest = r["detail"].splitlines() or [""]
+            print(f"  {r['example']} ({r['pass']}): {first}")
+            for line in rest:
+                print(f"      {line}")
 
     failures = [r for r in records if not r["ok"]]
     if failures:
         print("\nfailures (the same failure over several transports is shown once):")
-        grouped: dict[tuple[str, str, str, str], list[str]] = {}
+        grouped: dict[tuple[str, str, str, str, str], list[str]] = {}
         for r in failures:
-            key = (r["example"], r["tool"], r["detail"], json.dumps(r.get("arguments"), sort_keys=True))
+            key = (r["example"], r["pass"], r["tool"], r["detail"], json.dumps(r.get("arguments"), sort_keys=True))
             transports = grouped.setdefault(key, [])
             if r["transport"] not in transports:
                 transports.append(r["transport"])
-        for (example, tool, detail, arguments), transports in grouped.items():
-            print(f"- {example} {tool} [{', '.join(transports)}]")
+        for (example, pass_, tool, detail, arguments), transports in grouped.items():
+            print(f"- {example} ({pass_ or '-'}) {tool} [{', '.join(transports)}]")
             if arguments != "null":
                 print(f"    arguments: {arguments}")
             for line in detail.splitlines():
@@ -1779,6 +2310,9 @@ def main() -> int:
     r.add_argument("--prism-modules", required=True, type=Path, help="node_modules holding @stoplight/prism-http")
     r.add_argument("--prism-port", required=True, type=int, help="port Prism listens on at 127.0.0.1")
     r.add_argument("--prism-log", required=True, type=Path, help="Prism's output, scanned for complaints")
+    r.add_argument("--prism-mode", choices=("dynamic", "static"), default="dynamic",
+                   help="how Prism answers: generated from the schemas (dynamic, every check) or the spec's "
+                        "own examples (static: the checks that depend on the answers)")
     r.add_argument("--log-dir", required=True, type=Path, help="where server logs go")
     r.add_argument("--results", required=True, type=Path, help="JSON lines file to append results to")
     c = sub.add_parser("conformance", help="run conformance scenarios against the server over HTTP")
@@ -1789,6 +2323,11 @@ def main() -> int:
     c.add_argument("--log-dir", required=True, type=Path)
     c.add_argument("--results", required=True, type=Path)
     c.add_argument("scenarios", nargs="+")
+    m = sub.add_parser("misbehave", help=f"the {MISBEHAVE_EXAMPLE} server against the misbehaving upstream (misbehave.py)")
+    m.add_argument("--crate", required=True, type=Path, help=f"generated/{MISBEHAVE_EXAMPLE}")
+    m.add_argument("--bin", required=True, type=Path, help="its built server binary")
+    m.add_argument("--log-dir", required=True, type=Path)
+    m.add_argument("--results", required=True, type=Path)
     s = sub.add_parser("summary", help="print the table of results files")
     s.add_argument("results", nargs="+", type=Path)
     args = parser.parse_args()
@@ -1799,6 +2338,8 @@ def main() -> int:
         return summary(args.results)
     if args.command == "conformance":
         return anyio.run(conformance, args)
+    if args.command == "misbehave":
+        return anyio.run(misbehave_run, args)
     return anyio.run(run, args)
 
 
