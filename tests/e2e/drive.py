@@ -1751,6 +1751,9 @@ class Misbehaviour:
 def misbehaviours(s: Sentinels) -> list[Misbehaviour]:
     drift_note = "Note: the upstream's answer does not match this tool's output schema at "
     withheld = ("It is not shown: this tool's field rules (an allowlist or redactions) apply to JSON only.",)
+    # An empty path argument breaks the published `minLength: 1`; a blank one passes the schema
+    # and is refused by the runtime's own check.
+    empty = ("the upstream API was not called", "/username: value is shorter than 1 character")
     blank = ("the upstream API was not called", "`username` must not be empty or blank")
     return [
         Misbehaviour("nulls", "get_pet", {"pet_id": 7}, False, "ok",
@@ -1810,7 +1813,7 @@ def misbehaviours(s: Sentinels) -> list[Misbehaviour]:
         Misbehaviour("large-list", "list_available_pets", {}, False, "result_cut",
                      (f"Note: this result was cut to fit about {MISBEHAVE_TOKENS} tokens (",
                       "To see the rest, narrow the request."), check=cut_list),
-        Misbehaviour("blank-path", "get_customer", {"username": ""}, True, "invalid_arguments", blank, upstream=0),
+        Misbehaviour("blank-path", "get_customer", {"username": ""}, True, "invalid_arguments", empty, upstream=0),
         Misbehaviour("blank-path-spaces", "get_customer", {"username": "  \t "}, True, "invalid_arguments", blank,
                      upstream=0),
     ]
