@@ -75,6 +75,11 @@ pub struct ServerSection {
     /// Default limits (operators can change them with flags).
     #[serde(default)]
     pub limits: LimitsSection,
+    /// How much of each response schema tools publish as their output schema (tools may set
+    /// their own under `response.output_schema`). Default `bounded`: the deepest description
+    /// that fits 1,000 tokens, at most 6 levels deep.
+    #[serde(default)]
+    pub output_schema: Option<OutputSchemaEntry>,
     /// Client profiles the tools' input schemas must suit: `anthropic`, `openai` (strict mode),
     /// `gemini` (not together with `openai`). `mcpgen build` rewrites the published schemas to
     /// suit them and says what it changed; `mcpgen lint` checks them.
@@ -307,6 +312,62 @@ pub struct ResponseEntry {
     /// a tool that fetches one long document).
     #[serde(default)]
     pub max_result_tokens: Option<u32>,
+    /// How much of the response schema this tool publishes, instead of `server.output_schema`.
+    #[serde(default)]
+    pub output_schema: Option<OutputSchemaEntry>,
+}
+
+/// How much of a response schema a tool publishes as its output schema: a mode, or a mode with
+/// limits (`{mode: bounded, max_depth: 4, max_tokens: 1500}`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OutputSchemaEntry {
+    /// `bounded`, `full` or `none`.
+    Mode(OutputSchemaMode),
+    /// A mode and its limits; unset ones come from the server (or the defaults).
+    Detailed(OutputSchemaDetail),
+}
+
+impl OutputSchemaEntry {
+    /// The entry as a mode with limits.
+    pub fn detail(&self) -> OutputSchemaDetail {
+        match self {
+            OutputSchemaEntry::Mode(mode) => OutputSchemaDetail {
+                mode: Some(*mode),
+                ..OutputSchemaDetail::default()
+            },
+            OutputSchemaEntry::Detailed(detail) => detail.clone(),
+        }
+    }
+}
+
+/// Which output schema a tool publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputSchemaMode {
+    /// The deepest description of the response that fits the budget: beyond it nested values
+    /// are open (their type and a description of what they stand for), recursion is cut at its
+    /// first repeat, and an id-or-object union keeps the id.
+    Bounded,
+    /// The whole response schema, however large.
+    Full,
+    /// No output schema: results are text (JSON objects are still structured content).
+    None,
+}
+
+/// An output schema mode and its limits.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSchemaDetail {
+    /// `bounded` (default), `full` or `none`.
+    #[serde(default)]
+    pub mode: Option<OutputSchemaMode>,
+    /// Deepest nesting of objects and arrays a bounded schema describes. Default 6.
+    #[serde(default)]
+    pub max_depth: Option<u32>,
+    /// Largest bounded schema, in tokens (about 4 bytes of JSON each). Default 1,000.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
 }
 
 /// One redaction: a path (removed) or a path with an action.

@@ -149,9 +149,15 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
         let tokens = approximate_tokens(tool);
         total_tokens += tokens;
         if tokens > options.max_tool_tokens {
+            let input = tool.input_schema.to_string().len().div_ceil(4);
+            let output = tool
+                .output
+                .schema
+                .as_ref()
+                .map_or(0, |s| s.to_string().len().div_ceil(4));
             out.push(
-                Diagnostic::error("lint-tool-budget", here.clone(), format!("tool `{}` costs about {tokens} tokens in tools/list, over the budget of {}", tool.name, options.max_tool_tokens))
-                    .with_help("narrow the tool (`expose`, `response.allow`), shorten descriptions, or raise --max-tool-tokens"),
+                Diagnostic::error("lint-tool-budget", here.clone(), format!("tool `{}` costs about {tokens} tokens in tools/list (input schema ~{input}, output schema ~{output}), over the budget of {}", tool.name, options.max_tool_tokens))
+                    .with_help("narrow the arguments (`expose`, `fixed` or `hidden` parameters), the output (`response.allow`, `response.output_schema: {max_tokens: N}`, or `none`), shorten descriptions, or raise --max-tool-tokens"),
             );
         }
         name_rules(tool, &here, &mut out);

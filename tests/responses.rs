@@ -66,6 +66,7 @@ spec: spec.yaml
 server:
   name: contacts-mcp
   limits: {max_result_tokens: 5000}
+  output_schema: {max_tokens: 800}
 tools:
   list_contacts:
     operation: listContacts
@@ -77,6 +78,15 @@ tools:
     operation: getContact
     response:
       redact: [/email, /owner/notes]
+      output_schema: full
+  get_contact_summary:
+    operation: getContact
+    response:
+      output_schema: {max_depth: 2}
+  get_contact_text:
+    operation: getContact
+    response:
+      output_schema: none
   get_export:
     operation: getExport
 "#;
@@ -123,6 +133,35 @@ fn published_output_members_accept_null_and_the_root_stays_an_object() {
     assert!(validator.is_valid(&json!({"id": null, "name": null, "owner": null})));
     assert!(validator.is_valid(&json!({"owner": {"owner": {"id": null}}})));
     assert!(!validator.is_valid(&Value::Null), "the root is an object");
+}
+
+#[test]
+fn bounded_output_schemas_are_written_out_to_their_depth_and_budget() {
+    let ir = lowered();
+    // `get_contact_summary`: bounded (the server's policy), at most two levels, recursion cut.
+    let schema = tool(&ir, "get_contact_summary")
+        .output
+        .schema
+        .clone()
+        .unwrap();
+    assert!(schema.get("$defs").is_none(), "{schema}");
+    let owner = &schema["properties"]["owner"];
+    assert_eq!(owner["properties"]["id"]["type"], json!(["string", "null"]));
+    assert_eq!(
+        owner["properties"]["owner"],
+        json!({"type": ["object", "null"], "description": "a Contact, as above"})
+    );
+    assert!(serde_json::to_vec(&schema).unwrap().len() <= 800 * 4);
+    // Bounded schemas accept what the full one accepts.
+    let full = jsonschema::validator_for(tool(&ir, "get_contact").output.schema.as_ref().unwrap())
+        .unwrap();
+    let bounded = jsonschema::validator_for(&schema).unwrap();
+    let answer = json!({"id": "1", "name": "Ann", "owner": {"id": "2", "owner": {"id": "3", "owner": null}}});
+    assert!(full.is_valid(&answer) && bounded.is_valid(&answer));
+    // `none`: no output schema, nothing wrapped.
+    let text = tool(&ir, "get_contact_text");
+    assert_eq!(text.output.schema, None);
+    assert_eq!(text.output.wrap, None);
 }
 
 #[test]

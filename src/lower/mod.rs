@@ -5,6 +5,7 @@
 //! allowlists, redactions, credentials) exactly once. It reads only what `load` produced and
 //! writes nothing. Defects in operations that are not selected are never looked at.
 
+pub mod bound;
 pub mod examples;
 pub mod names;
 pub mod operations;
@@ -277,6 +278,7 @@ fn lower_tracking(
             spec,
             default_identity,
             profiles: &profiles,
+            output_schema: file.server.output_schema.as_ref(),
         };
         let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);
         vec![((*key).clone(), Some(tool), diagnostics)]

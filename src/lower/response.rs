@@ -1,12 +1,15 @@
 //! Responses: the `Accept` header, the primary success response, and the output schema after
 //! the tool's allowlist and redactions.
 
-use crate::annotations::{RedactActionName, RedactEntry, ResponseEntry};
+use crate::annotations::{
+    OutputSchemaEntry, OutputSchemaMode, RedactActionName, RedactEntry, ResponseEntry,
+};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{OutputIr, RedactAction, RedactionIr};
 use crate::load::SpecSet;
 use crate::load::pointer::escape_token;
 use crate::lower::AnnotationCtx;
+use crate::lower::bound::{self, Budget};
 use crate::lower::names;
 use crate::lower::operations::OperationRef;
 use crate::lower::schema::{Direction, SchemaBuilder};
@@ -36,6 +39,45 @@ pub fn is_json(media: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 
+/// Default deepest nesting a bounded output schema describes.
+pub const DEFAULT_OUTPUT_MAX_DEPTH: u32 = 6;
+
+/// Default size of a bounded output schema, in tokens.
+pub const DEFAULT_OUTPUT_MAX_TOKENS: u32 = 1_000;
+
+/// The output schema policy in force for one tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OutputPolicy {
+    mode: OutputSchemaMode,
+    budget: Budget,
+}
+
+impl OutputPolicy {
+    /// The tool's settings, else the server's, else the defaults (field by field).
+    fn resolve(tool: Option<&OutputSchemaEntry>, server: Option<&OutputSchemaEntry>) -> Self {
+        let (tool, server) = (
+            tool.map(OutputSchemaEntry::detail).unwrap_or_default(),
+            server.map(OutputSchemaEntry::detail).unwrap_or_default(),
+        );
+        OutputPolicy {
+            mode: tool
+                .mode
+                .or(server.mode)
+                .unwrap_or(OutputSchemaMode::Bounded),
+            budget: Budget {
+                max_depth: tool
+                    .max_depth
+                    .or(server.max_depth)
+                    .unwrap_or(DEFAULT_OUTPUT_MAX_DEPTH) as usize,
+                max_tokens: tool
+                    .max_tokens
+                    .or(server.max_tokens)
+                    .unwrap_or(DEFAULT_OUTPUT_MAX_TOKENS) as usize,
+            },
+        }
+    }
+}
+
 /// Whether a media type is a wildcard that JSON matches (`*/*`, `application/*`).
 fn is_wildcard(media: &str) -> bool {
     let essence = media.split(';').next().unwrap_or_default().trim();
@@ -53,6 +95,7 @@ pub fn lower_output(
     specs: &SpecSet,
     op: &OperationRef<'_>,
     entry: &ResponseEntry,
+    server_policy: Option<&OutputSchemaEntry>,
     annotations: &AnnotationCtx,
     tool_pointer: &str,
     diagnostics: &mut Diagnostics,
@@ -233,13 +276,25 @@ pub fn lower_output(
             wrap = Some(WRAP_MEMBER.to_owned());
             json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
         };
-        let mut finished = builder.finish(root);
-        accept_null_below_the_root(&mut finished);
+        let finished = builder.finish(root);
+        let policy = OutputPolicy::resolve(entry.output_schema.as_ref(), server_policy);
+        let finished = match policy.mode {
+            OutputSchemaMode::Full => {
+                let mut full = finished;
+                accept_null_below_the_root(&mut full);
+                Some(full)
+            }
+            OutputSchemaMode::Bounded => {
+                Some(bound::bound(&finished, policy.budget, accept_null_below_the_root).0)
+            }
+            OutputSchemaMode::None => None,
+        };
         // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
         // the server, so the tool answers in text instead, and the architect is told.
-        match jsonschema::validator_for(&finished) {
-            Ok(_) => output_schema = Some(finished),
-            Err(e) => diagnostics.push(
+        match finished.map(|f| jsonschema::validator_for(&f).map(|_| f)) {
+            None => wrap = None,
+            Some(Ok(finished)) => output_schema = Some(finished),
+            Some(Err(e)) => diagnostics.push(
                 Diagnostic::warning(
                     "invalid-output-schema",
                     specs.locate(&op.doc, &op.pointer),

@@ -1,6 +1,6 @@
 //! One tool: an annotation entry applied to one operation.
 
-use crate::annotations::{IdentityName, ToolEntry};
+use crate::annotations::{IdentityName, OutputSchemaEntry, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{
     CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr, ParamIr, ParamLocation,
@@ -42,6 +42,8 @@ pub struct ToolInput<'a> {
     pub default_identity: Identity,
     /// Client profiles the input schema must suit.
     pub profiles: &'a [Profile],
+    /// The server's output schema policy (`server.output_schema`), which the tool may override.
+    pub output_schema: Option<&'a OutputSchemaEntry>,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -60,6 +62,7 @@ pub fn lower_tool(
         spec,
         default_identity,
         profiles,
+        output_schema,
     } = input;
     let hints = hints(op, entry, annotations, &pointer, &name, diagnostics);
     let confirm = entry
@@ -169,6 +172,7 @@ pub fn lower_tool(
         spec,
         op,
         &entry.response,
+        output_schema,
         annotations,
         &pointer,
         diagnostics,

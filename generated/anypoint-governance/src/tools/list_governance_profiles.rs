@@ -52,6 +52,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:f3c6a4ce9b73b47868f6e71e0a09d9c70a7a5eb7fe4277f7f68c6df42f8e168e",
+    contract: "sha256:2870a4b7a2c7502e12828dbb497608c8671013f0d5ec9bd236d3f952180ab3a9",
     escalation: ::core::option::Option::None,
 };

@@ -87,6 +87,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: true,
     identity: ::mcpgen_runtime::spec::IdentityMode::ClientCredentials,
-    contract: "sha256:674b0d4fadf3d83c09c2f60f4e7c3245736ff015bcb9b9dd0ca7d97e9afb7929",
+    contract: "sha256:e3867e86324711f326163755f6477a5b0425d26e46b631c4544b8c1a6806770b",
     escalation: ::core::option::Option::None,
 };

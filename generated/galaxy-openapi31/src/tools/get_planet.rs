@@ -55,6 +55,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::Passthrough,
-    contract: "sha256:6a4aee59fb46b690c71ce1cc7f2518fb1d688c8df7fa2be3637800d3204db094",
+    contract: "sha256:dbebbb58c13289e864f0e85d369a803eced6cddc19c3fd492201b88111c3aa35",
     escalation: ::core::option::Option::None,
 };

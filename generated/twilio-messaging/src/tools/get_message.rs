@@ -80,6 +80,6 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
     },
     confirm: false,
     identity: ::mcpgen_runtime::spec::IdentityMode::ServiceAccount,
-    contract: "sha256:f7f24831f01a09a68e7630c08291af77e1875b4782581fc51beabc3e0fea4cf8",
+    contract: "sha256:223338291d804c36cb0efce4a55a9ed672e536dcd41f2e1941915e280b16009e",
     escalation: ::core::option::Option::None,
 };
