@@ -566,7 +566,7 @@ fn response(tool: &ToolIr, budget: u32) -> (Value, Value, Vec<String>) {
             Vec::new(),
         );
     };
-    let mut body = Sampler::new(schema, "upstream-").sample_best();
+    let mut body = Sampler::descriptive(schema, "upstream-").sample_best();
     // Values at redacted paths become sentinels, so their absence can be checked.
     for (k, redaction) in output.redact.iter().enumerate() {
         if let Ok(path) = WildcardPath::parse(&redaction.path) {

@@ -12,6 +12,22 @@ use std::borrow::Cow;
 /// Deepest nesting sampled; deeper optional members are left out.
 const MAX_DEPTH: usize = 6;
 
+/// Whether a scalar has a type `schema` names (any, when it names none).
+fn has_type(schema: &Value, value: &Value) -> bool {
+    let matches = |t: &str| match (t, value) {
+        ("null", Value::Null) | ("boolean", Value::Bool(_)) | ("string", Value::String(_)) => true,
+        ("number", Value::Number(_)) => true,
+        ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
+        _ => false,
+    };
+    match schema.get("type") {
+        None => true,
+        Some(Value::String(t)) => matches(t),
+        Some(Value::Array(types)) => types.iter().any(|t| t.as_str().is_some_and(matches)),
+        Some(_) => false,
+    }
+}
+
 /// Invents values for schemas that may reference a root's `$defs`.
 pub struct Sampler<'a> {
     root: &'a Value,
@@ -21,6 +37,10 @@ pub struct Sampler<'a> {
     optional: bool,
     /// Validators of composite subschemas, by their JSON text.
     validators: std::collections::BTreeMap<String, Option<jsonschema::Validator>>,
+    /// The schemas are descriptive (response schemas: types and shapes, no constraint on
+    /// values): samples of the right types fit by construction, and only a scalar default or
+    /// example's type is checked, without compiling a validator.
+    descriptive: bool,
 }
 
 impl<'a> Sampler<'a> {
@@ -32,11 +52,25 @@ impl<'a> Sampler<'a> {
             prefix,
             optional: true,
             validators: std::collections::BTreeMap::new(),
+            descriptive: false,
+        }
+    }
+
+    /// A sampler for a descriptive (response) schema under `root`: values are of the schema's
+    /// types and shapes by construction, so no validator is compiled (a response schema that
+    /// reaches hundreds of shared objects would cost a compile per part and per tool).
+    pub fn descriptive(root: &'a Value, prefix: &'a str) -> Self {
+        Sampler {
+            descriptive: true,
+            ..Sampler::new(root, prefix)
         }
     }
 
     /// Whether `value` is valid against a subschema (with the root's definitions it reaches).
     fn fits(&mut self, schema: &Value, value: &Value) -> bool {
+        if self.descriptive {
+            return !value.is_object() && !value.is_array() && has_type(schema, value);
+        }
         let key = schema.to_string();
         let root = self.root;
         let validator = self
@@ -48,6 +82,10 @@ impl<'a> Sampler<'a> {
 
     /// A valid sample of the root schema, trying with all members first, then required only.
     pub fn sample_root(&mut self) -> Option<Value> {
+        if self.descriptive {
+            self.counter = 0;
+            return self.sample(self.root, 0);
+        }
         let validator = jsonschema::validator_for(self.root).ok()?;
         for optional in [true, false] {
             self.optional = optional;
