@@ -61,11 +61,13 @@ pub enum Bounded {
 /// published.
 pub fn bound(schema: &Value, budget: Budget, finish: impl Fn(&mut Value)) -> (Value, Bounded) {
     let max_bytes = budget.max_tokens.saturating_mul(BYTES_PER_TOKEN);
-    let mut whole = schema.clone();
-    finish(&mut whole);
-    if size(&whole) <= max_bytes && depth_of(schema, schema, 0, &mut Vec::new()) <= budget.max_depth
-    {
-        return (whole, Bounded::Whole);
+    // `finish` only adds to a schema: one already too large is not copied to be measured.
+    if fits(schema, max_bytes) && depth_of(schema, schema, 0, &mut Vec::new()) <= budget.max_depth {
+        let mut whole = schema.clone();
+        finish(&mut whole);
+        if size(&whole) <= max_bytes {
+            return (whole, Bounded::Whole);
+        }
     }
     // Deeper descriptions are larger: go deeper until one does not fit. Writing stops as soon
     // as a candidate outgrows the budget, so a schema that expands without end costs little.
@@ -142,6 +144,24 @@ fn brief(text: &str) -> String {
     }
     let cut: String = sentence.chars().take(BRIEF_CHARS - 1).collect();
     format!("{}…", cut.trim_end())
+}
+
+/// Whether `schema`'s compact JSON takes at most `max_bytes` (serialising stops past it).
+fn fits(schema: &Value, max_bytes: usize) -> bool {
+    struct Capped(usize);
+    impl std::io::Write for Capped {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self
+                .0
+                .checked_sub(bytes.len())
+                .ok_or(std::io::ErrorKind::FileTooLarge)?;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    serde_json::to_writer(Capped(max_bytes), schema).is_ok()
 }
 
 fn size(schema: &Value) -> usize {
