@@ -318,7 +318,21 @@ impl ServerState {
         } else {
             args
         };
-        if let Err(violations) = entry.input.check(&Value::Object(args.clone())) {
+        let compiled = match entry.compiled() {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                let text = format!(
+                    "This tool cannot run: its {e}. The upstream API was not called; the server's \
+                     operator should rebuild it with mcpgen."
+                );
+                return Ended::shaped(
+                    Shaped::error(Outcome::InvalidRequest, text, Some(e.to_owned())),
+                    Decision::Allowed,
+                    None,
+                );
+            }
+        };
+        if let Err(violations) = compiled.input.check(&Value::Object(args.clone())) {
             return invalid_arguments(spec.name, &violations);
         }
         if let Err(e) = self.identities.available(spec.identity, principal) {
@@ -433,8 +447,8 @@ impl ServerState {
         };
         let plan = ResultPlan {
             output: &spec.output,
-            validator: entry.output.as_ref(),
-            schema: entry.tool.output_schema.as_deref(),
+            validator: compiled.output.as_ref().map(|o| &o.validator),
+            schema: compiled.output.as_ref().map(|o| &o.schema),
             scrubber: &scrubber,
             resource_uri: &entry.resource_uri,
             max_result_tokens: spec

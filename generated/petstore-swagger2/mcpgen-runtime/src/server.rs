@@ -291,7 +291,7 @@ impl ServerHandler for McpServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.state.catalog.get(name).map(|e| e.tool.clone())
+        self.state.catalog.get(name).and_then(|e| e.tool().ok())
     }
 
     async fn call_tool(

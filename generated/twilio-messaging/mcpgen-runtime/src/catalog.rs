@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,6 +18,10 @@ use crate::confirm::CONFIRMATION_ARGUMENT;
 use crate::request::RequestPlan;
 use crate::spec::{BodyValue, ServerSpec, ToolSpec, ValueSource};
 use crate::validate::SchemaValidator;
+
+/// Largest total of published schema text (bytes) for which built tools are kept: above it,
+/// `tools/list` parses each page's schemas again rather than holding them all parsed.
+pub const KEEP_PUBLISHED_BYTES: usize = 1024 * 1024;
 
 /// Most tools in one `tools/list` page.
 pub const PAGE_SIZE: usize = 100;
@@ -63,24 +67,100 @@ impl fmt::Display for InvalidCursor {
 
 impl std::error::Error for InvalidCursor {}
 
-/// One tool, ready to be listed and called.
+/// One tool, ready to be listed and called. Its schemas are parsed when it is listed and
+/// compiled when it is first called, so a server with thousands of tools starts at once and
+/// holds only what its callers use.
 #[derive(Debug)]
 pub struct ToolEntry {
     /// The static spec.
     pub spec: &'static ToolSpec,
-    /// The tool as published in `tools/list`.
-    pub tool: Tool,
-    /// Validator of the arguments: the spec's schema when the published one was rewritten for
-    /// client profiles (applied after nulls are removed, if they mean absent).
-    pub input: SchemaValidator,
-    /// Validator of structured results, when the tool publishes an output schema.
-    pub output: Option<SchemaValidator>,
     /// How requests are built.
     pub plan: RequestPlan,
     /// `operationId`, or `METHOD /path`, for the audit log.
     pub operation: String,
     /// URI of binary results embedded as resources.
     pub resource_uri: String,
+    /// The tool as published, kept once built when the whole catalog's schemas are small.
+    published: Option<OnceLock<Result<Tool, String>>>,
+    /// The validators, once compiled.
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+/// A tool's schemas compiled for its calls.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Validator of the arguments: the spec's schema when the published one was rewritten for
+    /// client profiles (applied after nulls are removed, if they mean absent).
+    pub input: SchemaValidator,
+    /// The published output schema and its validator, when the tool publishes one.
+    pub output: Option<OutputSchema>,
+}
+
+/// A published output schema, parsed and compiled.
+#[derive(Debug)]
+pub struct OutputSchema {
+    /// The schema.
+    pub schema: JsonObject,
+    /// Its validator.
+    pub validator: SchemaValidator,
+}
+
+impl ToolEntry {
+    /// The tool as `tools/list` publishes it; the error names what is broken (a generator bug
+    /// or a hand-edited crate). Parsed schemas take several times the memory of their text, so
+    /// a large server builds it from the static text each time; a small one keeps it.
+    pub fn tool(&self) -> Result<Tool, String> {
+        match &self.published {
+            Some(kept) => kept.get_or_init(|| publish(self.spec)).clone(),
+            None => publish(self.spec),
+        }
+    }
+
+    /// The compiled schemas; the error names what does not compile.
+    pub fn compiled(&self) -> Result<&Compiled, &str> {
+        self.compiled
+            .get_or_init(|| compile(self.spec))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+/// Builds the published tool from its static spec.
+fn publish(spec: &ToolSpec) -> Result<Tool, String> {
+    let input = parse_object("input schema", spec.input_schema)?;
+    let mut tool = Tool::new(spec.name, spec.description, Arc::new(input)).with_annotations(
+        ToolAnnotations::new()
+            .read_only(spec.hints.read_only)
+            .destructive(spec.hints.destructive)
+            .idempotent(spec.hints.idempotent)
+            .open_world(spec.hints.open_world),
+    );
+    if let Some(title) = spec.title {
+        tool = tool.with_title(title);
+    }
+    if let Some(text) = spec.output.schema {
+        tool = tool.with_raw_output_schema(Arc::new(parse_object("output schema", text)?));
+    }
+    Ok(tool)
+}
+
+/// Compiles a tool's validators. A schema rewritten for a client profile may be looser (Gemini
+/// drops keywords) or say things plain JSON Schema does not (`nullable`): arguments are checked
+/// against the spec's.
+fn compile(spec: &ToolSpec) -> Result<Compiled, String> {
+    let checked = parse_object("input schema", spec.spec_input_schema.unwrap_or(spec.input_schema))?;
+    let input = SchemaValidator::compile(&Value::Object(checked))
+        .map_err(|e| format!("input schema does not compile: {e}"))?;
+    let output = match spec.output.schema {
+        None => None,
+        Some(text) => {
+            let schema = parse_object("output schema", text)?;
+            let validator = SchemaValidator::compile(&Value::Object(schema.clone()))
+                .map_err(|e| format!("output schema does not compile: {e}"))?;
+            Some(OutputSchema { schema, validator })
+        }
+    };
+    Ok(Compiled { input, output })
 }
 
 /// All tools of a server.
@@ -91,22 +171,30 @@ pub struct Catalog {
     fingerprint: String,
 }
 
-fn parse_object(tool: &str, what: &str, text: &str) -> Result<(JsonObject, Value), StartupError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
-    match &value {
-        Value::Object(map) => Ok((map.clone(), value)),
-        _ => Err(StartupError::tool(
-            tool,
-            format!("{what} is not a JSON object"),
-        )),
+fn parse_object(what: &str, text: &str) -> Result<JsonObject, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!("{what} is not a JSON object")),
+        Err(e) => Err(format!("{what} is not valid JSON: {e}")),
     }
+}
+
+/// Checks, without building anything, that a schema text is a JSON object: a broken crate is
+/// refused at start-up rather than at its first `tools/list`.
+fn check_object(tool: &str, what: &str, text: &str) -> Result<(), StartupError> {
+    let first = text.trim_start().chars().next();
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
+    if first != Some('{') {
+        return Err(StartupError::tool(tool, format!("{what} is not a JSON object")));
+    }
+    Ok(())
 }
 
 /// Checks that a `confirm: true` tool takes the confirmation argument (an optional string the
 /// generator adds) and that no parameter or body field is sent from it: the token must never
 /// reach the upstream.
-fn check_confirmation(spec: &ToolSpec, schema: &Value) -> Result<(), StartupError> {
+fn check_confirmation(spec: &ToolSpec) -> Result<(), StartupError> {
     let takes = |name: &str| match &spec.body {
         Some(body) => match &body.value {
             BodyValue::Argument { name: arg } => *arg == name,
@@ -129,6 +217,9 @@ fn check_confirmation(spec: &ToolSpec, schema: &Value) -> Result<(), StartupErro
     if !spec.confirm {
         return Ok(());
     }
+    // Only tools that need confirmation (a few) parse their schema here.
+    let text = spec.spec_input_schema.unwrap_or(spec.input_schema);
+    let schema = Value::Object(parse_object("input schema", text).map_err(|e| StartupError::tool(spec.name, e))?);
     let declared = schema.pointer(&format!("/properties/{CONFIRMATION_ARGUMENT}/type"));
     let is_string = match declared {
         Some(Value::String(t)) => t == "string",
@@ -151,38 +242,20 @@ fn check_confirmation(spec: &ToolSpec, schema: &Value) -> Result<(), StartupErro
     Ok(())
 }
 
-fn entry(server: &'static ServerSpec, spec: &'static ToolSpec) -> Result<ToolEntry, StartupError> {
+fn entry(
+    server: &'static ServerSpec,
+    spec: &'static ToolSpec,
+    keep_published: bool,
+) -> Result<ToolEntry, StartupError> {
     let name = spec.name;
-    let (input_map, published) = parse_object(name, "input schema", spec.input_schema)?;
-    // A schema rewritten for a client profile may be looser (Gemini drops keywords) or say
-    // things plain JSON Schema does not (`nullable`): arguments are checked against the spec's.
-    let checked = match spec.spec_input_schema {
-        Some(text) => parse_object(name, "spec input schema", text)?.1,
-        None => published,
-    };
-    check_confirmation(spec, &checked)?;
-    let input = SchemaValidator::compile(&checked)
-        .map_err(|e| StartupError::tool(name, format!("input schema does not compile: {e}")))?;
-    let mut tool = Tool::new(name, spec.description, Arc::new(input_map)).with_annotations(
-        ToolAnnotations::new()
-            .read_only(spec.hints.read_only)
-            .destructive(spec.hints.destructive)
-            .idempotent(spec.hints.idempotent)
-            .open_world(spec.hints.open_world),
-    );
-    if let Some(title) = spec.title {
-        tool = tool.with_title(title);
+    check_object(name, "input schema", spec.input_schema)?;
+    if let Some(text) = spec.spec_input_schema {
+        check_object(name, "spec input schema", text)?;
     }
-    let output = match spec.output.schema {
-        None => None,
-        Some(text) => {
-            let (map, value) = parse_object(name, "output schema", text)?;
-            tool = tool.with_raw_output_schema(Arc::new(map));
-            Some(SchemaValidator::compile(&value).map_err(|e| {
-                StartupError::tool(name, format!("output schema does not compile: {e}"))
-            })?)
-        }
-    };
+    if let Some(text) = spec.output.schema {
+        check_object(name, "output schema", text)?;
+    }
+    check_confirmation(spec)?;
     let plan = RequestPlan::new(server, spec).map_err(|e| StartupError::tool(name, e))?;
     let operation = match spec.operation.id {
         Some(id) => id.to_owned(),
@@ -190,12 +263,11 @@ fn entry(server: &'static ServerSpec, spec: &'static ToolSpec) -> Result<ToolEnt
     };
     Ok(ToolEntry {
         spec,
-        tool,
-        input,
-        output,
         plan,
         operation,
         resource_uri: format!("mcpgen://{}/{}/response", server.name, name),
+        published: keep_published.then(OnceLock::new),
+        compiled: OnceLock::new(),
     })
 }
 
@@ -205,13 +277,19 @@ impl Catalog {
         let mut entries = Vec::with_capacity(server.tools.len());
         let mut index = HashMap::new();
         let mut hasher = Sha256::new();
+        let published_bytes: usize = server
+            .tools
+            .iter()
+            .map(|t| t.input_schema.len() + t.output.schema.map_or(0, str::len))
+            .sum();
+        let keep_published = published_bytes <= KEEP_PUBLISHED_BYTES;
         for spec in server.tools {
             if index.insert(spec.name, entries.len()).is_some() {
                 return Err(StartupError::tool(spec.name, "the tool name is used twice"));
             }
             hasher.update(spec.name.as_bytes());
             hasher.update([0]);
-            entries.push(entry(server, spec)?);
+            entries.push(entry(server, spec, keep_published)?);
         }
         let fingerprint = hasher.finalize()[..6]
             .iter()
@@ -268,7 +346,12 @@ impl Catalog {
                 .ok_or(InvalidCursor)?,
         };
         let end = (start + size.max(1)).min(shown.len());
-        let tools = shown[start..end].iter().map(|e| e.tool.clone()).collect();
+        // A tool whose schema does not parse (a generator bug, or a hand-edited crate) is left
+        // out rather than failing the whole list.
+        let tools = shown[start..end]
+            .iter()
+            .filter_map(|e| e.tool().ok())
+            .collect();
         let next = (end < shown.len()).then(|| self.encode_cursor(end));
         Ok((tools, next))
     }
@@ -371,7 +454,7 @@ mod tests {
     fn publishes_schemas_titles_and_annotations() {
         let catalog = Catalog::new(&PETS).unwrap();
         assert_eq!(catalog.len(), PETS.tools.len());
-        let get = &catalog.get("get_pet").unwrap().tool;
+        let get = &catalog.get("get_pet").unwrap().tool().unwrap();
         let json = serde_json::to_value(get).unwrap();
         assert_eq!(json["name"], "get_pet");
         assert_eq!(json["title"], "Get a pet");
@@ -388,7 +471,7 @@ mod tests {
             serde_json::json!({"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
         );
         assert!(json.get("outputSchema").is_some());
-        let create = serde_json::to_value(&catalog.get("create_pet").unwrap().tool).unwrap();
+        let create = serde_json::to_value(catalog.get("create_pet").unwrap().tool().unwrap()).unwrap();
         assert!(create.get("outputSchema").is_none() && create.get("title").is_none());
         assert_eq!(catalog.get("list_pets").unwrap().operation, "GET /pets");
         assert_eq!(catalog.get("get_pet").unwrap().operation, "getPet");
@@ -505,8 +588,10 @@ mod tests {
                 .starts_with("tool `bad`: input schema is not valid JSON"),
             "{err}"
         );
-        let err = Catalog::new(server(vec![trivial("bad", r#"{"type":7}"#)])).unwrap_err();
-        assert!(err.to_string().contains("does not compile"), "{err}");
+        // A schema that parses but does not compile is found at the tool's first call.
+        let catalog = Catalog::new(server(vec![trivial("bad", r#"{"type":7}"#)])).unwrap();
+        let err = catalog.get("bad").unwrap().compiled().unwrap_err();
+        assert!(err.contains("input schema does not compile"), "{err}");
         let t = trivial("dup", "{}");
         assert!(
             Catalog::new(server(vec![t, t]))
