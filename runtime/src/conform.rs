@@ -32,8 +32,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-/// Steps after which `anyOf` stops comparing branches and keeps the first one that works.
+/// Steps after which `anyOf` stops comparing branches and keeps the best one found.
 const WORK_LIMIT: usize = 200_000;
+
+/// Steps after which the rest of a value is left out (each step is one value under one
+/// conjunction of schemas; a drifted 10 MiB answer takes a few million).
+const HARD_LIMIT: usize = 20_000_000;
 
 /// Deepest chain of `$ref`s followed without reaching a schema with keywords of its own.
 const MAX_REF_CHAIN: usize = 32;
@@ -153,6 +157,22 @@ type Drift = BTreeSet<String>;
 struct Conjunction<'s> {
     nodes: Vec<&'s Map<String, Value>>,
     choices: Vec<&'s [Value]>,
+    /// `anyOf`s already decided for this value (a branch that refers back to its own union,
+    /// as polymorphic schemas do, must not reopen it).
+    decided: Vec<&'s [Value]>,
+}
+
+impl<'s> Conjunction<'s> {
+    fn holds(&self, map: &Map<String, Value>) -> bool {
+        self.nodes.iter().any(|n| std::ptr::eq(*n, map))
+    }
+
+    fn open_choice(&mut self, choice: &'s [Value]) {
+        let same = |c: &&[Value]| std::ptr::eq(c.as_ptr(), choice.as_ptr());
+        if !self.choices.iter().any(same) && !self.decided.iter().any(same) {
+            self.choices.push(choice);
+        }
+    }
 }
 
 /// An `anyOf` to decide for one value: the schemas already applying, the branches, the
@@ -161,6 +181,7 @@ struct Open<'a, 's> {
     nodes: &'a [&'s Map<String, Value>],
     choice: &'s [Value],
     rest: &'a [&'s [Value]],
+    decided: &'a [&'s [Value]],
     depth: usize,
 }
 
@@ -189,6 +210,11 @@ impl<'s> Pruner<'s> {
         into: &mut Conjunction<'s>,
         depth: usize,
     ) -> bool {
+        // A schema already in the conjunction adds nothing (the conjunction is a set); this also
+        // ends cycles through `allOf` and `$ref`.
+        if into.holds(map) {
+            return true;
+        }
         into.nodes.push(map);
         if let Some(target) = map
             .get("$ref")
@@ -208,7 +234,7 @@ impl<'s> Pruner<'s> {
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(Value::Array(any)) = map.get(key) {
-                into.choices.push(any);
+                into.open_choice(any);
             }
         }
         true
@@ -219,6 +245,7 @@ impl<'s> Pruner<'s> {
     fn all_branches(&self, mut all: Conjunction<'s>) -> Vec<&'s Map<String, Value>> {
         let mut taken = 0;
         while let Some(choice) = all.choices.pop() {
+            all.decided.push(choice);
             taken += 1;
             if taken > WORK_LIMIT / 1000 {
                 break;
@@ -331,7 +358,9 @@ impl<'s> Pruner<'s> {
         drift: &mut Drift,
     ) -> Option<Value> {
         self.work += 1;
-        if !all.nodes.iter().all(|node| admits(node, value)) {
+        // A schema that makes pruning endless (hostile or pathological) loses the rest of the
+        // value rather than the thread: leaving a part out always conforms.
+        if self.work > HARD_LIMIT || !all.nodes.iter().all(|node| admits(node, value)) {
             return None;
         }
         if let Some((choice, rest)) = all.choices.split_first() {
@@ -342,6 +371,7 @@ impl<'s> Pruner<'s> {
                 nodes: &all.nodes,
                 choice,
                 rest,
+                decided: &all.decided,
                 depth: choices + 1,
             };
             return self.choose(value, open, path, drift);
@@ -363,11 +393,19 @@ impl<'s> Pruner<'s> {
         path: &mut Vec<String>,
         drift: &mut Drift,
     ) -> Option<Value> {
-        let mut best: Option<(Value, Drift)> = None;
+        // The branch that keeps most of the value (measured in JSON bytes) wins; the first
+        // branch the value already satisfies ends the search.
+        let mut best: Option<(Value, Drift, usize)> = None;
+        let mut decided = open.decided.to_vec();
+        decided.push(open.choice);
         for branch in open.choice {
+            if self.work > WORK_LIMIT {
+                break;
+            }
             let mut all = Conjunction {
                 nodes: open.nodes.to_vec(),
                 choices: open.rest.to_vec(),
+                decided: decided.clone(),
             };
             if !self.expand(branch, &mut all, 0) {
                 continue;
@@ -379,17 +417,12 @@ impl<'s> Pruner<'s> {
             if lost.is_empty() {
                 return Some(kept);
             }
-            if best
-                .as_ref()
-                .is_none_or(|(_, fewest)| lost.len() < fewest.len())
-            {
-                best = Some((kept, lost));
-            }
-            if self.work > WORK_LIMIT {
-                break;
+            let size = crate::budget::json_len(&kept);
+            if best.as_ref().is_none_or(|(_, _, most)| size > *most) {
+                best = Some((kept, lost, size));
             }
         }
-        let (kept, lost) = best?;
+        let (kept, lost, _) = best?;
         drift.extend(lost);
         Some(kept)
     }

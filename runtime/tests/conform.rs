@@ -304,3 +304,67 @@ fn conformed_values_always_validate() {
         "{drifted} of {checked} cases drifted"
     );
 }
+
+/// Runs `conform` on another thread; a schema must never make it run away (the bound is
+/// generous: this is about ending, not speed).
+fn conform_ends(schema: Value, value: Value) -> mcpgen_runtime::conform::Conformed {
+    let handle = std::thread::spawn(move || {
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let out = conform(schema.as_object().unwrap(), &value).unwrap();
+        assert!(validator.is_valid(&out.value), "{}", out.value);
+        out
+    });
+    let started = std::time::Instant::now();
+    while !handle.is_finished() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "conform did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    handle.join().unwrap()
+}
+
+#[test]
+fn self_referring_schemas_end() {
+    // Polymorphism as OpenAPI writes it: the base refers to its variants, which extend the base.
+    let pets = json!({"type": "object", "properties": {"name": {"type": ["string", "null"]}, "pet": {"$ref": "#/$defs/Pet"}},
+        "$defs": {
+            "Pet": {"type": ["object", "null"], "properties": {"petType": {"type": ["string", "null"]}},
+                    "anyOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}]},
+            "Cat": {"allOf": [{"$ref": "#/$defs/Pet"}, {"type": ["object", "null"], "properties": {"meow": {"type": ["integer", "null"]}}}]},
+            "Dog": {"allOf": [{"$ref": "#/$defs/Pet"}, {"type": ["object", "null"], "properties": {"bark": {"type": ["integer", "null"]}}}]}
+        }});
+    let out = conform_ends(
+        pets.clone(),
+        json!({"name": 5, "pet": {"petType": "cat", "meow": 1}}),
+    );
+    assert_eq!(out.value, json!({"pet": {"petType": "cat", "meow": 1}}));
+    assert_eq!(out.drift, vec!["/name"]);
+    // As a Dog, `meow` is a member the schema does not name, so it may stay.
+    let out = conform_ends(pets, json!({"pet": {"petType": 3, "meow": "x"}}));
+    assert_eq!(out.value, json!({"pet": {"meow": "x"}}));
+    // A definition that lists itself, in `allOf` and in `anyOf`.
+    let all_of = json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/A"}},
+        "$defs": {"A": {"type": ["object", "null"], "properties": {"n": {"type": "string"}},
+                        "allOf": [{"$ref": "#/$defs/A"}, {"$ref": "#/$defs/A"}, {"$ref": "#/$defs/A"}]}}});
+    assert_eq!(conform_ends(all_of, json!({"x": {"n": 5}})).value, json!({"x": {}}));
+    let any_of = json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/N"}},
+        "$defs": {"N": {"anyOf": [{"$ref": "#/$defs/N"}, {"$ref": "#/$defs/N"}, {"type": ["string", "null"]}]}}});
+    assert_eq!(conform_ends(any_of.clone(), json!({"x": "s"})).value, json!({"x": "s"}));
+    // Whether 5 fits a union of itself and strings is moot; it ends, and the validator agrees.
+    conform_ends(any_of, json!({"x": 5}));
+}
+
+#[test]
+fn any_of_keeps_the_branch_that_keeps_most() {
+    // One branch loses a whole list at one path, the other two small members.
+    let schema = json!({"type": "object", "properties": {"x": {"anyOf": [
+        {"type": "object", "properties": {"items": {"type": "string"}, "a": {"type": "integer"}, "b": {"type": "integer"}}},
+        {"type": "object", "properties": {"items": {"type": "array"}, "a": {"type": "string"}, "b": {"type": "string"}}}
+    ]}}});
+    let items: Vec<Value> = (0..100).map(|i| json!(i)).collect();
+    let out = conform_ends(schema, json!({"x": {"items": items, "a": 1, "b": 2}}));
+    assert_eq!(out.value["x"]["items"].as_array().map(Vec::len), Some(100));
+    assert_eq!(out.drift, vec!["/x/a", "/x/b"]);
+}
