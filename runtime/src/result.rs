@@ -419,7 +419,14 @@ impl ResultPlan<'_> {
     }
 
     fn cut_note(&self, cuts: &[Cut]) -> String {
-        let what: Vec<String> = cuts.iter().map(Cut::to_string).collect();
+        let mut what: Vec<String> = cuts
+            .iter()
+            .take(MAX_NAMED_PATHS)
+            .map(Cut::to_string)
+            .collect();
+        if cuts.len() > MAX_NAMED_PATHS {
+            what.push(format!("and {} more", cuts.len() - MAX_NAMED_PATHS));
+        }
         format!(
             "Note: this result was cut to fit about {} tokens ({}). {}",
             self.max_result_tokens,

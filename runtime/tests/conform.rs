@@ -329,12 +329,12 @@ fn conform_ends(schema: Value, value: Value) -> mcpgen_runtime::conform::Conform
 fn self_referring_schemas_end() {
     // Polymorphism as OpenAPI writes it: the base refers to its variants, which extend the base.
     let pets = json!({"type": "object", "properties": {"name": {"type": ["string", "null"]}, "pet": {"$ref": "#/$defs/Pet"}},
-        "$defs": {
-            "Pet": {"type": ["object", "null"], "properties": {"petType": {"type": ["string", "null"]}},
-                    "anyOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}]},
-            "Cat": {"allOf": [{"$ref": "#/$defs/Pet"}, {"type": ["object", "null"], "properties": {"meow": {"type": ["integer", "null"]}}}]},
-            "Dog": {"allOf": [{"$ref": "#/$defs/Pet"}, {"type": ["object", "null"], "properties": {"bark": {"type": ["integer", "null"]}}}]}
-        }});
+    "$defs": {
+        "Pet": {"type": ["object", "null"], "properties": {"petType": {"type": ["string", "null"]}},
+                "anyOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}]},
+        "Cat": {"allOf": [{"$ref": "#/$defs/Pet"}, {"type": ["object", "null"], "properties": {"meow": {"type": ["integer", "null"]}}}]},
+        "Dog": {"allOf": [{"$ref": "#/$defs/Pet"}, {"type": ["object", "null"], "properties": {"bark": {"type": ["integer", "null"]}}}]}
+    }});
     let out = conform_ends(
         pets.clone(),
         json!({"name": 5, "pet": {"petType": "cat", "meow": 1}}),
@@ -348,10 +348,16 @@ fn self_referring_schemas_end() {
     let all_of = json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/A"}},
         "$defs": {"A": {"type": ["object", "null"], "properties": {"n": {"type": "string"}},
                         "allOf": [{"$ref": "#/$defs/A"}, {"$ref": "#/$defs/A"}, {"$ref": "#/$defs/A"}]}}});
-    assert_eq!(conform_ends(all_of, json!({"x": {"n": 5}})).value, json!({"x": {}}));
+    assert_eq!(
+        conform_ends(all_of, json!({"x": {"n": 5}})).value,
+        json!({"x": {}})
+    );
     let any_of = json!({"type": "object", "properties": {"x": {"$ref": "#/$defs/N"}},
         "$defs": {"N": {"anyOf": [{"$ref": "#/$defs/N"}, {"$ref": "#/$defs/N"}, {"type": ["string", "null"]}]}}});
-    assert_eq!(conform_ends(any_of.clone(), json!({"x": "s"})).value, json!({"x": "s"}));
+    assert_eq!(
+        conform_ends(any_of.clone(), json!({"x": "s"})).value,
+        json!({"x": "s"})
+    );
     // Whether 5 fits a union of itself and strings is moot; it ends, and the validator agrees.
     conform_ends(any_of, json!({"x": 5}));
 }
