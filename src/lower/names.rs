@@ -99,6 +99,7 @@ pub fn name_rules(
             allowed: &mut allowed,
             left_out: &mut drop,
             stack: Vec::new(),
+            done: BTreeSet::new(),
         };
         names.walk(root, &mut Vec::new());
     }
@@ -143,9 +144,32 @@ struct Members<'a> {
     left_out: &'a mut BTreeSet<String>,
     /// Definitions being walked (a recursive schema is walked once along each branch).
     stack: Vec<&'a str>,
+    /// Definitions walked below every allow path's reach, with whether they were within an
+    /// allowed subtree: walking one again there finds nothing new (without this, schemas whose
+    /// definitions refer to each other densely cost a walk per path through them).
+    done: BTreeSet<(&'a str, bool)>,
 }
 
 impl<'a> Members<'a> {
+    /// Whether walking definition `name` at `position` can find anything not found yet: always
+    /// while some allow path still runs on below `position`; else once per (definition, within
+    /// an allowed subtree or not), since below every allow path only that decides what a member
+    /// name counts as.
+    fn first_visit(&mut self, name: &'a str, position: &[Segment]) -> bool {
+        let runs_on = self
+            .allow
+            .iter()
+            .any(|a| a.segments.len() > position.len() && agree(position, &a.segments));
+        if runs_on {
+            return true;
+        }
+        let within = self
+            .allow
+            .iter()
+            .any(|a| a.segments.len() <= position.len() && agree(position, &a.segments));
+        self.done.insert((name, within))
+    }
+
     fn walk(&mut self, schema: &'a Value, position: &mut Vec<Segment>) {
         if position.len() > MAX_DEPTH {
             return;
@@ -155,6 +179,7 @@ impl<'a> Members<'a> {
             && let Some(name) = defs::name_of(reference)
             && !self.stack.contains(&name)
             && let Some(target) = defs::definition(self.root, reference)
+            && self.first_visit(name, position)
         {
             self.stack.push(name);
             self.walk(target, position);
@@ -211,6 +236,30 @@ impl<'a> Members<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn densely_linked_definitions_are_walked_once_below_the_allowlist() {
+        // Twelve definitions, each an id or any of the others: without memoising, walking
+        // every path through them takes 11! steps.
+        let names: Vec<String> = (0..12).map(|i| format!("S{i}")).collect();
+        let defs: serde_json::Map<String, Value> = names
+            .iter()
+            .map(|n| {
+                let others: serde_json::Map<String, Value> = names
+                    .iter()
+                    .filter(|m| *m != n)
+                    .map(|m| (format!("to_{m}"), json!({"anyOf": [{"type": "string"}, {"$ref": format!("#/$defs/{m}")}]})))
+                    .collect();
+                (n.clone(), json!({"type": "object", "properties": others}))
+            })
+            .collect();
+        let schema = json!({"type": "object", "properties": {"root": {"$ref": "#/$defs/S0"}, "secret": {"type": "string"}}, "$defs": defs});
+        let started = std::time::Instant::now();
+        let rules = name_rules(Some(&schema), &paths(&["/root/to_S1"]), &[]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(rules.drop.contains(&"secret".to_owned()));
+        assert!(rules.keep.unwrap().contains(&"root".to_owned()));
+    }
 
     fn paths(texts: &[&str]) -> Vec<WildcardPath> {
         texts
