@@ -72,15 +72,19 @@ pub fn apply(
         } => {
             let user = secret(settings, username_env)?;
             let password = secret(settings, password_env)?;
-            let encoded = STANDARD.encode(format!("{user}:{password}"));
             push_header(
                 &mut request.headers,
                 "authorization",
-                format!("Basic {encoded}"),
+                format!("Basic {}", basic_value(user, password)),
             )?;
         }
     }
     Ok(())
+}
+
+/// The value of `Authorization: Basic` for a user and password (base64 of `user:password`).
+pub fn basic_value(user: &str, password: &str) -> String {
+    STANDARD.encode(format!("{user}:{password}"))
 }
 
 #[cfg(test)]

@@ -123,16 +123,32 @@ pub fn origin_text(url: &Url) -> String {
 /// characters replaced, cut at [`MAX_SHOWN_PATH_CHARS`]. User info, query and fragment are
 /// left out.
 pub fn target_text(url: &Url) -> String {
+    shown_cut(&full_target_text(url))
+}
+
+/// [`target_text`] before it is cut, for callers that scrub first.
+pub fn full_target_text(url: &Url) -> String {
     let path = percent_decode_str(url.path()).decode_utf8_lossy();
-    let mut shown: String = path
+    let path: String = path
         .chars()
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .take(MAX_SHOWN_PATH_CHARS)
         .collect();
-    if path.chars().count() > MAX_SHOWN_PATH_CHARS {
+    format!("{}{path}", origin_text(url))
+}
+
+/// A target text (`scheme://host[:port]/path`) with at most [`MAX_SHOWN_PATH_CHARS`] characters
+/// of path, `…` marking a cut.
+pub fn shown_cut(text: &str) -> String {
+    let origin_len = text
+        .find("//")
+        .and_then(|i| text[i + 2..].find('/').map(|j| i + 2 + j))
+        .unwrap_or(text.len());
+    let limit = text[..origin_len].chars().count() + MAX_SHOWN_PATH_CHARS;
+    let mut shown: String = text.chars().take(limit).collect();
+    if text.chars().count() > limit {
         shown.push('…');
     }
-    format!("{}{shown}", origin_text(url))
+    shown
 }
 
 /// One request of a redirect chain: where it goes and how.
@@ -184,35 +200,39 @@ impl RedirectError {
     }
 }
 
-impl fmt::Display for RedirectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RedirectError {
+    /// What happened, with targets shown by `show` (the caller scrubs before it cuts).
+    pub fn message(&self, show: impl Fn(&Url) -> String) -> String {
         match self {
             RedirectError::OtherOrigin {
                 status,
                 target,
                 upstream,
-            } => write!(
-                f,
+            } => format!(
                 "redirect_refused: the upstream API answered {status} with a redirect to {}, \
                  another origin than this server's upstream ({upstream}). This server does not \
                  follow redirects to other origins, so nothing was sent there and no credential \
                  left the upstream. If that host should be reached, ask the operator of this \
                  MCP server: they may point its upstream URL (--upstream-url) elsewhere.",
-                target_text(target)
+                show(target)
             ),
-            RedirectError::Loop { status, target } => write!(
-                f,
+            RedirectError::Loop { status, target } => format!(
                 "redirect_loop: the upstream API redirected in a loop ({status} back to {}, \
                  which was already asked); the redirects were not followed further.",
-                target_text(target)
+                show(target)
             ),
-            RedirectError::TooMany { status } => write!(
-                f,
+            RedirectError::TooMany { status } => format!(
                 "too_many_redirects: the upstream API redirected more than {MAX_REDIRECTS} \
                  times (the last answer was {status}); this server follows at most \
                  {MAX_REDIRECTS} redirects."
             ),
         }
+    }
+}
+
+impl fmt::Display for RedirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message(target_text))
     }
 }
 
@@ -278,6 +298,18 @@ impl Chain {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn targets_are_cut_after_their_origin() {
+        let long = format!("https://files.test:8443/{}", "a".repeat(300));
+        let shown = shown_cut(&long);
+        assert!(shown.starts_with("https://files.test:8443/aaa") && shown.ends_with('…'));
+        assert_eq!(
+            shown.chars().count(),
+            "https://files.test:8443".len() + 200 + 1
+        );
+        assert_eq!(shown_cut("https://h.test/x"), "https://h.test/x");
+    }
+
     use super::*;
 
     fn url(text: &str) -> Url {

@@ -11,7 +11,7 @@
 //! cut to random result budgets ([`mcpgen_runtime::budget::fit`]), must still validate.
 
 use mcpgen_runtime::budget;
-use mcpgen_runtime::conform::{conform, remove_named};
+use mcpgen_runtime::conform::{Explicit, conform, remove_named};
 use serde_json::{Map, Value, json};
 
 /// A small deterministic generator (xorshift64*).
@@ -265,7 +265,12 @@ fn conformed_values_always_validate() {
             // Name rules: `x` is never named by a schema, so it goes wherever it is; `a` may be
             // named, and stays exactly where a schema names it.
             let mut guarded = input.clone();
-            remove_named(schema.as_object(), &mut guarded, &|n| n == "x" || n == "a");
+            remove_named(
+                schema.as_object(),
+                &mut guarded,
+                &|n| n == "x" || n == "a",
+                &Explicit::default(),
+            );
             assert!(
                 !has_member(&guarded, "x"),
                 "seed {seed}: `x` left in {guarded}"

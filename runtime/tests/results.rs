@@ -425,3 +425,56 @@ fn a_wrapped_array_is_structured_under_its_member() {
     let s = case.shape(200, Some("application/json"), b"null");
     assert_eq!(s.result.structured_content, Some(Value::Object(empty)));
 }
+
+#[test]
+fn positions_the_rules_name_are_kept_whatever_the_schema_describes() {
+    // No output schema (or a bounded one that stops above these fields): `/name` is allowed
+    // and `/pet/card` masked by path, though both names are also dropped elsewhere.
+    static NAMED: OutputSpec = OutputSpec {
+        schema: None,
+        wrap: None,
+        allow: &["/name", "/pet/card", "/pet/chip"],
+        redact: &[RedactionSpec {
+            path: "/pet/card",
+            action: RedactAction::Mask { keep_last: 4 },
+        }],
+        names: NameRules {
+            keep: Some(&["chip", "code", "message", "pet"]),
+            drop: &["card", "email", "name"],
+        },
+        max_result_tokens: None,
+        narrow_with: &[],
+    };
+    let case = Case {
+        output: &NAMED,
+        schema: None,
+        tokens: 20_000,
+    };
+    let body =
+        json!({"name": "Ann", "pet": {"name": "Rex", "chip": "123", "card": "4111111111111111"}});
+    let s = case.shape(200, Some("application/json"), body.to_string().as_bytes());
+    assert_eq!(
+        s.result.structured_content,
+        Some(json!({"name": "Ann", "pet": {"chip": "123", "card": "****1111"}}))
+    );
+}
+
+#[test]
+fn error_bodies_of_an_allowlisted_tool_show_no_bare_text() {
+    for body in [
+        &br#""Contact ann@example.com (ssn 123-45-6789) is locked""#[..],
+        &br#"["ann@example.com", "123-45-6789"]"#[..],
+        &b"123456789"[..],
+    ] {
+        let s = Case::contacts().shape(409, Some("application/json"), body);
+        let shown = text(&s.result).concat();
+        assert!(
+            shown.starts_with("upstream returned HTTP 409 Conflict\n("),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("ann@") && !shown.contains("6789"),
+            "{shown}"
+        );
+    }
+}

@@ -148,7 +148,10 @@ fn publish(spec: &ToolSpec) -> Result<Tool, String> {
 /// drops keywords) or say things plain JSON Schema does not (`nullable`): arguments are checked
 /// against the spec's.
 fn compile(spec: &ToolSpec) -> Result<Compiled, String> {
-    let checked = parse_object("input schema", spec.spec_input_schema.unwrap_or(spec.input_schema))?;
+    let checked = parse_object(
+        "input schema",
+        spec.spec_input_schema.unwrap_or(spec.input_schema),
+    )?;
     let input = SchemaValidator::compile(&Value::Object(checked))
         .map_err(|e| format!("input schema does not compile: {e}"))?;
     let output = match spec.output.schema {
@@ -186,7 +189,10 @@ fn check_object(tool: &str, what: &str, text: &str) -> Result<(), StartupError> 
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
     if first != Some('{') {
-        return Err(StartupError::tool(tool, format!("{what} is not a JSON object")));
+        return Err(StartupError::tool(
+            tool,
+            format!("{what} is not a JSON object"),
+        ));
     }
     Ok(())
 }
@@ -219,7 +225,9 @@ fn check_confirmation(spec: &ToolSpec) -> Result<(), StartupError> {
     }
     // Only tools that need confirmation (a few) parse their schema here.
     let text = spec.spec_input_schema.unwrap_or(spec.input_schema);
-    let schema = Value::Object(parse_object("input schema", text).map_err(|e| StartupError::tool(spec.name, e))?);
+    let schema = Value::Object(
+        parse_object("input schema", text).map_err(|e| StartupError::tool(spec.name, e))?,
+    );
     let declared = schema.pointer(&format!("/properties/{CONFIRMATION_ARGUMENT}/type"));
     let is_string = match declared {
         Some(Value::String(t)) => t == "string",
@@ -471,7 +479,8 @@ mod tests {
             serde_json::json!({"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
         );
         assert!(json.get("outputSchema").is_some());
-        let create = serde_json::to_value(catalog.get("create_pet").unwrap().tool().unwrap()).unwrap();
+        let create =
+            serde_json::to_value(catalog.get("create_pet").unwrap().tool().unwrap()).unwrap();
         assert!(create.get("outputSchema").is_none() && create.get("title").is_none());
         assert_eq!(catalog.get("list_pets").unwrap().operation, "GET /pets");
         assert_eq!(catalog.get("get_pet").unwrap().operation, "getPet");

@@ -3,9 +3,9 @@
 //! Clients cap a tool result near 25k tokens, so a result is cut to the tool's budget
 //! (`max_result_tokens`, counted as [`BYTES_PER_TOKEN`] bytes of JSON text per token, the estimate
 //! `mcpgen lint` also uses) before it leaves the server. JSON is cut to JSON, never to broken
-//! text: first the largest arrays lose items from their end, then the longest strings lose
-//! their tail (marked with [`CUT_MARK`]), and only then the largest objects lose members from
-//! their end. Each step removes members, items or characters, so a value that conformed to a
+//! text, by cutting one part that can absorb the excess: the largest such array loses items
+//! from its end, else the longest such string its tail (marked with [`CUT_MARK`]), else the
+//! innermost such object (a map of records) members from its end. Each step removes members, items or characters, so a value that conformed to a
 //! descriptive output schema still does (no such schema counts items or bounds a string). Pure:
 //! the caller turns the [`Cut`]s into a note for the model.
 
@@ -97,11 +97,15 @@ pub fn json_len(value: &impl serde::Serialize) -> usize {
 pub fn fit(value: &mut Value, max_bytes: usize) -> Vec<Cut> {
     let mut cuts: Vec<Cut> = Vec::new();
     for _ in 0..MAX_ROUNDS {
-        let mut largest = Largest::default();
-        let size = measure(value, &mut Vec::new(), &mut largest);
+        let size = json_len(value);
         if size <= max_bytes {
             break;
         }
+        let mut largest = Largest {
+            excess: size - max_bytes,
+            ..Largest::default()
+        };
+        measure(value, &mut Vec::new(), &mut largest);
         let Some((path, unit)) = largest.pick() else {
             break;
         };
@@ -141,27 +145,36 @@ enum Step {
     Item(usize),
 }
 
-/// The largest array (with items), long string, and object (with members) seen, by JSON size.
+/// What one cut can absorb: the largest array, the largest long string, and the smallest
+/// object, each at least `excess` bytes (so one cut makes the value fit), and the largest array
+/// of any size as a last resort.
 #[derive(Debug, Default)]
 struct Largest {
+    excess: usize,
     array: Option<(usize, Vec<Step>)>,
     string: Option<(usize, Vec<Step>)>,
     object: Option<(usize, Vec<Step>)>,
+    any_array: Option<(usize, Vec<Step>)>,
 }
 
 impl Largest {
-    fn offer(slot: &mut Option<(usize, Vec<Step>)>, size: usize, path: &[Step]) {
-        if slot.as_ref().is_none_or(|(best, _)| size > *best) {
+    fn offer(slot: &mut Option<(usize, Vec<Step>)>, size: usize, path: &[Step], larger: bool) {
+        let better = slot
+            .as_ref()
+            .is_none_or(|(best, _)| if larger { size > *best } else { size < *best });
+        if better {
             *slot = Some((size, path.to_vec()));
         }
     }
 
-    /// What to cut next: arrays first, then long strings, then objects.
+    /// What to cut next: the main list (an array that can absorb the excess), else a long
+    /// string, else the innermost object that can (a map of records), else the largest array.
     fn pick(self) -> Option<(Vec<Step>, Unit)> {
         self.array
             .map(|(_, p)| (p, Unit::Items))
             .or(self.string.map(|(_, p)| (p, Unit::Characters)))
             .or(self.object.map(|(_, p)| (p, Unit::Members)))
+            .or(self.any_array.map(|(_, p)| (p, Unit::Items)))
     }
 }
 
@@ -176,7 +189,10 @@ fn measure(value: &Value, path: &mut Vec<Step>, largest: &mut Largest) -> usize 
                 path.pop();
             }
             if !items.is_empty() {
-                Largest::offer(&mut largest.array, size, path);
+                if size >= largest.excess {
+                    Largest::offer(&mut largest.array, size, path, true);
+                }
+                Largest::offer(&mut largest.any_array, size, path, true);
             }
             size
         }
@@ -187,15 +203,15 @@ fn measure(value: &Value, path: &mut Vec<Step>, largest: &mut Largest) -> usize 
                 size += json_len(key) + 1 + measure(member, path, largest);
                 path.pop();
             }
-            if !members.is_empty() {
-                Largest::offer(&mut largest.object, size, path);
+            if !members.is_empty() && size >= largest.excess {
+                Largest::offer(&mut largest.object, size, path, false);
             }
             size
         }
         Value::String(text) => {
             let size = json_len(text);
-            if text.len() >= MIN_CUT_STRING {
-                Largest::offer(&mut largest.string, size, path);
+            if text.len() >= MIN_CUT_STRING && size >= largest.excess {
+                Largest::offer(&mut largest.string, size, path, true);
             }
             size
         }
@@ -358,5 +374,32 @@ mod tests {
     fn text_is_cut_on_a_character_boundary() {
         assert_eq!(fit_text("héllo", 2), Some(("h", 5)));
         assert_eq!(fit_text("abc", 3), None);
+    }
+
+    #[test]
+    fn a_map_of_records_or_of_small_lists_is_cut_to_fit_in_one_cut() {
+        let users: serde_json::Map<String, Value> = (0..20_000)
+            .map(|i| (format!("u{i}"), json!({"id": i, "roles": ["admin", "dev"]})))
+            .collect();
+        let mut v = json!({"users": users});
+        let cuts = fit(&mut v, 80_000);
+        assert!(json_len(&v) <= 80_000, "{}", json_len(&v));
+        assert!(
+            json_len(&v) > 70_000,
+            "{}: the cut keeps as much as fits",
+            json_len(&v)
+        );
+        assert_eq!(cuts.len(), 1, "{cuts:?}");
+        assert_eq!(
+            (cuts[0].at.as_str(), cuts[0].unit),
+            ("/users", Unit::Members)
+        );
+        // Many small lists, none able to absorb the excess alone: the object holding them.
+        let lists: serde_json::Map<String, Value> =
+            (0..5_000).map(|i| (format!("k{i}"), json!([1]))).collect();
+        let mut v = Value::Object(lists);
+        let cuts = fit(&mut v, 1_000);
+        assert!(json_len(&v) <= 1_000);
+        assert_eq!((cuts.len(), cuts[0].unit), (1, Unit::Members));
     }
 }

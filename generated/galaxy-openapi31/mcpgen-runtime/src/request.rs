@@ -455,13 +455,15 @@ impl RequestPlan {
 
 /// Whether a path segment (or substituted text) is `.` or `..`, also when percent-encoded,
 /// which URL parsers would collapse into another path.
-/// Whether a path value is empty or whitespace only (an empty list or object too): such a value
-/// would leave an empty path segment.
+/// Whether a path value is empty or whitespace only (a list or object of nothing else, or of
+/// nulls, too): such a value would leave an empty path segment.
 fn is_blank(value: &Value) -> bool {
     match value {
+        // Serialisation leaves nulls out, so they add nothing to the segment.
+        Value::Null => true,
         Value::String(text) => text.trim().is_empty(),
         Value::Array(items) => items.iter().all(is_blank),
-        Value::Object(members) => members.is_empty(),
+        Value::Object(members) => members.values().all(Value::is_null),
         _ => false,
     }
 }

@@ -48,6 +48,11 @@ impl SchemaValidator {
             .map_err(|e| e.masked().to_string())
     }
 
+    /// Whether an instance is valid (without collecting what is wrong).
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.inner.is_valid(instance)
+    }
+
     /// Checks an instance; on failure returns every violation found.
     pub fn check(&self, instance: &Value) -> Result<(), Vec<Violation>> {
         if self.inner.is_valid(instance) {

@@ -470,7 +470,13 @@ impl ServerState {
         scrubber: &Scrubber,
         decision: Decision,
     ) -> Ended {
-        let text = scrubber.text_ignoring_case(&error.to_string());
+        // A target is scrubbed whole, then cut: a cut first could leave a secret's start.
+        let text = match error {
+            UpstreamError::Redirect(e) => scrubber.text_ignoring_case(&e.message(|url| {
+                redirect::shown_cut(&scrubber.text_ignoring_case(&redirect::full_target_text(url)))
+            })),
+            other => scrubber.text_ignoring_case(&other.to_string()),
+        };
         let (outcome, detail, status) = match error {
             UpstreamError::Timeout { .. } => (Outcome::Timeout, text.clone(), None),
             UpstreamError::InvalidRequest(_) => (Outcome::InvalidRequest, text.clone(), None),

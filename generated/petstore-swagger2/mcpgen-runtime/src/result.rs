@@ -42,6 +42,9 @@ use crate::validate::SchemaValidator;
 /// Bytes of an error body included in an error result.
 pub const ERROR_BODY_LIMIT: usize = 4 * 1024;
 
+/// Longest media type repeated in a result.
+const MAX_MEDIA_CHARS: usize = 100;
+
 /// Drifted paths named in a note or an audit line.
 const MAX_NAMED_PATHS: usize = 8;
 
@@ -244,6 +247,10 @@ impl ResultPlan<'_> {
 
     /// A 2xx body the tool's field rules cannot be applied to: what arrived, not its content.
     fn withheld(&self, response: &UpstreamResponse, status: &str, what: &str) -> Shaped {
+        // The media type is upstream text too.
+        let what = &self
+            .scrubber
+            .text(&crate::audit::cut(what, MAX_MEDIA_CHARS));
         let mut shaped = self.success(
             None,
             vec![ContentBlock::text(format!(
@@ -296,6 +303,15 @@ impl ResultPlan<'_> {
                 &self.scrubber.text(&String::from_utf8_lossy(&response.body)),
                 Outcome::Ok,
             )
+        } else if self.scrubber.found_in(&response.body) {
+            self.success(
+                None,
+                vec![ContentBlock::text(format!(
+                    "The upstream answered with {} of {media}. It is not shown: it holds a \
+                     credential of this server.",
+                    bytes(response.body.len())
+                ))],
+            )
         } else {
             let data = STANDARD.encode(&response.body);
             let block = if media.starts_with("image/") {
@@ -331,13 +347,19 @@ impl ResultPlan<'_> {
         };
         if self.has_field_rules() {
             let drop = self.output.names.drop;
-            conform::remove_named(self.schema, &mut value, &|name| drop.contains(&name));
+            let explicit = self.explicit(self.output.wrap);
+            conform::remove_named(
+                self.schema,
+                &mut value,
+                &|name| drop.contains(&name),
+                &explicit,
+            );
         }
         self.scrubber.value(&mut value);
 
         // `shown` is the structured content; `whole`, when set, the text (the answer drifted).
         let (mut shown, mut whole, drift) = match (self.validator, self.schema) {
-            (Some(validator), Some(schema)) if validator.check(&value).is_err() => {
+            (Some(validator), Some(schema)) if !validator.is_valid(&value) => {
                 match conform::conform(schema, &value) {
                     Some(conformed) => (Some(conformed.value), Some(value), conformed.drift),
                     None => (None, Some(value), vec![String::new()]),
@@ -358,10 +380,10 @@ impl ResultPlan<'_> {
         }
         // The last line of defence: structured content must validate, whatever happened above.
         if let (Some(validator), Some(value)) = (self.validator, shown.as_ref())
-            && validator.check(value).is_err()
+            && !validator.is_valid(value)
         {
             let empty = Value::Object(Map::new());
-            if validator.check(&empty).is_err() {
+            if !validator.is_valid(&empty) {
                 return Shaped::error(
                     Outcome::OutputMismatch,
                     "The upstream call succeeded, but this tool's output schema accepts no \
@@ -401,6 +423,12 @@ impl ResultPlan<'_> {
         shaped
     }
 
+    /// The positions the tool's allowlist and redactions name, under `wrap`.
+    fn explicit(&self, wrap: Option<&str>) -> conform::Explicit {
+        let redact: Vec<&str> = self.output.redact.iter().map(|r| r.path).collect();
+        conform::Explicit::new(wrap, self.output.allow, &redact)
+    }
+
     /// What to call next to see the rest of a cut result.
     fn narrowing(&self) -> String {
         if self.output.narrow_with.is_empty() {
@@ -419,7 +447,14 @@ impl ResultPlan<'_> {
     }
 
     fn cut_note(&self, cuts: &[Cut]) -> String {
-        let what: Vec<String> = cuts.iter().map(Cut::to_string).collect();
+        let mut what: Vec<String> = cuts
+            .iter()
+            .take(MAX_NAMED_PATHS)
+            .map(Cut::to_string)
+            .collect();
+        if cuts.len() > MAX_NAMED_PATHS {
+            what.push(format!("and {} more", cuts.len() - MAX_NAMED_PATHS));
+        }
         format!(
             "Note: this result was cut to fit about {} tokens ({}). {}",
             self.max_result_tokens,
@@ -442,7 +477,9 @@ impl ResultPlan<'_> {
         let textual = is_json(&media) || is_text(&media) || media.is_empty();
         let mut content = Vec::new();
         if textual && !self.has_field_rules() {
-            let partial = self.scrubber.text(&String::from_utf8_lossy(&response.body));
+            let partial = self
+                .scrubber
+                .cut_text(&String::from_utf8_lossy(&response.body));
             let shown =
                 budget::fit_text(&partial, budget::bytes_for_tokens(self.max_result_tokens))
                     .map_or(partial.as_str(), |(kept, _)| kept);
@@ -463,15 +500,29 @@ impl ResultPlan<'_> {
         let parsed = json
             .then(|| serde_json::from_slice::<Value>(&response.body).ok())
             .flatten();
+        // With an allowlist, only members can be judged by name: a bare string or list of
+        // scalars (`"Contact ann@… is locked"`) is not shown.
+        let judged_by_name = |v: &Value| match v {
+            Value::Object(_) => true,
+            Value::Array(items) => items.iter().all(Value::is_object),
+            _ => false,
+        };
+        let parsed = parsed.filter(|v| self.output.names.keep.is_none() || judged_by_name(v));
         let body = match parsed {
             Some(mut value) => {
                 shape::redact(&mut value, self.output.redact);
                 if self.has_field_rules() {
                     let names = &self.output.names;
-                    conform::remove_named(None, &mut value, &|name| {
-                        names.drop.contains(&name)
-                            || names.keep.is_some_and(|keep| !keep.contains(&name))
-                    });
+                    let explicit = self.explicit(None);
+                    conform::remove_named(
+                        None,
+                        &mut value,
+                        &|name| {
+                            names.drop.contains(&name)
+                                || names.keep.is_some_and(|keep| !keep.contains(&name))
+                        },
+                        &explicit,
+                    );
                 }
                 self.scrubber.value(&mut value);
                 value.to_string()

@@ -83,7 +83,7 @@ impl McpServer {
             crate::fetch::client(&user_agent).map_err(|e| startup("OAuth HTTP client", e))?;
         // Keys, tokens and passwords are scrubbed from results; user names are not secrets
         // (and scrubbing them would mangle ordinary data).
-        let credential_secrets = spec
+        let credential_secrets: Vec<String> = spec
             .tools
             .iter()
             .flat_map(|tool| {
@@ -92,11 +92,26 @@ impl McpServer {
                     sends_credential(tool, &c.kind).then_some(c)
                 })
             })
-            .map(|c| match &c.kind {
-                CredentialKind::ApiKey { env, .. } | CredentialKind::Bearer { env } => *env,
-                CredentialKind::Basic { password_env, .. } => *password_env,
+            .flat_map(|c| match &c.kind {
+                CredentialKind::ApiKey { env, .. } | CredentialKind::Bearer { env } => settings
+                    .var(env)
+                    .map(|s| s.expose().to_owned())
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                // The password, and the header value it is sent in.
+                CredentialKind::Basic {
+                    username_env,
+                    password_env,
+                } => match (settings.var(username_env), settings.var(password_env)) {
+                    (Some(user), Some(password)) => vec![
+                        password.expose().to_owned(),
+                        crate::credentials::basic_value(user.expose(), password.expose()),
+                    ],
+                    (None, Some(password)) => vec![password.expose().to_owned()],
+                    _ => Vec::new(),
+                },
             })
-            .filter_map(|var| settings.var(var));
+            .collect();
         let oauth_secret = spec
             .upstream
             .oauth
@@ -109,12 +124,14 @@ impl McpServer {
             )
         });
         let scrubber = Scrubber::new(
-            credential_secrets
-                .chain(oauth_secret)
-                .chain(settings.secret_values())
-                .chain(settings.confirmation_secret())
-                .chain(local.token.as_ref())
-                .map(|s| s.expose().to_owned()),
+            credential_secrets.into_iter().chain(
+                oauth_secret
+                    .into_iter()
+                    .chain(settings.secret_values())
+                    .chain(settings.confirmation_secret())
+                    .chain(local.token.as_ref())
+                    .map(|s| s.expose().to_owned()),
+            ),
         );
         let identities = Identities::new(spec, &settings, oauth_http);
         let confirmations = Confirmations::new(settings.confirmation_secret());

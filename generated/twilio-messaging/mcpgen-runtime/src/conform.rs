@@ -32,8 +32,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-/// Steps after which `anyOf` stops comparing branches and keeps the first one that works.
+/// Steps after which `anyOf` stops comparing branches and keeps the best one found.
 const WORK_LIMIT: usize = 200_000;
+
+/// Steps after which the rest of a value is left out (each step is one value under one
+/// conjunction of schemas; a drifted 10 MiB answer takes a few million).
+const HARD_LIMIT: usize = 20_000_000;
 
 /// Deepest chain of `$ref`s followed without reaching a schema with keywords of its own.
 const MAX_REF_CHAIN: usize = 32;
@@ -83,7 +87,7 @@ pub fn conform(schema: &Map<String, Value>, value: &Value) -> Option<Conformed> 
 
 /// Removes every member that `remove` matches by name, at any depth of `value`, unless the
 /// published `schema` names it in `properties` at that position (through `$ref`, `allOf` or any
-/// `anyOf` branch). Members an `additionalProperties` or `patternProperties` schema describes,
+/// `anyOf` branch) or the field rules name the position itself ([`Explicit`]). Members an `additionalProperties` or `patternProperties` schema describes,
 /// and everything below a member no schema describes, are matched by name. With no schema, every
 /// member is matched by name.
 ///
@@ -95,9 +99,15 @@ pub fn remove_named(
     schema: Option<&Map<String, Value>>,
     value: &mut Value,
     remove: &dyn Fn(&str) -> bool,
+    explicit: &Explicit,
 ) {
+    let mut walk = NameWalk {
+        remove,
+        explicit,
+        position: Vec::new(),
+    };
     let Some(schema) = schema else {
-        return remove_named_below(value, Vec::new(), None, remove);
+        return walk.below(value, Vec::new(), None);
     };
     let mut pruner = Pruner {
         root: schema,
@@ -107,41 +117,102 @@ pub fn remove_named(
     let mut root = Conjunction::default();
     pruner.expand_object(schema, &mut root, 0);
     let nodes = pruner.all_branches(root);
-    remove_named_below(value, nodes, Some(&mut pruner), remove);
+    walk.below(value, nodes, Some(&mut pruner));
 }
 
-fn remove_named_below<'s>(
-    value: &mut Value,
-    nodes: Vec<&'s Map<String, Value>>,
-    mut pruner: Option<&mut Pruner<'s>>,
-    remove: &dyn Fn(&str) -> bool,
-) {
-    match value {
-        Value::Object(members) => {
-            members.retain(|key, _| {
-                nodes
-                    .iter()
-                    .any(|node| node.get("properties").and_then(|p| p.get(key)).is_some())
-                    || !remove(key)
-            });
-            for (key, member) in members.iter_mut() {
-                let below = match pruner.as_deref_mut() {
-                    Some(pruner) => pruner.member_branches(&nodes, key),
-                    None => Vec::new(),
-                };
-                remove_named_below(member, below, pruner.as_deref_mut(), remove);
-            }
+/// The positions the field rules name (allowlist and redaction paths): a member there was
+/// decided by position, so the name rules leave it, described by the schema or not.
+#[derive(Debug, Default, Clone)]
+pub struct Explicit {
+    /// Allowlist paths: every position along one is named (the way to an allowed field).
+    along: Vec<Vec<String>>,
+    /// Redaction paths: the position itself is named (the value there was removed or masked).
+    at: Vec<Vec<String>>,
+}
+
+impl Explicit {
+    /// The positions of `allow` and `redact` paths (JSON pointers, `*` for any item or
+    /// member), under `wrap` when results are wrapped.
+    pub fn new(wrap: Option<&str>, allow: &[&str], redact: &[&str]) -> Self {
+        let tokens = |path: &&str| {
+            let mut tokens: Vec<String> = wrap.map(str::to_owned).into_iter().collect();
+            tokens.extend(crate::shape::pointer_tokens(path));
+            tokens
+        };
+        Explicit {
+            along: allow.iter().map(tokens).collect(),
+            at: redact.iter().map(tokens).collect(),
         }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                let below = match pruner.as_deref_mut() {
-                    Some(pruner) => pruner.item_branches(&nodes, i),
-                    None => Vec::new(),
-                };
-                remove_named_below(item, below, pruner.as_deref_mut(), remove);
+    }
+
+    fn names(&self, position: &[String]) -> bool {
+        let agree = |path: &[String]| {
+            path.iter()
+                .zip(position)
+                .all(|(token, key)| token == "*" || token == key)
+        };
+        self.along
+            .iter()
+            .any(|p| p.len() >= position.len() && agree(p))
+            || self
+                .at
+                .iter()
+                .any(|p| p.len() == position.len() && agree(p))
+    }
+}
+
+/// One walk of [`remove_named`].
+struct NameWalk<'a> {
+    remove: &'a dyn Fn(&str) -> bool,
+    explicit: &'a Explicit,
+    /// Keys and indices down to the value being walked.
+    position: Vec<String>,
+}
+
+impl NameWalk<'_> {
+    fn below<'s>(
+        &mut self,
+        value: &mut Value,
+        nodes: Vec<&'s Map<String, Value>>,
+        mut pruner: Option<&mut Pruner<'s>>,
+    ) {
+        match value {
+            Value::Object(members) => {
+                members.retain(|key, _| {
+                    if !(self.remove)(key) {
+                        return true;
+                    }
+                    let described = nodes
+                        .iter()
+                        .any(|node| node.get("properties").and_then(|p| p.get(key)).is_some());
+                    self.position.push(key.clone());
+                    let named = self.explicit.names(&self.position);
+                    self.position.pop();
+                    described || named
+                });
+                for (key, member) in members.iter_mut() {
+                    let below = match pruner.as_deref_mut() {
+                        Some(pruner) => pruner.member_branches(&nodes, key),
+                        None => Vec::new(),
+                    };
+                    self.position.push(key.clone());
+                    self.below(member, below, pruner.as_deref_mut());
+                    self.position.pop();
+                }
             }
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let below = match pruner.as_deref_mut() {
+                        Some(pruner) => pruner.item_branches(&nodes, i),
+                        None => Vec::new(),
+                    };
+                    self.position.push(i.to_string());
+                    self.below(item, below, pruner.as_deref_mut());
+                    self.position.pop();
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -153,6 +224,22 @@ type Drift = BTreeSet<String>;
 struct Conjunction<'s> {
     nodes: Vec<&'s Map<String, Value>>,
     choices: Vec<&'s [Value]>,
+    /// `anyOf`s already decided for this value (a branch that refers back to its own union,
+    /// as polymorphic schemas do, must not reopen it).
+    decided: Vec<&'s [Value]>,
+}
+
+impl<'s> Conjunction<'s> {
+    fn holds(&self, map: &Map<String, Value>) -> bool {
+        self.nodes.iter().any(|n| std::ptr::eq(*n, map))
+    }
+
+    fn open_choice(&mut self, choice: &'s [Value]) {
+        let same = |c: &&[Value]| std::ptr::eq(c.as_ptr(), choice.as_ptr());
+        if !self.choices.iter().any(same) && !self.decided.iter().any(same) {
+            self.choices.push(choice);
+        }
+    }
 }
 
 /// An `anyOf` to decide for one value: the schemas already applying, the branches, the
@@ -161,6 +248,7 @@ struct Open<'a, 's> {
     nodes: &'a [&'s Map<String, Value>],
     choice: &'s [Value],
     rest: &'a [&'s [Value]],
+    decided: &'a [&'s [Value]],
     depth: usize,
 }
 
@@ -189,6 +277,11 @@ impl<'s> Pruner<'s> {
         into: &mut Conjunction<'s>,
         depth: usize,
     ) -> bool {
+        // A schema already in the conjunction adds nothing (the conjunction is a set); this also
+        // ends cycles through `allOf` and `$ref`.
+        if into.holds(map) {
+            return true;
+        }
         into.nodes.push(map);
         if let Some(target) = map
             .get("$ref")
@@ -208,7 +301,7 @@ impl<'s> Pruner<'s> {
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(Value::Array(any)) = map.get(key) {
-                into.choices.push(any);
+                into.open_choice(any);
             }
         }
         true
@@ -219,6 +312,7 @@ impl<'s> Pruner<'s> {
     fn all_branches(&self, mut all: Conjunction<'s>) -> Vec<&'s Map<String, Value>> {
         let mut taken = 0;
         while let Some(choice) = all.choices.pop() {
+            all.decided.push(choice);
             taken += 1;
             if taken > WORK_LIMIT / 1000 {
                 break;
@@ -245,10 +339,7 @@ impl<'s> Pruner<'s> {
             }
             if let Some(Value::Object(patterns)) = node.get("patternProperties") {
                 for (pattern, schema) in patterns {
-                    let matches =
-                        jsonschema::validator_for(&serde_json::json!({ "pattern": pattern }))
-                            .is_ok_and(|v| v.is_valid(&Value::String(key.to_owned())));
-                    if matches {
+                    if self.matches(pattern, key) {
                         matched = true;
                         self.expand(schema, &mut all, 0);
                     }
@@ -331,7 +422,9 @@ impl<'s> Pruner<'s> {
         drift: &mut Drift,
     ) -> Option<Value> {
         self.work += 1;
-        if !all.nodes.iter().all(|node| admits(node, value)) {
+        // A schema that makes pruning endless (hostile or pathological) loses the rest of the
+        // value rather than the thread: leaving a part out always conforms.
+        if self.work > HARD_LIMIT || !all.nodes.iter().all(|node| admits(node, value)) {
             return None;
         }
         if let Some((choice, rest)) = all.choices.split_first() {
@@ -342,6 +435,7 @@ impl<'s> Pruner<'s> {
                 nodes: &all.nodes,
                 choice,
                 rest,
+                decided: &all.decided,
                 depth: choices + 1,
             };
             return self.choose(value, open, path, drift);
@@ -363,11 +457,19 @@ impl<'s> Pruner<'s> {
         path: &mut Vec<String>,
         drift: &mut Drift,
     ) -> Option<Value> {
-        let mut best: Option<(Value, Drift)> = None;
+        // The branch that keeps most of the value (measured in JSON bytes) wins; the first
+        // branch the value already satisfies ends the search.
+        let mut best: Option<(Value, Drift, usize)> = None;
+        let mut decided = open.decided.to_vec();
+        decided.push(open.choice);
         for branch in open.choice {
+            if self.work > WORK_LIMIT {
+                break;
+            }
             let mut all = Conjunction {
                 nodes: open.nodes.to_vec(),
                 choices: open.rest.to_vec(),
+                decided: decided.clone(),
             };
             if !self.expand(branch, &mut all, 0) {
                 continue;
@@ -379,17 +481,12 @@ impl<'s> Pruner<'s> {
             if lost.is_empty() {
                 return Some(kept);
             }
-            if best
-                .as_ref()
-                .is_none_or(|(_, fewest)| lost.len() < fewest.len())
-            {
-                best = Some((kept, lost));
-            }
-            if self.work > WORK_LIMIT {
-                break;
+            let size = crate::budget::json_len(&kept);
+            if best.as_ref().is_none_or(|(_, _, most)| size > *most) {
+                best = Some((kept, lost, size));
             }
         }
-        let (kept, lost) = best?;
+        let (kept, lost, _) = best?;
         drift.extend(lost);
         Some(kept)
     }
@@ -715,7 +812,12 @@ mod tests {
             "labels": {"email": "x@y", "team": "t"},
             "data": {"email": "a@b", "nested": [{"email": "c@d", "id": 1}]}
         });
-        remove_named(schema.as_object(), &mut value, &|name| name == "email");
+        remove_named(
+            schema.as_object(),
+            &mut value,
+            &|name| name == "email",
+            &Explicit::default(),
+        );
         assert_eq!(
             value,
             json!({
@@ -726,7 +828,12 @@ mod tests {
             })
         );
         let mut body = json!({"error": {"record": {"email": "e", "id": 2}}});
-        remove_named(None, &mut body, &|name| name == "email");
+        remove_named(
+            None,
+            &mut body,
+            &|name| name == "email",
+            &Explicit::default(),
+        );
         assert_eq!(body, json!({"error": {"record": {"id": 2}}}));
     }
 
