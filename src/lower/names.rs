@@ -43,6 +43,8 @@ pub const ERROR_MEMBER_NAMES: &[&str] = &[
     "error_description",
     "error_message",
     "errors",
+    "fault",
+    "faultstring",
     "field",
     "hint",
     "message",
@@ -117,6 +119,94 @@ pub fn name_rules(
     NameRulesIr {
         keep: Some(keep),
         drop: drop.into_iter().collect(),
+    }
+}
+
+/// Where the response schema describes a member named like a redacted one at a position no
+/// redaction path reaches (`/results/email` when the path is `/results/*/email`, in a union of
+/// one record or a list of them): `(path index, position)` pairs, at most a few per path. There
+/// the value is shown as the upstream sends it; a warning lets the architect add a path.
+pub fn redaction_gaps(schema: &Value, redact: &[WildcardPath]) -> Vec<(usize, String)> {
+    let mut gaps = Vec::new();
+    for (index, path) in redact.iter().enumerate() {
+        let Some(name) = last_name(path) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        positions_of(
+            schema,
+            schema,
+            &name,
+            &mut Vec::new(),
+            &mut Vec::new(),
+            &mut found,
+        );
+        gaps.extend(
+            found
+                .into_iter()
+                .filter(|position| {
+                    !redact
+                        .iter()
+                        .any(|p| p.segments.len() == position.len() && agree(position, &p.segments))
+                })
+                .take(MAX_GAPS)
+                .map(|position| (index, WildcardPath { segments: position }.to_string())),
+        );
+    }
+    gaps
+}
+
+/// Most gaps reported for one redaction.
+const MAX_GAPS: usize = 3;
+
+/// Deepest position searched for gaps.
+const MAX_GAP_DEPTH: usize = 8;
+
+/// Positions (with `*` for items and unnamed members) where the schema names a member `name`.
+fn positions_of<'a>(
+    root: &'a Value,
+    schema: &'a Value,
+    name: &str,
+    position: &mut Vec<Segment>,
+    stack: &mut Vec<&'a str>,
+    found: &mut Vec<Vec<Segment>>,
+) {
+    if position.len() > MAX_GAP_DEPTH || found.len() > 16 {
+        return;
+    }
+    let Value::Object(node) = schema else { return };
+    if let Some(reference) = node.get("$ref").and_then(Value::as_str)
+        && let Some(def) = defs::name_of(reference)
+        && !stack.contains(&def)
+        && let Some(target) = defs::definition(root, reference)
+    {
+        stack.push(def);
+        positions_of(root, target, name, position, stack, found);
+        stack.pop();
+    }
+    if let Some(Value::Object(properties)) = node.get("properties") {
+        for (key, member) in properties {
+            position.push(Segment::Key(key.clone()));
+            if key == name && !found.contains(position) {
+                found.push(position.clone());
+            }
+            positions_of(root, member, name, position, stack, found);
+            position.pop();
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(member) = node.get(key).filter(|m| m.is_object()) {
+            position.push(Segment::Any);
+            positions_of(root, member, name, position, stack, found);
+            position.pop();
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = node.get(key) {
+            for branch in branches {
+                positions_of(root, branch, name, position, stack, found);
+            }
+        }
     }
 }
 
@@ -236,6 +326,25 @@ impl<'a> Members<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_redacted_name_described_where_no_path_reaches_is_a_gap() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"results": {"anyOf": [
+                {"type": "array", "items": {"$ref": "#/$defs/Contact"}},
+                {"$ref": "#/$defs/Contact"}
+            ]}},
+            "$defs": {"Contact": {"type": "object", "properties": {"email": {"type": "string"}}}}
+        });
+        assert_eq!(
+            redaction_gaps(&schema, &paths(&["/results/*/email"])),
+            vec![(0, "/results/email".to_owned())]
+        );
+        assert!(
+            redaction_gaps(&schema, &paths(&["/results/*/email", "/results/email"])).is_empty()
+        );
+    }
 
     #[test]
     fn densely_linked_definitions_are_walked_once_below_the_allowlist() {

@@ -309,6 +309,24 @@ pub fn lower_output(
         }
     }
     let upstream_schema = json_schema.map(|s| builder.finish(s));
+    let redact_paths: Vec<WildcardPath> = redact.iter().map(|(_, p, _)| p.clone()).collect();
+    if let Some(schema) = &upstream_schema {
+        for (index, position) in names::redaction_gaps(schema, &redact_paths) {
+            let (i, path, _) = &redact[index];
+            diagnostics.push(
+                Diagnostic::warning(
+                    "redaction-gap",
+                    annotations.at(&format!("{response_pointer}/redact/{i}")),
+                    format!(
+                        "`{path}` does not reach the `{}` the response of {} may carry at `{position}`: there it is shown as sent",
+                        position.rsplit('/').next().unwrap_or_default(),
+                        op.label()
+                    ),
+                )
+                .with_help(format!("add `{position}` (or a path with `*` that covers both) to the redactions")),
+            );
+        }
+    }
     let names = names::name_rules(
         upstream_schema.as_ref(),
         &allow.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),

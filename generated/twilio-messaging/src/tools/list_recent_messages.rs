@@ -62,6 +62,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
                     "error_code",
                     "error_description",
                     "errors",
+                    "fault",
+                    "faultstring",
                     "field",
                     "hint",
                     "message",

@@ -54,6 +54,8 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
                     "error_description",
                     "error_message",
                     "errors",
+                    "fault",
+                    "faultstring",
                     "field",
                     "hint",
                     "message",
