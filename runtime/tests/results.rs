@@ -478,3 +478,32 @@ fn error_bodies_of_an_allowlisted_tool_show_no_bare_text() {
         );
     }
 }
+
+#[test]
+fn wildcard_allow_paths_do_not_open_error_bodies() {
+    // `/*/name` allows the name of every listed pet; an error body is not that list.
+    static LIST: OutputSpec = OutputSpec {
+        schema: None,
+        wrap: None,
+        allow: &["/*/id", "/*/name"],
+        redact: &[],
+        names: NameRules {
+            keep: Some(&["code", "id", "message"]),
+            drop: &["name", "owner"],
+        },
+        max_result_tokens: None,
+        narrow_with: &[],
+    };
+    let case = Case {
+        output: &LIST,
+        schema: None,
+        tokens: 20_000,
+    };
+    let body =
+        json!({"message": "invalid status", "pet": {"id": 1, "name": "doggie"}, "debug": {}});
+    let s = case.shape(400, Some("application/json"), body.to_string().as_bytes());
+    assert_eq!(
+        text(&s.result).concat(),
+        "upstream returned HTTP 400 Bad Request\n{\"message\":\"invalid status\"}"
+    );
+}

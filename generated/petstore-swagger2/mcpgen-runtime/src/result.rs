@@ -513,7 +513,9 @@ impl ResultPlan<'_> {
                 shape::redact(&mut value, self.output.redact);
                 if self.has_field_rules() {
                     let names = &self.output.names;
-                    let explicit = self.explicit(None);
+                    // An error body does not have the answer's shape: the allowlist's positions
+                    // (`/*/id` matches any member) say nothing about it, only names do.
+                    let explicit = conform::Explicit::default();
                     conform::remove_named(
                         None,
                         &mut value,
