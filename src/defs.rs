@@ -21,14 +21,33 @@ pub fn name_of(reference: &str) -> Option<&str> {
     reference.strip_prefix(PREFIX)
 }
 
-/// The definition a reference points to in `root`'s `$defs`.
-pub fn definition<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
-    root.get("$defs")?.get(name_of(reference)?)
+/// Where the definitions of a schema are: a root holding them under `$defs`, or a table kept
+/// beside a root that has none yet (a schema builder's, while a tool is lowered).
+pub trait Defs {
+    /// The definition named `name`.
+    fn def(&self, name: &str) -> Option<&Value>;
+}
+
+impl Defs for Value {
+    fn def(&self, name: &str) -> Option<&Value> {
+        self.get("$defs")?.get(name)
+    }
+}
+
+impl Defs for std::collections::BTreeMap<String, Value> {
+    fn def(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
+/// The definition a reference points to in `root`'s definitions.
+pub fn definition<'a, D: Defs + ?Sized>(root: &'a D, reference: &str) -> Option<&'a Value> {
+    root.def(name_of(reference)?)
 }
 
 /// `schema` with its local `$ref` followed (through chains of references, a bounded number of
 /// times); `schema` itself when it is not a reference or the target is missing.
-pub fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+pub fn resolve<'a, D: Defs + ?Sized>(root: &'a D, mut schema: &'a Value) -> &'a Value {
     for _ in 0..MAX_HOPS {
         let target = schema
             .get("$ref")

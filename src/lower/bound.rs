@@ -23,7 +23,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::defs;
+use crate::defs::{self, Defs};
 
 /// Bytes of compact JSON counted as one token (as `lint` counts them).
 pub const BYTES_PER_TOKEN: usize = 4;
@@ -56,14 +56,23 @@ pub enum Bounded {
     },
 }
 
-/// `schema` (a root with its `$defs`) within `budget`, and what was done. `finish` is applied to
-/// every candidate before it is measured (the nullability pass), so the size checked is the size
-/// published.
-pub fn bound(schema: &Value, budget: Budget, finish: impl Fn(&mut Value)) -> (Value, Bounded) {
+/// `schema` within `budget`, and what was done: its references are to `defs` (its own `$defs`,
+/// or a table beside it); `whole` makes the schema as published whole (with the `$defs` it
+/// reaches). `finish` is applied to every candidate before it is measured (the nullability
+/// pass), so the size checked is the size published.
+pub fn bound(
+    schema: &Value,
+    defs: &dyn Defs,
+    budget: Budget,
+    finish: impl Fn(&mut Value),
+    whole: impl FnOnce() -> Value,
+) -> (Value, Bounded) {
     let max_bytes = budget.max_tokens.saturating_mul(BYTES_PER_TOKEN);
     // `finish` only adds to a schema: one already too large is not copied to be measured.
-    if fits(schema, max_bytes) && depth_of(schema, schema, 0, &mut Vec::new()) <= budget.max_depth {
-        let mut whole = schema.clone();
+    if whole_fits(schema, defs, max_bytes)
+        && depth_of(defs, schema, 0, &mut Vec::new()) <= budget.max_depth
+    {
+        let mut whole = whole();
         finish(&mut whole);
         if size(&whole) <= max_bytes {
             return (whole, Bounded::Whole);
@@ -76,7 +85,8 @@ pub fn bound(schema: &Value, budget: Budget, finish: impl Fn(&mut Value)) -> (Va
     let mut deepest: Option<(Value, usize)> = None;
     for limit in 1..=budget.max_depth.max(1) {
         let first = limit == 1;
-        let Some(mut candidate) = write_out(schema, limit, Text::Brief, !first, max_bytes) else {
+        let Some(mut candidate) = write_out(schema, defs, limit, Text::Brief, !first, max_bytes)
+        else {
             break;
         };
         finish(&mut candidate);
@@ -85,7 +95,8 @@ pub fn bound(schema: &Value, budget: Budget, finish: impl Fn(&mut Value)) -> (Va
             continue;
         }
         if first {
-            let mut bare = write_out(schema, 1, Text::None, false, max_bytes).unwrap_or(candidate);
+            let mut bare =
+                write_out(schema, defs, 1, Text::None, false, max_bytes).unwrap_or(candidate);
             finish(&mut bare);
             if size(&bare) <= max_bytes {
                 return (bare, Bounded::Depth(1));
@@ -117,13 +128,14 @@ const BRIEF_CHARS: usize = 120;
 /// `schema` written out to depth `limit`; `None` when `capped` and it outgrew `max_bytes`.
 fn write_out(
     schema: &Value,
+    defs: &dyn Defs,
     limit: usize,
     text: Text,
     capped: bool,
     max_bytes: usize,
 ) -> Option<Value> {
     let inliner = Inliner {
-        root: schema,
+        root: defs,
         limit,
         text,
         room: std::cell::Cell::new(if capped { max_bytes } else { usize::MAX }),
@@ -144,6 +156,19 @@ fn brief(text: &str) -> String {
     }
     let cut: String = sentence.chars().take(BRIEF_CHARS - 1).collect();
     format!("{}…", cut.trim_end())
+}
+
+/// Whether `schema` and the definitions it reaches take at most `max_bytes` of compact JSON.
+fn whole_fits(schema: &Value, defs: &dyn Defs, max_bytes: usize) -> bool {
+    let mut room = max_bytes;
+    let reached = defs::reachable(schema, |name| defs.def(name));
+    for part in std::iter::once(schema).chain(reached.iter().filter_map(|n| defs.def(n))) {
+        if !fits(part, room) {
+            return false;
+        }
+        room -= size(part).min(room);
+    }
+    true
 }
 
 /// Whether `schema`'s compact JSON takes at most `max_bytes` (serialising stops past it).
@@ -169,7 +194,12 @@ fn size(schema: &Value) -> usize {
 }
 
 /// The nesting depth of objects and arrays a schema describes (a recursive one is unbounded).
-fn depth_of<'a>(root: &'a Value, node: &'a Value, depth: usize, path: &mut Vec<&'a str>) -> usize {
+fn depth_of<'a>(
+    root: &'a dyn Defs,
+    node: &'a Value,
+    depth: usize,
+    path: &mut Vec<&'a str>,
+) -> usize {
     if depth > 64 {
         return usize::MAX;
     }
@@ -239,7 +269,7 @@ fn children(obj: &Map<String, Value>) -> Vec<Child<'_>> {
 /// Writes a schema out without `$defs`, open below `limit`, giving up (leaving `room` at zero)
 /// once it has written about `room` bytes.
 struct Inliner<'a> {
-    root: &'a Value,
+    root: &'a dyn Defs,
     limit: usize,
     text: Text,
     room: std::cell::Cell<usize>,
@@ -394,7 +424,7 @@ fn is_scalar_id(branch: &Value) -> bool {
 }
 
 /// Whether a schema describes members or items (so that opening it loses something).
-fn describes_members(root: &Value, schema: &Value) -> bool {
+fn describes_members(root: &dyn Defs, schema: &Value) -> bool {
     let schema = defs::resolve(root, schema);
     let Value::Object(obj) = schema else {
         return false;
@@ -508,16 +538,36 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .shift_remove("parent");
-        let (out, how) = bound(&schema, budget(6, 10_000), |_| {});
+        let (out, how) = bound(
+            &schema,
+            &schema,
+            budget(6, 10_000),
+            |_| {},
+            || schema.clone(),
+        );
         assert_eq!(how, Bounded::Whole);
         assert_eq!(out, schema);
         // Too deep for the limit, or recursive: written out.
         assert_eq!(
-            bound(&schema, budget(2, 10_000), |_| {}).1,
+            bound(
+                &schema,
+                &schema,
+                budget(2, 10_000),
+                |_| {},
+                || schema.clone()
+            )
+            .1,
             Bounded::Depth(2)
         );
         assert_eq!(
-            bound(&customer_schema(), budget(6, 10_000), |_| {}).1,
+            bound(
+                &customer_schema(),
+                &customer_schema(),
+                budget(6, 10_000),
+                |_| {},
+                || customer_schema().clone()
+            )
+            .1,
             Bounded::Depth(6)
         );
     }
@@ -525,7 +575,13 @@ mod tests {
     #[test]
     fn a_recursive_schema_is_cut_at_its_first_repeat() {
         let schema = customer_schema();
-        let (out, how) = bound(&schema, budget(6, 10_000), |_| {});
+        let (out, how) = bound(
+            &schema,
+            &schema,
+            budget(6, 10_000),
+            |_| {},
+            || schema.clone(),
+        );
         assert_eq!(how, Bounded::Depth(6));
         assert!(out.get("$defs").is_none());
         // The id-or-object union keeps the id and an open object.
@@ -542,7 +598,7 @@ mod tests {
     #[test]
     fn depth_goes_down_until_the_schema_fits() {
         let schema = customer_schema();
-        let (out, how) = bound(&schema, budget(6, 60), |_| {});
+        let (out, how) = bound(&schema, &schema, budget(6, 60), |_| {}, || schema.clone());
         assert_eq!(how, Bounded::Depth(1));
         assert_eq!(
             out["properties"]["lines"],
@@ -562,7 +618,7 @@ mod tests {
             })
             .collect();
         let schema = json!({"type": "object", "properties": members});
-        let (out, how) = bound(&schema, budget(4, 100), |_| {});
+        let (out, how) = bound(&schema, &schema, budget(4, 100), |_| {}, || schema.clone());
         let Bounded::Members { kept, total } = how else {
             panic!("{how:?}")
         };
@@ -583,7 +639,13 @@ mod tests {
         let deep = json!({"lines": [{"product": {"tags": [7]}}]});
         assert!(!full.is_valid(&deep));
         for limit in 1..=6 {
-            let (out, _) = bound(&schema, budget(limit, 10_000), |_| {});
+            let (out, _) = bound(
+                &schema,
+                &schema,
+                budget(limit, 10_000),
+                |_| {},
+                || schema.clone(),
+            );
             let bounded = jsonschema::validator_for(&out).unwrap();
             assert!(bounded.is_valid(&valid), "depth {limit}: {out}");
             // `tags` sits at depth 4: described above that limit, open from it on.
@@ -607,14 +669,14 @@ mod tests {
             .collect();
         let schema = json!({"type": "object", "properties": members});
         // Whole: too large; brief descriptions fit.
-        let (out, how) = bound(&schema, budget(4, 250), |_| {});
+        let (out, how) = bound(&schema, &schema, budget(4, 250), |_| {}, || schema.clone());
         assert_eq!(how, Bounded::Depth(4));
         assert_eq!(
             out["properties"]["m0"]["description"],
             "This member says a great deal about itself."
         );
         // Smaller still: no descriptions at all, every member kept.
-        let (out, how) = bound(&schema, budget(4, 80), |_| {});
+        let (out, how) = bound(&schema, &schema, budget(4, 80), |_| {}, || schema.clone());
         assert_eq!(how, Bounded::Depth(1));
         assert_eq!(out["properties"]["m9"], json!({"type": "string"}));
     }

@@ -239,9 +239,11 @@ fn lower_tracking(
         }
         name => name.map_or(Identity::ServiceAccount, tool::identity_of),
     };
-    // Tools are independent: lower them in parallel, then merge in name order.
+    // Tools are independent: lower them in parallel, then merge in name order. The
+    // definitions they reach are normalised once, shared.
     let selected: Vec<(&ToolName, &(&String, &crate::annotations::ToolEntry))> =
         selected.iter().collect();
+    let defs = schema::DefCache::new();
     let lowered = crate::parallel::map(&selected, |(name, (key, entry))| {
         let mut diagnostics = Diagnostics::new();
         let pointer = format!("/tools/{}", escape_token(key));
@@ -278,7 +280,10 @@ fn lower_tracking(
             spec,
             default_identity,
             profiles: &profiles,
-            output_schema: file.server.output_schema.as_ref(),
+            shared: tool::Shared {
+                output_schema: file.server.output_schema.as_ref(),
+                defs: &defs,
+            },
         };
         let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);
         vec![((*key).clone(), Some(tool), diagnostics)]

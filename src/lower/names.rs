@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::defs;
+use crate::defs::{self, Defs};
 use crate::ir::NameRulesIr;
 use crate::wildcard::{Segment, WildcardPath};
 
@@ -72,6 +72,7 @@ const MAX_DEPTH: usize = 32;
 /// upstream response schema with its `$defs`, before shaping).
 pub fn name_rules(
     schema: Option<&Value>,
+    defs: &dyn Defs,
     allow: &[WildcardPath],
     redact: &[WildcardPath],
 ) -> NameRulesIr {
@@ -96,7 +97,7 @@ pub fn name_rules(
         .collect();
     if let Some(root) = schema {
         let mut names = Members {
-            root,
+            root: defs,
             allow,
             allowed: &mut allowed,
             left_out: &mut drop,
@@ -126,7 +127,11 @@ pub fn name_rules(
 /// redaction path reaches (`/results/email` when the path is `/results/*/email`, in a union of
 /// one record or a list of them): `(path index, position)` pairs, at most a few per path. There
 /// the value is shown as the upstream sends it; a warning lets the architect add a path.
-pub fn redaction_gaps(schema: &Value, redact: &[WildcardPath]) -> Vec<(usize, String)> {
+pub fn redaction_gaps(
+    schema: &Value,
+    defs: &dyn Defs,
+    redact: &[WildcardPath],
+) -> Vec<(usize, String)> {
     let mut gaps = Vec::new();
     for (index, path) in redact.iter().enumerate() {
         let Some(name) = last_name(path) else {
@@ -134,7 +139,7 @@ pub fn redaction_gaps(schema: &Value, redact: &[WildcardPath]) -> Vec<(usize, St
         };
         let mut found = Vec::new();
         positions_of(
-            schema,
+            defs,
             schema,
             &name,
             &mut Vec::new(),
@@ -164,7 +169,7 @@ const MAX_GAP_DEPTH: usize = 8;
 
 /// Positions (with `*` for items and unnamed members) where the schema names a member `name`.
 fn positions_of<'a>(
-    root: &'a Value,
+    root: &'a dyn Defs,
     schema: &'a Value,
     name: &str,
     position: &mut Vec<Segment>,
@@ -228,7 +233,7 @@ fn agree(a: &[Segment], b: &[Segment]) -> bool {
 /// Sorts the response schema's member names into those the allowlist lets through and those
 /// it leaves out.
 struct Members<'a> {
-    root: &'a Value,
+    root: &'a dyn Defs,
     allow: &'a [WildcardPath],
     allowed: &'a mut BTreeSet<String>,
     left_out: &'a mut BTreeSet<String>,
@@ -338,11 +343,16 @@ mod tests {
             "$defs": {"Contact": {"type": "object", "properties": {"email": {"type": "string"}}}}
         });
         assert_eq!(
-            redaction_gaps(&schema, &paths(&["/results/*/email"])),
+            redaction_gaps(&schema, &schema, &paths(&["/results/*/email"])),
             vec![(0, "/results/email".to_owned())]
         );
         assert!(
-            redaction_gaps(&schema, &paths(&["/results/*/email", "/results/email"])).is_empty()
+            redaction_gaps(
+                &schema,
+                &schema,
+                &paths(&["/results/*/email", "/results/email"])
+            )
+            .is_empty()
         );
     }
 
@@ -364,7 +374,7 @@ mod tests {
             .collect();
         let schema = json!({"type": "object", "properties": {"root": {"$ref": "#/$defs/S0"}, "secret": {"type": "string"}}, "$defs": defs});
         let started = std::time::Instant::now();
-        let rules = name_rules(Some(&schema), &paths(&["/root/to_S1"]), &[]);
+        let rules = name_rules(Some(&schema), &schema, &paths(&["/root/to_S1"]), &[]);
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
         assert!(rules.drop.contains(&"secret".to_owned()));
         assert!(rules.keep.unwrap().contains(&"root".to_owned()));
@@ -399,7 +409,7 @@ mod tests {
     #[test]
     fn no_rules_no_names() {
         assert_eq!(
-            name_rules(Some(&schema()), &[], &[]),
+            name_rules(Some(&schema()), &schema(), &[], &[]),
             NameRulesIr::default()
         );
     }
@@ -408,6 +418,7 @@ mod tests {
     fn redactions_drop_their_last_named_segment() {
         let rules = name_rules(
             Some(&schema()),
+            &schema(),
             &[],
             &paths(&["/results/*/email", "/results/*/owner/*", "/results/0/ssn"]),
         );
@@ -419,7 +430,7 @@ mod tests {
             }
         );
         // A path with no named segment redacts every member: error bodies show none.
-        let rules = name_rules(Some(&schema()), &[], &paths(&["/*"]));
+        let rules = name_rules(Some(&schema()), &schema(), &[], &paths(&["/*"]));
         assert_eq!(rules.keep, Some(vec![]));
     }
 
@@ -427,6 +438,7 @@ mod tests {
     fn an_allowlist_keeps_what_it_lets_through_and_drops_what_it_leaves_out() {
         let rules = name_rules(
             Some(&schema()),
+            &schema(),
             &paths(&["/total", "/results/*/id", "/results/*/owner"]),
             &paths(&["/results/*/owner/email"]),
         );

@@ -14,6 +14,7 @@ use crate::lower::names;
 use crate::lower::operations::OperationRef;
 use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
+use crate::lower::tool::Shared;
 use crate::wildcard::WildcardPath;
 use serde_json::{Value, json};
 
@@ -44,6 +45,9 @@ pub const DEFAULT_OUTPUT_MAX_DEPTH: u32 = 6;
 
 /// Default size of a bounded output schema, in tokens.
 pub const DEFAULT_OUTPUT_MAX_TOKENS: u32 = 1_000;
+
+/// Size of the response schema a tool's tests sample canned answers from, in tokens.
+const SAMPLED_SCHEMA_TOKENS: usize = 16_000;
 
 /// The output schema policy in force for one tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,11 +95,11 @@ type SchemaAt<'a> = (crate::load::DocKey, String, &'a Value);
 type Primary<'a> = (u16, String, Option<SchemaAt<'a>>);
 
 /// Lowers the responses of `op` under the tool's `response` entry.
-pub fn lower_output(
-    specs: &SpecSet,
-    op: &OperationRef<'_>,
+pub fn lower_output<'a>(
+    specs: &'a SpecSet,
+    op: &OperationRef<'a>,
     entry: &ResponseEntry,
-    server_policy: Option<&OutputSchemaEntry>,
+    shared: Shared<'a>,
     annotations: &AnnotationCtx,
     tool_pointer: &str,
     diagnostics: &mut Diagnostics,
@@ -170,7 +174,7 @@ pub fn lower_output(
     };
     let (status, media_type, schema) = primary.unwrap_or((200, String::new(), None));
 
-    let mut builder = SchemaBuilder::new(specs, Direction::Response);
+    let mut builder = SchemaBuilder::shared(specs, Direction::Response, shared.defs);
     let json_schema = match schema {
         Some((doc, pointer, schema)) if is_json(&media_type) || media_type == "*/*" => {
             Some(builder.root(&doc, &pointer, schema))
@@ -276,17 +280,24 @@ pub fn lower_output(
             wrap = Some(WRAP_MEMBER.to_owned());
             json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
         };
-        let finished = builder.finish(root);
-        let policy = OutputPolicy::resolve(entry.output_schema.as_ref(), server_policy);
+        let policy = OutputPolicy::resolve(entry.output_schema.as_ref(), shared.output_schema);
+        // Written out whole (with the definitions it reaches) only when it is published so.
         let finished = match policy.mode {
             OutputSchemaMode::Full => {
-                let mut full = finished;
+                let mut full = builder.finish(root);
                 accept_null_below_the_root(&mut full);
                 Some(full)
             }
-            OutputSchemaMode::Bounded => {
-                Some(bound::bound(&finished, policy.budget, accept_null_below_the_root).0)
-            }
+            OutputSchemaMode::Bounded => Some(
+                bound::bound(
+                    &root,
+                    builder.defs(),
+                    policy.budget,
+                    accept_null_below_the_root,
+                    || builder.finish(root.clone()),
+                )
+                .0,
+            ),
             OutputSchemaMode::None => None,
         };
         // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
@@ -308,10 +319,10 @@ pub fn lower_output(
             ),
         }
     }
-    let upstream_schema = json_schema.map(|s| builder.finish(s));
     let redact_paths: Vec<WildcardPath> = redact.iter().map(|(_, p, _)| p.clone()).collect();
-    if let Some(schema) = &upstream_schema {
-        for (index, position) in names::redaction_gaps(schema, &redact_paths) {
+    let allow_paths: Vec<WildcardPath> = allow.iter().map(|(_, p)| p.clone()).collect();
+    if let Some(schema) = &json_schema {
+        for (index, position) in names::redaction_gaps(schema, builder.defs(), &redact_paths) {
             let (i, path, _) = &redact[index];
             diagnostics.push(
                 Diagnostic::warning(
@@ -328,10 +339,33 @@ pub fn lower_output(
         }
     }
     let names = names::name_rules(
-        upstream_schema.as_ref(),
-        &allow.iter().map(|(_, p)| p.clone()).collect::<Vec<_>>(),
-        &redact.iter().map(|(_, p, _)| p.clone()).collect::<Vec<_>>(),
+        json_schema.as_ref(),
+        builder.defs(),
+        &allow_paths,
+        &redact_paths,
     );
+    // What the tool's tests sample canned answers from: the upstream's schema, bounded
+    // generously (deeper than any rule's path) rather than copied whole for every tool.
+    let upstream_schema = json_schema.map(|schema| {
+        let deepest = allow_paths
+            .iter()
+            .chain(&redact_paths)
+            .map(|p| p.segments.len())
+            .max()
+            .unwrap_or(0);
+        let budget = Budget {
+            max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
+            max_tokens: SAMPLED_SCHEMA_TOKENS,
+        };
+        bound::bound(
+            &schema,
+            builder.defs(),
+            budget,
+            |_| {},
+            || builder.finish(schema.clone()),
+        )
+        .0
+    });
     Output {
         output: OutputIr {
             schema: output_schema,

@@ -16,6 +16,7 @@ use crate::load::pointer::escape_token;
 use crate::load::{DocKey, SpecSet, SpecVersion};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 /// Which side of the API a schema describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +101,99 @@ pub struct SchemaBuilder<'a> {
     defs: BTreeMap<String, Value>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
     pub diagnostics: Diagnostics,
+    /// Definitions normalised once for every tool of the server, when shared.
+    shared: Option<&'a DefCache<'a>>,
+    /// While normalising a definition for the cache: the references met, in order (their names
+    /// are each builder's to give, so placeholders stand in for them).
+    recording: Option<Vec<Target<'a>>>,
+}
+
+/// A referenced schema: its document, pointer and value.
+type Target<'a> = (DocKey, String, &'a Value);
+
+/// What the `$ref` of a cached definition holds until a builder names its target: this prefix
+/// and the target's index in [`Normalized::refs`].
+const PLACEHOLDER: &str = "\u{1}ref:";
+
+/// Definitions normalised once per server and direction, shared by every tool's builders (a
+/// spec whose responses reach hundreds of shared objects would otherwise normalise each of them
+/// once per tool). Each builder still names definitions itself, in the order it meets them, so
+/// output is the same as without sharing.
+#[derive(Default)]
+pub struct DefCache<'a> {
+    entries: std::sync::Mutex<BTreeMap<CacheKey, Slot<'a>>>,
+}
+
+/// A cached definition's key: request side or not, document, pointer.
+type CacheKey = (bool, DocKey, String);
+
+/// A cached definition, normalised by the first builder that needs it.
+type Slot<'a> = Arc<OnceLock<Arc<Normalized<'a>>>>;
+
+/// One definition normalised, with its references as placeholders.
+struct Normalized<'a> {
+    value: Value,
+    refs: Vec<Target<'a>>,
+    diagnostics: Diagnostics,
+}
+
+impl<'a> DefCache<'a> {
+    /// An empty cache.
+    pub fn new() -> Self {
+        DefCache::default()
+    }
+
+    fn get(
+        &self,
+        specs: &'a SpecSet,
+        direction: Direction,
+        target: &Target<'a>,
+    ) -> Arc<Normalized<'a>> {
+        let key = (
+            direction == Direction::Request,
+            target.0.clone(),
+            target.1.clone(),
+        );
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            entries.entry(key).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let mut builder = SchemaBuilder::new(specs, direction);
+            builder.recording = Some(Vec::new());
+            let value = builder.normalize(&target.0, &target.1, target.2, 0);
+            Arc::new(Normalized {
+                value,
+                refs: builder.recording.take().unwrap_or_default(),
+                diagnostics: builder.diagnostics,
+            })
+        })
+        .clone()
+    }
+}
+
+/// `value` with each placeholder `$ref` replaced by the reference to its definition's name.
+fn named(value: &Value, names: &[String]) -> Value {
+    match value {
+        Value::Object(obj) => Value::Object(
+            obj.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) if r.starts_with(PLACEHOLDER) => r
+                            [PLACEHOLDER.len()..]
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| names.get(i))
+                            .map_or_else(|| v.clone(), |n| Value::String(defs::reference_to(n))),
+                        _ => named(v, names),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| named(v, names)).collect()),
+        other => other.clone(),
+    }
 }
 
 impl<'a> SchemaBuilder<'a> {
@@ -112,6 +206,16 @@ impl<'a> SchemaBuilder<'a> {
             names: BTreeMap::new(),
             defs: BTreeMap::new(),
             diagnostics: Diagnostics::new(),
+            shared: None,
+            recording: None,
+        }
+    }
+
+    /// A builder that takes its definitions from `cache` (shared by the server's tools).
+    pub fn shared(specs: &'a SpecSet, direction: Direction, cache: &'a DefCache<'a>) -> Self {
+        SchemaBuilder {
+            shared: Some(cache),
+            ..SchemaBuilder::new(specs, direction)
         }
     }
 
@@ -153,6 +257,11 @@ impl<'a> SchemaBuilder<'a> {
         root
     }
 
+    /// The definitions normalised so far, by name (what this builder's `$ref`s point to).
+    pub fn defs(&self) -> &dyn defs::Defs {
+        &self.defs
+    }
+
     /// The definition a local `#/$defs/<name>` reference points to.
     pub fn definition(&self, reference: &str) -> Option<&Value> {
         defs::name_of(reference).and_then(|name| self.defs.get(name))
@@ -164,10 +273,14 @@ impl<'a> SchemaBuilder<'a> {
     }
 
     /// The definition name for a referenced schema, normalising it on first use.
-    fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &Value) -> String {
+    fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &'a Value) -> String {
         let key = (doc.clone(), pointer.to_owned());
         if let Some(name) = self.names.get(&key) {
             return name.clone();
+        }
+        if let Some(recording) = &mut self.recording {
+            recording.push((doc.clone(), pointer.to_owned(), target));
+            return format!("{PLACEHOLDER}{}", recording.len() - 1);
         }
         let base = def_base_name(doc, pointer);
         let mut name = base.clone();
@@ -177,7 +290,25 @@ impl<'a> SchemaBuilder<'a> {
             n += 1;
         }
         self.names.insert(key, name.clone());
-        let normalized = self.normalize(doc, pointer, target, 0);
+        let normalized = match self.shared {
+            Some(cache) => {
+                let cached = cache.get(
+                    self.specs,
+                    self.direction,
+                    &(doc.clone(), pointer.to_owned(), target),
+                );
+                self.diagnostics.extend(cached.diagnostics.clone());
+                // The targets are named in the order normalising this definition meets them,
+                // as without the cache.
+                let names: Vec<String> = cached
+                    .refs
+                    .iter()
+                    .map(|(d, p, v)| self.reference_name(d, p, v))
+                    .collect();
+                named(&cached.value, &names)
+            }
+            None => self.normalize(doc, pointer, target, 0),
+        };
         self.defs.insert(name.clone(), normalized);
         name
     }
@@ -217,7 +348,12 @@ impl<'a> SchemaBuilder<'a> {
                     let (tdoc, tpointer, tvalue) =
                         (target.doc.clone(), target.pointer.clone(), target.value);
                     let name = self.reference_name(&tdoc, &tpointer, tvalue);
-                    out.insert("$ref".to_owned(), Value::String(defs::reference_to(&name)));
+                    let reference = if name.starts_with(PLACEHOLDER) {
+                        name
+                    } else {
+                        defs::reference_to(&name)
+                    };
+                    out.insert("$ref".to_owned(), Value::String(reference));
                 }
                 Err(err) => {
                     self.diagnostics.push(

@@ -13,7 +13,7 @@ use crate::lower::operations::OperationRef;
 use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
 use crate::lower::profile::{self, Profile};
 use crate::lower::response::lower_output;
-use crate::lower::schema::{Direction, SchemaBuilder};
+use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
 use crate::naming::{RustIdent, ToolName};
 use serde_json::{Value, json};
@@ -42,8 +42,17 @@ pub struct ToolInput<'a> {
     pub default_identity: Identity,
     /// Client profiles the input schema must suit.
     pub profiles: &'a [Profile],
-    /// The server's output schema policy (`server.output_schema`), which the tool may override.
+    /// What the server's tools share: the output schema policy and normalised definitions.
+    pub shared: Shared<'a>,
+}
+
+/// What every tool of a server shares while it is lowered.
+#[derive(Clone, Copy)]
+pub struct Shared<'a> {
+    /// The server's output schema policy (`server.output_schema`), which a tool may override.
     pub output_schema: Option<&'a OutputSchemaEntry>,
+    /// Definitions normalised once for all tools.
+    pub defs: &'a DefCache<'a>,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -62,7 +71,7 @@ pub fn lower_tool(
         spec,
         default_identity,
         profiles,
-        output_schema,
+        shared,
     } = input;
     let hints = hints(op, entry, annotations, &pointer, &name, diagnostics);
     let confirm = entry
@@ -94,7 +103,7 @@ pub fn lower_tool(
         );
     }
 
-    let mut builder = SchemaBuilder::new(spec, Direction::Request);
+    let mut builder = SchemaBuilder::shared(spec, Direction::Request, shared.defs);
     let at = ToolEntryAt {
         entry,
         annotations,
@@ -172,7 +181,7 @@ pub fn lower_tool(
         spec,
         op,
         &entry.response,
-        output_schema,
+        shared,
         annotations,
         &pointer,
         diagnostics,
