@@ -40,6 +40,12 @@ impl Defs for std::collections::BTreeMap<String, Value> {
     }
 }
 
+impl Defs for std::collections::BTreeMap<String, std::sync::Arc<Value>> {
+    fn def(&self, name: &str) -> Option<&Value> {
+        self.get(name).map(|d| &**d)
+    }
+}
+
 /// The definition a reference points to in `root`'s definitions.
 pub fn definition<'a, D: Defs + ?Sized>(root: &'a D, reference: &str) -> Option<&'a Value> {
     root.def(name_of(reference)?)

@@ -158,17 +158,46 @@ fn brief(text: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// Whether `schema` and the definitions it reaches take at most `max_bytes` of compact JSON.
+/// Whether `schema` and the definitions it reaches take at most `max_bytes` of compact JSON
+/// (the walk stops as soon as they do not).
 fn whole_fits(schema: &Value, defs: &dyn Defs, max_bytes: usize) -> bool {
     let mut room = max_bytes;
-    let reached = defs::reachable(schema, |name| defs.def(name));
-    for part in std::iter::once(schema).chain(reached.iter().filter_map(|n| defs.def(n))) {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = vec![schema];
+    while let Some(part) = queue.pop() {
         if !fits(part, room) {
             return false;
         }
         room -= size(part).min(room);
+        let mut references = Vec::new();
+        collect_refs(part, &mut references);
+        for name in references {
+            if seen.insert(name)
+                && let Some(def) = defs.def(name)
+            {
+                queue.push(def);
+            }
+        }
     }
     true
+}
+
+/// The definition names a schema refers to directly (not through its definitions).
+fn collect_refs<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+    match value {
+        Value::Object(obj) => {
+            if let Some(name) = obj
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(defs::name_of)
+            {
+                out.push(name);
+            }
+            obj.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
 
 /// Whether `schema`'s compact JSON takes at most `max_bytes` (serialising stops past it).

@@ -97,8 +97,8 @@ pub struct SchemaBuilder<'a> {
     dialect: SpecVersion,
     /// Definition name assigned to each referenced schema (by document and pointer).
     names: BTreeMap<(DocKey, String), String>,
-    /// Normalised definitions, by name.
-    defs: BTreeMap<String, Value>,
+    /// Normalised definitions, by name (shared with the cache when named as it names them).
+    defs: BTreeMap<String, Arc<Value>>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
     pub diagnostics: Diagnostics,
     /// Definitions normalised once for every tool of the server, when shared.
@@ -135,6 +135,9 @@ struct Normalized<'a> {
     value: Value,
     refs: Vec<Target<'a>>,
     diagnostics: Diagnostics,
+    /// The value with each reference named by its target's base name: what nearly every
+    /// builder names them, so it is written once and shared.
+    usual: OnceLock<Arc<Value>>,
 }
 
 impl<'a> DefCache<'a> {
@@ -166,6 +169,7 @@ impl<'a> DefCache<'a> {
                 value,
                 refs: builder.recording.take().unwrap_or_default(),
                 diagnostics: builder.diagnostics,
+                usual: OnceLock::new(),
             })
         })
         .clone()
@@ -250,7 +254,7 @@ impl<'a> SchemaBuilder<'a> {
         {
             let defs: Map<String, Value> = used
                 .into_iter()
-                .filter_map(|name| self.defs.get(&name).map(|d| (name, d.clone())))
+                .filter_map(|name| self.defs.get(&name).map(|d| (name, Value::clone(d))))
                 .collect();
             obj.insert("$defs".to_owned(), Value::Object(defs));
         }
@@ -264,12 +268,12 @@ impl<'a> SchemaBuilder<'a> {
 
     /// The definition a local `#/$defs/<name>` reference points to.
     pub fn definition(&self, reference: &str) -> Option<&Value> {
-        defs::name_of(reference).and_then(|name| self.defs.get(name))
+        defs::name_of(reference).and_then(|name| self.defs.get(name).map(|d| &**d))
     }
 
     /// Names of definitions reachable from `root`, sorted.
     fn used_defs(&self, root: &Value) -> BTreeSet<String> {
-        defs::reachable(root, |name| self.defs.get(name))
+        defs::reachable(root, |name| self.defs.get(name).map(|d| &**d))
     }
 
     /// The definition name for a referenced schema, normalising it on first use.
@@ -305,9 +309,21 @@ impl<'a> SchemaBuilder<'a> {
                     .iter()
                     .map(|(d, p, v)| self.reference_name(d, p, v))
                     .collect();
-                named(&cached.value, &names)
+                let usual = cached
+                    .refs
+                    .iter()
+                    .zip(&names)
+                    .all(|((d, p, _), n)| def_base_name(d, p) == *n);
+                if usual {
+                    cached
+                        .usual
+                        .get_or_init(|| Arc::new(named(&cached.value, &names)))
+                        .clone()
+                } else {
+                    Arc::new(named(&cached.value, &names))
+                }
             }
-            None => self.normalize(doc, pointer, target, 0),
+            None => Arc::new(self.normalize(doc, pointer, target, 0)),
         };
         self.defs.insert(name.clone(), normalized);
         name
