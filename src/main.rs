@@ -2,7 +2,6 @@
 //!
 //! Exit codes: 0 success, 1 problems in the inputs (diagnostics), 2 usage errors.
 
-
 /// mcpgen allocates many small JSON values on every core; mimalloc keeps that cheap.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
