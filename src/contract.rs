@@ -4,8 +4,11 @@
 //! Built from the IR only (pure). Per tool: name, title, description, input and output JSON
 //! Schema as clients see them, hints, scopes, confirmation, upstream identity, response shaping,
 //! the source operation and a content hash; per server: name, version (the contract version),
-//! scopes and the source files with their hashes. Object keys are sorted at every depth, so the
-//! file only changes when the contract does.
+//! scopes and the source files with their hashes. Object keys are sorted at every depth except
+//! inside the schemas, which keep the order `tools/list` publishes (a model reads properties in
+//! that order), so the file only changes when the contract does. Generated servers read their
+//! schemas from this file: each schema is written once, and what reviewers diff is what is
+//! served.
 
 use crate::ir::{BodyValue, RedactAction, ServerIr, ToolIr, ValueSource};
 use serde::{Deserialize, Serialize};
@@ -15,8 +18,12 @@ use std::collections::BTreeMap;
 /// File name of the contract, at the root of the generated crate.
 pub const CONTRACT_FILE: &str = "mcp-contract.json";
 
-/// Version of the contract file's format.
-pub const FORMAT: u32 = 1;
+/// Version of the contract file's format. Format 1 sorted the keys inside schemas too; it is
+/// still read (by `diff`), as its content is the same.
+pub const FORMAT: u32 = 2;
+
+/// The oldest contract format this mcpgen reads.
+const OLDEST_FORMAT: u32 = 1;
 
 /// A server's tool contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,14 +45,14 @@ pub struct Contract {
 pub struct ServerContract {
     /// `serverInfo.name`.
     pub name: String,
-    /// The contract version: the server's version, reported in `serverInfo.version`; bump its
-    /// major part for breaking changes.
-    pub version: String,
-    /// Every scope some tool requires.
-    pub scopes: Vec<String>,
     /// Client profiles the input schemas were normalised for (`server.profiles`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    /// Every scope some tool requires.
+    pub scopes: Vec<String>,
+    /// The contract version: the server's version, reported in `serverInfo.version`; bump its
+    /// major part for breaking changes.
+    pub version: String,
 }
 
 /// One input file.
@@ -62,46 +69,46 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolContract {
-    /// Title.
-    pub title: Option<String>,
+    /// MCP tool annotations.
+    pub annotations: Annotations,
+    /// Whether a human must confirm each call.
+    pub confirm: bool,
     /// Description shown to the model.
     pub description: String,
+    /// `sha256:` hash of everything above, in canonical form (the tool's contract version).
+    pub hash: String,
+    /// Whose identity reaches the upstream.
+    pub identity: String,
     /// Input JSON Schema, as published in `tools/list`.
     pub input_schema: Value,
+    /// The upstream operation.
+    pub operation: OperationContract,
+    /// Output JSON Schema, when results are structured.
+    pub output_schema: Option<Value>,
+    /// Shaping of results before they leave the server.
+    pub response: ResponseContract,
+    /// Scopes a caller needs.
+    pub scopes: Vec<String>,
     /// The schema derived from the spec that arguments are validated against, when a client
     /// profile rewrote the published one (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_input_schema: Option<Value>,
-    /// Output JSON Schema, when results are structured.
-    pub output_schema: Option<Value>,
-    /// MCP tool annotations.
-    pub annotations: Annotations,
-    /// Scopes a caller needs.
-    pub scopes: Vec<String>,
-    /// Whether a human must confirm each call.
-    pub confirm: bool,
-    /// Whose identity reaches the upstream.
-    pub identity: String,
-    /// Shaping of results before they leave the server.
-    pub response: ResponseContract,
-    /// The upstream operation.
-    pub operation: OperationContract,
-    /// `sha256:` hash of everything above, in canonical form (the tool's contract version).
-    pub hash: String,
+    /// Title.
+    pub title: Option<String>,
 }
 
 /// MCP tool annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Annotations {
-    /// `readOnlyHint`.
-    pub read_only: bool,
     /// `destructiveHint`.
     pub destructive: bool,
     /// `idempotentHint`.
     pub idempotent: bool,
     /// `openWorldHint`.
     pub open_world: bool,
+    /// `readOnlyHint`.
+    pub read_only: bool,
 }
 
 /// Response shaping.
@@ -118,13 +125,13 @@ pub struct ResponseContract {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedactionContract {
-    /// Path with `*` wildcards.
-    pub path: String,
     /// `remove` or `mask`.
     pub action: String,
     /// For `mask`: trailing characters kept.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub keep_last: u8,
+    /// Path with `*` wildcards.
+    pub path: String,
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -135,19 +142,19 @@ fn is_zero(n: &u8) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperationContract {
-    /// `operationId`.
-    pub operation_id: Option<String>,
-    /// HTTP method.
-    pub method: String,
-    /// Path template.
-    pub path: String,
-    /// Spec file.
-    pub spec: String,
     /// Values the server always sends (`<location>:<name>` → value): the narrowing the model
     /// cannot change.
     pub fixed: BTreeMap<String, Value>,
     /// Values the server reads from its environment (`<location>:<name>` → variable).
     pub from_env: BTreeMap<String, String>,
+    /// HTTP method.
+    pub method: String,
+    /// `operationId`.
+    pub operation_id: Option<String>,
+    /// Path template.
+    pub path: String,
+    /// Spec file.
+    pub spec: String,
 }
 
 /// The contract of a lowered server.
@@ -245,7 +252,9 @@ fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, St
     for (key, source) in params.chain(fields) {
         match source {
             ValueSource::Fixed(value) => {
-                fixed.insert(key, value.clone());
+                let mut value = value.clone();
+                value.sort_all_objects();
+                fixed.insert(key, value);
             }
             ValueSource::Env { var, .. } => {
                 from_env.insert(key, var.to_string());
@@ -268,9 +277,11 @@ pub fn hash_of(contract: &ToolContract) -> String {
     )
 }
 
-/// The contract as its file's text: canonical JSON, pretty-printed, one trailing newline.
+/// The contract as its file's text: pretty-printed JSON, one trailing newline. Serialised
+/// directly (no copy): every struct declares its fields in sorted order, maps are `BTreeMap`s,
+/// fixed values are sorted when built, and schemas keep their published order.
 pub fn to_text(contract: &Contract) -> String {
-    let mut text = serde_json::to_string_pretty(&canonical(contract)).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(contract).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -285,9 +296,10 @@ fn canonical(value: &impl Serialize) -> Value {
 /// Parses a contract file's text.
 pub fn from_text(text: &str) -> Result<Contract, String> {
     let contract: Contract = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    if contract.format != FORMAT {
+    if !(OLDEST_FORMAT..=FORMAT).contains(&contract.format) {
         return Err(format!(
-            "contract format {} is not supported (this mcpgen reads format {FORMAT})",
+            "contract format {} is not supported (this mcpgen reads formats {OLDEST_FORMAT} to \
+             {FORMAT})",
             contract.format
         ));
     }
@@ -298,6 +310,86 @@ pub fn from_text(text: &str) -> Result<Contract, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Whether every object's keys are in byte order, at every depth.
+    fn sorted_at_every_depth(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => {
+                map.keys().zip(map.keys().skip(1)).all(|(a, b)| a < b)
+                    && map.values().all(sorted_at_every_depth)
+            }
+            Value::Array(items) => items.iter().all(sorted_at_every_depth),
+            _ => true,
+        }
+    }
+
+    #[test]
+    fn the_file_is_sorted_except_inside_schemas_which_keep_their_order() {
+        let schema = json!({"type": "object", "properties": {"zeta": {}, "alpha": {}}});
+        let tool = ToolContract {
+            annotations: Annotations {
+                destructive: false,
+                idempotent: true,
+                open_world: true,
+                read_only: true,
+            },
+            confirm: false,
+            description: "d".to_owned(),
+            hash: String::new(),
+            identity: "service_account".to_owned(),
+            input_schema: schema.clone(),
+            operation: OperationContract {
+                fixed: BTreeMap::from([("query:f".to_owned(), json!({"b": 1, "a": 2}))]),
+                from_env: BTreeMap::new(),
+                method: "GET".to_owned(),
+                operation_id: None,
+                path: "/x".to_owned(),
+                spec: "s.yaml".to_owned(),
+            },
+            output_schema: Some(schema.clone()),
+            response: ResponseContract {
+                allow: vec![],
+                redact: vec![RedactionContract {
+                    action: "mask".to_owned(),
+                    keep_last: 4,
+                    path: "/card".to_owned(),
+                }],
+            },
+            scopes: vec![],
+            spec_input_schema: Some(schema.clone()),
+            title: Some("t".to_owned()),
+        };
+        let contract = Contract {
+            format: FORMAT,
+            server: ServerContract {
+                name: "n".to_owned(),
+                profiles: vec!["openai".to_owned()],
+                scopes: vec![],
+                version: "1.0.0".to_owned(),
+            },
+            sources: vec![Source {
+                path: "s.yaml".to_owned(),
+                sha256: "0".to_owned(),
+            }],
+            tools: BTreeMap::from([("t".to_owned(), tool)]),
+        };
+        let text = to_text(&contract);
+        let mut written: Value = serde_json::from_str(&text).unwrap();
+        for key in ["input_schema", "output_schema", "spec_input_schema"] {
+            let kept = written["tools"]["t"][key].take();
+            let order: Vec<&String> = kept["properties"].as_object().unwrap().keys().collect();
+            assert_eq!(order, ["zeta", "alpha"], "{key} keeps its order");
+        }
+        // The fixed value here was not sorted when built: the writer keeps what it is given.
+        written["tools"]["t"]["operation"]["fixed"].take();
+        assert!(sorted_at_every_depth(&written), "{text}");
+        assert_eq!(from_text(&text).unwrap(), contract);
+        // Format 1 files (sorted inside schemas too) are still read; unknown formats are not.
+        let old = text.replacen("\"format\": 2", "\"format\": 1", 1);
+        assert_eq!(from_text(&old).unwrap().format, 1);
+        let future = text.replacen("\"format\": 2", "\"format\": 3", 1);
+        assert!(from_text(&future).unwrap_err().contains("formats 1 to 2"));
+    }
 
     #[test]
     fn canonical_sorts_keys_at_every_depth() {

@@ -11,12 +11,14 @@ use std::sync::{Arc, OnceLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::confirm::CONFIRMATION_ARGUMENT;
 use crate::request::RequestPlan;
-use crate::spec::{BodyValue, ServerSpec, ToolSpec, ValueSource};
+use crate::spec::{BodyValue, SchemaText, ServerSpec, ToolSpec, ValueSource};
 use crate::validate::SchemaValidator;
 
 /// Largest total of published schema text (bytes) for which built tools are kept: above it,
@@ -80,10 +82,24 @@ pub struct ToolEntry {
     pub operation: String,
     /// URI of binary results embedded as resources.
     pub resource_uri: String,
+    /// The schema texts, found once at start-up.
+    schemas: SchemaTexts,
     /// The tool as published, kept once built when the whole catalog's schemas are small.
     published: Option<OnceLock<Result<Tool, String>>>,
     /// The validators, once compiled.
     compiled: OnceLock<Result<Compiled, String>>,
+}
+
+/// A tool's JSON Schema texts, wherever the spec keeps them.
+#[derive(Debug, Clone, Copy)]
+struct SchemaTexts {
+    /// The published input schema.
+    input: &'static str,
+    /// The schema arguments are checked against: the spec's, when a client profile rewrote
+    /// the published one.
+    checked: &'static str,
+    /// The published output schema, if any.
+    output: Option<&'static str>,
 }
 
 /// A tool's schemas compiled for its calls.
@@ -111,23 +127,25 @@ impl ToolEntry {
     /// a large server builds it from the static text each time; a small one keeps it.
     pub fn tool(&self) -> Result<Tool, String> {
         match &self.published {
-            Some(kept) => kept.get_or_init(|| publish(self.spec)).clone(),
-            None => publish(self.spec),
+            Some(kept) => kept
+                .get_or_init(|| publish(self.spec, &self.schemas))
+                .clone(),
+            None => publish(self.spec, &self.schemas),
         }
     }
 
     /// The compiled schemas; the error names what does not compile.
     pub fn compiled(&self) -> Result<&Compiled, &str> {
         self.compiled
-            .get_or_init(|| compile(self.spec))
+            .get_or_init(|| compile(&self.schemas))
             .as_ref()
             .map_err(String::as_str)
     }
 }
 
 /// Builds the published tool from its static spec.
-fn publish(spec: &ToolSpec) -> Result<Tool, String> {
-    let input = parse_object("input schema", spec.input_schema)?;
+fn publish(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<Tool, String> {
+    let input = parse_object("input schema", schemas.input)?;
     let mut tool = Tool::new(spec.name, spec.description, Arc::new(input)).with_annotations(
         ToolAnnotations::new()
             .read_only(spec.hints.read_only)
@@ -138,7 +156,7 @@ fn publish(spec: &ToolSpec) -> Result<Tool, String> {
     if let Some(title) = spec.title {
         tool = tool.with_title(title);
     }
-    if let Some(text) = spec.output.schema {
+    if let Some(text) = schemas.output {
         tool = tool.with_raw_output_schema(Arc::new(parse_object("output schema", text)?));
     }
     Ok(tool)
@@ -147,14 +165,11 @@ fn publish(spec: &ToolSpec) -> Result<Tool, String> {
 /// Compiles a tool's validators. A schema rewritten for a client profile may be looser (Gemini
 /// drops keywords) or say things plain JSON Schema does not (`nullable`): arguments are checked
 /// against the spec's.
-fn compile(spec: &ToolSpec) -> Result<Compiled, String> {
-    let checked = parse_object(
-        "input schema",
-        spec.spec_input_schema.unwrap_or(spec.input_schema),
-    )?;
+fn compile(schemas: &SchemaTexts) -> Result<Compiled, String> {
+    let checked = parse_object("input schema", schemas.checked)?;
     let input = SchemaValidator::compile(&Value::Object(checked))
         .map_err(|e| format!("input schema does not compile: {e}"))?;
-    let output = match spec.output.schema {
+    let output = match schemas.output {
         None => None,
         Some(text) => {
             let schema = parse_object("output schema", text)?;
@@ -182,25 +197,101 @@ fn parse_object(what: &str, text: &str) -> Result<JsonObject, String> {
     }
 }
 
-/// Checks, without building anything, that a schema text is a JSON object: a broken crate is
-/// refused at start-up rather than at its first `tools/list`.
-fn check_object(tool: &str, what: &str, text: &str) -> Result<(), StartupError> {
-    let first = text.trim_start().chars().next();
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
-    if first != Some('{') {
+/// The schemas of every tool in a contract's text (`mcp-contract.json`), borrowed from it.
+#[derive(Debug, Deserialize)]
+struct ContractSchemas<'a> {
+    #[serde(borrow)]
+    tools: HashMap<&'a str, ContractTool<'a>>,
+}
+
+/// One tool's schemas in the contract; the other members are the reviewers', not the server's.
+#[derive(Debug, Deserialize)]
+struct ContractTool<'a> {
+    #[serde(borrow)]
+    input_schema: &'a RawValue,
+    #[serde(borrow, default)]
+    spec_input_schema: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    output_schema: Option<&'a RawValue>,
+}
+
+/// Reads the contract's schemas, once: a single pass that also checks they are valid JSON.
+fn contract_schemas(server: &'static ServerSpec) -> Result<ContractSchemas<'static>, StartupError> {
+    let text = server.contract.ok_or_else(|| StartupError {
+        tool: None,
+        message: "a tool keeps its schemas in the contract, but the server has none".to_owned(),
+    })?;
+    serde_json::from_str(text).map_err(|e| StartupError {
+        tool: None,
+        message: format!("the contract (mcp-contract.json) cannot be read: {e}"),
+    })
+}
+
+/// Finds one schema's text and checks that it is a JSON object: a broken crate is refused at
+/// start-up rather than at its first `tools/list`.
+fn schema_text(
+    tool: &str,
+    what: &str,
+    schema: SchemaText,
+    in_contract: impl FnOnce() -> Result<Option<&'static RawValue>, StartupError>,
+) -> Result<&'static str, StartupError> {
+    let text = match schema {
+        SchemaText::Inline(text) => {
+            serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
+            text
+        }
+        // The contract was parsed whole: its values are valid JSON.
+        SchemaText::InContract => in_contract()?
+            .ok_or_else(|| StartupError::tool(tool, format!("the contract has no {what}")))?
+            .get(),
+    };
+    if !text.trim_start().starts_with('{') {
         return Err(StartupError::tool(
             tool,
             format!("{what} is not a JSON object"),
         ));
     }
-    Ok(())
+    Ok(text)
+}
+
+/// A tool's schema texts, from its spec or the contract.
+fn schema_texts(
+    spec: &'static ToolSpec,
+    contract: Option<&ContractSchemas<'static>>,
+) -> Result<SchemaTexts, StartupError> {
+    let name = spec.name;
+    let entry = || {
+        contract
+            .and_then(|c| c.tools.get(name))
+            .ok_or_else(|| StartupError::tool(name, "the contract has no entry for the tool"))
+    };
+    let input = schema_text(name, "input schema", spec.input_schema, || {
+        Ok(Some(entry()?.input_schema))
+    })?;
+    let checked = match spec.spec_input_schema {
+        None => input,
+        Some(schema) => schema_text(name, "spec input schema", schema, || {
+            Ok(entry()?.spec_input_schema)
+        })?,
+    };
+    let output = match spec.output.schema {
+        None => None,
+        Some(schema) => Some(schema_text(name, "output schema", schema, || {
+            Ok(entry()?.output_schema)
+        })?),
+    };
+    Ok(SchemaTexts {
+        input,
+        checked,
+        output,
+    })
 }
 
 /// Checks that a `confirm: true` tool takes the confirmation argument (an optional string the
 /// generator adds) and that no parameter or body field is sent from it: the token must never
 /// reach the upstream.
-fn check_confirmation(spec: &ToolSpec) -> Result<(), StartupError> {
+fn check_confirmation(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<(), StartupError> {
     let takes = |name: &str| match &spec.body {
         Some(body) => match &body.value {
             BodyValue::Argument { name: arg } => *arg == name,
@@ -224,9 +315,9 @@ fn check_confirmation(spec: &ToolSpec) -> Result<(), StartupError> {
         return Ok(());
     }
     // Only tools that need confirmation (a few) parse their schema here.
-    let text = spec.spec_input_schema.unwrap_or(spec.input_schema);
     let schema = Value::Object(
-        parse_object("input schema", text).map_err(|e| StartupError::tool(spec.name, e))?,
+        parse_object("input schema", schemas.checked)
+            .map_err(|e| StartupError::tool(spec.name, e))?,
     );
     let declared = schema.pointer(&format!("/properties/{CONFIRMATION_ARGUMENT}/type"));
     let is_string = match declared {
@@ -253,17 +344,11 @@ fn check_confirmation(spec: &ToolSpec) -> Result<(), StartupError> {
 fn entry(
     server: &'static ServerSpec,
     spec: &'static ToolSpec,
+    schemas: SchemaTexts,
     keep_published: bool,
 ) -> Result<ToolEntry, StartupError> {
     let name = spec.name;
-    check_object(name, "input schema", spec.input_schema)?;
-    if let Some(text) = spec.spec_input_schema {
-        check_object(name, "spec input schema", text)?;
-    }
-    if let Some(text) = spec.output.schema {
-        check_object(name, "output schema", text)?;
-    }
-    check_confirmation(spec)?;
+    check_confirmation(spec, &schemas)?;
     let plan = RequestPlan::new(server, spec).map_err(|e| StartupError::tool(name, e))?;
     let operation = match spec.operation.id {
         Some(id) => id.to_owned(),
@@ -274,6 +359,7 @@ fn entry(
         plan,
         operation,
         resource_uri: format!("mcpgen://{}/{}/response", server.name, name),
+        schemas,
         published: keep_published.then(OnceLock::new),
         compiled: OnceLock::new(),
     })
@@ -285,19 +371,34 @@ impl Catalog {
         let mut entries = Vec::with_capacity(server.tools.len());
         let mut index = HashMap::new();
         let mut hasher = Sha256::new();
-        let published_bytes: usize = server
+        // The contract is read only if some tool keeps its schemas there, and then once.
+        let in_contract = |s: &SchemaText| *s == SchemaText::InContract;
+        let contract = if server.tools.iter().any(|t| {
+            in_contract(&t.input_schema)
+                || t.spec_input_schema.as_ref().is_some_and(in_contract)
+                || t.output.schema.as_ref().is_some_and(in_contract)
+        }) {
+            Some(contract_schemas(server)?)
+        } else {
+            None
+        };
+        let schemas = server
             .tools
             .iter()
-            .map(|t| t.input_schema.len() + t.output.schema.map_or(0, str::len))
+            .map(|spec| schema_texts(spec, contract.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let published_bytes: usize = schemas
+            .iter()
+            .map(|s| s.input.len() + s.output.map_or(0, str::len))
             .sum();
         let keep_published = published_bytes <= KEEP_PUBLISHED_BYTES;
-        for spec in server.tools {
+        for (spec, schemas) in server.tools.iter().zip(schemas) {
             if index.insert(spec.name, entries.len()).is_some() {
                 return Err(StartupError::tool(spec.name, "the tool name is used twice"));
             }
             hasher.update(spec.name.as_bytes());
             hasher.update([0]);
-            entries.push(entry(server, spec, keep_published)?);
+            entries.push(entry(server, spec, schemas, keep_published)?);
         }
         let fingerprint = hasher.finalize()[..6]
             .iter()
@@ -406,7 +507,7 @@ mod tests {
                 method: HttpMethod::Get,
                 path: "/x",
             },
-            input_schema,
+            input_schema: SchemaText::Inline(input_schema),
             output: crate::spec::OutputSpec::NONE,
             params,
             body: None,
@@ -434,6 +535,7 @@ mod tests {
             version: "0",
             title: None,
             instructions: None,
+            contract: None,
             upstream: UpstreamSpec {
                 base_url: "http://x",
                 base_url_env: "",
@@ -607,6 +709,150 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("twice")
+        );
+    }
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::*;
+    use crate::spec::*;
+
+    /// A tool whose schemas are all kept in the contract.
+    fn in_contract(name: &'static str, output: bool) -> &'static ToolSpec {
+        let mut output_spec = OutputSpec::NONE;
+        if output {
+            output_spec.schema = Some(SchemaText::InContract);
+        }
+        Box::leak(Box::new(ToolSpec {
+            name,
+            title: None,
+            description: "t",
+            operation: OperationSpec {
+                id: None,
+                method: HttpMethod::Get,
+                path: "/x",
+            },
+            input_schema: SchemaText::InContract,
+            spec_input_schema: Some(SchemaText::InContract),
+            nulls_absent: true,
+            output: output_spec,
+            params: &[],
+            body: None,
+            accept: "",
+            credentials: &[],
+            scopes: &[],
+            hints: HintsSpec {
+                read_only: true,
+                destructive: false,
+                idempotent: true,
+                open_world: false,
+            },
+            confirm: false,
+            identity: IdentityMode::ServiceAccount,
+            contract: "c",
+            escalation: None,
+        }))
+    }
+
+    fn server(
+        contract: Option<&'static str>,
+        tools: Vec<&'static ToolSpec>,
+    ) -> &'static ServerSpec {
+        Box::leak(Box::new(ServerSpec {
+            name: "s",
+            version: "0",
+            title: None,
+            instructions: None,
+            contract,
+            upstream: UpstreamSpec {
+                base_url: "http://x",
+                base_url_env: "",
+                timeout_ms: 1,
+                max_response_bytes: 1,
+                credentials: &[],
+                oauth: None,
+            },
+            tools: Box::leak(tools.into_boxed_slice()),
+            scopes: &[],
+            limits: crate::testing_specs::LIMITS,
+            escalation: None,
+        }))
+    }
+
+    const CONTRACT: &str = r#"{
+  "format": 2,
+  "tools": {
+    "get_thing": {
+      "description": "ignored by the server",
+      "input_schema": {
+        "type": "object",
+        "properties": {"zeta": {"type": ["string", "null"]}, "alpha": {"type": ["integer", "null"]}},
+        "required": ["zeta", "alpha"]
+      },
+      "output_schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+      "spec_input_schema": {"type": "object", "properties": {"zeta": {"type": "string", "minLength": 2}}}
+    }
+  }
+}"#;
+
+    #[test]
+    fn serves_the_schemas_written_in_the_contract_in_their_order() {
+        let catalog =
+            Catalog::new(server(Some(CONTRACT), vec![in_contract("get_thing", true)])).unwrap();
+        let entry = catalog.get("get_thing").unwrap();
+        let tool = serde_json::to_value(entry.tool().unwrap()).unwrap();
+        let keys: Vec<&String> = tool["inputSchema"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(keys, ["zeta", "alpha"]);
+        assert_eq!(tool["outputSchema"]["properties"]["id"]["type"], "integer");
+        // Arguments are checked against the spec's schema, not the published one.
+        let compiled = entry.compiled().unwrap();
+        assert!(compiled.input.is_valid(&serde_json::json!({"zeta": "ab"})));
+        assert!(!compiled.input.is_valid(&serde_json::json!({"zeta": "a"})));
+        assert!(compiled.output.is_some());
+    }
+
+    #[test]
+    fn refuses_to_start_when_the_contract_lacks_what_a_tool_needs() {
+        let no_contract = Catalog::new(server(None, vec![in_contract("get_thing", false)]));
+        assert!(
+            no_contract.unwrap_err().message.contains("has none"),
+            "a tool that keeps its schemas in the contract needs one"
+        );
+        let missing = Catalog::new(server(Some(CONTRACT), vec![in_contract("other", false)]));
+        assert_eq!(
+            missing.unwrap_err().to_string(),
+            "tool `other`: the contract has no entry for the tool"
+        );
+        let broken = Catalog::new(server(
+            Some(r#"{"tools": {"get_thing": {"input_schema": {"#),
+            vec![in_contract("get_thing", false)],
+        ));
+        assert!(
+            broken.unwrap_err().message.contains("cannot be read"),
+            "a truncated contract is refused"
+        );
+        let not_object = Catalog::new(server(
+            Some(r#"{"tools": {"get_thing": {"input_schema": [], "spec_input_schema": {}}}}"#),
+            vec![in_contract("get_thing", false)],
+        ));
+        assert_eq!(
+            not_object.unwrap_err().to_string(),
+            "tool `get_thing`: input schema is not a JSON object"
+        );
+        let no_output = Catalog::new(server(
+            Some(
+                r#"{"tools": {"get_thing": {"input_schema": {}, "spec_input_schema": {}, "output_schema": null}}}"#,
+            ),
+            vec![in_contract("get_thing", true)],
+        ));
+        assert_eq!(
+            no_output.unwrap_err().to_string(),
+            "tool `get_thing`: the contract has no output schema"
         );
     }
 }

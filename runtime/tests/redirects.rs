@@ -58,7 +58,9 @@ const fn tool(
             method,
             path,
         },
-        input_schema: r#"{"type":"object","properties":{"thing":{"type":"object"}}}"#,
+        input_schema: SchemaText::Inline(
+            r#"{"type":"object","properties":{"thing":{"type":"object"}}}"#,
+        ),
         spec_input_schema: None,
         nulls_absent: false,
         output: NO_OUTPUT,
@@ -126,6 +128,7 @@ static REDIRECTS: ServerSpec = ServerSpec {
     version: "0.1.0",
     title: None,
     instructions: None,
+    contract: None,
     upstream: UpstreamSpec {
         base_url: "https://api.example.test/v1",
         base_url_env: "",

@@ -5,7 +5,7 @@
 
 use mcpgen_runtime::result::{ResultPlan, Shaped};
 use mcpgen_runtime::scrub::Scrubber;
-use mcpgen_runtime::spec::{NameRules, OutputSpec, RedactAction, RedactionSpec};
+use mcpgen_runtime::spec::{NameRules, OutputSpec, RedactAction, RedactionSpec, SchemaText};
 use mcpgen_runtime::upstream::UpstreamResponse;
 use mcpgen_runtime::validate::SchemaValidator;
 use rmcp::model::CallToolResult;
@@ -15,7 +15,7 @@ const SECRET: &str = "sk-live-123456";
 
 /// A contacts tool: an allowlist and redactions, an output schema, paging arguments.
 static CONTACTS: OutputSpec = OutputSpec {
-    schema: Some(""),
+    schema: Some(SchemaText::Inline("")),
     wrap: None,
     allow: &["/results", "/total"],
     redact: &[
@@ -403,7 +403,7 @@ fn error_bodies_of_a_plain_tool_are_shown_scrubbed_and_cut() {
 #[test]
 fn a_wrapped_array_is_structured_under_its_member() {
     static LIST: OutputSpec = OutputSpec {
-        schema: Some(""),
+        schema: Some(SchemaText::Inline("")),
         wrap: Some("result"),
         allow: &[],
         redact: &[],

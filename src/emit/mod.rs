@@ -128,41 +128,24 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         .collect()
 }
 
-/// The files of one tool: its Rust module (which names its contract's hash), its schemas and
-/// its test fixture.
+/// The files of one tool: its Rust module (which names its contract's hash) and its test
+/// fixture. Its schemas are in the contract.
 fn tool_files(
     ir: &ServerIr,
     tool: &ToolIr,
     contract_hash: &str,
     test_env: &fixtures::TestEnvironment,
 ) -> Vec<(String, String)> {
-    let mut files = vec![
+    vec![
         (
             format!("src/tools/{}.rs", tool.module),
             format_rust(rust::tool_rs(tool, contract_hash)),
         ),
         (
-            format!("schemas/{}.input.json", tool.module),
-            json_text(&tool.input_schema),
-        ),
-        (
             format!("tests/cases/{}.json", tool.module),
             fixtures::fixture(ir, tool, test_env),
         ),
-    ];
-    if let Some(schema) = &tool.spec_input_schema {
-        files.push((
-            format!("schemas/{}.spec-input.json", tool.module),
-            json_text(schema),
-        ));
-    }
-    if let Some(schema) = &tool.output.schema {
-        files.push((
-            format!("schemas/{}.output.json", tool.module),
-            json_text(schema),
-        ));
-    }
-    files
+    ]
 }
 
 /// The manifest: mcpgen's version, the sources with their hashes, and every file written.

@@ -94,6 +94,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
     let version = lit(&ir.version);
     let title = opt_lit(ir.title.as_deref());
     let instructions = opt_lit(ir.instructions.as_deref());
+    let contract_file = lit(&format!("../{}", crate::contract::CONTRACT_FILE));
     let upstream = &ir.upstream;
     let base_url = lit(&upstream.base_url);
     let base_url_env = lit(upstream.base_url_env.as_str());
@@ -170,6 +171,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
             version: #version,
             title: #title,
             instructions: #instructions,
+            contract: ::core::option::Option::Some(include_str!(#contract_file)),
             upstream: #spec::UpstreamSpec {
                 base_url: #base_url,
                 base_url_env: #base_url_env,
@@ -235,17 +237,16 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         HttpMethod::Trace => "Trace",
     });
     let path = lit(&op.path);
-    let input_schema = lit(&format!("../../schemas/{}.input.json", tool.module));
+    // Every schema is read from the contract (`mcp-contract.json`), where it is written once.
+    let in_contract = quote!(#spec::SchemaText::InContract);
     let spec_input_schema = if tool.spec_input_schema.is_some() {
-        let file = lit(&format!("../../schemas/{}.spec-input.json", tool.module));
-        quote!(::core::option::Option::Some(include_str!(#file)))
+        quote!(::core::option::Option::Some(#in_contract))
     } else {
         quote!(::core::option::Option::None)
     };
     let nulls_absent = tool.nulls_absent;
     let output_schema = if tool.output.schema.is_some() {
-        let file = lit(&format!("../../schemas/{}.output.json", tool.module));
-        quote!(::core::option::Option::Some(include_str!(#file)))
+        quote!(::core::option::Option::Some(#in_contract))
     } else {
         quote!(::core::option::Option::None)
     };
@@ -394,7 +395,7 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
                 method: #spec::HttpMethod::#method,
                 path: #path,
             },
-            input_schema: include_str!(#input_schema),
+            input_schema: #in_contract,
             spec_input_schema: #spec_input_schema,
             nulls_absent: #nulls_absent,
             output: #spec::OutputSpec {

@@ -13,6 +13,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
     instructions: ::core::option::Option::Some(
         "Report on API governance conformance for this organization: overall status, governance profiles and the APIs that fail them.",
     ),
+    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
     upstream: ::mcpgen_runtime::spec::UpstreamSpec {
         base_url: "https://anypoint.mulesoft.com/governance/xapi/api/v1",
         base_url_env: "ANYPOINT_GOVERNANCE_MCP_UPSTREAM_URL",

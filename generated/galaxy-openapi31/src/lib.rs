@@ -13,6 +13,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
     instructions: ::core::option::Option::Some(
         "Browse the planet catalogue. Creating, changing and deleting planets need a human's confirmation.",
     ),
+    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
     upstream: ::mcpgen_runtime::spec::UpstreamSpec {
         base_url: "https://galaxy.scalar.com",
         base_url_env: "GALAXY_MCP_UPSTREAM_URL",

@@ -13,6 +13,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
     instructions: ::core::option::Option::Some(
         "Look up pets, orders and customers of the pet store. Customer contact details are masked; changes to pets need a human's confirmation.",
     ),
+    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
     upstream: ::mcpgen_runtime::spec::UpstreamSpec {
         base_url: "http://petstore.swagger.io/v2",
         base_url_env: "PETSTORE_MCP_UPSTREAM_URL",

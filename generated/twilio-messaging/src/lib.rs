@@ -13,6 +13,7 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
     instructions: ::core::option::Option::Some(
         "Send SMS from the company's number and review recent messages. Phone numbers in results are masked except for their last four digits.",
     ),
+    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
     upstream: ::mcpgen_runtime::spec::UpstreamSpec {
         base_url: "https://api.twilio.com",
         base_url_env: "TWILIO_MESSAGING_MCP_UPSTREAM_URL",

@@ -11,9 +11,9 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         method: ::mcpgen_runtime::spec::HttpMethod::Delete,
         path: "/planets/{planetId}",
     },
-    input_schema: include_str!("../../schemas/delete_planet.input.json"),
+    input_schema: ::mcpgen_runtime::spec::SchemaText::InContract,
     spec_input_schema: ::core::option::Option::Some(
-        include_str!("../../schemas/delete_planet.spec-input.json"),
+        ::mcpgen_runtime::spec::SchemaText::InContract,
     ),
     nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {

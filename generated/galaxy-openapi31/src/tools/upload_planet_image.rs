@@ -11,14 +11,14 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         method: ::mcpgen_runtime::spec::HttpMethod::Post,
         path: "/planets/{planetId}/image",
     },
-    input_schema: include_str!("../../schemas/upload_planet_image.input.json"),
+    input_schema: ::mcpgen_runtime::spec::SchemaText::InContract,
     spec_input_schema: ::core::option::Option::Some(
-        include_str!("../../schemas/upload_planet_image.spec-input.json"),
+        ::mcpgen_runtime::spec::SchemaText::InContract,
     ),
     nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
-            include_str!("../../schemas/upload_planet_image.output.json"),
+            ::mcpgen_runtime::spec::SchemaText::InContract,
         ),
         wrap: ::core::option::Option::None,
         allow: &[],

@@ -20,6 +20,9 @@ pub struct ServerSpec {
     pub title: Option<&'static str>,
     /// Instructions for the model, sent in the initialize result.
     pub instructions: Option<&'static str>,
+    /// The tool contract's text (`mcp-contract.json`), where tools whose schemas are
+    /// [`SchemaText::InContract`] find them: the schemas a reviewer diffs are the ones served.
+    pub contract: Option<&'static str>,
     /// The upstream HTTP API the tools call.
     pub upstream: UpstreamSpec,
     /// Every tool, sorted by name.
@@ -142,6 +145,16 @@ pub enum ApiKeyLocation {
     Cookie,
 }
 
+/// Where one of a tool's JSON Schemas is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaText {
+    /// In the server's contract ([`ServerSpec::contract`]), under the tool's entry: generated
+    /// servers keep each schema once, in the file reviewers diff.
+    InContract,
+    /// This JSON text.
+    Inline(&'static str),
+}
+
 /// One MCP tool: what the model sees and the single upstream operation it calls.
 #[derive(Debug)]
 pub struct ToolSpec {
@@ -153,13 +166,13 @@ pub struct ToolSpec {
     pub description: &'static str,
     /// The upstream operation.
     pub operation: OperationSpec,
-    /// JSON Schema of the arguments (JSON text), after hiding and fixing parameters, as
-    /// published (rewritten for client profiles when the annotation file names some).
-    pub input_schema: &'static str,
+    /// JSON Schema of the arguments, after hiding and fixing parameters, as published
+    /// (rewritten for client profiles when the annotation file names some).
+    pub input_schema: SchemaText,
     /// JSON Schema of the arguments as the spec gives them, when `input_schema` was rewritten
     /// for client profiles: arguments are checked against this one, so a rewrite never loosens
     /// what reaches the upstream.
-    pub spec_input_schema: Option<&'static str>,
+    pub spec_input_schema: Option<SchemaText>,
     /// Whether a `null` argument means an absent one (OpenAI strict mode makes every property
     /// required and the optional ones nullable): nulls in objects are removed before the
     /// arguments are checked.
@@ -365,8 +378,8 @@ pub struct BodyField {
 /// What a successful result looks like.
 #[derive(Debug)]
 pub struct OutputSpec {
-    /// The published `outputSchema` (JSON text), when the primary success response is JSON.
-    pub schema: Option<&'static str>,
+    /// The published `outputSchema`, when the primary success response is JSON.
+    pub schema: Option<SchemaText>,
     /// When set, the upstream JSON value is wrapped as `{ <wrap>: value }` because MCP structured
     /// content must be an object.
     pub wrap: Option<&'static str>,

@@ -67,19 +67,21 @@ pub static GET_PET: ToolSpec = ToolSpec {
         method: HttpMethod::Get,
         path: "/pets/{pet_id}",
     },
-    input_schema: r#"{"type":"object","properties":{
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{
         "pet_id":{"type":"string"},
         "fields":{"type":"array","items":{"type":"string"}},
         "verbose":{"type":"boolean"},
         "trace":{"type":"string"},
         "session":{"type":"string"}
     },"required":["pet_id"],"additionalProperties":false}"#,
+    ),
     output: OutputSpec {
-        schema: Some(
+        schema: Some(SchemaText::Inline(
             r#"{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"},
             "owner":{"type":"object","properties":{"email":{"type":"string"},"card":{"type":"string"}}}},
             "required":["id","name"]}"#,
-        ),
+        )),
         wrap: None,
         allow: &["/id", "/name", "/owner"],
         redact: &[
@@ -176,14 +178,16 @@ pub static LIST_PETS: ToolSpec = ToolSpec {
         method: HttpMethod::Get,
         path: "/pets",
     },
-    input_schema: r#"{"type":"object","properties":{"limit":{"type":"integer","minimum":1}}}"#,
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"limit":{"type":"integer","minimum":1}}}"#,
+    ),
     output: OutputSpec {
-        schema: Some(
+        schema: Some(SchemaText::Inline(
             r#"{"type":"object","properties":{"items":{"type":"array","items":{"type":"object",
             "properties":{"id":{"type":"integer"},"name":{"type":"string"},"chip":{"type":["string","null"]}},
             "required":["id","name"]}}},
             "required":["items"]}"#,
-        ),
+        )),
         wrap: Some("items"),
         allow: &["/*/id", "/*/name", "/*/chip"],
         redact: &[RedactionSpec {
@@ -227,8 +231,10 @@ pub static CREATE_PET: ToolSpec = ToolSpec {
         method: HttpMethod::Post,
         path: "/pets",
     },
-    input_schema: r#"{"type":"object","properties":{"name":{"type":"string","minLength":1},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"name":{"type":"string","minLength":1},
         "tags":{"type":"array","items":{"type":"string"}}},"required":["name"]}"#,
+    ),
     output: NO_OUTPUT,
     params: &[],
     body: Some(BodySpec {
@@ -265,8 +271,10 @@ pub static REPLACE_PET: ToolSpec = ToolSpec {
         method: HttpMethod::Put,
         path: "/pets/{id}",
     },
-    input_schema: r#"{"type":"object","properties":{"id":{"type":"string"},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"id":{"type":"string"},
         "name":{"type":"string"}},"required":["id","name"]}"#,
+    ),
     output: NO_OUTPUT,
     params: &[param(
         "id",
@@ -303,8 +311,10 @@ pub static LOGIN: ToolSpec = ToolSpec {
         method: HttpMethod::Post,
         path: "/login",
     },
-    input_schema: r#"{"type":"object","properties":{"user":{"type":"string"},"pass":{"type":"string"}},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"user":{"type":"string"},"pass":{"type":"string"}},
         "required":["user","pass"]}"#,
+    ),
     output: NO_OUTPUT,
     params: &[],
     body: Some(BodySpec {
@@ -335,9 +345,11 @@ pub static UPLOAD_PHOTO: ToolSpec = ToolSpec {
         method: HttpMethod::Post,
         path: "/pets/{pet_id}/photo",
     },
-    input_schema: r#"{"type":"object","properties":{"pet_id":{"type":"integer"},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"pet_id":{"type":"integer"},
         "photo":{"type":"string","description":"base64 or data: URI"},"caption":{"type":"string"},
         "meta":{"type":"object"}},"required":["pet_id","photo"]}"#,
+    ),
     output: NO_OUTPUT,
     params: &[param(
         "pet_id",
@@ -383,8 +395,10 @@ pub static PUT_FILE: ToolSpec = ToolSpec {
         method: HttpMethod::Put,
         path: "/files/{name}",
     },
-    input_schema: r#"{"type":"object","properties":{"name":{"type":"string"},"content":{"type":"string"}},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"name":{"type":"string"},"content":{"type":"string"}},
         "required":["name"]}"#,
+    ),
     output: NO_OUTPUT,
     params: &[param(
         "name",
@@ -422,9 +436,11 @@ pub static DELETE_PET: ToolSpec = ToolSpec {
         method: HttpMethod::Delete,
         path: "/pets/{pet_id}",
     },
-    input_schema: r#"{"type":"object","properties":{"pet_id":{"type":"string"},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"pet_id":{"type":"string"},
         "reason":{"type":"string"},"confirmation_token":{"type":"string"}},
         "required":["pet_id"],"additionalProperties":false}"#,
+    ),
     output: NO_OUTPUT,
     params: &[
         param(
@@ -482,6 +498,7 @@ pub static PETS: ServerSpec = ServerSpec {
     version: "1.2.3",
     title: Some("Pet Store"),
     instructions: Some("Tools for the pet store."),
+    contract: None,
     upstream: UpstreamSpec {
         base_url: "https://petstore.example.com/v1",
         base_url_env: "PETS_BASE_URL",
@@ -566,7 +583,7 @@ const fn whoami(name: &'static str, identity: IdentityMode) -> ToolSpec {
             method: HttpMethod::Get,
             path: "/me",
         },
-        input_schema: r#"{"type":"object"}"#,
+        input_schema: SchemaText::Inline(r#"{"type":"object"}"#),
         output: NO_OUTPUT,
         params: &[],
         body: None,
@@ -598,6 +615,7 @@ pub static OAUTH_PETS: ServerSpec = ServerSpec {
     version: "0.1.0",
     title: None,
     instructions: None,
+    contract: None,
     upstream: UpstreamSpec {
         base_url: "https://petstore.example.com/v1",
         base_url_env: "",

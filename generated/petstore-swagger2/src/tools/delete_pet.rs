@@ -11,9 +11,9 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         method: ::mcpgen_runtime::spec::HttpMethod::Delete,
         path: "/pet/{petId}",
     },
-    input_schema: include_str!("../../schemas/delete_pet.input.json"),
+    input_schema: ::mcpgen_runtime::spec::SchemaText::InContract,
     spec_input_schema: ::core::option::Option::Some(
-        include_str!("../../schemas/delete_pet.spec-input.json"),
+        ::mcpgen_runtime::spec::SchemaText::InContract,
     ),
     nulls_absent: true,
     output: ::mcpgen_runtime::spec::OutputSpec {

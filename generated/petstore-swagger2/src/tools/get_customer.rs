@@ -11,12 +11,12 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         method: ::mcpgen_runtime::spec::HttpMethod::Get,
         path: "/user/{username}",
     },
-    input_schema: include_str!("../../schemas/get_customer.input.json"),
+    input_schema: ::mcpgen_runtime::spec::SchemaText::InContract,
     spec_input_schema: ::core::option::Option::None,
     nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
-            include_str!("../../schemas/get_customer.output.json"),
+            ::mcpgen_runtime::spec::SchemaText::InContract,
         ),
         wrap: ::core::option::Option::None,
         allow: &[],

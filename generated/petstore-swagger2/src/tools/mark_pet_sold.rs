@@ -11,7 +11,7 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         method: ::mcpgen_runtime::spec::HttpMethod::Post,
         path: "/pet/{petId}",
     },
-    input_schema: include_str!("../../schemas/mark_pet_sold.input.json"),
+    input_schema: ::mcpgen_runtime::spec::SchemaText::InContract,
     spec_input_schema: ::core::option::Option::None,
     nulls_absent: false,
     output: ::mcpgen_runtime::spec::OutputSpec {

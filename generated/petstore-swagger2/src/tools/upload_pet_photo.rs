@@ -11,14 +11,14 @@ pub static TOOL: ::mcpgen_runtime::spec::ToolSpec = ::mcpgen_runtime::spec::Tool
         method: ::mcpgen_runtime::spec::HttpMethod::Post,
         path: "/pet/{petId}/uploadImage",
     },
-    input_schema: include_str!("../../schemas/upload_pet_photo.input.json"),
+    input_schema: ::mcpgen_runtime::spec::SchemaText::InContract,
     spec_input_schema: ::core::option::Option::Some(
-        include_str!("../../schemas/upload_pet_photo.spec-input.json"),
+        ::mcpgen_runtime::spec::SchemaText::InContract,
     ),
     nulls_absent: true,
     output: ::mcpgen_runtime::spec::OutputSpec {
         schema: ::core::option::Option::Some(
-            include_str!("../../schemas/upload_pet_photo.output.json"),
+            ::mcpgen_runtime::spec::SchemaText::InContract,
         ),
         wrap: ::core::option::Option::None,
         allow: &[],

@@ -231,6 +231,7 @@ pub fn narrowed(spec: &'static ServerSpec, tool: &'static ToolSpec) -> &'static 
         version: spec.version,
         title: spec.title,
         instructions: spec.instructions,
+        contract: spec.contract,
         upstream: spec.upstream,
         tools,
         scopes: spec.scopes,

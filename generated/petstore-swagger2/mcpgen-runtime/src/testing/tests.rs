@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::spec::SchemaText;
 use crate::testing_specs::PETS;
 
 const KEY: &str = "test-secret-3f9a";
@@ -317,6 +318,7 @@ static SLOW: ServerSpec = ServerSpec {
     version: "0.0.1",
     title: None,
     instructions: None,
+    contract: None,
     upstream: crate::spec::UpstreamSpec {
         base_url: "http://127.0.0.1:9/v1",
         base_url_env: "",
@@ -473,12 +475,14 @@ static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
         method: crate::spec::HttpMethod::Get,
         path: "/pets",
     },
-    input_schema: r#"{"type":"object","properties":{"limit":{"type":["integer","null"]},
+    input_schema: SchemaText::Inline(
+        r#"{"type":"object","properties":{"limit":{"type":["integer","null"]},
         "tag":{"type":["string","null"]}},"required":["limit","tag"],"additionalProperties":false}"#,
-    spec_input_schema: Some(
+    ),
+    spec_input_schema: Some(SchemaText::Inline(
         r#"{"type":"object","properties":{"limit":{"type":"integer","minimum":1},
         "tag":{"type":"string"}},"additionalProperties":false}"#,
-    ),
+    )),
     nulls_absent: true,
     output: crate::spec::OutputSpec::NONE,
     params: &[
@@ -526,6 +530,7 @@ static STRICT: ServerSpec = ServerSpec {
     version: "0.0.1",
     title: None,
     instructions: None,
+    contract: None,
     upstream: crate::spec::UpstreamSpec {
         base_url: "http://127.0.0.1:9/v1",
         base_url_env: "",
