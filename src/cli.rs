@@ -13,6 +13,18 @@ use crate::{generate_with, write};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The process's peak resident memory so far, as `, peak N MB` (Linux; empty elsewhere).
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!(", peak {} MB", kb / 1024))
+        })
+        .unwrap_or_default()
+}
+
 /// `mcpgen build`: writes the server crate an annotation file describes.
 pub fn build(
     config: &Path,
@@ -23,7 +35,11 @@ pub fn build(
     let clock = std::time::Instant::now();
     let lap = |stage: &str| {
         if timings {
-            eprintln!("timing: {stage} done at {} ms", clock.elapsed().as_millis());
+            eprintln!(
+                "timing: {stage} done at {} ms{}",
+                clock.elapsed().as_millis(),
+                peak_memory()
+            );
         }
     };
     let project = load::load_project(config)?;

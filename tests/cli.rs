@@ -17,6 +17,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// One of a tool's schemas as the generated crate in `dir/out` publishes it (from its contract).
+fn contract_schema(dir: &Path, tool: &str, key: &str) -> serde_json::Value {
+    let text = fs::read_to_string(dir.join("out/mcp-contract.json")).unwrap();
+    let contract: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema = contract["tools"][tool][key].clone();
+    assert!(schema.is_object(), "{tool} has a {key} in the contract");
+    schema
+}
+
 #[test]
 fn published_schema_is_current_and_accepts_every_example() {
     let published: serde_json::Value =
@@ -201,9 +210,8 @@ components:
         )
     };
     let published = |dir: &Path| -> (String, serde_json::Value) {
-        let path = dir.join("out/schemas/create_node.input.json");
-        let text = fs::read_to_string(path).unwrap();
-        (text.clone(), serde_json::from_str(&text).unwrap())
+        let schema = contract_schema(dir, "create_node", "input_schema");
+        (schema.to_string(), schema)
     };
 
     fs::write(dir.path().join("mcpgen.yaml"), annotation("[gemini]")).unwrap();
@@ -223,8 +231,7 @@ components:
         schema["properties"]["site"]["description"], "(format: uri)",
         "{raw}"
     );
-    let kept = fs::read_to_string(dir.path().join("out/schemas/create_node.spec-input.json"))
-        .expect("the spec's schema is kept for checking arguments");
+    let kept = contract_schema(dir.path(), "create_node", "spec_input_schema").to_string();
     assert!(
         kept.contains("exclusiveMinimum") && kept.contains("$ref"),
         "{kept}"
@@ -329,11 +336,8 @@ components:
         stderr.contains("input /properties/since (default); input /properties/ref (1 example)"),
         "{stderr}"
     );
-    let read = |file: &str| -> serde_json::Value {
-        let text = fs::read_to_string(dir.path().join("out/schemas").join(file)).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
-    let spec_input = read("create_thing.spec-input.json");
+    let read = |key: &str| contract_schema(dir.path(), "create_thing", key);
+    let spec_input = read("spec_input_schema");
     let props = &spec_input["properties"];
     assert_eq!(props["since"].get("default"), None, "{spec_input}");
     assert_eq!(
@@ -351,13 +355,13 @@ components:
         serde_json::json!([{"name": "root"}]),
         "fits the spec's schema: {spec_input}"
     );
-    let input = read("create_thing.input.json");
+    let input = read("input_schema");
     assert_eq!(
         input["properties"]["parent"].get("examples"),
         None,
         "`note` became required for OpenAI strict mode: {input}"
     );
-    let output = read("create_thing.output.json");
+    let output = read("output_schema");
     assert_eq!(
         output["properties"]["tags"].get("examples"),
         None,
