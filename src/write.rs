@@ -6,8 +6,13 @@
 //! targets and renamed only once every one of them was written; unchanged files are not
 //! touched (no mtime churn); files the previous manifest listed and the new one does not are
 //! removed. Files mcpgen did not write (e.g. `target/`) are never touched.
+//!
+//! Files of the vendored runtime are dated 2000-01-01: their package version names their
+//! content ([`crate::emit::vendored_runtime_version`]), so Cargo may reuse a runtime it already
+//! compiled in the same target directory for a new crate instead of seeing new files and
+//! compiling the same code again.
 
-use crate::emit::{Files, MANIFEST_PATH};
+use crate::emit::{Files, MANIFEST_PATH, VENDORED_RUNTIME_DIR};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -58,6 +63,23 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
         path: path.to_owned(),
         source,
     }
+}
+
+/// The modification time of vendored runtime files: 2000-01-01T00:00:00Z.
+const VENDORED_MTIME_SECS: u64 = 946_684_800;
+
+/// Writes `bytes` to `file` (the target of generated `path`), dating vendored runtime files.
+fn write_bytes(path: &str, file: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    fs::write(file, bytes).map_err(io_error(file))?;
+    if path.starts_with(VENDORED_RUNTIME_DIR) {
+        let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(VENDORED_MTIME_SECS);
+        fs::File::options()
+            .write(true)
+            .open(file)
+            .and_then(|f| f.set_modified(date))
+            .map_err(io_error(file))?;
+    }
+    Ok(())
 }
 
 /// Whether a generated path is a plain relative path (no `..`, not absolute).
@@ -156,7 +178,7 @@ fn write_new(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
         if let Some(dir) = target.parent() {
             fs::create_dir_all(dir).map_err(io_error(dir))?;
         }
-        fs::write(&target, bytes).map_err(io_error(&target))?;
+        write_bytes(path, &target, bytes)?;
     }
     let staged = staging.keep();
     if let Err(source) = fs::rename(&staged, out_dir) {
@@ -210,7 +232,7 @@ fn update(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
                 ".{}.mcpgen-tmp",
                 target.file_name().unwrap_or_default().to_string_lossy()
             ));
-            fs::write(&temp, bytes).map_err(io_error(&temp))?;
+            write_bytes(path, &temp, bytes)?;
             staged.push((temp, target));
             report.written.push(path.clone());
         }
@@ -301,6 +323,32 @@ mod tests {
             vec![std::ffi::OsString::from("server")],
             "no staging directory is left behind"
         );
+    }
+
+    #[test]
+    fn vendored_runtime_files_are_dated_in_the_past_new_or_updated() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("server");
+        let runtime = format!("{VENDORED_RUNTIME_DIR}src/lib.rs");
+        let date = |path: &str| fs::metadata(out.join(path)).unwrap().modified().unwrap();
+        let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(VENDORED_MTIME_SECS);
+        write(
+            &out,
+            &files(&[(runtime.as_str(), "1"), ("src/lib.rs", "x")]),
+        )
+        .unwrap();
+        assert_eq!(date(&runtime), past);
+        assert!(
+            date("src/lib.rs") > past,
+            "the crate's own files are dated now"
+        );
+        write(
+            &out,
+            &files(&[(runtime.as_str(), "2"), ("src/lib.rs", "x")]),
+        )
+        .unwrap();
+        assert_eq!(fs::read_to_string(out.join(&runtime)).unwrap(), "2");
+        assert_eq!(date(&runtime), past, "an updated runtime file too");
     }
 
     #[test]

@@ -9,8 +9,9 @@
 /// The runtime's lock file, without the generated crate's own entry.
 const RUNTIME_LOCK: &str = include_str!("../../templates/runtime.Cargo.lock");
 
-/// The lock file for a crate named `name` at `version` that depends only on the runtime.
-pub fn lock_file(name: &str, version: &str) -> String {
+/// The lock file for a crate named `name` at `version` that depends only on the runtime, at
+/// `runtime_version` (the vendored copy's names its content).
+pub fn lock_file(name: &str, version: &str, runtime_version: &str) -> String {
     let own = format!(
         "[[package]]\nname = \"{name}\"\nversion = \"{version}\"\ndependencies = [\n \"mcpgen-runtime\",\n]\n"
     );
@@ -18,11 +19,20 @@ pub fn lock_file(name: &str, version: &str) -> String {
         Some(start) => RUNTIME_LOCK.split_at(start),
         None => (RUNTIME_LOCK, ""),
     };
+    let runtime_entry = "name = \"mcpgen-runtime\"\nversion = \"";
     let mut blocks: Vec<String> = packages
         .split("\n\n")
         .map(str::trim_end)
         .filter(|b| !b.is_empty())
-        .map(|b| format!("{b}\n"))
+        .map(|b| match b.strip_prefix("[[package]]\n") {
+            Some(rest) if rest.starts_with(runtime_entry) => {
+                let after_version = rest[runtime_entry.len()..]
+                    .split_once('"')
+                    .map_or("", |(_, after)| after);
+                format!("[[package]]\n{runtime_entry}{runtime_version}\"{after_version}\n")
+            }
+            _ => format!("{b}\n"),
+        })
         .collect();
     let key = |block: &str| -> String {
         block
@@ -45,7 +55,8 @@ mod tests {
 
     #[test]
     fn the_crate_entry_is_inserted_in_name_order() {
-        let lock = lock_file("petstore-mcp", "0.1.0");
+        let lock = lock_file("petstore-mcp", "0.1.0", "0.1.0+rabc");
+        assert!(lock.contains("name = \"mcpgen-runtime\"\nversion = \"0.1.0+rabc\"\ndependencies"));
         let names: Vec<&str> = lock
             .lines()
             .filter_map(|l| l.strip_prefix("name = \""))
