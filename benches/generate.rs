@@ -84,7 +84,7 @@ fn build(annotation: &Path, out: &Path) -> (usize, Duration, Duration) {
         runtime: RuntimeSource::Path(runtime),
     };
     let (files, _, _) =
-        mcpgen::generate_with(&project, &options).unwrap_or_else(|e| panic!("{}", e.render()));
+        mcpgen::generate_with(project, &options).unwrap_or_else(|e| panic!("{}", e.render()));
     let generated = start.elapsed();
     let _ = std::fs::remove_dir_all(out);
     let start = Instant::now();

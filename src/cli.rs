@@ -47,7 +47,7 @@ pub fn build(
     let runtime = runtime_path.map_or(RuntimeSource::Vendored, |p| {
         RuntimeSource::Path(p.to_owned())
     });
-    let (files, warnings, crate_name) = generate_with(&project, &EmitOptions { runtime })?;
+    let (files, warnings, crate_name) = generate_with(project, &EmitOptions { runtime })?;
     lap("lower and emit");
     let out_dir: PathBuf = out
         .map(Path::to_path_buf)
@@ -223,7 +223,7 @@ pub fn check(
     let runtime = runtime_path.map_or(RuntimeSource::Vendored, |p| {
         RuntimeSource::Path(p.to_owned())
     });
-    let (files, warnings, crate_name) = generate_with(&project, &EmitOptions { runtime })?;
+    let (files, warnings, crate_name) = generate_with(project, &EmitOptions { runtime })?;
     let out_dir: PathBuf = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(crate_name.as_str()));
@@ -335,7 +335,7 @@ fn contract_of(argument: &str) -> Result<Described, Diagnostics> {
 }
 
 /// A contract, and the tools of its annotation file that could not be built (with why).
-type Described = (crate::contract::Contract, BTreeMap<String, String>);
+type Described = (crate::contract::Contract<'static>, BTreeMap<String, String>);
 
 /// The contract in a file: read if it is one, else built from the annotation file.
 fn contract_at(path: &Path) -> Result<Described, Diagnostics> {
@@ -352,7 +352,7 @@ fn described(project: &load::Project) -> Result<Described, Diagnostics> {
         .into_iter()
         .map(|(tool, d)| (tool, d.message))
         .collect();
-    Ok((crate::contract::contract(&lowered.ir), failed))
+    Ok((crate::contract::contract(&lowered.ir).into_owned(), failed))
 }
 
 /// `mcpgen diff OLD NEW`, or `mcpgen diff -c mcpgen.yaml --old-spec A --new-spec B`: prints the

@@ -13,6 +13,7 @@
 use crate::ir::{BodyValue, RedactAction, ServerIr, ToolIr, ValueSource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// File name of the contract, at the root of the generated crate.
@@ -28,7 +29,7 @@ const OLDEST_FORMAT: u32 = 1;
 /// A server's tool contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Contract {
+pub struct Contract<'a> {
     /// Format of this file ([`FORMAT`]).
     pub format: u32,
     /// The server.
@@ -36,7 +37,7 @@ pub struct Contract {
     /// The input files, with their hashes.
     pub sources: Vec<Source>,
     /// The tools, by name.
-    pub tools: BTreeMap<String, ToolContract>,
+    pub tools: BTreeMap<String, ToolContract<'a>>,
 }
 
 /// The server as clients see it.
@@ -68,7 +69,7 @@ pub struct Source {
 /// One tool as clients see it, and what it does upstream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ToolContract {
+pub struct ToolContract<'a> {
     /// MCP tool annotations.
     pub annotations: Annotations,
     /// Whether a human must confirm each call.
@@ -80,11 +81,11 @@ pub struct ToolContract {
     /// Whose identity reaches the upstream.
     pub identity: String,
     /// Input JSON Schema, as published in `tools/list`.
-    pub input_schema: Value,
+    pub input_schema: Cow<'a, Value>,
     /// The upstream operation.
     pub operation: OperationContract,
     /// Output JSON Schema, when results are structured.
-    pub output_schema: Option<Value>,
+    pub output_schema: Option<Cow<'a, Value>>,
     /// Shaping of results before they leave the server.
     pub response: ResponseContract,
     /// Scopes a caller needs.
@@ -92,7 +93,7 @@ pub struct ToolContract {
     /// The schema derived from the spec that arguments are validated against, when a client
     /// profile rewrote the published one (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec_input_schema: Option<Value>,
+    pub spec_input_schema: Option<Cow<'a, Value>>,
     /// Title.
     pub title: Option<String>,
 }
@@ -157,8 +158,41 @@ pub struct OperationContract {
     pub spec: String,
 }
 
+impl Contract<'_> {
+    /// The contract with every schema owned (one built from an IR borrows the IR's schemas).
+    pub fn into_owned(self) -> Contract<'static> {
+        let own = |schema: Cow<'_, Value>| Cow::Owned(schema.into_owned());
+        Contract {
+            format: self.format,
+            server: self.server,
+            sources: self.sources,
+            tools: self
+                .tools
+                .into_iter()
+                .map(|(name, tool)| {
+                    let tool = ToolContract {
+                        input_schema: own(tool.input_schema),
+                        output_schema: tool.output_schema.map(own),
+                        spec_input_schema: tool.spec_input_schema.map(own),
+                        annotations: tool.annotations,
+                        confirm: tool.confirm,
+                        description: tool.description,
+                        hash: tool.hash,
+                        identity: tool.identity,
+                        operation: tool.operation,
+                        response: tool.response,
+                        scopes: tool.scopes,
+                        title: tool.title,
+                    };
+                    (name, tool)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The contract of a lowered server.
-pub fn contract(ir: &ServerIr) -> Contract {
+pub fn contract(ir: &ServerIr) -> Contract<'_> {
     Contract {
         format: FORMAT,
         server: ServerContract {
@@ -182,15 +216,15 @@ pub fn contract(ir: &ServerIr) -> Contract {
 }
 
 /// The contract of one tool, hash included.
-pub fn tool_contract(tool: &ToolIr) -> ToolContract {
+pub fn tool_contract(tool: &ToolIr) -> ToolContract<'_> {
     let (fixed, from_env) = policy_values(tool);
     let mut contract = ToolContract {
         title: tool.title.clone(),
         description: tool.description.clone(),
         // Key order is set when the contract is hashed or written (`hash_of`, `to_text`).
-        input_schema: tool.input_schema.clone(),
-        spec_input_schema: tool.spec_input_schema.clone(),
-        output_schema: tool.output.schema.clone(),
+        input_schema: Cow::Borrowed(&tool.input_schema),
+        spec_input_schema: tool.spec_input_schema.as_ref().map(Cow::Borrowed),
+        output_schema: tool.output.schema.as_ref().map(Cow::Borrowed),
         annotations: Annotations {
             read_only: tool.hints.read_only,
             destructive: tool.hints.destructive,
@@ -266,7 +300,7 @@ fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, St
 }
 
 /// The `sha256:` hash of a tool contract's canonical JSON, without its own hash.
-pub fn hash_of(contract: &ToolContract) -> String {
+pub fn hash_of(contract: &ToolContract<'_>) -> String {
     let mut value = canonical(contract);
     if let Value::Object(obj) = &mut value {
         obj.shift_remove("hash");
@@ -280,7 +314,7 @@ pub fn hash_of(contract: &ToolContract) -> String {
 /// The contract as its file's text: pretty-printed JSON, one trailing newline. Serialised
 /// directly (no copy): every struct declares its fields in sorted order, maps are `BTreeMap`s,
 /// fixed values are sorted when built, and schemas keep their published order.
-pub fn to_text(contract: &Contract) -> String {
+pub fn to_text(contract: &Contract<'_>) -> String {
     let mut text = serde_json::to_string_pretty(contract).unwrap_or_default();
     text.push('\n');
     text
@@ -294,8 +328,8 @@ fn canonical(value: &impl Serialize) -> Value {
 }
 
 /// Parses a contract file's text.
-pub fn from_text(text: &str) -> Result<Contract, String> {
-    let contract: Contract = serde_json::from_str(text).map_err(|e| e.to_string())?;
+pub fn from_text(text: &str) -> Result<Contract<'static>, String> {
+    let contract: Contract<'static> = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if !(OLDEST_FORMAT..=FORMAT).contains(&contract.format) {
         return Err(format!(
             "contract format {} is not supported (this mcpgen reads formats {OLDEST_FORMAT} to \
@@ -337,7 +371,7 @@ mod tests {
             description: "d".to_owned(),
             hash: String::new(),
             identity: "service_account".to_owned(),
-            input_schema: schema.clone(),
+            input_schema: Cow::Borrowed(&schema),
             operation: OperationContract {
                 fixed: BTreeMap::from([("query:f".to_owned(), json!({"b": 1, "a": 2}))]),
                 from_env: BTreeMap::new(),
@@ -346,7 +380,7 @@ mod tests {
                 path: "/x".to_owned(),
                 spec: "s.yaml".to_owned(),
             },
-            output_schema: Some(schema.clone()),
+            output_schema: Some(Cow::Borrowed(&schema)),
             response: ResponseContract {
                 allow: vec![],
                 redact: vec![RedactionContract {
@@ -356,7 +390,7 @@ mod tests {
                 }],
             },
             scopes: vec![],
-            spec_input_schema: Some(schema.clone()),
+            spec_input_schema: Some(Cow::Borrowed(&schema)),
             title: Some("t".to_owned()),
         };
         let contract = Contract {

@@ -431,9 +431,9 @@ fn compare_tool(old: &ToolContract, new: &ToolContract, c: &mut Changes<'_>) {
 }
 
 /// The input schema the server validates arguments against.
-fn accepted(tool: &ToolContract) -> &Value {
+fn accepted<'a>(tool: &'a ToolContract<'_>) -> &'a Value {
     tool.spec_input_schema
-        .as_ref()
+        .as_deref()
         .unwrap_or(&tool.input_schema)
 }
 

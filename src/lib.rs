@@ -29,21 +29,24 @@ use naming::CrateName;
 /// Lowers and emits a loaded project: the files of its server crate, the warnings, and the
 /// crate's name. Nothing is written.
 pub fn generate(
-    project: &load::Project,
+    project: load::Project,
 ) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
     generate_with(project, &emit::EmitOptions::default())
 }
 
-/// [`generate`] with emit options.
+/// [`generate`] with emit options. The project is dropped once lowered: emitting needs only
+/// the IR, and the parsed specs are the largest thing in memory.
 pub fn generate_with(
-    project: &load::Project,
+    project: load::Project,
     options: &emit::EmitOptions,
 ) -> Result<(emit::Files, Diagnostics, CrateName), Diagnostics> {
     let clock = std::time::Instant::now();
-    let lowered = lower::lower(project)?;
+    let lowered = lower::lower(&project)?;
     if std::env::var_os("MCPGEN_TIMINGS").is_some() {
         eprintln!("timing: lower took {} ms", clock.elapsed().as_millis());
     }
-    let files = emit::emit(&lowered.ir, &project.annotation_file_name(), options);
+    let annotation_file = project.annotation_file_name();
+    drop(project);
+    let files = emit::emit(&lowered.ir, &annotation_file, options);
     Ok((files, lowered.warnings, lowered.ir.crate_name))
 }

@@ -5,7 +5,8 @@
 //! are collected in the items' order, so nothing depends on scheduling.
 
 /// Runs `work` on every item on up to 8 threads; returns the results in the items' order.
-pub fn map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Vec<R> + Sync) -> Vec<R> {
+/// Results may borrow from the items.
+pub fn map<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Vec<R> + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);

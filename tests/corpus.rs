@@ -156,7 +156,7 @@ fn every_corpus_spec_builds_a_crate_that_compiles_and_passes_its_tests() {
         let options = EmitOptions {
             runtime: RuntimeSource::Path(runtime.clone()),
         };
-        let (files, _, name) = match mcpgen::generate_with(&project, &options) {
+        let (files, _, name) = match mcpgen::generate_with(project, &options) {
             Ok(generated) => generated,
             Err(e) => {
                 failures.push(format!("{spec}: does not generate:\n{}", e.render()));

@@ -47,7 +47,7 @@ fn base() -> Value {
     })
 }
 
-fn contract(value: &Value) -> Contract {
+fn contract(value: &Value) -> Contract<'static> {
     from_text(&value.to_string()).expect("a valid contract")
 }
 

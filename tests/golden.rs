@@ -30,7 +30,7 @@ fn examples() -> Vec<(String, PathBuf)> {
 fn generate(annotation: &Path) -> Files {
     let project = mcpgen::load::load_project(annotation)
         .unwrap_or_else(|e| panic!("{} does not load:\n{}", annotation.display(), e.render()));
-    let (files, warnings, _) = mcpgen::generate(&project)
+    let (files, warnings, _) = mcpgen::generate(project)
         .unwrap_or_else(|e| panic!("{} does not build:\n{}", annotation.display(), e.render()));
     assert!(
         (&warnings)

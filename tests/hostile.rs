@@ -20,7 +20,7 @@ fn files() -> mcpgen::emit::Files {
         runtime: mcpgen::emit::RuntimeSource::Path(runtime),
     };
     let (files, _, _) =
-        mcpgen::generate_with(&project, &options).unwrap_or_else(|e| panic!("{}", e.render()));
+        mcpgen::generate_with(project, &options).unwrap_or_else(|e| panic!("{}", e.render()));
     files
 }
 

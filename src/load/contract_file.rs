@@ -13,7 +13,7 @@ pub fn is_contract_file(path: &Path) -> bool {
 }
 
 /// Reads and parses a tool contract file.
-pub fn read_contract(path: &Path) -> Result<Contract, Diagnostics> {
+pub fn read_contract(path: &Path) -> Result<Contract<'static>, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Diagnostics::from(
             Diagnostic::error(
