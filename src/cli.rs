@@ -13,18 +13,6 @@ use crate::{generate_with, write};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The process's peak resident memory so far, as `, peak N MB` (Linux; empty elsewhere).
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(format!(", peak {} MB", kb / 1024))
-        })
-        .unwrap_or_default()
-}
-
 /// `mcpgen build`: writes the server crate an annotation file describes.
 pub fn build(
     config: &Path,
@@ -38,7 +26,7 @@ pub fn build(
             eprintln!(
                 "timing: {stage} done at {} ms{}",
                 clock.elapsed().as_millis(),
-                peak_memory()
+                crate::peak_memory()
             );
         }
     };

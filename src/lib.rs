@@ -43,10 +43,26 @@ pub fn generate_with(
     let clock = std::time::Instant::now();
     let lowered = lower::lower(&project)?;
     if std::env::var_os("MCPGEN_TIMINGS").is_some() {
-        eprintln!("timing: lower took {} ms", clock.elapsed().as_millis());
+        eprintln!(
+            "timing: lower took {} ms{}",
+            clock.elapsed().as_millis(),
+            peak_memory()
+        );
     }
     let annotation_file = project.annotation_file_name();
     drop(project);
     let files = emit::emit(&lowered.ir, &annotation_file, options);
     Ok((files, lowered.warnings, lowered.ir.crate_name))
+}
+
+/// The process's peak resident memory so far, as `, peak N MB` (Linux; empty elsewhere).
+pub(crate) fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!(", peak {} MB", kb / 1024))
+        })
+        .unwrap_or_default()
 }

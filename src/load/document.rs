@@ -3,6 +3,7 @@
 //! Owns [`Document`], [`parse_document`] and [`read_document`], and the diagnostics for files
 //! that cannot be read or parsed. Knows nothing of OpenAPI: must not interpret the content.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -90,26 +91,57 @@ impl Document {
 pub fn parse_document(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostics> {
     let shown = display_form(path);
     let text = decode(&shown, bytes)?;
-    let format = detect_format(&shown, text);
+    parse_text(shown, sha256_hex(bytes), Cow::Borrowed(text))
+}
+
+/// Parses decoded text. A large JSON text is kept for positions computed later (moved when it
+/// is owned, copied otherwise).
+fn parse_text(shown: PathBuf, sha256: String, text: Cow<'_, str>) -> Result<Document, Diagnostics> {
+    let format = detect_format(&shown, &text);
     let parsed = match format {
-        Format::Yaml => yaml::parse(text).map_err(|e| yaml_diagnostic(&shown, &e))?,
-        Format::Json => parse_json(&shown, text)?,
+        Format::Yaml => yaml::parse(&text).map_err(|e| yaml_diagnostic(&shown, &e))?,
+        Format::Json => match parse_json(&shown, &text)? {
+            JsonParse::Recorded(parsed) => parsed,
+            JsonParse::Fast(value) => yaml::Parsed {
+                value,
+                positions: Positions::deferred(text.into_owned(), json_positions),
+                duplicate_keys: Vec::new(),
+                trailing_comments: Vec::new(),
+            },
+        },
     };
     Ok(Document {
         path: shown,
         value: parsed.value,
         positions: parsed.positions,
-        sha256: sha256_hex(bytes),
+        sha256,
         format,
         duplicate_keys: parsed.duplicate_keys,
         trailing_comments: parsed.trailing_comments,
     })
 }
 
-/// Reads a file (at most [`MAX_FILE_BYTES`]) and parses it with [`parse_document`].
+/// Reads a file (at most [`MAX_FILE_BYTES`]) and parses it as [`parse_document`] does, keeping
+/// the bytes it read as the text rather than a copy of them (a large spec is kept once).
 pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
     let bytes = read_bytes(path)?;
-    parse_document(path, &bytes)
+    let shown = display_form(path);
+    decode(&shown, &bytes)?;
+    let sha256 = sha256_hex(&bytes);
+    let without_bom = usize::from(bytes.starts_with(&[0xEF, 0xBB, 0xBF])) * 3;
+    // `decode` accepted the bytes: they are UTF-8.
+    let mut text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    text.drain(..without_bom);
+    parse_text(shown, sha256, Cow::Owned(text))
+}
+
+/// How a JSON text was parsed.
+enum JsonParse {
+    /// By serde_json, without positions (computed later from the text if one is needed).
+    Fast(Value),
+    /// By the position-recording parser.
+    Recorded(yaml::Parsed),
 }
 
 /// Reads a file's bytes, refusing directories and files over the size limit.
@@ -214,18 +246,13 @@ fn detect_format(path: &Path, text: &str) -> Format {
 ///
 /// Surrogate-pair escapes, which the YAML scanner rejects, are rewritten first (see
 /// [`surrogates`]) and positions mapped back.
-fn parse_json(path: &Path, text: &str) -> Result<yaml::Parsed, Diagnostics> {
+fn parse_json(path: &Path, text: &str) -> Result<JsonParse, Diagnostics> {
     // serde_json reads valid JSON many times faster than the position-recording parser, whose
     // positions are then computed only if a diagnostic needs one.
     if let Ok(value) = serde_json::from_str::<Value>(text) {
-        return Ok(yaml::Parsed {
-            value,
-            positions: Positions::deferred(text.to_owned(), json_positions),
-            duplicate_keys: Vec::new(),
-            trailing_comments: Vec::new(),
-        });
+        return Ok(JsonParse::Fast(value));
     }
-    parse_json_with_positions(path, text)
+    parse_json_with_positions(path, text).map(JsonParse::Recorded)
 }
 
 /// The positions of a JSON text that serde_json accepted (empty if the YAML parser does not).
