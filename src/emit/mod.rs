@@ -145,10 +145,16 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         (text, hashes)
     };
     let test_env = fixtures::TestEnvironment::new(ir);
-    files.extend(crate::parallel::map(&ir.tools, |tool| {
+    let per_tool = crate::parallel::map(&ir.tools, |tool| {
         let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
-        tool_files(ir, tool, hash, &test_env)
-    }));
+        vec![tool_files(ir, tool, hash, &test_env)]
+    });
+    let mut cases = Vec::with_capacity(per_tool.len());
+    for ((path, module), (name, fixture)) in per_tool {
+        files.insert(path, module);
+        cases.push((name, fixture));
+    }
+    files.insert(CASES_PATH.to_owned(), cases_file(&cases));
     let runtime_path = match &options.runtime {
         RuntimeSource::Vendored => "mcpgen-runtime",
         RuntimeSource::Path(path) => path.as_str(),
@@ -182,24 +188,43 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         .collect()
 }
 
-/// The files of one tool: its Rust module (which names its contract's hash) and its test
-/// fixture. Its schemas are in the contract.
+/// Path of the test fixtures: one JSON object, each tool's fixture under its name.
+pub const CASES_PATH: &str = "tests/cases.json";
+
+/// A tool's Rust module (path and text; it names its contract's hash) and its test fixture
+/// (tool name and JSON text). Its schemas are in the contract.
+type ToolFiles = ((String, String), (String, String));
+
+/// The files of one tool.
 fn tool_files(
     ir: &ServerIr,
     tool: &ToolIr,
     contract_hash: &str,
     test_env: &fixtures::TestEnvironment,
-) -> Vec<(String, String)> {
-    vec![
+) -> ToolFiles {
+    (
         (
             format!("src/tools/{}.rs", tool.module),
             format_rust(rust::tool_rs(tool, contract_hash)),
         ),
-        (
-            format!("tests/cases/{}.json", tool.module),
-            fixtures::fixture(ir, tool, test_env),
-        ),
-    ]
+        (tool.name.to_string(), fixtures::fixture(ir, tool, test_env)),
+    )
+}
+
+/// The fixtures file: the pretty JSON object of every tool's fixture (already pretty JSON
+/// text) under its name, in tool order, written without parsing them again.
+fn cases_file(cases: &[(String, String)]) -> String {
+    let entries: Vec<String> = cases
+        .iter()
+        .map(|(name, fixture)| {
+            let key = serde_json::to_string(name).unwrap_or_default();
+            format!("  {key}: {}", fixture.trim_end().replace('\n', "\n  "))
+        })
+        .collect();
+    if entries.is_empty() {
+        return "{}\n".to_owned();
+    }
+    format!("{{\n{}\n}}\n", entries.join(",\n"))
 }
 
 /// The manifest: mcpgen's version, the sources with their hashes, and every file written.
@@ -255,6 +280,22 @@ mod tests {
             "{manifest}"
         );
         assert_eq!(files.len(), RUNTIME_FILES.len());
+    }
+
+    #[test]
+    fn the_cases_file_is_the_fixtures_by_tool_name() {
+        let a = json_text(&json!({"tool": "a", "call": {"x": [1, 2]}, "note": "line\nbreak"}));
+        let b = json_text(&json!({"tool": "b"}));
+        let text = cases_file(&[("a".to_owned(), a.clone()), ("b".to_owned(), b.clone())]);
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["a"], serde_json::from_str::<Value>(&a).unwrap());
+        assert_eq!(parsed["b"], serde_json::from_str::<Value>(&b).unwrap());
+        assert_eq!(
+            text,
+            json_text(&parsed),
+            "the same text as pretty-printing the whole"
+        );
+        assert_eq!(cases_file(&[]), "{}\n");
     }
 
     #[test]

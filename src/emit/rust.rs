@@ -453,7 +453,7 @@ pub fn tests_rs(ir: &ServerIr) -> TokenStream {
     let lib = ident(&ir.crate_name.lib_name());
     let tests = ir.tools.iter().map(|t| {
         let test = ident(t.module.as_str());
-        let fixture = lit(&format!("cases/{}.json", t.module));
+        let name = lit(t.name.as_str());
         let doc = lit(&format!(
             " `{}`: request sent, result shaped, invalid arguments refused.",
             t.name
@@ -462,14 +462,20 @@ pub fn tests_rs(ir: &ServerIr) -> TokenStream {
             #[doc = #doc]
             #[test]
             fn #test() {
-                ::mcpgen_runtime::testing::run_fixture(&#lib::SERVER, include_str!(#fixture));
+                ::mcpgen_runtime::testing::run_fixture(
+                    &#lib::SERVER,
+                    &::mcpgen_runtime::testing::case(CASES, #name),
+                );
             }
         }
     });
     quote! {
         //! Each tool called by an in-process MCP client against a mock upstream: the request that
         //! goes out, the shaped result that comes back, and invalid arguments refused without an
-        //! upstream call. Fixtures are in `tests/cases/`.
+        //! upstream call. Fixtures are in `tests/cases.json`, by tool name.
+
+        /// Every tool's fixture.
+        const CASES: &str = include_str!("cases.json");
 
         #(#tests)*
     }
@@ -503,7 +509,7 @@ pub fn auth_tests_rs(ir: &ServerIr) -> TokenStream {
         })
         .or_else(|| ir.tools.first());
     let Some(tool) = chosen else { return quote!() };
-    let fixture = lit(&format!("cases/{}.json", tool.module));
+    let name = lit(tool.name.as_str());
     let doc = lit(&format!(
         " Over streamable HTTP with tokens signed by a test key served from a local JWKS: no token, a bad signature, another audience or an expired token get 401; a token without the scopes of `{}` cannot see or call it and the upstream is never reached; a valid token calls it.",
         tool.name
@@ -514,7 +520,10 @@ pub fn auth_tests_rs(ir: &ServerIr) -> TokenStream {
         #[doc = #doc]
         #[test]
         fn tokens_are_checked_over_http() {
-            ::mcpgen_runtime::testing::run_auth_checks(&#lib::SERVER, include_str!(#fixture));
+            ::mcpgen_runtime::testing::run_auth_checks(
+                &#lib::SERVER,
+                &::mcpgen_runtime::testing::case(include_str!("cases.json"), #name),
+            );
         }
     }
 }

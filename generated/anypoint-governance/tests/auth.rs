@@ -6,6 +6,9 @@
 fn tokens_are_checked_over_http() {
     ::mcpgen_runtime::testing::run_auth_checks(
         &anypoint_governance_mcp::SERVER,
-        include_str!("cases/get_governance_profile.json"),
+        &::mcpgen_runtime::testing::case(
+            include_str!("cases.json"),
+            "get_governance_profile",
+        ),
     );
 }

@@ -2,13 +2,15 @@
 
 //! Each tool called by an in-process MCP client against a mock upstream: the request that
 //! goes out, the shaped result that comes back, and invalid arguments refused without an
-//! upstream call. Fixtures are in `tests/cases/`.
+//! upstream call. Fixtures are in `tests/cases.json`, by tool name.
+/// Every tool's fixture.
+const CASES: &str = include_str!("cases.json");
 /// `get_governance_profile`: request sent, result shaped, invalid arguments refused.
 #[test]
 fn get_governance_profile() {
     ::mcpgen_runtime::testing::run_fixture(
         &anypoint_governance_mcp::SERVER,
-        include_str!("cases/get_governance_profile.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_governance_profile"),
     );
 }
 /// `governance_summary`: request sent, result shaped, invalid arguments refused.
@@ -16,7 +18,7 @@ fn get_governance_profile() {
 fn governance_summary() {
     ::mcpgen_runtime::testing::run_fixture(
         &anypoint_governance_mcp::SERVER,
-        include_str!("cases/governance_summary.json"),
+        &::mcpgen_runtime::testing::case(CASES, "governance_summary"),
     );
 }
 /// `list_governance_profiles`: request sent, result shaped, invalid arguments refused.
@@ -24,7 +26,7 @@ fn governance_summary() {
 fn list_governance_profiles() {
     ::mcpgen_runtime::testing::run_fixture(
         &anypoint_governance_mcp::SERVER,
-        include_str!("cases/list_governance_profiles.json"),
+        &::mcpgen_runtime::testing::case(CASES, "list_governance_profiles"),
     );
 }
 /// `profile_targets`: request sent, result shaped, invalid arguments refused.
@@ -32,6 +34,6 @@ fn list_governance_profiles() {
 fn profile_targets() {
     ::mcpgen_runtime::testing::run_fixture(
         &anypoint_governance_mcp::SERVER,
-        include_str!("cases/profile_targets.json"),
+        &::mcpgen_runtime::testing::case(CASES, "profile_targets"),
     );
 }

@@ -6,6 +6,6 @@
 fn tokens_are_checked_over_http() {
     ::mcpgen_runtime::testing::run_auth_checks(
         &galaxy_mcp::SERVER,
-        include_str!("cases/list_planets.json"),
+        &::mcpgen_runtime::testing::case(include_str!("cases.json"), "list_planets"),
     );
 }

@@ -2,13 +2,15 @@
 
 //! Each tool called by an in-process MCP client against a mock upstream: the request that
 //! goes out, the shaped result that comes back, and invalid arguments refused without an
-//! upstream call. Fixtures are in `tests/cases/`.
+//! upstream call. Fixtures are in `tests/cases.json`, by tool name.
+/// Every tool's fixture.
+const CASES: &str = include_str!("cases.json");
 /// `create_planet`: request sent, result shaped, invalid arguments refused.
 #[test]
 fn create_planet() {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        include_str!("cases/create_planet.json"),
+        &::mcpgen_runtime::testing::case(CASES, "create_planet"),
     );
 }
 /// `delete_planet`: request sent, result shaped, invalid arguments refused.
@@ -16,7 +18,7 @@ fn create_planet() {
 fn delete_planet() {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        include_str!("cases/delete_planet.json"),
+        &::mcpgen_runtime::testing::case(CASES, "delete_planet"),
     );
 }
 /// `get_planet`: request sent, result shaped, invalid arguments refused.
@@ -24,7 +26,7 @@ fn delete_planet() {
 fn get_planet() {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        include_str!("cases/get_planet.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_planet"),
     );
 }
 /// `list_planets`: request sent, result shaped, invalid arguments refused.
@@ -32,7 +34,7 @@ fn get_planet() {
 fn list_planets() {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        include_str!("cases/list_planets.json"),
+        &::mcpgen_runtime::testing::case(CASES, "list_planets"),
     );
 }
 /// `upload_planet_image`: request sent, result shaped, invalid arguments refused.
@@ -40,7 +42,7 @@ fn list_planets() {
 fn upload_planet_image() {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        include_str!("cases/upload_planet_image.json"),
+        &::mcpgen_runtime::testing::case(CASES, "upload_planet_image"),
     );
 }
 /// `whoami`: request sent, result shaped, invalid arguments refused.
@@ -48,6 +50,6 @@ fn upload_planet_image() {
 fn whoami() {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        include_str!("cases/whoami.json"),
+        &::mcpgen_runtime::testing::case(CASES, "whoami"),
     );
 }

@@ -2,13 +2,15 @@
 
 //! Each tool called by an in-process MCP client against a mock upstream: the request that
 //! goes out, the shaped result that comes back, and invalid arguments refused without an
-//! upstream call. Fixtures are in `tests/cases/`.
+//! upstream call. Fixtures are in `tests/cases.json`, by tool name.
+/// Every tool's fixture.
+const CASES: &str = include_str!("cases.json");
 /// `delete_pet`: request sent, result shaped, invalid arguments refused.
 #[test]
 fn delete_pet() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/delete_pet.json"),
+        &::mcpgen_runtime::testing::case(CASES, "delete_pet"),
     );
 }
 /// `get_customer`: request sent, result shaped, invalid arguments refused.
@@ -16,7 +18,7 @@ fn delete_pet() {
 fn get_customer() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/get_customer.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_customer"),
     );
 }
 /// `get_inventory`: request sent, result shaped, invalid arguments refused.
@@ -24,7 +26,7 @@ fn get_customer() {
 fn get_inventory() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/get_inventory.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_inventory"),
     );
 }
 /// `get_order`: request sent, result shaped, invalid arguments refused.
@@ -32,7 +34,7 @@ fn get_inventory() {
 fn get_order() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/get_order.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_order"),
     );
 }
 /// `get_pet`: request sent, result shaped, invalid arguments refused.
@@ -40,7 +42,7 @@ fn get_order() {
 fn get_pet() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/get_pet.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_pet"),
     );
 }
 /// `list_available_pets`: request sent, result shaped, invalid arguments refused.
@@ -48,7 +50,7 @@ fn get_pet() {
 fn list_available_pets() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/list_available_pets.json"),
+        &::mcpgen_runtime::testing::case(CASES, "list_available_pets"),
     );
 }
 /// `mark_pet_sold`: request sent, result shaped, invalid arguments refused.
@@ -56,7 +58,7 @@ fn list_available_pets() {
 fn mark_pet_sold() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/mark_pet_sold.json"),
+        &::mcpgen_runtime::testing::case(CASES, "mark_pet_sold"),
     );
 }
 /// `upload_pet_photo`: request sent, result shaped, invalid arguments refused.
@@ -64,6 +66,6 @@ fn mark_pet_sold() {
 fn upload_pet_photo() {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        include_str!("cases/upload_pet_photo.json"),
+        &::mcpgen_runtime::testing::case(CASES, "upload_pet_photo"),
     );
 }

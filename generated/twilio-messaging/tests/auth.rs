@@ -6,6 +6,6 @@
 fn tokens_are_checked_over_http() {
     ::mcpgen_runtime::testing::run_auth_checks(
         &twilio_messaging_mcp::SERVER,
-        include_str!("cases/get_message.json"),
+        &::mcpgen_runtime::testing::case(include_str!("cases.json"), "get_message"),
     );
 }

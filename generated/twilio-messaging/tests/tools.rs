@@ -2,13 +2,15 @@
 
 //! Each tool called by an in-process MCP client against a mock upstream: the request that
 //! goes out, the shaped result that comes back, and invalid arguments refused without an
-//! upstream call. Fixtures are in `tests/cases/`.
+//! upstream call. Fixtures are in `tests/cases.json`, by tool name.
+/// Every tool's fixture.
+const CASES: &str = include_str!("cases.json");
 /// `get_message`: request sent, result shaped, invalid arguments refused.
 #[test]
 fn get_message() {
     ::mcpgen_runtime::testing::run_fixture(
         &twilio_messaging_mcp::SERVER,
-        include_str!("cases/get_message.json"),
+        &::mcpgen_runtime::testing::case(CASES, "get_message"),
     );
 }
 /// `list_recent_messages`: request sent, result shaped, invalid arguments refused.
@@ -16,7 +18,7 @@ fn get_message() {
 fn list_recent_messages() {
     ::mcpgen_runtime::testing::run_fixture(
         &twilio_messaging_mcp::SERVER,
-        include_str!("cases/list_recent_messages.json"),
+        &::mcpgen_runtime::testing::case(CASES, "list_recent_messages"),
     );
 }
 /// `send_sms`: request sent, result shaped, invalid arguments refused.
@@ -24,6 +26,6 @@ fn list_recent_messages() {
 fn send_sms() {
     ::mcpgen_runtime::testing::run_fixture(
         &twilio_messaging_mcp::SERVER,
-        include_str!("cases/send_sms.json"),
+        &::mcpgen_runtime::testing::case(CASES, "send_sms"),
     );
 }

@@ -3,13 +3,14 @@
 //! A generated crate's `tests/tools.rs` has one test per tool:
 //!
 //! ```ignore
+//! const CASES: &str = include_str!("cases.json");
 //! #[test]
 //! fn list_pets() {
-//!     mcpgen_runtime::testing::run_fixture(&my_crate::SERVER, include_str!("cases/list_pets.json"));
+//!     mcpgen_runtime::testing::run_fixture(&my_crate::SERVER, &mcpgen_runtime::testing::case(CASES, "list_pets"));
 //! }
 //! #[test]
 //! fn list_pets_auth() {
-//!     mcpgen_runtime::testing::run_auth_checks(&my_crate::SERVER, include_str!("cases/list_pets.json"));
+//!     mcpgen_runtime::testing::run_auth_checks(&my_crate::SERVER, &mcpgen_runtime::testing::case(CASES, "list_pets"));
 //! }
 //! ```
 //!
@@ -126,6 +127,7 @@ use rmcp::RoleClient;
 use rmcp::model::{CallToolRequestParams, CallToolResult, PaginatedRequestParams, Tool};
 use rmcp::service::{RunningService, Service};
 use serde_json::Value;
+use std::sync::OnceLock;
 
 use crate::audit::AuditSink;
 use crate::auth::Principal;
@@ -202,6 +204,32 @@ pub fn run_fixture(spec: &'static ServerSpec, fixture: &str) -> FixtureRun {
         .build()
         .unwrap_or_else(|e| panic!("cannot start a tokio runtime for the fixture: {e}"))
         .block_on(check_fixture(spec, fixture))
+}
+
+/// One tool's fixture (JSON text) from a crate's fixtures file, a JSON object of fixtures by
+/// tool name. The file is parsed once per test binary.
+///
+/// # Panics
+/// If the file is not such an object or has no fixture for `tool`.
+pub fn case(cases: &'static str, tool: &str) -> String {
+    static PARSED: OnceLock<(usize, serde_json::Map<String, Value>)> = OnceLock::new();
+    let parse = || match serde_json::from_str(cases) {
+        Ok(Value::Object(fixtures)) => fixtures,
+        _ => panic!("the fixtures file is not a JSON object of fixtures by tool name"),
+    };
+    let address = cases.as_ptr() as usize;
+    let (parsed_address, parsed) = PARSED.get_or_init(|| (address, parse()));
+    let other;
+    let fixtures = if *parsed_address == address {
+        parsed
+    } else {
+        other = parse();
+        &other
+    };
+    fixtures
+        .get(tool)
+        .map(Value::to_string)
+        .unwrap_or_else(|| panic!("the fixtures file has no fixture for `{tool}`"))
 }
 
 /// The tool of `spec` a fixture names.
