@@ -97,6 +97,8 @@ pub struct SchemaBuilder<'a> {
     dialect: SpecVersion,
     /// Definition name assigned to each referenced schema (by document and pointer).
     names: BTreeMap<(DocKey, String), String>,
+    /// The names in `names`, to find a free one without scanning them all.
+    taken: std::collections::HashSet<String>,
     /// Normalised definitions, by name (shared with the cache when named as it names them).
     defs: BTreeMap<String, Arc<Value>>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
@@ -208,6 +210,7 @@ impl<'a> SchemaBuilder<'a> {
             direction,
             dialect: specs.version(),
             names: BTreeMap::new(),
+            taken: std::collections::HashSet::new(),
             defs: BTreeMap::new(),
             diagnostics: Diagnostics::new(),
             shared: None,
@@ -289,10 +292,11 @@ impl<'a> SchemaBuilder<'a> {
         let base = def_base_name(doc, pointer);
         let mut name = base.clone();
         let mut n = 2;
-        while self.names.values().any(|v| *v == name) {
+        while self.taken.contains(&name) {
             name = format!("{base}_{n}");
             n += 1;
         }
+        self.taken.insert(name.clone());
         self.names.insert(key, name.clone());
         let normalized = match self.shared {
             Some(cache) => {
