@@ -498,7 +498,17 @@ mod tests {
         confirm: bool,
         params: &'static [ParamSpec],
     ) -> &'static ToolSpec {
-        Box::leak(Box::new(ToolSpec {
+        Box::leak(Box::new(tool_spec(name, input_schema, confirm, params)))
+    }
+
+    /// A read-only GET tool.
+    pub(super) fn tool_spec(
+        name: &'static str,
+        input_schema: &'static str,
+        confirm: bool,
+        params: &'static [ParamSpec],
+    ) -> ToolSpec {
+        ToolSpec {
             name,
             title: None,
             description: "t",
@@ -526,16 +536,24 @@ mod tests {
             spec_input_schema: None,
             nulls_absent: false,
             escalation: None,
-        }))
+        }
     }
 
     fn server(tools: Vec<&'static ToolSpec>) -> &'static ServerSpec {
+        server_with(None, tools)
+    }
+
+    /// A server of `tools` whose contract text is `contract`.
+    pub(super) fn server_with(
+        contract: Option<&'static str>,
+        tools: Vec<&'static ToolSpec>,
+    ) -> &'static ServerSpec {
         Box::leak(Box::new(ServerSpec {
             name: "many",
             version: "0",
             title: None,
             instructions: None,
-            contract: None,
+            contract,
             upstream: UpstreamSpec {
                 base_url: "http://x",
                 base_url_env: "",
@@ -718,66 +736,18 @@ mod contract_tests {
     use super::*;
     use crate::spec::*;
 
+    use super::tests::{server_with as server, tool_spec};
+
     /// A tool whose schemas are all kept in the contract.
     fn in_contract(name: &'static str, output: bool) -> &'static ToolSpec {
-        let mut output_spec = OutputSpec::NONE;
+        let mut spec = tool_spec(name, "{}", false, &[]);
+        spec.input_schema = SchemaText::InContract;
+        spec.spec_input_schema = Some(SchemaText::InContract);
+        spec.nulls_absent = true;
         if output {
-            output_spec.schema = Some(SchemaText::InContract);
+            spec.output.schema = Some(SchemaText::InContract);
         }
-        Box::leak(Box::new(ToolSpec {
-            name,
-            title: None,
-            description: "t",
-            operation: OperationSpec {
-                id: None,
-                method: HttpMethod::Get,
-                path: "/x",
-            },
-            input_schema: SchemaText::InContract,
-            spec_input_schema: Some(SchemaText::InContract),
-            nulls_absent: true,
-            output: output_spec,
-            params: &[],
-            body: None,
-            accept: "",
-            credentials: &[],
-            scopes: &[],
-            hints: HintsSpec {
-                read_only: true,
-                destructive: false,
-                idempotent: true,
-                open_world: false,
-            },
-            confirm: false,
-            identity: IdentityMode::ServiceAccount,
-            contract: "c",
-            escalation: None,
-        }))
-    }
-
-    fn server(
-        contract: Option<&'static str>,
-        tools: Vec<&'static ToolSpec>,
-    ) -> &'static ServerSpec {
-        Box::leak(Box::new(ServerSpec {
-            name: "s",
-            version: "0",
-            title: None,
-            instructions: None,
-            contract,
-            upstream: UpstreamSpec {
-                base_url: "http://x",
-                base_url_env: "",
-                timeout_ms: 1,
-                max_response_bytes: 1,
-                credentials: &[],
-                oauth: None,
-            },
-            tools: Box::leak(tools.into_boxed_slice()),
-            scopes: &[],
-            limits: crate::testing_specs::LIMITS,
-            escalation: None,
-        }))
+        Box::leak(Box::new(spec))
     }
 
     const CONTRACT: &str = r#"{
