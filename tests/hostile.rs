@@ -40,7 +40,7 @@ fn spec_text_never_becomes_code() {
             "src/main.rs" => 1, // `fn main`
             "src/tools.rs" => 5,
             "tests/tools.rs" => 6, // `const CASES` and one test per tool
-            "tests/auth.rs" => 1, // `fn tokens_are_checked_over_http`
+            "tests/auth.rs" => 1,  // `fn tokens_are_checked_over_http`
             p if p.starts_with("src/tools/") => {
                 tool_files += 1;
                 1 // `static TOOL`
