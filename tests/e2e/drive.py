@@ -134,13 +134,14 @@ class Recorder:
 # Fixtures and what the generated crate declares
 
 
-def load_cases(cases_dir: Path) -> dict[str, dict[str, Any]]:
-    cases = {}
-    for path in sorted(cases_dir.glob("*.json")):
-        case = json.loads(path.read_text())
-        cases[case["tool"]] = case
-    if not cases:
-        raise SystemExit(f"error: no fixtures in {cases_dir}")
+def load_cases(cases_file: Path) -> dict[str, dict[str, Any]]:
+    """Every tool's fixture from a generated crate's tests/cases.json (an object by tool name)."""
+    cases = json.loads(cases_file.read_text())
+    if not isinstance(cases, dict) or not cases:
+        raise SystemExit(f"error: no fixtures in {cases_file}")
+    for name, case in cases.items():
+        if case.get("tool") != name:
+            raise SystemExit(f"error: {cases_file}: the fixture under {name!r} is for {case.get('tool')!r}")
     return cases
 
 
@@ -2087,7 +2088,7 @@ async def refuses_without_auth(ex: Example) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    cases = load_cases(args.crate / "tests" / "cases")
+    cases = load_cases(args.crate / "tests" / "cases.json")
     policies = tool_policies(args.crate)
     rec = Recorder(args.example, args.prism_mode)
     if stale := stale_sources(args.crate, args.annotation.parent):
@@ -2156,7 +2157,7 @@ INSECURE_NOTE = ("the suite (0.1.16) has no way to send an Authorization header,
 
 async def conformance(args: argparse.Namespace) -> int:
     """Runs the conformance suite's scenarios against the server over HTTP, one record per check."""
-    cases = load_cases(args.crate / "tests" / "cases")
+    cases = load_cases(args.crate / "tests" / "cases.json")
     env = server_env(merged_env(cases))
     rec = Recorder(args.example, "conformance")
     port = free_port()
