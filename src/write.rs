@@ -71,14 +71,11 @@ const VENDORED_MTIME_SECS: u64 = 946_684_800;
 
 /// Writes `bytes` to `file` (the target of generated `path`), dating vendored runtime files.
 fn write_bytes(path: &str, file: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    fs::write(file, bytes).map_err(io_error(file))?;
+    let mut out = fs::File::create(file).map_err(io_error(file))?;
+    io::Write::write_all(&mut out, bytes).map_err(io_error(file))?;
     if path.starts_with(VENDORED_RUNTIME_DIR) {
         let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(VENDORED_MTIME_SECS);
-        fs::File::options()
-            .write(true)
-            .open(file)
-            .and_then(|f| f.set_modified(date))
-            .map_err(io_error(file))?;
+        out.set_modified(date).map_err(io_error(file))?;
     }
     Ok(())
 }

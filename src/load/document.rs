@@ -126,13 +126,24 @@ fn parse_text(shown: PathBuf, sha256: String, text: Cow<'_, str>) -> Result<Docu
 pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
     let bytes = read_bytes(path)?;
     let shown = display_form(path);
-    decode(&shown, &bytes)?;
     let sha256 = sha256_hex(&bytes);
-    let without_bom = usize::from(bytes.starts_with(&[0xEF, 0xBB, 0xBF])) * 3;
-    // `decode` accepted the bytes: they are UTF-8.
-    let mut text = String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    text.drain(..without_bom);
+    let mut text = match String::from_utf8(bytes) {
+        // A UTF-16 byte order mark is not UTF-8: such files land in the other arm.
+        Ok(text) => text,
+        Err(e) => {
+            return Err(decode(&shown, e.as_bytes()).err().unwrap_or_else(|| {
+                Diagnostic::error(
+                    "file-not-utf8",
+                    Location::file(&shown),
+                    "file is not valid UTF-8",
+                )
+                .into()
+            }));
+        }
+    };
+    if text.starts_with('\u{FEFF}') {
+        text.drain(..'\u{FEFF}'.len_utf8());
+    }
     parse_text(shown, sha256, Cow::Owned(text))
 }
 

@@ -172,9 +172,12 @@ fn compile(schemas: &SchemaTexts) -> Result<Compiled, String> {
     let output = match schemas.output {
         None => None,
         Some(text) => {
-            let schema = parse_object("output schema", text)?;
-            let validator = SchemaValidator::compile(&Value::Object(schema.clone()))
+            let schema = Value::Object(parse_object("output schema", text)?);
+            let validator = SchemaValidator::compile(&schema)
                 .map_err(|e| format!("output schema does not compile: {e}"))?;
+            let Value::Object(schema) = schema else {
+                return Err("output schema is not a JSON object".to_owned());
+            };
             Some(OutputSchema { schema, validator })
         }
     };
