@@ -342,7 +342,7 @@ impl OutputSchemaEntry {
 }
 
 /// Which output schema a tool publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputSchemaMode {
     /// The deepest description of the response that fits the budget: beyond it nested values

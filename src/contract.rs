@@ -224,7 +224,7 @@ pub fn tool_contract(tool: &ToolIr) -> ToolContract<'_> {
         // Key order is set when the contract is hashed or written (`hash_of`, `to_text`).
         input_schema: Cow::Borrowed(&tool.input_schema),
         spec_input_schema: tool.spec_input_schema.as_ref().map(Cow::Borrowed),
-        output_schema: tool.output.schema.as_ref().map(Cow::Borrowed),
+        output_schema: tool.output.schema.as_deref().map(Cow::Borrowed),
         annotations: Annotations {
             read_only: tool.hints.read_only,
             destructive: tool.hints.destructive,

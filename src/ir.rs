@@ -337,7 +337,7 @@ impl OperationIr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputIr {
     /// The published output schema, when the primary success response is JSON with a schema.
-    pub schema: Option<Value>,
+    pub schema: Option<std::sync::Arc<Value>>,
     /// Member name wrapping non-object JSON results.
     pub wrap: Option<String>,
     /// Allowlisted paths (empty keeps everything).
@@ -354,7 +354,7 @@ pub struct OutputIr {
     pub narrow_with: Vec<String>,
     /// JSON Schema of the upstream's success response before shaping, used to synthesize test
     /// responses.
-    pub upstream_schema: Option<Value>,
+    pub upstream_schema: Option<std::sync::Arc<Value>>,
     /// Media type of the primary success response (empty when it has no content).
     pub media_type: String,
     /// Status code of the primary success response.

@@ -12,7 +12,8 @@ use crate::ir::{
 };
 use crate::wildcard::{self, WildcardPath};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// Characters sent as is in path segments (RFC 3986 unreserved); all others are encoded.
 fn encode_component(text: &str) -> String {
@@ -41,6 +42,7 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
     let TestEnvironment {
         values: env,
         secrets,
+        shared,
     } = env;
     let mut arguments = sample_arguments(
         &tool.input_schema,
@@ -64,7 +66,10 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
     if let Some(caller_token) = &tokens.caller {
         fixture.insert("caller_token".to_owned(), json!(caller_token));
     }
-    fixture.insert("call".to_owned(), call(ir, tool, env, &arguments, &tokens));
+    fixture.insert(
+        "call".to_owned(),
+        call(ir, tool, env, &arguments, &tokens, shared),
+    );
     fixture.insert("invalid".to_owned(), invalid(tool, &arguments));
     let mut text = serde_json::to_string_pretty(&Value::Object(fixture)).unwrap_or_default();
     text.push('\n');
@@ -119,6 +124,46 @@ pub struct TestEnvironment {
     values: BTreeMap<String, String>,
     /// The values that are secrets.
     secrets: Vec<String>,
+    /// Samples and validators already made, shared by the tools whose schemas are the same
+    /// (lowering shares one schema between tools answering alike).
+    shared: SharedSchemas,
+}
+
+/// Per schema (by the address of the IR's shared schema, which outlives the emit): its canned
+/// answer and its compiled validator. Each is a pure function of the schema's content.
+#[derive(Default)]
+struct SharedSchemas {
+    samples: Mutex<HashMap<usize, Arc<Value>>>,
+    validators: Mutex<HashMap<usize, Option<Arc<jsonschema::Validator>>>>,
+}
+
+impl SharedSchemas {
+    /// A canned upstream answer for `schema`.
+    fn sample(&self, schema: &Arc<Value>) -> Arc<Value> {
+        let key = Arc::as_ptr(schema) as usize;
+        if let Some(body) = lock(&self.samples).get(&key) {
+            return body.clone();
+        }
+        let body = Arc::new(Sampler::descriptive(schema, "upstream-").sample_best());
+        lock(&self.samples).entry(key).or_insert(body).clone()
+    }
+
+    /// `schema` compiled, or `None` when it does not compile.
+    fn validator(&self, schema: &Arc<Value>) -> Option<Arc<jsonschema::Validator>> {
+        let key = Arc::as_ptr(schema) as usize;
+        if let Some(validator) = lock(&self.validators).get(&key) {
+            return validator.clone();
+        }
+        let validator = jsonschema::validator_for(schema).ok().map(Arc::new);
+        lock(&self.validators)
+            .entry(key)
+            .or_insert(validator)
+            .clone()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TestEnvironment {
@@ -135,7 +180,11 @@ impl TestEnvironment {
             .filter_map(|var| values.get(var.as_str()).cloned())
             .filter(|value| value.starts_with("test-secret-"))
             .collect();
-        TestEnvironment { values, secrets }
+        TestEnvironment {
+            values,
+            secrets,
+            shared: SharedSchemas::default(),
+        }
     }
 }
 
@@ -208,6 +257,7 @@ fn call(
     env: &BTreeMap<String, String>,
     arguments: &Value,
     tokens: &Tokens,
+    shared: &SharedSchemas,
 ) -> Value {
     let mut path = tool.operation.path.clone();
     let mut query: Vec<(String, String)> = Vec::new();
@@ -319,7 +369,7 @@ fn call(
         .output
         .max_result_tokens
         .unwrap_or(ir.limits.max_result_tokens);
-    let (upstream, result, absent) = response(tool, budget);
+    let (upstream, result, absent) = response(tool, budget, shared);
     json!({
         "arguments": arguments,
         "upstream": upstream,
@@ -518,7 +568,7 @@ fn form_text(value: &Value) -> String {
 
 /// The canned upstream response, the expected result, and strings that must not reach it; a
 /// result over `budget` tokens is expected cut, with a note.
-fn response(tool: &ToolIr, budget: u32) -> (Value, Value, Vec<String>) {
+fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value, Vec<String>) {
     let output = &tool.output;
     let status = output.status;
     let media = output
@@ -566,7 +616,7 @@ fn response(tool: &ToolIr, budget: u32) -> (Value, Value, Vec<String>) {
             Vec::new(),
         );
     };
-    let mut body = Sampler::descriptive(schema, "upstream-").sample_best();
+    let mut body = Value::clone(&shared.sample(schema));
     // Values at redacted paths become sentinels, so their absence can be checked.
     for (k, redaction) in output.redact.iter().enumerate() {
         if let Ok(path) = WildcardPath::parse(&redaction.path) {
@@ -613,7 +663,7 @@ fn response(tool: &ToolIr, budget: u32) -> (Value, Value, Vec<String>) {
     let valid = output
         .schema
         .as_ref()
-        .is_none_or(|s| jsonschema::validator_for(s).is_ok_and(|v| v.is_valid(&structured)));
+        .is_none_or(|s| shared.validator(s).is_some_and(|v| v.is_valid(&structured)));
     // The runtime's budget: about 4 bytes of compact JSON per token.
     let over_budget = structured.to_string().len() > budget as usize * 4;
     let result = if over_budget {

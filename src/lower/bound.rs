@@ -32,7 +32,7 @@ pub const BYTES_PER_TOKEN: usize = 4;
 const MIN_NODE_BYTES: usize = 12;
 
 /// A schema budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Budget {
     /// Deepest nesting of objects and arrays described.
     pub max_depth: usize,

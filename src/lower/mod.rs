@@ -244,6 +244,7 @@ fn lower_tracking(
     let selected: Vec<(&ToolName, &(&String, &crate::annotations::ToolEntry))> =
         selected.iter().collect();
     let defs = schema::DefCache::new();
+    let outputs = response::OutputCache::new();
     let lowered = crate::parallel::map(&selected, |(name, (key, entry))| {
         let mut diagnostics = Diagnostics::new();
         let pointer = format!("/tools/{}", escape_token(key));
@@ -283,6 +284,7 @@ fn lower_tracking(
             shared: tool::Shared {
                 output_schema: file.server.output_schema.as_ref(),
                 defs: &defs,
+                outputs: &outputs,
             },
         };
         let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);

@@ -5,18 +5,21 @@ use crate::annotations::{
     OutputSchemaEntry, OutputSchemaMode, RedactActionName, RedactEntry, ResponseEntry,
 };
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::{OutputIr, RedactAction, RedactionIr};
+use crate::ir::{NameRulesIr, OutputIr, RedactAction, RedactionIr};
 use crate::load::SpecSet;
 use crate::load::pointer::escape_token;
 use crate::lower::AnnotationCtx;
 use crate::lower::bound::{self, Budget};
+use crate::lower::examples::{self, Dropped};
 use crate::lower::names;
 use crate::lower::operations::OperationRef;
-use crate::lower::schema::{Direction, SchemaBuilder};
+use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
 use crate::lower::tool::Shared;
 use crate::wildcard::WildcardPath;
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Name of the member that wraps results whose JSON is not an object.
 pub const WRAP_MEMBER: &str = "result";
@@ -27,6 +30,8 @@ pub struct Output {
     pub output: OutputIr,
     /// The `Accept` header.
     pub accept: String,
+    /// What the published output schema left out (defaults and examples that break it).
+    pub dropped: Vec<Dropped>,
 }
 
 /// Whether a media type is JSON.
@@ -50,7 +55,7 @@ pub const DEFAULT_OUTPUT_MAX_TOKENS: u32 = 1_000;
 const SAMPLED_SCHEMA_TOKENS: usize = 16_000;
 
 /// The output schema policy in force for one tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct OutputPolicy {
     mode: OutputSchemaMode,
     budget: Budget,
@@ -173,57 +178,11 @@ pub fn lower_output<'a>(
         accept.join(", ")
     };
     let (status, media_type, schema) = primary.unwrap_or((200, String::new(), None));
-
-    let mut builder = SchemaBuilder::shared(specs, Direction::Response, shared.defs);
-    let json_schema = match schema {
-        Some((doc, pointer, schema)) if is_json(&media_type) || media_type == "*/*" => {
-            Some(builder.root(&doc, &pointer, schema))
-        }
-        _ => None,
-    };
-    diagnostics.extend(std::mem::take(&mut builder.diagnostics));
+    let json_target = schema.filter(|_| is_json(&media_type) || media_type == "*/*");
 
     let response_pointer = format!("{tool_pointer}/response");
-    let allow: Vec<(usize, WildcardPath)> = entry
-        .allow
-        .iter()
-        .enumerate()
-        .filter_map(|(i, text)| {
-            parse_path(
-                text,
-                annotations,
-                &format!("{response_pointer}/allow/{i}"),
-                diagnostics,
-            )
-            .map(|p| (i, p))
-        })
-        .collect();
-    let redact: Vec<(usize, WildcardPath, RedactAction)> = entry
-        .redact
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let (text, action) = match r {
-                RedactEntry::Path(p) => (p.as_str(), RedactAction::Remove),
-                RedactEntry::Rule(rule) => (
-                    rule.path.as_str(),
-                    match rule.action {
-                        RedactActionName::Remove => RedactAction::Remove,
-                        RedactActionName::Mask => RedactAction::Mask {
-                            keep_last: rule.keep_last,
-                        },
-                    },
-                ),
-            };
-            let at = match r {
-                RedactEntry::Path(_) => format!("{response_pointer}/redact/{i}"),
-                RedactEntry::Rule(_) => format!("{response_pointer}/redact/{i}/path"),
-            };
-            parse_path(text, annotations, &at, diagnostics).map(|p| (i, p, action))
-        })
-        .collect();
-
-    if json_schema.is_none() && (!allow.is_empty() || !redact.is_empty()) {
+    let rules = Rules::parse(entry, annotations, &response_pointer, diagnostics);
+    if json_target.is_none() && !rules.is_empty() {
         let what = if media_type.is_empty() {
             "no content".to_owned()
         } else {
@@ -235,157 +194,340 @@ pub fn lower_output<'a>(
         );
     }
 
-    let mut output_schema = None;
-    let mut wrap = None;
-    if let Some(schema) = &json_schema {
-        let paths: Vec<WildcardPath> = allow.iter().map(|(_, p)| p.clone()).collect();
-        let mut shaped = match shape::allow(&builder, schema, &paths) {
-            Ok(shaped) => shaped,
-            Err((i, err)) => {
-                report_shape_error(
-                    &err,
-                    &entry.allow[allow[i].0],
-                    annotations,
-                    &format!("{response_pointer}/allow/{}", allow[i].0),
-                    op,
-                    diagnostics,
-                );
-                schema.clone()
+    let policy = OutputPolicy::resolve(entry.output_schema.as_ref(), shared.output_schema);
+    let described = match json_target {
+        None => Arc::new(Described::default()),
+        // Without field rules, what a response schema lowers to depends on the schema alone:
+        // tools answering with the same schema (a resource read, updated and created) share it.
+        Some((doc, pointer, schema)) if rules.is_empty() => {
+            let key = (doc.clone(), schema.to_string(), policy);
+            match shared.outputs.get(&key) {
+                Some(described) => described,
+                None => {
+                    let mut found = Diagnostics::new();
+                    let at = Describing {
+                        specs,
+                        defs: shared.defs,
+                        op,
+                        entry,
+                        annotations,
+                        response_pointer: &response_pointer,
+                    };
+                    let described = Arc::new(describe(
+                        &at,
+                        (doc, pointer, schema),
+                        policy,
+                        &rules,
+                        &mut found,
+                    ));
+                    // Problems are reported where they are found: only a clean result is shared.
+                    if found.is_empty() {
+                        shared.outputs.insert(key, described.clone());
+                    }
+                    diagnostics.extend(found);
+                    described
+                }
             }
-        };
-        for (i, path, action) in &redact {
-            let schema_action = match action {
-                RedactAction::Remove => SchemaRedaction::Remove,
-                RedactAction::Mask { .. } => SchemaRedaction::Mask,
+        }
+        Some(target) => {
+            let at = Describing {
+                specs,
+                defs: shared.defs,
+                op,
+                entry,
+                annotations,
+                response_pointer: &response_pointer,
             };
-            if let Err(err) = shape::redact(&builder, &mut shaped, path, schema_action) {
-                report_shape_error(
-                    &err,
-                    &path.to_string(),
-                    annotations,
-                    &format!("{response_pointer}/redact/{i}"),
-                    op,
-                    diagnostics,
-                );
-            }
+            Arc::new(describe(&at, target, policy, &rules, diagnostics))
         }
-        let root = if is_object_schema(&builder, &shaped) {
-            if let Value::Object(obj) = &mut shaped
-                && !obj.contains_key("type")
-            {
-                obj.insert("type".to_owned(), json!("object"));
-            }
-            shaped
-        } else {
-            wrap = Some(WRAP_MEMBER.to_owned());
-            json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
-        };
-        let policy = OutputPolicy::resolve(entry.output_schema.as_ref(), shared.output_schema);
-        // Written out whole (with the definitions it reaches) only when it is published so.
-        let finished = match policy.mode {
-            OutputSchemaMode::Full => {
-                let mut full = builder.finish(root);
-                accept_null_below_the_root(&mut full);
-                Some(full)
-            }
-            OutputSchemaMode::Bounded => Some(
-                bound::bound(
-                    &root,
-                    builder.defs(),
-                    policy.budget,
-                    accept_null_below_the_root,
-                    || builder.finish(root.clone()),
-                )
-                .0,
-            ),
-            OutputSchemaMode::None => None,
-        };
-        // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
-        // the server, so the tool answers in text instead, and the architect is told.
-        match finished.map(|f| jsonschema::validator_for(&f).map(|_| f)) {
-            None => wrap = None,
-            Some(Ok(finished)) => output_schema = Some(finished),
-            Some(Err(e)) => diagnostics.push(
-                Diagnostic::warning(
-                    "invalid-output-schema",
-                    specs.locate(&op.doc, &op.pointer),
-                    format!(
-                        "the response of {} is not a valid JSON Schema ({}): the tool returns text without an output schema",
-                        op.label(),
-                        e.masked()
-                    ),
-                )
-                .with_help("fix the response schema in the spec"),
-            ),
-        }
-    }
-    let redact_paths: Vec<WildcardPath> = redact.iter().map(|(_, p, _)| p.clone()).collect();
-    let allow_paths: Vec<WildcardPath> = allow.iter().map(|(_, p)| p.clone()).collect();
-    if let Some(schema) = &json_schema {
-        for (index, position) in names::redaction_gaps(schema, builder.defs(), &redact_paths) {
-            let (i, path, _) = &redact[index];
-            diagnostics.push(
-                Diagnostic::warning(
-                    "redaction-gap",
-                    annotations.at(&format!("{response_pointer}/redact/{i}")),
-                    format!(
-                        "`{path}` does not reach the `{}` the response of {} may carry at `{position}`: there it is shown as sent",
-                        position.rsplit('/').next().unwrap_or_default(),
-                        op.label()
-                    ),
-                )
-                .with_help(format!("add `{position}` (or a path with `*` that covers both) to the redactions")),
-            );
-        }
-    }
-    let names = names::name_rules(
-        json_schema.as_ref(),
-        builder.defs(),
-        &allow_paths,
-        &redact_paths,
-    );
-    // What the tool's tests sample canned answers from: the upstream's schema, bounded
-    // generously (deeper than any rule's path) rather than copied whole for every tool.
-    let upstream_schema = json_schema.map(|schema| {
-        let deepest = allow_paths
-            .iter()
-            .chain(&redact_paths)
-            .map(|p| p.segments.len())
-            .max()
-            .unwrap_or(0);
-        let budget = Budget {
-            max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
-            max_tokens: SAMPLED_SCHEMA_TOKENS,
-        };
-        bound::bound(
-            &schema,
-            builder.defs(),
-            budget,
-            |_| {},
-            || builder.finish(schema.clone()),
-        )
-        .0
-    });
+    };
     Output {
         output: OutputIr {
-            schema: output_schema,
-            wrap,
-            names,
+            schema: described.schema.clone(),
+            wrap: described.wrap.clone(),
+            names: described.names.clone(),
             max_result_tokens: entry.max_result_tokens,
             narrow_with: Vec::new(),
-            allow: allow.into_iter().map(|(_, p)| p.to_string()).collect(),
-            redact: redact
+            allow: rules
+                .allow
+                .into_iter()
+                .map(|(_, p)| p.to_string())
+                .collect(),
+            redact: rules
+                .redact
                 .into_iter()
                 .map(|(_, path, action)| RedactionIr {
                     path: path.to_string(),
                     action,
                 })
                 .collect(),
-            upstream_schema,
+            upstream_schema: described.upstream_schema.clone(),
             media_type,
             status,
         },
         accept,
+        dropped: described.dropped.clone(),
+    }
+}
+
+/// Output descriptions already lowered, by document, response schema text and policy: shared by
+/// the tools whose responses have no field rules and the same schema.
+#[derive(Default)]
+pub struct OutputCache {
+    entries: Mutex<HashMap<OutputKey, Arc<Described>>>,
+}
+
+/// The key of a shared output description.
+type OutputKey = (crate::load::DocKey, String, OutputPolicy);
+
+impl OutputCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        OutputCache::default()
+    }
+
+    fn get(&self, key: &OutputKey) -> Option<Arc<Described>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).cloned()
+    }
+
+    /// Two tools may describe the same schema at once: both results are the same, the first kept.
+    fn insert(&self, key: OutputKey, described: Arc<Described>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.entry(key).or_insert(described);
+    }
+}
+
+/// What a response schema lowers to under one tool's field rules and policy.
+#[derive(Debug, Default)]
+struct Described {
+    schema: Option<Arc<Value>>,
+    wrap: Option<String>,
+    names: NameRulesIr,
+    upstream_schema: Option<Arc<Value>>,
+    dropped: Vec<Dropped>,
+}
+
+/// A tool's allowlist and redactions, parsed (each with its index in the annotation file).
+struct Rules {
+    allow: Vec<(usize, WildcardPath)>,
+    redact: Vec<(usize, WildcardPath, RedactAction)>,
+}
+
+impl Rules {
+    /// Parses the `response` entry's paths, reporting malformed ones.
+    fn parse(
+        entry: &ResponseEntry,
+        annotations: &AnnotationCtx,
+        response_pointer: &str,
+        diagnostics: &mut Diagnostics,
+    ) -> Self {
+        let allow = entry
+            .allow
+            .iter()
+            .enumerate()
+            .filter_map(|(i, text)| {
+                parse_path(
+                    text,
+                    annotations,
+                    &format!("{response_pointer}/allow/{i}"),
+                    diagnostics,
+                )
+                .map(|p| (i, p))
+            })
+            .collect();
+        let redact = entry
+            .redact
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let (text, action) = match r {
+                    RedactEntry::Path(p) => (p.as_str(), RedactAction::Remove),
+                    RedactEntry::Rule(rule) => (
+                        rule.path.as_str(),
+                        match rule.action {
+                            RedactActionName::Remove => RedactAction::Remove,
+                            RedactActionName::Mask => RedactAction::Mask {
+                                keep_last: rule.keep_last,
+                            },
+                        },
+                    ),
+                };
+                let at = match r {
+                    RedactEntry::Path(_) => format!("{response_pointer}/redact/{i}"),
+                    RedactEntry::Rule(_) => format!("{response_pointer}/redact/{i}/path"),
+                };
+                parse_path(text, annotations, &at, diagnostics).map(|p| (i, p, action))
+            })
+            .collect();
+        Rules { allow, redact }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.allow.is_empty() && self.redact.is_empty()
+    }
+}
+
+/// Where a description's problems are reported.
+struct Describing<'s, 'a> {
+    specs: &'a SpecSet,
+    defs: &'a DefCache<'a>,
+    op: &'s OperationRef<'a>,
+    entry: &'s ResponseEntry,
+    annotations: &'s AnnotationCtx<'s>,
+    response_pointer: &'s str,
+}
+
+/// Lowers the JSON schema of the primary success response: shaped by the rules, published under
+/// the policy, and the upstream's schema the tool's tests sample answers from.
+fn describe(
+    at: &Describing<'_, '_>,
+    (doc, pointer, schema): SchemaAt<'_>,
+    policy: OutputPolicy,
+    rules: &Rules,
+    diagnostics: &mut Diagnostics,
+) -> Described {
+    let Describing {
+        specs,
+        defs: _,
+        op,
+        entry,
+        annotations,
+        response_pointer,
+    } = *at;
+    let mut builder = SchemaBuilder::shared(specs, Direction::Response, at.defs);
+    let schema = builder.root(&doc, &pointer, schema);
+    diagnostics.extend(std::mem::take(&mut builder.diagnostics));
+
+    let allow_paths: Vec<WildcardPath> = rules.allow.iter().map(|(_, p)| p.clone()).collect();
+    let redact_paths: Vec<WildcardPath> = rules.redact.iter().map(|(_, p, _)| p.clone()).collect();
+    let mut shaped = match shape::allow(&builder, &schema, &allow_paths) {
+        Ok(shaped) => shaped,
+        Err((i, err)) => {
+            let (index, _) = rules.allow[i];
+            report_shape_error(
+                &err,
+                &entry.allow[index],
+                annotations,
+                &format!("{response_pointer}/allow/{index}"),
+                op,
+                diagnostics,
+            );
+            schema.clone()
+        }
+    };
+    for (i, path, action) in &rules.redact {
+        let schema_action = match action {
+            RedactAction::Remove => SchemaRedaction::Remove,
+            RedactAction::Mask { .. } => SchemaRedaction::Mask,
+        };
+        if let Err(err) = shape::redact(&builder, &mut shaped, path, schema_action) {
+            report_shape_error(
+                &err,
+                &path.to_string(),
+                annotations,
+                &format!("{response_pointer}/redact/{i}"),
+                op,
+                diagnostics,
+            );
+        }
+    }
+    let mut wrap = None;
+    let root = if is_object_schema(&builder, &shaped) {
+        if let Value::Object(obj) = &mut shaped
+            && !obj.contains_key("type")
+        {
+            obj.insert("type".to_owned(), json!("object"));
+        }
+        shaped
+    } else {
+        wrap = Some(WRAP_MEMBER.to_owned());
+        json!({"type": "object", "properties": {WRAP_MEMBER: shaped}})
+    };
+    // Written out whole (with the definitions it reaches) only when it is published so.
+    let finished = match policy.mode {
+        OutputSchemaMode::Full => {
+            let mut full = builder.finish(root);
+            accept_null_below_the_root(&mut full);
+            Some(full)
+        }
+        OutputSchemaMode::Bounded => Some(
+            bound::bound(
+                &root,
+                builder.defs(),
+                policy.budget,
+                accept_null_below_the_root,
+                || builder.finish(root.clone()),
+            )
+            .0,
+        ),
+        OutputSchemaMode::None => None,
+    };
+    // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
+    // the server, so the tool answers in text instead, and the architect is told.
+    let mut output_schema = None;
+    let mut dropped = Vec::new();
+    match finished.map(|f| jsonschema::validator_for(&f).map(|_| f)) {
+        None => wrap = None,
+        Some(Ok(mut finished)) => {
+            dropped = examples::prune(&mut finished);
+            output_schema = Some(Arc::new(finished));
+        }
+        Some(Err(e)) => diagnostics.push(
+            Diagnostic::warning(
+                "invalid-output-schema",
+                specs.locate(&op.doc, &op.pointer),
+                format!(
+                    "the response of {} is not a valid JSON Schema ({}): the tool returns text without an output schema",
+                    op.label(),
+                    e.masked()
+                ),
+            )
+            .with_help("fix the response schema in the spec"),
+        ),
+    }
+    for (index, position) in names::redaction_gaps(&schema, builder.defs(), &redact_paths) {
+        let (i, path, _) = &rules.redact[index];
+        diagnostics.push(
+            Diagnostic::warning(
+                "redaction-gap",
+                annotations.at(&format!("{response_pointer}/redact/{i}")),
+                format!(
+                    "`{path}` does not reach the `{}` the response of {} may carry at `{position}`: there it is shown as sent",
+                    position.rsplit('/').next().unwrap_or_default(),
+                    op.label()
+                ),
+            )
+            .with_help(format!("add `{position}` (or a path with `*` that covers both) to the redactions")),
+        );
+    }
+    let names = names::name_rules(Some(&schema), builder.defs(), &allow_paths, &redact_paths);
+    // What the tool's tests sample canned answers from: the upstream's schema, bounded
+    // generously (deeper than any rule's path) rather than copied whole for every tool.
+    let deepest = allow_paths
+        .iter()
+        .chain(&redact_paths)
+        .map(|p| p.segments.len())
+        .max()
+        .unwrap_or(0);
+    let budget = Budget {
+        max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
+        max_tokens: SAMPLED_SCHEMA_TOKENS,
+    };
+    let upstream_schema = bound::bound(
+        &schema,
+        builder.defs(),
+        budget,
+        |_| {},
+        || builder.finish(schema.clone()),
+    )
+    .0;
+    Described {
+        schema: output_schema,
+        wrap,
+        names,
+        upstream_schema: Some(Arc::new(upstream_schema)),
+        dropped,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::lower::examples::{self, Dropped};
 use crate::lower::operations::OperationRef;
 use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
 use crate::lower::profile::{self, Profile};
-use crate::lower::response::lower_output;
+use crate::lower::response::{OutputCache, lower_output};
 use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
 use crate::naming::{RustIdent, ToolName};
@@ -53,6 +53,8 @@ pub struct Shared<'a> {
     pub output_schema: Option<&'a OutputSchemaEntry>,
     /// Definitions normalised once for all tools.
     pub defs: &'a DefCache<'a>,
+    /// Output descriptions shared by tools answering with the same schema.
+    pub outputs: &'a OutputCache,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -187,9 +189,7 @@ pub fn lower_tool(
         diagnostics,
     );
     output.output.narrow_with = narrowing_arguments(&arguments.params);
-    if let Some(schema) = &mut output.output.schema {
-        prune("output", schema);
-    }
+    dropped.extend(output.dropped.drain(..).map(|d| ("output", d)));
     if let Some(note) = dropped_note(&name, &dropped, annotations.at(&pointer)) {
         diagnostics.push(note);
     }
