@@ -151,7 +151,7 @@ fn bounded_output_schemas_are_written_out_to_their_depth_and_budget() {
         owner["properties"]["owner"],
         json!({"type": ["object", "null"], "description": "a Contact, as above"})
     );
-    assert!(serde_json::to_vec(&schema).unwrap().len() <= 800 * 4);
+    assert!(serde_json::to_vec(&*schema).unwrap().len() <= 800 * 4);
     // Bounded schemas accept what the full one accepts.
     let full = jsonschema::validator_for(tool(&ir, "get_contact").output.schema.as_ref().unwrap())
         .unwrap();
