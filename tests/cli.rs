@@ -82,20 +82,22 @@ fn init_then_build_then_list() {
     let build = mcpgen(&["build"], dir.path());
     assert!(build.status.success(), "{}", text(&build.stderr));
     let out = dir.path().join("swagger-petstore-mcp");
-    assert!(out.join("src/tools/list_pets.rs").is_file());
-    assert!(out.join("src/tools/show_pet_by_id.rs").is_file());
+    let tools = fs::read_to_string(out.join("src/tools.rs")).unwrap();
+    assert!(tools.contains("pub mod list_pets {"), "{tools}");
+    assert!(tools.contains("pub mod show_pet_by_id {"), "{tools}");
     assert!(
-        !out.join("src/tools/create_pets.rs").exists(),
+        !tools.contains("pub mod create_pets {"),
         "writes stay disabled"
     );
 
-    // Disabling a tool and rebuilding removes its files, and nothing else changes.
+    // Disabling a tool and rebuilding removes its module, and nothing else changes.
     let edited = annotation.replace("  show_pet_by_id:  # GET /pets/{petId}: Info for a specific pet\n    operation: \"showPetById\"\n    enabled: true", "  show_pet_by_id:  # GET /pets/{petId}: Info for a specific pet\n    operation: \"showPetById\"\n    enabled: false");
     assert_ne!(edited, annotation);
     fs::write(dir.path().join("mcpgen.yaml"), edited).unwrap();
     let rebuild = mcpgen(&["build"], dir.path());
     assert!(rebuild.status.success(), "{}", text(&rebuild.stderr));
-    assert!(!out.join("src/tools/show_pet_by_id.rs").exists());
+    let tools = fs::read_to_string(out.join("src/tools.rs")).unwrap();
+    assert!(!tools.contains("pub mod show_pet_by_id {"), "{tools}");
     assert!(
         text(&rebuild.stdout).contains("removed"),
         "{}",
@@ -272,7 +274,7 @@ components:
         "{}",
         text(&built.stderr)
     );
-    let tool = fs::read_to_string(dir.path().join("out/src/tools/create_node.rs")).unwrap();
+    let tool = fs::read_to_string(dir.path().join("out/src/tools.rs")).unwrap();
     assert!(tool.contains("nulls_absent: true"), "{tool}");
 }
 

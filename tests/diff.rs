@@ -544,7 +544,7 @@ fn check_passes_on_fresh_output_and_fails_with_a_diff_on_stale_output() {
         String::from_utf8_lossy(&fresh.stderr)
     );
 
-    let tool_file = Path::new(o).join("src/tools/get_order.rs");
+    let tool_file = Path::new(o).join("src/tools.rs");
     let before = fs::read_to_string(&tool_file).unwrap();
     let text = fs::read_to_string(&annotation).unwrap().replace(
         "    scopes: [store:read]\n  get_inventory:",

@@ -88,9 +88,14 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 ///
 /// The tokens come from mcpgen's own emitters; if they do not parse, that is a bug in mcpgen.
 pub fn format_rust(tokens: TokenStream) -> String {
+    format!("{RUST_HEADER}{}", format_items(tokens))
+}
+
+/// Items formatted without the generated-file header (a part of a file).
+fn format_items(tokens: TokenStream) -> String {
     let file: syn::File = syn::parse2(tokens)
         .unwrap_or_else(|e| panic!("bug in mcpgen: emitted Rust does not parse: {e}"));
-    format!("{RUST_HEADER}{}", prettyplease::unparse(&file))
+    prettyplease::unparse(&file)
 }
 
 /// Pretty JSON with a trailing newline.
@@ -127,7 +132,6 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         format_rust(rust::lib_rs(ir, annotation_file)),
     );
     files.insert("src/main.rs".to_owned(), format_rust(rust::main_rs(ir)));
-    files.insert("src/tools.rs".to_owned(), format_rust(rust::tools_rs(ir)));
     files.insert("tests/tools.rs".to_owned(), format_rust(rust::tests_rs(ir)));
     files.insert(
         "tests/auth.rs".to_owned(),
@@ -149,11 +153,14 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
         vec![tool_files(ir, tool, hash, &test_env)]
     });
+    let mut tools = format_rust(rust::tools_rs_head());
     let mut cases = Vec::with_capacity(per_tool.len());
-    for ((path, module), (name, fixture)) in per_tool {
-        files.insert(path, module);
+    for (module, (name, fixture)) in per_tool {
+        tools.push('\n');
+        tools.push_str(&module);
         cases.push((name, fixture));
     }
+    files.insert(TOOLS_PATH.to_owned(), tools);
     files.insert(CASES_PATH.to_owned(), cases_file(&cases));
     let runtime_path = match &options.runtime {
         RuntimeSource::Vendored => "mcpgen-runtime",
@@ -191,9 +198,12 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
 /// Path of the test fixtures: one JSON object, each tool's fixture under its name.
 pub const CASES_PATH: &str = "tests/cases.json";
 
-/// A tool's Rust module (path and text; it names its contract's hash) and its test fixture
-/// (tool name and JSON text). Its schemas are in the contract.
-type ToolFiles = ((String, String), (String, String));
+/// Path of the tools: one module each, in tool order.
+pub const TOOLS_PATH: &str = "src/tools.rs";
+
+/// A tool's Rust module (its text in `src/tools.rs`; it names its contract's hash) and its test
+/// fixture (tool name and JSON text). Its schemas are in the contract.
+type ToolFiles = (String, (String, String));
 
 /// The files of one tool.
 fn tool_files(
@@ -203,10 +213,7 @@ fn tool_files(
     test_env: &fixtures::TestEnvironment,
 ) -> ToolFiles {
     (
-        (
-            format!("src/tools/{}.rs", tool.module),
-            format_rust(rust::tool_rs(tool, contract_hash)),
-        ),
+        format_items(rust::tool_module(tool, contract_hash)),
         (tool.name.to_string(), fixtures::fixture(ir, tool, test_env)),
     )
 }

@@ -205,27 +205,21 @@ pub fn main_rs(ir: &ServerIr) -> TokenStream {
     }
 }
 
-/// `src/tools.rs`: one module per tool.
-pub fn tools_rs(ir: &ServerIr) -> TokenStream {
-    let modules = ir.tools.iter().map(|t| {
-        let module = ident(t.module.as_str());
-        let doc = lit(&format!(" `{}`", t.name));
-        quote!(#[doc = #doc] pub mod #module;)
-    });
+/// `src/tools.rs`'s opening: what the file holds (each tool's module follows it).
+pub fn tools_rs_head() -> TokenStream {
     quote! {
-        //! The tools, one module each.
-        #(#modules)*
+        //! The tools, one module each: what clients see and how the runtime calls the upstream.
+        //! Data only; every schema is in `mcp-contract.json`.
     }
 }
 
-/// `src/tools/<module>.rs`: one tool's static description.
-pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
-    let spec = spec_path();
+/// One tool's module in `src/tools.rs`: its static description.
+pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
     let name = lit(tool.name.as_str());
-    let title = opt_lit(tool.title.as_deref());
+    let title = short_opt_lit(tool.title.as_deref());
     let description = lit(&tool.description);
     let op = &tool.operation;
-    let op_id = opt_lit(op.id.as_deref());
+    let op_id = short_opt_lit(op.id.as_deref());
     let method = ident(match op.method {
         HttpMethod::Get => "Get",
         HttpMethod::Put => "Put",
@@ -238,45 +232,45 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
     });
     let path = lit(&op.path);
     // Every schema is read from the contract (`mcp-contract.json`), where it is written once.
-    let in_contract = quote!(#spec::SchemaText::InContract);
+    let in_contract = quote!(SchemaText::InContract);
     let spec_input_schema = if tool.spec_input_schema.is_some() {
-        quote!(::core::option::Option::Some(#in_contract))
+        quote!(Some(#in_contract))
     } else {
-        quote!(::core::option::Option::None)
+        quote!(None)
     };
     let nulls_absent = tool.nulls_absent;
     let output_schema = if tool.output.schema.is_some() {
-        quote!(::core::option::Option::Some(#in_contract))
+        quote!(Some(#in_contract))
     } else {
-        quote!(::core::option::Option::None)
+        quote!(None)
     };
-    let wrap = opt_lit(tool.output.wrap.as_deref());
+    let wrap = short_opt_lit(tool.output.wrap.as_deref());
     let allow = tool.output.allow.iter().map(|p| lit(p));
     let redact = tool.output.redact.iter().map(|r| {
         let path = lit(&r.path);
         let action = match r.action {
-            RedactAction::Remove => quote!(#spec::RedactAction::Remove),
+            RedactAction::Remove => quote!(RedactAction::Remove),
             RedactAction::Mask { keep_last } => {
                 let keep = Literal::u8_unsuffixed(keep_last);
-                quote!(#spec::RedactAction::Mask { keep_last: #keep })
+                quote!(RedactAction::Mask { keep_last: #keep })
             }
         };
-        quote!(#spec::RedactionSpec { path: #path, action: #action })
+        quote!(RedactionSpec { path: #path, action: #action })
     });
     let names_keep = match &tool.output.names.keep {
         Some(names) => {
             let names = names.iter().map(|n| lit(n));
-            quote!(::core::option::Option::Some(&[#(#names),*]))
+            quote!(Some(&[#(#names),*]))
         }
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
     };
     let names_drop = tool.output.names.drop.iter().map(|n| lit(n));
     let tool_max_result_tokens = match tool.output.max_result_tokens {
         Some(n) => {
             let n = Literal::u32_suffixed(n);
-            quote!(::core::option::Option::Some(#n))
+            quote!(Some(#n))
         }
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
     };
     let narrow_with = tool.output.narrow_with.iter().map(|n| lit(n));
     let params = tool.params.iter().map(|p| {
@@ -300,10 +294,10 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         let allow_reserved = p.allow_reserved;
         let value = value_source(&p.value);
         quote! {
-            #spec::ParamSpec {
+            ParamSpec {
                 name: #wire,
-                location: #spec::ParamLocation::#location,
-                style: #spec::ParamStyle::#style,
+                location: ParamLocation::#location,
+                style: ParamStyle::#style,
                 explode: #explode,
                 allow_reserved: #allow_reserved,
                 value: #value,
@@ -311,7 +305,7 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         }
     });
     let body = match &tool.body {
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
         Some(body) => {
             let media = lit(&body.media_type);
             let encoding = ident(match body.encoding {
@@ -325,23 +319,23 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
             let value = match &body.value {
                 BodyValue::Argument { name } => {
                     let name = lit(name);
-                    quote!(#spec::BodyValue::Argument { name: #name })
+                    quote!(BodyValue::Argument { name: #name })
                 }
                 BodyValue::Fields(fields) => {
                     let fields = fields.iter().map(|f| {
                         let name = lit(&f.wire_name);
                         let value = value_source(&f.value);
                         let file = f.file;
-                        let content_type = opt_lit(f.content_type.as_deref());
-                        quote!(#spec::BodyField { name: #name, value: #value, file: #file, content_type: #content_type })
+                        let content_type = short_opt_lit(f.content_type.as_deref());
+                        quote!(BodyField { name: #name, value: #value, file: #file, content_type: #content_type })
                     });
-                    quote!(#spec::BodyValue::Fields(&[#(#fields),*]))
+                    quote!(BodyValue::Fields(&[#(#fields),*]))
                 }
             };
             quote! {
-                ::core::option::Option::Some(#spec::BodySpec {
+                Some(BodySpec {
                     media_type: #media,
-                    encoding: #spec::BodyEncoding::#encoding,
+                    encoding: BodyEncoding::#encoding,
                     required: #required,
                     value: #value,
                 })
@@ -366,9 +360,10 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         Identity::Passthrough => "Passthrough",
     });
     let contract = lit(contract_hash);
-    let escalation = opt_lit(tool.escalation.as_deref());
+    let escalation = short_opt_lit(tool.escalation.as_deref());
     // Documentation holds no spec prose: a description's code block would become a doctest.
-    let module_doc = inner_doc_lines(&format!(
+    let module = ident(tool.module.as_str());
+    let module_doc = doc_lines(&format!(
         "`{}`: calls {} {}{}.",
         tool.name,
         op.method.as_str(),
@@ -384,26 +379,28 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
     ));
     quote! {
         #module_doc
+        pub mod #module {
+        use ::mcpgen_runtime::spec::*;
 
         #static_doc
-        pub static TOOL: #spec::ToolSpec = #spec::ToolSpec {
+        pub static TOOL: ToolSpec = ToolSpec {
             name: #name,
             title: #title,
             description: #description,
-            operation: #spec::OperationSpec {
+            operation: OperationSpec {
                 id: #op_id,
-                method: #spec::HttpMethod::#method,
+                method: HttpMethod::#method,
                 path: #path,
             },
             input_schema: #in_contract,
             spec_input_schema: #spec_input_schema,
             nulls_absent: #nulls_absent,
-            output: #spec::OutputSpec {
+            output: OutputSpec {
                 schema: #output_schema,
                 wrap: #wrap,
                 allow: &[#(#allow),*],
                 redact: &[#(#redact),*],
-                names: #spec::NameRules {
+                names: NameRules {
                     keep: #names_keep,
                     drop: &[#(#names_drop),*],
                 },
@@ -415,36 +412,47 @@ pub fn tool_rs(tool: &ToolIr, contract_hash: &str) -> TokenStream {
             accept: #accept,
             credentials: &[#(#credentials),*],
             scopes: &[#(#scopes),*],
-            hints: #spec::HintsSpec {
+            hints: HintsSpec {
                 read_only: #read_only,
                 destructive: #destructive,
                 idempotent: #idempotent,
                 open_world: #open_world,
             },
             confirm: #confirm,
-            identity: #spec::IdentityMode::#identity,
+            identity: IdentityMode::#identity,
             contract: #contract,
             escalation: #escalation,
         };
+        }
     }
 }
 
 fn value_source(value: &ValueSource) -> TokenStream {
-    let spec = spec_path();
     match value {
         ValueSource::Argument { name, default } => {
             let name = lit(name);
-            let default = opt_lit(default.as_ref().map(|d| d.to_string()).as_deref());
-            quote!(#spec::ValueSource::Argument { name: #name, default: #default })
+            let default = short_opt_lit(default.as_ref().map(|d| d.to_string()).as_deref());
+            quote!(ValueSource::Argument { name: #name, default: #default })
         }
         ValueSource::Fixed(value) => {
             let json = lit(&value.to_string());
-            quote!(#spec::ValueSource::Fixed { json: #json })
+            quote!(ValueSource::Fixed { json: #json })
         }
         ValueSource::Env { var, .. } => {
             let var = lit(var.as_str());
-            quote!(#spec::ValueSource::Env { var: #var })
+            quote!(ValueSource::Env { var: #var })
         }
+    }
+}
+
+/// `Some("text")` or `None`, for a module that uses the prelude.
+fn short_opt_lit(text: Option<&str>) -> TokenStream {
+    match text {
+        Some(t) => {
+            let t = lit(t);
+            quote!(Some(#t))
+        }
+        None => quote!(None),
     }
 }
 

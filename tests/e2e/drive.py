@@ -202,11 +202,11 @@ def quoted_list(text: str) -> tuple[str, ...]:
 
 
 def tool_policies(crate: Path) -> dict[str, Policy]:
-    """Each tool's scopes, identity mode, confirmation and contract, read from its generated
-    `src/tools/<tool>.rs` (the `ToolSpec` static the runtime enforces)."""
+    """Each tool's scopes, identity mode, confirmation and contract, read from its module in the
+    generated `src/tools.rs` (the `ToolSpec` static the runtime enforces)."""
     policies = {}
-    for path in sorted((crate / "src" / "tools").glob("*.rs")):
-        text = path.read_text()
+    path = crate / "src" / "tools.rs"
+    for text in re.split(r"^pub mod ", path.read_text(), flags=re.M)[1:]:
         found = {key: re.search(pattern, text, re.M) for key, pattern in {
             "name": r'^\s*name:\s*"([^"]+)"',
             "scopes": r"^\s*scopes:\s*&\[([^\]]*)\]",
@@ -224,7 +224,7 @@ def tool_policies(crate: Path) -> dict[str, Policy]:
         policies[name] = Policy(name, quoted_list(found["scopes"].group(1)), identity,
                                 found["confirm"].group(1) == "true", found["contract"].group(1))
     if not policies:
-        raise SystemExit(f"error: no tools in {crate}/src/tools")
+        raise SystemExit(f"error: no tools in {path}")
     return policies
 
 
