@@ -50,9 +50,19 @@ pub fn generate_with(
         );
     }
     let annotation_file = project.annotation_file_name();
-    drop(project);
+    // Freeing a large spec or IR (millions of small values) takes a while that emitting and
+    // writing need not wait for: each is dropped on a thread of its own.
+    drop_in_background(project);
     let files = emit::emit(&lowered.ir, &annotation_file, options);
-    Ok((files, lowered.warnings, lowered.ir.crate_name))
+    let crate_name = lowered.ir.crate_name.clone();
+    drop_in_background(lowered.ir);
+    Ok((files, lowered.warnings, crate_name))
+}
+
+/// Drops `value` on a thread of its own; if none can be started, the closure holding it is
+/// dropped here, and `value` with it.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new().spawn(move || drop(value));
 }
 
 /// The process's peak resident memory so far, as `, peak N MB` (Linux; empty elsewhere).
