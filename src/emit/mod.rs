@@ -5,6 +5,7 @@
 //! from `quote!` tokens formatted by prettyplease in [`format_rust`], the one place where
 //! tokens become text; other files come from templates (`files`) or serde (JSON).
 
+pub mod data_text;
 pub mod files;
 pub mod fixtures;
 pub mod lock;
@@ -213,7 +214,7 @@ fn tool_files(
     test_env: &fixtures::TestEnvironment,
 ) -> ToolFiles {
     (
-        format_items(rust::tool_module(tool, contract_hash)),
+        data_text::print(rust::tool_module(tool, contract_hash)),
         (tool.name.to_string(), fixtures::fixture(ir, tool, test_env)),
     )
 }
