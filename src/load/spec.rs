@@ -191,7 +191,8 @@ impl SpecSet {
         };
         let mut files = Vec::new();
         let mut blocked_refs = Vec::new();
-        for (at, reference) in ref_strings(&document.value) {
+        // A reference that is only a fragment stays in its document.
+        for (at, reference) in ref_strings(&document.value, |r| !r.starts_with('#')) {
             match refs::file_part(&self.root_dir, &document.path, reference) {
                 Ok((Some(target), _)) if target.key != *key => {
                     files.push((target, document.location(&at)))
@@ -253,26 +254,53 @@ fn unavailable_file(target: &FileTarget, diagnostics: Diagnostics, at: Location)
     }
 }
 
-/// Every `$ref` member with a string value, as (pointer of the `$ref` member, reference).
-pub(super) fn ref_strings(value: &Value) -> Vec<(String, &str)> {
+/// Every `$ref` member with a string value that `wanted` accepts, as (pointer of the `$ref`
+/// member, reference), in document order. A pointer is built only for a reference returned: a
+/// large spec has millions of values and few references to other files.
+pub(super) fn ref_strings(value: &Value, wanted: impl Fn(&str) -> bool) -> Vec<(String, &str)> {
+    /// How a value is reached from its parent.
+    enum Step<'v> {
+        Member(&'v str),
+        Item(usize),
+    }
+    let pointer = |path: &[Step<'_>], last: &str| {
+        let mut at = String::new();
+        for step in path {
+            at = match step {
+                Step::Member(name) => pointer::push_token(&at, name),
+                Step::Item(index) => pointer::push_token(&at, &index.to_string()),
+            };
+        }
+        pointer::push_token(&at, last)
+    };
     let mut found = Vec::new();
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), value)];
-    while let Some((at, value)) = stack.pop() {
+    let mut path: Vec<Step<'_>> = Vec::new();
+    // (length of the path to the value, the step to it, the value): only objects and arrays.
+    let mut stack: Vec<(usize, Option<Step<'_>>, &Value)> = vec![(0, None, value)];
+    while let Some((depth, step, value)) = stack.pop() {
+        path.truncate(depth.saturating_sub(1));
+        path.extend(step);
         match value {
             Value::Object(members) => {
                 for (name, member) in members.iter().rev() {
-                    let child = pointer::push_token(&at, name);
                     match member {
                         Value::String(reference) if name == "$ref" => {
-                            found.push((child, reference.as_str()))
+                            if wanted(reference) {
+                                found.push((pointer(&path, name), reference.as_str()));
+                            }
                         }
-                        _ => stack.push((child, member)),
+                        Value::Object(_) | Value::Array(_) => {
+                            stack.push((depth + 1, Some(Step::Member(name)), member));
+                        }
+                        _ => {}
                     }
                 }
             }
             Value::Array(items) => {
                 for (index, item) in items.iter().enumerate().rev() {
-                    stack.push((pointer::push_token(&at, &index.to_string()), item));
+                    if item.is_object() || item.is_array() {
+                        stack.push((depth + 1, Some(Step::Item(index)), item));
+                    }
                 }
             }
             _ => {}
