@@ -284,10 +284,8 @@ pub(super) fn ref_strings(value: &Value, wanted: impl Fn(&str) -> bool) -> Vec<(
             Value::Object(members) => {
                 for (name, member) in members.iter().rev() {
                     match member {
-                        Value::String(reference) if name == "$ref" => {
-                            if wanted(reference) {
-                                found.push((pointer(&path, name), reference.as_str()));
-                            }
+                        Value::String(reference) if name == "$ref" && wanted(reference) => {
+                            found.push((pointer(&path, name), reference.as_str()));
                         }
                         Value::Object(_) | Value::Array(_) => {
                             stack.push((depth + 1, Some(Step::Member(name)), member));
