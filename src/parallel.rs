@@ -13,11 +13,25 @@ pub fn map<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Vec<R> 
     if threads == 1 || items.len() < 2 {
         return items.iter().flat_map(&work).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().flat_map(&work).collect::<Vec<R>>()))
+    // Items cost unevenly (one tool's schema reaches hundreds of objects, the next none): each
+    // thread takes the next few items when it is free, and the results are put back in order.
+    const BATCH: usize = 4;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let start = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                        if start >= items.len() {
+                            return out;
+                        }
+                        let end = (start + BATCH).min(items.len());
+                        out.extend((start..end).map(|i| (i, work(&items[i]))));
+                    }
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -27,7 +41,9 @@ pub fn map<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Vec<R> 
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .collect()
-    })
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, results)| results).collect()
 }
 
 #[cfg(test)]

@@ -645,9 +645,16 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
     let expected_text = shaped.to_string();
     let mut absent: Vec<String> = Vec::new();
     collect_strings(&body, &mut absent);
-    absent.retain(|s| !expected_text.contains(s.as_str()));
     absent.sort();
     absent.dedup();
+    // A string the shaped answer still holds, written as it is, is in its text: only the others
+    // are searched for (a body holds hundreds of strings; searching each costs its length).
+    let mut kept = Vec::new();
+    collect_strings(&shaped, &mut kept);
+    let kept: std::collections::HashSet<String> = kept.into_iter().collect();
+    let written_as_is = |s: &str| !s.chars().any(|c| c == '"' || c == '\\' || c.is_control());
+    absent
+        .retain(|s| !(kept.contains(s) && written_as_is(s)) && !expected_text.contains(s.as_str()));
     let structured = match &output.wrap {
         Some(member) => json!({ member.as_str(): shaped }),
         None => shaped,

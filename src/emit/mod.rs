@@ -127,49 +127,36 @@ pub struct EmitOptions {
 /// Every file of the generated crate. `annotation_file` is the annotation file's name, as
 /// mentioned in headers and docs.
 pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> Files {
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
-    files.insert(
-        "src/lib.rs".to_owned(),
-        format_rust(rust::lib_rs(ir, annotation_file)),
-    );
-    files.insert("src/main.rs".to_owned(), format_rust(rust::main_rs(ir)));
-    files.insert("tests/tools.rs".to_owned(), format_rust(rust::tests_rs(ir)));
-    files.insert(
-        "tests/auth.rs".to_owned(),
-        format_rust(rust::auth_tests_rs(ir)),
-    );
-    // The contract is kept only as its text and hashes: for a large spec it is as big as the IR.
-    let (contract_text, hashes) = {
-        let contract = crate::contract::contract(ir);
-        let text = crate::contract::to_text(&contract);
-        let hashes: BTreeMap<String, String> = contract
-            .tools
-            .into_iter()
-            .map(|(name, tool)| (name, tool.hash))
-            .collect();
-        (text, hashes)
-    };
-    let test_env = fixtures::TestEnvironment::new(ir);
-    let per_tool = crate::parallel::map(&ir.tools, |tool| {
-        let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
-        vec![tool_files(ir, tool, hash, &test_env)]
-    });
-    let mut tools = format_rust(rust::tools_rs_head());
-    let mut cases = Vec::with_capacity(per_tool.len());
-    for (module, (name, fixture)) in per_tool {
-        tools.push('\n');
-        tools.push_str(&module);
-        cases.push((name, fixture));
-    }
-    files.insert(TOOLS_PATH.to_owned(), tools);
-    files.insert(CASES_PATH.to_owned(), cases_file(&cases));
     let runtime_path = match &options.runtime {
         RuntimeSource::Vendored => "mcpgen-runtime",
         RuntimeSource::Path(path) => path.as_str(),
     };
-    for (path, text) in files::render(ir, annotation_file, runtime_path) {
-        files.insert(path, text);
-    }
+    // The files made once per crate are made on a thread of their own while the tools' are
+    // made on every core: for thousands of tools, each is large.
+    let (mut files, (tools, cases, contract_text)) = std::thread::scope(|scope| {
+        let crate_files = scope.spawn(|| {
+            let mut files: BTreeMap<String, String> = BTreeMap::new();
+            files.insert(
+                "src/lib.rs".to_owned(),
+                format_rust(rust::lib_rs(ir, annotation_file)),
+            );
+            files.insert("src/main.rs".to_owned(), format_rust(rust::main_rs(ir)));
+            files.insert("tests/tools.rs".to_owned(), format_rust(rust::tests_rs(ir)));
+            files.insert(
+                "tests/auth.rs".to_owned(),
+                format_rust(rust::auth_tests_rs(ir)),
+            );
+            files.extend(files::render(ir, annotation_file, runtime_path));
+            files
+        });
+        let tool_files = tools_and_contract(ir);
+        let files = crate_files
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (files, tool_files)
+    });
+    files.insert(TOOLS_PATH.to_owned(), tools);
+    files.insert(CASES_PATH.to_owned(), cases);
     for (path, text) in files::VERBATIM {
         files.insert((*path).to_owned(), (*text).to_owned());
     }
@@ -194,6 +181,34 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         .into_iter()
         .map(|(path, text)| (path, normalize(text).into_bytes()))
         .collect()
+}
+
+/// `src/tools.rs`, `tests/cases.json` and the contract's text.
+fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
+    // The contract is kept only as its text and hashes: for a large spec it is as big as the IR.
+    let (contract_text, hashes) = {
+        let contract = crate::contract::contract(ir);
+        let text = crate::contract::to_text(&contract);
+        let hashes: BTreeMap<String, String> = contract
+            .tools
+            .into_iter()
+            .map(|(name, tool)| (name, tool.hash))
+            .collect();
+        (text, hashes)
+    };
+    let test_env = fixtures::TestEnvironment::new(ir);
+    let per_tool = crate::parallel::map(&ir.tools, |tool| {
+        let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
+        vec![tool_files(ir, tool, hash, &test_env)]
+    });
+    let mut tools = format_rust(rust::tools_rs_head());
+    let mut cases = Vec::with_capacity(per_tool.len());
+    for (module, (name, fixture)) in per_tool {
+        tools.push('\n');
+        tools.push_str(&module);
+        cases.push((name, fixture));
+    }
+    (tools, cases_file(&cases), contract_text)
 }
 
 /// Path of the test fixtures: one JSON object, each tool's fixture under its name.
