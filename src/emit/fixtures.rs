@@ -653,8 +653,10 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
     collect_strings(&shaped, &mut kept);
     let kept: std::collections::HashSet<String> = kept.into_iter().collect();
     let written_as_is = |s: &str| !s.chars().any(|c| c == '"' || c == '\\' || c.is_control());
-    absent
-        .retain(|s| !(kept.contains(s) && written_as_is(s)) && !expected_text.contains(s.as_str()));
+    absent.retain(|s| {
+        let written = kept.contains(s) && written_as_is(s);
+        !written && !expected_text.contains(s.as_str())
+    });
     let structured = match &output.wrap {
         Some(member) => json!({ member.as_str(): shaped }),
         None => shaped,

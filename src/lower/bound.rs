@@ -218,8 +218,23 @@ fn fits(schema: &Value, max_bytes: usize) -> bool {
     serde_json::to_writer(Capped(max_bytes), schema).is_ok()
 }
 
+/// The length of `schema`'s compact JSON (counted, not written).
 fn size(schema: &Value) -> usize {
-    serde_json::to_vec(schema).map_or(usize::MAX, |v| v.len())
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, schema) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// The nesting depth of objects and arrays a schema describes (a recursive one is unbounded).
