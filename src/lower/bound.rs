@@ -202,11 +202,23 @@ fn collect_refs<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
 
 /// Whether `schema`'s compact JSON takes at most `max_bytes` (serialising stops past it).
 fn fits(schema: &Value, max_bytes: usize) -> bool {
-    struct Capped(usize);
-    impl std::io::Write for Capped {
+    counted(schema, max_bytes).is_some()
+}
+
+/// The length of `schema`'s compact JSON (`usize::MAX` if it cannot be written).
+fn size(schema: &Value) -> usize {
+    counted(schema, usize::MAX).unwrap_or(usize::MAX)
+}
+
+/// The length of `schema`'s compact JSON, counted without writing it; `None` past `max_bytes`.
+fn counted(schema: &Value, max_bytes: usize) -> Option<usize> {
+    struct Counter {
+        room: usize,
+    }
+    impl std::io::Write for Counter {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 = self
-                .0
+            self.room = self
+                .room
                 .checked_sub(bytes.len())
                 .ok_or(std::io::ErrorKind::FileTooLarge)?;
             Ok(bytes.len())
@@ -215,26 +227,9 @@ fn fits(schema: &Value, max_bytes: usize) -> bool {
             Ok(())
         }
     }
-    serde_json::to_writer(Capped(max_bytes), schema).is_ok()
-}
-
-/// The length of `schema`'s compact JSON (counted, not written).
-fn size(schema: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    match serde_json::to_writer(&mut counter, schema) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
-    }
+    let mut counter = Counter { room: max_bytes };
+    serde_json::to_writer(&mut counter, schema).ok()?;
+    Some(max_bytes - counter.room)
 }
 
 /// The nesting depth of objects and arrays a schema describes (a recursive one is unbounded).

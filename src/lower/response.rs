@@ -195,6 +195,14 @@ pub fn lower_output<'a>(
     }
 
     let policy = OutputPolicy::resolve(entry.output_schema.as_ref(), shared.output_schema);
+    let at = Describing {
+        specs,
+        defs: shared.defs,
+        op,
+        entry,
+        annotations,
+        response_pointer: &response_pointer,
+    };
     let described = match json_target {
         None => Arc::new(Described::default()),
         // Without field rules, what a response schema lowers to depends on the schema alone:
@@ -205,14 +213,6 @@ pub fn lower_output<'a>(
                 Some(described) => described,
                 None => {
                     let mut found = Diagnostics::new();
-                    let at = Describing {
-                        specs,
-                        defs: shared.defs,
-                        op,
-                        entry,
-                        annotations,
-                        response_pointer: &response_pointer,
-                    };
                     let described = Arc::new(describe(
                         &at,
                         (doc, pointer, schema),
@@ -229,17 +229,7 @@ pub fn lower_output<'a>(
                 }
             }
         }
-        Some(target) => {
-            let at = Describing {
-                specs,
-                defs: shared.defs,
-                op,
-                entry,
-                annotations,
-                response_pointer: &response_pointer,
-            };
-            Arc::new(describe(&at, target, policy, &rules, diagnostics))
-        }
+        Some(target) => Arc::new(describe(&at, target, policy, &rules, diagnostics)),
     };
     Output {
         output: OutputIr {
