@@ -50,9 +50,9 @@ pub fn generate_with(
         );
     }
     let annotation_file = project.annotation_file_name();
-    // Freeing a large spec or IR (millions of small values) takes a while that emitting and
-    // writing need not wait for: each is dropped on a thread of its own.
-    drop_in_background(project);
+    // The spec is freed before emitting (which needs the memory); the IR, after, on a thread
+    // of its own: freeing millions of small values takes a while writing need not wait for.
+    drop(project);
     let files = emit::emit(&lowered.ir, &annotation_file, options);
     let crate_name = lowered.ir.crate_name.clone();
     drop_in_background(lowered.ir);

@@ -38,6 +38,8 @@ enum Previous {
     Glue,
     /// Any other punctuation mark (followed by a space).
     Punct,
+    /// A lone `&`: glued to an operand, not to another mark.
+    LoneAmp,
 }
 
 struct Printer {
@@ -138,11 +140,18 @@ impl Printer {
                     ':' => true,
                     _ => false,
                 };
-                self.space_before(glued_before);
+                // `& &x` is not `&&x`: a lone `&` glues only to what is not punctuation.
+                let after_lone_amp = self.previous == Previous::LoneAmp;
+                self.space_before(glued_before && !after_lone_amp);
+                if after_lone_amp && !glued_before && !self.out.ends_with(' ') {
+                    self.out.push(' ');
+                }
                 self.out.push(c);
                 // What follows `&`, `#`, a joint mark or a closing `::` is glued to it.
                 let closes_path = c == ':' && self.out.ends_with("::");
-                self.previous = if joint || closes_path || matches!(c, '&' | '#') {
+                self.previous = if c == '&' && !joint {
+                    Previous::LoneAmp
+                } else if joint || closes_path || c == '#' {
                     Previous::Glue
                 } else {
                     Previous::Punct
@@ -156,15 +165,12 @@ impl Printer {
             Delimiter::Brace => ('{', '}'),
             Delimiter::Bracket => ('[', ']'),
             Delimiter::Parenthesis => ('(', ')'),
-            Delimiter::None => {
-                for token in group.stream() {
-                    self.token(token);
-                }
-                return;
-            }
+            // An invisible group keeps its grouping as parentheses.
+            Delimiter::None => ('(', ')'),
         };
         // A call's parentheses are glued to its name: `Some(…)`.
-        let glued = open == '(' && matches!(self.previous, Previous::Ident { .. });
+        let glued = group.delimiter() == Delimiter::Parenthesis
+            && matches!(self.previous, Previous::Ident { .. });
         self.space_before(glued);
         self.out.push(open);
         let stream = group.stream();
@@ -184,21 +190,36 @@ impl Printer {
             }
             self.out.push(close);
         } else {
+            // A trailing comma only ends a list (elements, or fields: the first is `name:`),
+            // never items, `[x; n]` or `..base`.
+            let marks: Vec<char> = stream
+                .clone()
+                .into_iter()
+                .filter_map(|t| match t {
+                    TokenTree::Punct(p) => Some(p.as_char()),
+                    _ => None,
+                })
+                .collect();
+            let first_two: Vec<TokenTree> = stream.clone().into_iter().take(2).collect();
+            let field_first = matches!(first_two.as_slice(), [TokenTree::Ident(_), TokenTree::Punct(p)] if p.as_char() == ':');
+            let list = !marks.contains(&';')
+                && !marks.contains(&'.')
+                && (open == '[' || marks.contains(&',') || field_first);
             let last = stream.clone().into_iter().last();
             let ends_with_separator =
                 matches!(&last, Some(TokenTree::Punct(p)) if matches!(p.as_char(), ',' | ';'));
             self.depth += 1;
             self.newline();
             self.block(stream);
-            if !ends_with_separator {
+            if list && !ends_with_separator {
                 // After a braced last element, the comma goes back onto its line.
                 if self.line_start && self.out.ends_with('\n') {
                     self.out.pop();
                     self.line_start = false;
                 }
                 self.out.push(',');
-                self.newline();
             }
+            self.newline();
             self.depth -= 1;
             self.start_line();
             self.out.push(close);
@@ -212,7 +233,7 @@ impl Printer {
             self.start_line();
             return;
         }
-        if !glued && self.previous != Previous::Glue {
+        if !glued && !matches!(self.previous, Previous::Glue | Previous::LoneAmp) {
             self.out.push(' ');
         }
     }
@@ -264,6 +285,10 @@ fn short(tokens: &TokenStream) -> Option<String> {
 /// enough for a `///` line: printable, one line. `None` otherwise (the attribute stays).
 fn plain_string(literal: &str) -> Option<String> {
     let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    // `////…` would be a plain comment, not documentation.
+    if inner.starts_with('/') {
+        return None;
+    }
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -290,17 +315,48 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    /// What the printer writes parses back to the same tokens (but for trailing commas).
+    /// What the printer writes parses back to the same tokens, but for trailing commas: kinds,
+    /// texts, groups and the spacing of marks that could merge, compared tree by tree.
     fn round_trips(tokens: TokenStream) -> String {
         let text = print(tokens.clone());
-        let reparsed: syn::File = syn::parse_str(&text).unwrap_or_else(|e| panic!("{e}:\n{text}"));
-        let original: syn::File = syn::parse2(tokens).unwrap();
-        let canonical = |file: &syn::File| {
-            let text: String = quote!(#file).to_string().split_whitespace().collect();
-            text.replace(",}", "}").replace(",]", "]")
-        };
-        assert_eq!(canonical(&reparsed), canonical(&original), "{text}");
+        let reparsed: TokenStream = text.parse().unwrap_or_else(|e| panic!("{e:?}:\n{text}"));
+        syn::parse2::<syn::File>(reparsed.clone()).unwrap_or_else(|e| panic!("{e}:\n{text}"));
+        assert_eq!(tree(reparsed), tree(tokens), "{text}");
         text
+    }
+
+    /// Each token as `kind text`, groups nested, a group's trailing comma left out.
+    fn tree(tokens: TokenStream) -> Vec<String> {
+        let mut out = Vec::new();
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, token) in tokens.iter().enumerate() {
+            match token {
+                TokenTree::Group(g) => {
+                    out.push(format!("group {:?} (", g.delimiter()));
+                    out.extend(tree(g.stream()));
+                    out.push(")".to_owned());
+                }
+                TokenTree::Punct(p) if p.as_char() == ',' && i + 1 == tokens.len() => {}
+                // Spacing matters where two marks would make one operator (`& &` is not `&&`).
+                TokenTree::Punct(p) if "&|=<>-+!.".contains(p.as_char()) => {
+                    out.push(format!("punct {} {:?}", p.as_char(), p.spacing()));
+                }
+                TokenTree::Punct(p) => out.push(format!("punct {}", p.as_char())),
+                TokenTree::Ident(x) => out.push(format!("ident {x}")),
+                TokenTree::Literal(x) => out.push(format!("literal {x}")),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn keeps_marks_apart_and_adds_commas_only_to_lists() {
+        let text = round_trips(quote! {
+            pub static A: &&u8 = & &1;
+            pub static B: [u8; 40] = [0; 40];
+            pub mod outer { pub mod inner { pub static C: u8 = 1; } }
+        });
+        assert!(text.contains("= & &1;"), "{text}");
     }
 
     #[test]
@@ -361,6 +417,11 @@ pub mod get {
             pub static A: u8 = 1;
         });
         assert!(text.starts_with("#[doc = \"line\\nbreak\"]\n"), "{text}");
+        let slash = round_trips(quote! {
+            #[doc = "/ not a plain comment"]
+            pub static C: u8 = 3;
+        });
+        assert!(slash.starts_with("#[doc = \"/ not"), "{slash}");
         let hostile = round_trips(quote! {
             #[doc = " */ fn main() {} /* \\u{202e}"]
             pub static B: u8 = 2;

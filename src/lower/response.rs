@@ -208,7 +208,7 @@ pub fn lower_output<'a>(
         // Without field rules, what a response schema lowers to depends on the schema alone:
         // tools answering with the same schema (a resource read, updated and created) share it.
         Some((doc, pointer, schema)) if rules.is_empty() => {
-            let key = (doc.clone(), schema.to_string(), policy);
+            let key = (op.spec, doc.clone(), schema.to_string(), policy);
             match shared.outputs.get(&key) {
                 Some(described) => described,
                 None => {
@@ -260,15 +260,16 @@ pub fn lower_output<'a>(
     }
 }
 
-/// Output descriptions already lowered, by document, response schema text and policy: shared by
+/// Output descriptions already lowered, by spec, document, response schema text and policy: shared by
 /// the tools whose responses have no field rules and the same schema.
 #[derive(Default)]
 pub struct OutputCache {
     entries: Mutex<HashMap<OutputKey, Arc<Described>>>,
 }
 
-/// The key of a shared output description.
-type OutputKey = (crate::load::DocKey, String, OutputPolicy);
+/// The key of a shared output description: the spec (document keys are relative to each
+/// spec's root, so two specs may name different files alike), document, schema text, policy.
+type OutputKey = (usize, crate::load::DocKey, String, OutputPolicy);
 
 impl OutputCache {
     /// An empty cache.

@@ -126,8 +126,10 @@ pub struct DefCache<'a> {
     entries: std::sync::Mutex<BTreeMap<CacheKey, Slot<'a>>>,
 }
 
-/// A cached definition's key: request side or not, document, pointer.
-type CacheKey = (bool, DocKey, String);
+/// A cached definition's key: request side or not, and where the schema is, by its address in
+/// the loaded specs (which outlive lowering). Document keys alone would not do: they are relative
+/// to each spec's root, so two specs may name different files alike.
+type CacheKey = (bool, usize);
 
 /// A cached definition, normalised by the first builder that needs it.
 type Slot<'a> = Arc<OnceLock<Arc<Normalized<'a>>>>;
@@ -156,8 +158,7 @@ impl<'a> DefCache<'a> {
     ) -> Arc<Normalized<'a>> {
         let key = (
             direction == Direction::Request,
-            target.0.clone(),
-            target.1.clone(),
+            std::ptr::from_ref(target.2) as usize,
         );
         let cell = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
