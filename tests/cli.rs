@@ -386,3 +386,34 @@ components:
         text(&refused.stderr)
     );
 }
+
+/// Two specs whose files sit at the same path below their own roots (`../x/s.yaml` and
+/// `../../x/s.yaml`) each keep their own schemas: what lowering shares between tools is keyed by
+/// spec, not by the document's relative name alone.
+#[test]
+fn same_named_documents_of_two_specs_keep_their_own_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |op: &str, member: &str| {
+        format!(
+            "openapi: 3.0.3\ninfo: {{ title: T, version: \"1\" }}\nservers: [{{ url: \"https://t.example.com\" }}]\npaths:\n  /{op}:\n    get:\n      operationId: {op}\n      responses:\n        \"200\":\n          description: ok\n          content:\n            application/json:\n              schema: {{ $ref: \"#/components/schemas/Thing\" }}\ncomponents:\n  schemas:\n    Thing:\n      type: object\n      properties:\n        {member}: {{ type: string }}\n"
+        )
+    };
+    let (near, far, here) = (
+        dir.path().join("a/b/x"),
+        dir.path().join("a/x"),
+        dir.path().join("a/b/c"),
+    );
+    for d in [&near, &far, &here] {
+        fs::create_dir_all(d).unwrap();
+    }
+    fs::write(near.join("s.yaml"), spec("getNear", "near_member")).unwrap();
+    fs::write(far.join("s.yaml"), spec("getFar", "far_member")).unwrap();
+    let annotation = "version: 1\nspec: [../x/s.yaml, ../../x/s.yaml]\nserver: { name: twins-mcp }\ntools:\n  get_near:\n    operation: getNear\n  get_far:\n    operation: getFar\n";
+    fs::write(here.join("mcpgen.yaml"), annotation).unwrap();
+    let build = mcpgen(&["build", "-o", "out"], &here);
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let near = contract_schema(&here, "get_near", "output_schema");
+    let far = contract_schema(&here, "get_far", "output_schema");
+    assert!(near["properties"].get("near_member").is_some(), "{near}");
+    assert!(far["properties"].get("far_member").is_some(), "{far}");
+}
