@@ -89,6 +89,10 @@ tools:
       output_schema: none
   get_export:
     operation: getExport
+  fetch_contact:
+    operation: getContact
+  fetch_contact_again:
+    operation: getContact
 "#;
 
 fn lowered() -> ServerIr {
@@ -207,4 +211,29 @@ fn budgets_and_paging_arguments() {
     assert_eq!(list.output.narrow_with, ["after", "limit"]);
     assert_eq!(tool(&ir, "get_contact").output.max_result_tokens, None);
     assert!(tool(&ir, "get_contact").output.narrow_with.is_empty());
+}
+
+/// Tools answering with the same schema under the same policy and without field rules share one
+/// lowered description; a different policy or field rules get their own.
+#[test]
+fn tools_answering_alike_share_one_output_description() {
+    let ir = lowered();
+    let schema = |name: &str| tool(&ir, name).output.schema.clone().unwrap();
+    let upstream = |name: &str| tool(&ir, name).output.upstream_schema.clone().unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        &schema("fetch_contact"),
+        &schema("fetch_contact_again")
+    ));
+    assert!(std::sync::Arc::ptr_eq(
+        &upstream("fetch_contact"),
+        &upstream("fetch_contact_again")
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &schema("fetch_contact"),
+        &schema("get_contact_summary")
+    ));
+    assert!(!std::sync::Arc::ptr_eq(
+        &schema("fetch_contact"),
+        &schema("get_contact")
+    ));
 }
