@@ -28,8 +28,8 @@ use crate::defs::{self, Defs};
 /// Bytes of compact JSON counted as one token (as `lint` counts them).
 pub const BYTES_PER_TOKEN: usize = 4;
 
-/// The fewest bytes one written schema object takes (`{"type":"x"}`), for the early stop.
-const MIN_NODE_BYTES: usize = 12;
+/// The braces of one written schema object, for the early stop.
+const BRACES: usize = 2;
 
 /// A schema budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -316,13 +316,11 @@ struct Inliner<'a> {
 
 impl<'a> Inliner<'a> {
     fn node(&self, schema: &'a Value, depth: usize, path: &mut Vec<&'a str>) -> Value {
-        // Each schema object written costs at least its braces, a key and a value.
-        let room = self.room.get();
-        if room < MIN_NODE_BYTES {
-            self.room.set(0);
+        // What is written is counted as it is written, never more than its compact JSON takes:
+        // writing stops only once the candidate surely outgrew the budget.
+        if self.room.get() == 0 {
             return Value::Null;
         }
-        self.room.set(room - MIN_NODE_BYTES);
         let Value::Object(obj) = schema else {
             return schema.clone();
         };
@@ -355,7 +353,13 @@ impl<'a> Inliner<'a> {
         if let Some(id_form) = self.id_or_object(obj, depth, path) {
             return id_form;
         }
+        self.spend(BRACES);
         Value::Object(self.keywords(obj, depth, path))
+    }
+
+    /// Counts `bytes` written; past the budget, the room is left at zero.
+    fn spend(&self, bytes: usize) {
+        self.room.set(self.room.get().saturating_sub(bytes));
     }
 
     /// A schema object's keywords written out (`$ref` and `$defs` left to the caller).
@@ -401,6 +405,8 @@ impl<'a> Inliner<'a> {
                 },
                 _ => value.clone(),
             };
+            // `"key":` and what this level wrote itself (subschemas count their own).
+            self.spend(key.len() + 3 + own_bytes(key, &written));
             out.insert(key.clone(), written);
         }
         out
@@ -451,6 +457,35 @@ impl<'a> Inliner<'a> {
             ),
         );
         Some(Value::Object(out))
+    }
+}
+
+/// The bytes a written keyword's value takes beyond the subschemas it holds (which count
+/// themselves), at least.
+fn own_bytes(key: &str, written: &Value) -> usize {
+    match (key, written) {
+        ("properties" | "patternProperties", Value::Object(members)) => {
+            BRACES + members.keys().map(|k| k.len() + 3).sum::<usize>()
+        }
+        ("prefixItems" | "allOf" | "anyOf" | "oneOf", Value::Array(_)) => 2,
+        ("items" | "additionalProperties", _) => 0,
+        _ => least_json_bytes(written),
+    }
+}
+
+/// A lower bound of a value's compact JSON length (commas and escapes left out).
+fn least_json_bytes(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 4,
+        Value::Number(_) => 1,
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(least_json_bytes).sum::<usize>(),
+        Value::Object(members) => {
+            2 + members
+                .iter()
+                .map(|(k, v)| k.len() + 3 + least_json_bytes(v))
+                .sum::<usize>()
+        }
     }
 }
 
