@@ -2,7 +2,8 @@
 //!
 //! Lowering and emitting handle each tool independently; for specs with thousands of
 //! operations that work dominates, and it parallelizes without changing any output: results
-//! are collected in the items' order, so nothing depends on scheduling.
+//! are collected in the items' order, so nothing depends on scheduling. What tools share
+//! (a value computed once for all of them) goes through a [`Memo`].
 
 /// Runs `work` on every item on up to 8 threads; returns the results in the items' order.
 /// Results may borrow from the items.
@@ -46,8 +47,58 @@ pub fn map<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Vec<R> 
     done.into_iter().flat_map(|(_, results)| results).collect()
 }
 
+/// Values computed once and shared between threads, by key. A value is computed outside the
+/// lock: two threads may compute the same one at once, and the first stored is kept, so only a
+/// pure function of the key belongs here.
+pub struct Memo<K, V> {
+    entries: std::sync::Mutex<std::collections::HashMap<K, V>>,
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo {
+            entries: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Memo<K, V> {
+    /// The value stored for `key`, if any.
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.lock().get(key).cloned()
+    }
+
+    /// Stores `value` for `key` unless one is there already; returns the one stored.
+    pub fn insert(&self, key: K, value: V) -> V {
+        self.lock().entry(key).or_insert(value).clone()
+    }
+
+    /// The value for `key`, computed by `make` the first time.
+    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> V) -> V {
+        match self.get(&key) {
+            Some(value) => value,
+            None => self.insert(key, make()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, V>> {
+        // A thread that panicked holding the lock left the map whole: values are only inserted.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_memo_keeps_the_first_value_stored() {
+        let memo = super::Memo::default();
+        assert_eq!(memo.get(&1), None);
+        assert_eq!(memo.get_or_insert_with(1, || "a"), "a");
+        assert_eq!(memo.get_or_insert_with(1, || "b"), "a");
+        assert_eq!(memo.insert(1, "c"), "a");
+        assert_eq!(memo.insert(2, "d"), "d");
+    }
+
     #[test]
     fn results_keep_the_input_order() {
         let items: Vec<u32> = (0..1000).collect();

@@ -10,10 +10,11 @@ use crate::ir::{
     ApiKeyLocation, BodyEncoding, BodyValue, CONFIRMATION_ARGUMENT, CredentialKind, Identity,
     ParamLocation, ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
 };
+use crate::parallel::Memo;
 use crate::wildcard::{self, WildcardPath};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Characters sent as is in path segments (RFC 3986 unreserved); all others are encoded.
 fn encode_component(text: &str) -> String {
@@ -133,37 +134,26 @@ pub struct TestEnvironment {
 /// answer and its compiled validator. Each is a pure function of the schema's content.
 #[derive(Default)]
 struct SharedSchemas {
-    samples: Mutex<HashMap<usize, Arc<Value>>>,
-    validators: Mutex<HashMap<usize, Option<Arc<jsonschema::Validator>>>>,
+    samples: Memo<usize, Arc<Value>>,
+    validators: Memo<usize, Option<Arc<jsonschema::Validator>>>,
 }
 
 impl SharedSchemas {
     /// A canned upstream answer for `schema`.
     fn sample(&self, schema: &Arc<Value>) -> Arc<Value> {
-        let key = Arc::as_ptr(schema) as usize;
-        if let Some(body) = lock(&self.samples).get(&key) {
-            return body.clone();
-        }
-        let body = Arc::new(Sampler::descriptive(schema, "upstream-").sample_best());
-        lock(&self.samples).entry(key).or_insert(body).clone()
+        self.samples
+            .get_or_insert_with(Arc::as_ptr(schema) as usize, || {
+                Arc::new(Sampler::descriptive(schema, "upstream-").sample_best())
+            })
     }
 
     /// `schema` compiled, or `None` when it does not compile.
     fn validator(&self, schema: &Arc<Value>) -> Option<Arc<jsonschema::Validator>> {
-        let key = Arc::as_ptr(schema) as usize;
-        if let Some(validator) = lock(&self.validators).get(&key) {
-            return validator.clone();
-        }
-        let validator = jsonschema::validator_for(schema).ok().map(Arc::new);
-        lock(&self.validators)
-            .entry(key)
-            .or_insert(validator)
-            .clone()
+        self.validators
+            .get_or_insert_with(Arc::as_ptr(schema) as usize, || {
+                jsonschema::validator_for(schema).ok().map(Arc::new)
+            })
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TestEnvironment {

@@ -2,8 +2,9 @@
 //!
 //! Pure: nothing here touches the disk, and the same IR always gives the same bytes (sorted
 //! maps, LF line endings, one trailing newline, no timestamps or absolute paths). Rust comes
-//! from `quote!` tokens formatted by prettyplease in [`format_rust`], the one place where
-//! tokens become text; other files come from templates (`files`) or serde (JSON).
+//! from `quote!` tokens, which become text in two places only: [`format_rust`] (prettyplease)
+//! and, for the data-only tool modules of `src/tools.rs`, [`data_text`]; other files come from
+//! templates (`files`) or serde (JSON).
 
 pub mod data_text;
 pub mod files;
@@ -89,14 +90,9 @@ pub type Files = BTreeMap<String, Vec<u8>>;
 ///
 /// The tokens come from mcpgen's own emitters; if they do not parse, that is a bug in mcpgen.
 pub fn format_rust(tokens: TokenStream) -> String {
-    format!("{RUST_HEADER}{}", format_items(tokens))
-}
-
-/// Items formatted without the generated-file header (a part of a file).
-fn format_items(tokens: TokenStream) -> String {
     let file: syn::File = syn::parse2(tokens)
         .unwrap_or_else(|e| panic!("bug in mcpgen: emitted Rust does not parse: {e}"));
-    prettyplease::unparse(&file)
+    format!("{RUST_HEADER}{}", prettyplease::unparse(&file))
 }
 
 /// Pretty JSON with a trailing newline.

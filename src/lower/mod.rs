@@ -244,7 +244,7 @@ fn lower_tracking(
     let selected: Vec<(&ToolName, &(&String, &crate::annotations::ToolEntry))> =
         selected.iter().collect();
     let defs = schema::DefCache::new();
-    let outputs = response::OutputCache::new();
+    let outputs = response::OutputCache::default();
     let lowered = crate::parallel::map(&selected, |(name, (key, entry))| {
         let mut diagnostics = Diagnostics::new();
         let pointer = format!("/tools/{}", escape_token(key));

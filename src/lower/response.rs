@@ -16,10 +16,10 @@ use crate::lower::operations::OperationRef;
 use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
 use crate::lower::tool::Shared;
+use crate::parallel::Memo;
 use crate::wildcard::WildcardPath;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Name of the member that wraps results whose JSON is not an object.
 pub const WRAP_MEMBER: &str = "result";
@@ -209,7 +209,7 @@ pub fn lower_output<'a>(
         // tools answering with the same schema (a resource read, updated and created) share it.
         Some((doc, pointer, schema)) if rules.is_empty() => {
             let key = (op.spec, doc.clone(), schema.to_string(), policy);
-            match shared.outputs.get(&key) {
+            match shared.outputs.0.get(&key) {
                 Some(described) => described,
                 None => {
                     let mut found = Diagnostics::new();
@@ -222,7 +222,7 @@ pub fn lower_output<'a>(
                     ));
                     // Problems are reported where they are found: only a clean result is shared.
                     if found.is_empty() {
-                        shared.outputs.insert(key, described.clone());
+                        shared.outputs.0.insert(key, described.clone());
                     }
                     diagnostics.extend(found);
                     described
@@ -263,31 +263,11 @@ pub fn lower_output<'a>(
 /// Output descriptions already lowered, by spec, document, response schema text and policy: shared by
 /// the tools whose responses have no field rules and the same schema.
 #[derive(Default)]
-pub struct OutputCache {
-    entries: Mutex<HashMap<OutputKey, Arc<Described>>>,
-}
+pub struct OutputCache(Memo<OutputKey, Arc<Described>>);
 
 /// The key of a shared output description: the spec (document keys are relative to each
 /// spec's root, so two specs may name different files alike), document, schema text, policy.
 type OutputKey = (usize, crate::load::DocKey, String, OutputPolicy);
-
-impl OutputCache {
-    /// An empty cache.
-    pub fn new() -> Self {
-        OutputCache::default()
-    }
-
-    fn get(&self, key: &OutputKey) -> Option<Arc<Described>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).cloned()
-    }
-
-    /// Two tools may describe the same schema at once: both results are the same, the first kept.
-    fn insert(&self, key: OutputKey, described: Arc<Described>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.entry(key).or_insert(described);
-    }
-}
 
 /// What a response schema lowers to under one tool's field rules and policy.
 #[derive(Debug, Default)]
