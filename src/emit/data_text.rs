@@ -114,7 +114,7 @@ impl Printer {
         match token {
             TokenTree::Group(group) => self.group(&group),
             TokenTree::Ident(ident) => {
-                self.space_before(false);
+                self.space_before(self.glues_to_previous(false));
                 let text = ident.to_string();
                 self.out.push_str(&text);
                 self.previous = Previous::Ident {
@@ -122,7 +122,7 @@ impl Printer {
                 };
             }
             TokenTree::Literal(literal) => {
-                self.space_before(false);
+                self.space_before(self.glues_to_previous(false));
                 self.out.push_str(&literal.to_string());
                 self.previous = Previous::Operand;
             }
@@ -140,12 +140,7 @@ impl Printer {
                     ':' => true,
                     _ => false,
                 };
-                // `& &x` is not `&&x`: a lone `&` glues only to what is not punctuation.
-                let after_lone_amp = self.previous == Previous::LoneAmp;
-                self.space_before(glued_before && !after_lone_amp);
-                if after_lone_amp && !glued_before && !self.out.ends_with(' ') {
-                    self.out.push(' ');
-                }
+                self.space_before(glued_before || self.glues_to_previous(true));
                 self.out.push(c);
                 // What follows `&`, `#`, a joint mark or a closing `::` is glued to it.
                 let closes_path = c == ':' && self.out.ends_with("::");
@@ -171,7 +166,7 @@ impl Printer {
         // A call's parentheses are glued to its name: `Some(…)`.
         let glued = group.delimiter() == Delimiter::Parenthesis
             && matches!(self.previous, Previous::Ident { .. });
-        self.space_before(glued);
+        self.space_before(glued || self.glues_to_previous(false));
         self.out.push(open);
         let stream = group.stream();
         if stream.is_empty() {
@@ -192,22 +187,13 @@ impl Printer {
         } else {
             // A trailing comma only ends a list (elements, or fields: the first is `name:`),
             // never items, `[x; n]` or `..base`.
-            let marks: Vec<char> = stream
-                .clone()
-                .into_iter()
-                .filter_map(|t| match t {
-                    TokenTree::Punct(p) => Some(p.as_char()),
-                    _ => None,
-                })
-                .collect();
-            let first_two: Vec<TokenTree> = stream.clone().into_iter().take(2).collect();
-            let field_first = matches!(first_two.as_slice(), [TokenTree::Ident(_), TokenTree::Punct(p)] if p.as_char() == ':');
-            let list = !marks.contains(&';')
-                && !marks.contains(&'.')
-                && (open == '[' || marks.contains(&',') || field_first);
-            let last = stream.clone().into_iter().last();
-            let ends_with_separator =
-                matches!(&last, Some(TokenTree::Punct(p)) if matches!(p.as_char(), ',' | ';'));
+            let tokens: Vec<TokenTree> = stream.clone().into_iter().collect();
+            let mark = |t: &TokenTree, marks: &str| matches!(t, TokenTree::Punct(p) if marks.contains(p.as_char()));
+            let field_first =
+                matches!(tokens.as_slice(), [TokenTree::Ident(_), colon, ..] if mark(colon, ":"));
+            let list = !tokens.iter().any(|t| mark(t, ";."))
+                && (open == '[' || field_first || tokens.iter().any(|t| mark(t, ",")));
+            let ends_with_separator = tokens.last().is_some_and(|t| mark(t, ",;"));
             self.depth += 1;
             self.newline();
             self.block(stream);
@@ -227,13 +213,21 @@ impl Printer {
         self.previous = Previous::Operand;
     }
 
-    /// A space before the next token unless it is glued to the previous one or opens a line.
+    /// Whether the next token (a mark, or not) is glued to what was printed last: `& &x` is
+    /// not `&&x`, so a lone `&` glues only to what is not a mark.
+    fn glues_to_previous(&self, mark: bool) -> bool {
+        match self.previous {
+            Previous::Glue => true,
+            Previous::LoneAmp => !mark,
+            _ => false,
+        }
+    }
+
+    /// A space before the next token unless it is `glued` or opens a line.
     fn space_before(&mut self, glued: bool) {
         if self.line_start {
             self.start_line();
-            return;
-        }
-        if !glued && !matches!(self.previous, Previous::Glue | Previous::LoneAmp) {
+        } else if !glued {
             self.out.push(' ');
         }
     }
