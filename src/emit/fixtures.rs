@@ -151,7 +151,7 @@ impl SharedSchemas {
     fn validator(&self, schema: &Arc<Value>) -> Option<Arc<jsonschema::Validator>> {
         self.validators
             .get_or_insert_with(Arc::as_ptr(schema) as usize, || {
-                jsonschema::validator_for(schema).ok().map(Arc::new)
+                crate::validator::compile(schema).ok().map(Arc::new)
             })
     }
 }
@@ -746,7 +746,7 @@ fn sample_arguments(published: &Value, spec: Option<&Value>, nulls_absent: bool)
     if nulls_absent {
         let sample = Sampler::new(published, "sample").sample_best();
         let accepted =
-            jsonschema::validator_for(spec).is_ok_and(|v| v.is_valid(&without_nulls(&sample)));
+            crate::validator::compile(spec).is_ok_and(|v| v.is_valid(&without_nulls(&sample)));
         if accepted {
             return sample;
         }

@@ -76,7 +76,7 @@ impl<'a> Sampler<'a> {
         let validator = self
             .validators
             .entry(key)
-            .or_insert_with(|| jsonschema::validator_for(&defs::standalone(root, schema)).ok());
+            .or_insert_with(|| crate::validator::compile(&defs::standalone(root, schema)).ok());
         validator.as_ref().is_some_and(|v| v.is_valid(value))
     }
 
@@ -86,7 +86,7 @@ impl<'a> Sampler<'a> {
             self.counter = 0;
             return self.sample(self.root, 0);
         }
-        let validator = jsonschema::validator_for(self.root).ok()?;
+        let validator = crate::validator::compile(self.root).ok()?;
         for optional in [true, false] {
             self.optional = optional;
             self.counter = 0;
@@ -369,7 +369,7 @@ impl<'a> Sampler<'a> {
         self.counter += 1;
         let mut text = format!("{}{}", self.prefix, self.counter);
         if let Some(pattern) = obj.and_then(|o| o.get("pattern")).and_then(Value::as_str) {
-            let check = jsonschema::validator_for(&json!({"pattern": pattern})).ok();
+            let check = crate::validator::compile(&json!({"pattern": pattern})).ok();
             let fits = |c: &str| check.as_ref().is_some_and(|v| v.is_valid(&json!(c)));
             if !fits(&text) {
                 let min = obj

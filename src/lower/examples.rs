@@ -170,7 +170,7 @@ fn verdict(root: &Value, node: &Value) -> Verdict {
     if let Some(found) = VERDICTS.with(|cache| cache.borrow().get(&key).cloned()) {
         return found;
     }
-    let validator = jsonschema::options()
+    let validator = crate::validator::options()
         .should_validate_formats(true)
         .build(&standalone)
         .ok();

@@ -562,7 +562,7 @@ pub fn check_value(
     value: &Value,
 ) -> Result<(), String> {
     let full = builder.finish(schema.clone());
-    let validator = jsonschema::options()
+    let validator = crate::validator::options()
         .should_validate_formats(true)
         .build(&full)
         .map_err(|e| format!("the schema cannot be checked ({e})"))?;

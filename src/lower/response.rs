@@ -438,7 +438,7 @@ fn describe(
     // the server, so the tool answers in text instead, and the architect is told.
     let mut output_schema = None;
     let mut dropped = Vec::new();
-    match finished.map(|f| jsonschema::validator_for(&f).map(|_| f)) {
+    match finished.map(|f| crate::validator::compile(&f).map(|_| f)) {
         None => wrap = None,
         Some(Ok(mut finished)) => {
             dropped = examples::prune(&mut finished);

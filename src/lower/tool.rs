@@ -137,7 +137,7 @@ pub fn lower_tool(
         dropped.extend(examples::prune(schema).into_iter().map(|d| (side, d)));
     };
     prune("input", &mut input_schema);
-    if let Err(e) = jsonschema::validator_for(&input_schema) {
+    if let Err(e) = crate::validator::compile(&input_schema) {
         diagnostics.push(
             Diagnostic::error(
                 "invalid-input-schema",
