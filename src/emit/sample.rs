@@ -120,17 +120,14 @@ impl<'a> Sampler<'a> {
         };
         if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
             let target = defs::definition(self.root, reference)?;
-            let base = self.sample(target, depth + 1)?;
+            let mut base = self.sample(target, depth + 1)?;
             // Constraints beside the reference (e.g. a discriminator's `const`) apply too.
-            let mut siblings = obj.clone();
-            siblings.remove("$ref");
-            if let (Value::Object(mut merged), true) =
-                (base.clone(), siblings.contains_key("properties"))
-            {
+            if let (Value::Object(merged), true) = (&mut base, obj.contains_key("properties")) {
+                let mut siblings = obj.clone();
+                siblings.remove("$ref");
                 if let Some(Value::Object(extra)) = self.sample_typed(&siblings, depth) {
                     merged.extend(extra);
                 }
-                return Some(Value::Object(merged));
             }
             return Some(base);
         }
@@ -149,7 +146,7 @@ impl<'a> Sampler<'a> {
         // schemas carry only fitting ones already (`lower::examples`); the upstream's response
         // schema, sampled for canned responses but never published, is not pruned.
         if let Some(value) = obj.get("default")
-            && self.fits(&Value::Object(obj.clone()), value)
+            && self.fits(schema, value)
         {
             return Some(value.clone());
         }
@@ -180,38 +177,46 @@ impl<'a> Sampler<'a> {
                 // one branch), trying with and without optional members.
                 let non_null: Vec<&Value> = branches
                     .iter()
-                    .filter(|b| b.get("type") != Some(&json!("null")))
+                    .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
                     .collect();
                 // Keywords beside the composite (`type`, `properties`, `required`) apply to every
                 // branch: sample each branch merged with them (a branch that only adds
                 // `required` then selects which members are sent), then each branch alone.
-                let mut beside = obj.clone();
-                beside.remove("anyOf");
-                beside.remove("oneOf");
-                let mut candidates: Vec<(Cow<'_, Value>, &Value)> = Vec::new();
-                if beside
+                let beside: Map<String, Value> = obj
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "anyOf" | "oneOf"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let merge = beside
                     .keys()
-                    .any(|k| matches!(k.as_str(), "type" | "properties" | "required"))
-                {
-                    candidates.extend(
-                        non_null
-                            .iter()
-                            .map(|b| (Cow::Owned(Value::Object(self.merged(&beside, b))), *b)),
-                    );
-                }
-                candidates.extend(non_null.iter().map(|b| (Cow::Borrowed(*b), *b)));
+                    .any(|k| matches!(k.as_str(), "type" | "properties" | "required"));
                 // A value fits `anyOf` when it fits the branch it came from and the keywords
                 // beside the union, so a string sampled for "an id or the expanded object" never
                 // compiles the object's schema. (Not the merged candidate: where both define a
                 // property, it keeps the outer, looser one.) `oneOf` is checked whole: exactly
                 // one branch must fit.
                 let any_of = key == "anyOf";
-                let rest = Value::Object(if any_of { beside } else { obj.clone() });
+                let rest = if any_of {
+                    Cow::Owned(Value::Object(beside.clone()))
+                } else {
+                    Cow::Borrowed(schema)
+                };
                 let optional = self.optional;
                 for with_optional in [optional, !optional] {
                     self.optional = with_optional;
-                    for (candidate, branch) in &candidates {
-                        if let Some(value) = self.sample(candidate, depth + 1)
+                    // Merged candidates first (made only when tried), then each branch alone.
+                    let tries = non_null
+                        .iter()
+                        .filter(|_| merge)
+                        .map(|b| (true, *b))
+                        .chain(non_null.iter().map(|b| (false, *b)));
+                    for (merged, branch) in tries {
+                        let candidate = if merged {
+                            Cow::Owned(Value::Object(self.merged(&beside, branch)))
+                        } else {
+                            Cow::Borrowed(branch)
+                        };
+                        if let Some(value) = self.sample(&candidate, depth + 1)
                             && (!any_of || self.fits(branch, &value))
                             && self.fits(&rest, &value)
                         {
@@ -229,7 +234,7 @@ impl<'a> Sampler<'a> {
             && let Some(example) = examples.first()
             && !example.is_object()
             && !example.is_array()
-            && self.fits(&Value::Object(obj.clone()), example)
+            && self.fits(schema, example)
         {
             return Some(example.clone());
         }
@@ -304,10 +309,11 @@ impl<'a> Sampler<'a> {
                     .and_then(Value::as_u64)
                     .unwrap_or(1)
                     .max(1) as usize;
-                let items = obj.get("items").cloned().unwrap_or(json!({}));
+                let any = Value::Object(Map::new());
+                let items = obj.get("items").unwrap_or(&any);
                 let mut out = Vec::new();
                 for _ in 0..min.min(3) {
-                    out.push(self.sample(&items, depth + 1)?);
+                    out.push(self.sample(items, depth + 1)?);
                 }
                 Some(Value::Array(out))
             }

@@ -95,8 +95,9 @@ pub struct SchemaBuilder<'a> {
     specs: &'a SpecSet,
     direction: Direction,
     dialect: SpecVersion,
-    /// Definition name assigned to each referenced schema (by document and pointer).
-    names: BTreeMap<(DocKey, String), String>,
+    /// Definition name assigned to each referenced schema (by its address in the loaded specs,
+    /// which outlive lowering: one name per schema, however it is reached).
+    names: std::collections::HashMap<usize, String>,
     /// The names in `names`, to find a free one without scanning them all.
     taken: std::collections::HashSet<String>,
     /// Normalised definitions, by name (shared with the cache when named as it names them).
@@ -110,8 +111,14 @@ pub struct SchemaBuilder<'a> {
     recording: Option<Vec<Target<'a>>>,
 }
 
-/// A referenced schema: its document, pointer and value.
-type Target<'a> = (DocKey, String, &'a Value);
+/// A referenced schema met while normalising a definition for the cache.
+struct Target<'a> {
+    doc: DocKey,
+    pointer: String,
+    value: &'a Value,
+    /// The name it gets where the name is free ([`def_base_name`], computed once per server).
+    base: String,
+}
 
 /// What the `$ref` of a cached definition holds until a builder names its target: this prefix
 /// and the target's index in [`Normalized::refs`].
@@ -150,15 +157,18 @@ impl<'a> DefCache<'a> {
         DefCache::default()
     }
 
+    /// The definition at `pointer` in `doc` (`target`), normalised by the first caller.
     fn get(
         &self,
         specs: &'a SpecSet,
         direction: Direction,
-        target: &Target<'a>,
+        doc: &DocKey,
+        pointer: &str,
+        target: &'a Value,
     ) -> Arc<Normalized<'a>> {
         let key = (
             direction == Direction::Request,
-            std::ptr::from_ref(target.2) as usize,
+            std::ptr::from_ref(target) as usize,
         );
         let cell = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -167,7 +177,7 @@ impl<'a> DefCache<'a> {
         cell.get_or_init(|| {
             let mut builder = SchemaBuilder::new(specs, direction);
             builder.recording = Some(Vec::new());
-            let value = builder.normalize(&target.0, &target.1, target.2, 0);
+            let value = builder.normalize(doc, pointer, target, 0);
             Arc::new(Normalized {
                 value,
                 refs: builder.recording.take().unwrap_or_default(),
@@ -210,7 +220,7 @@ impl<'a> SchemaBuilder<'a> {
             specs,
             direction,
             dialect: specs.version(),
-            names: BTreeMap::new(),
+            names: std::collections::HashMap::new(),
             taken: std::collections::HashSet::new(),
             defs: BTreeMap::new(),
             diagnostics: Diagnostics::new(),
@@ -282,15 +292,31 @@ impl<'a> SchemaBuilder<'a> {
 
     /// The definition name for a referenced schema, normalising it on first use.
     fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &'a Value) -> String {
-        let key = (doc.clone(), pointer.to_owned());
+        self.name_definition(doc, pointer, target, None)
+    }
+
+    /// [`Self::reference_name`], with the target's base name when already known.
+    fn name_definition(
+        &mut self,
+        doc: &DocKey,
+        pointer: &str,
+        target: &'a Value,
+        base: Option<&str>,
+    ) -> String {
+        let key = std::ptr::from_ref(target) as usize;
         if let Some(name) = self.names.get(&key) {
             return name.clone();
         }
+        let base = base.map_or_else(|| def_base_name(doc, pointer), str::to_owned);
         if let Some(recording) = &mut self.recording {
-            recording.push((doc.clone(), pointer.to_owned(), target));
+            recording.push(Target {
+                doc: doc.clone(),
+                pointer: pointer.to_owned(),
+                value: target,
+                base,
+            });
             return format!("{PLACEHOLDER}{}", recording.len() - 1);
         }
-        let base = def_base_name(doc, pointer);
         let mut name = base.clone();
         let mut n = 2;
         while self.taken.contains(&name) {
@@ -301,24 +327,16 @@ impl<'a> SchemaBuilder<'a> {
         self.names.insert(key, name.clone());
         let normalized = match self.shared {
             Some(cache) => {
-                let cached = cache.get(
-                    self.specs,
-                    self.direction,
-                    &(doc.clone(), pointer.to_owned(), target),
-                );
+                let cached = cache.get(self.specs, self.direction, doc, pointer, target);
                 self.diagnostics.extend(cached.diagnostics.clone());
                 // The targets are named in the order normalising this definition meets them,
                 // as without the cache.
                 let names: Vec<String> = cached
                     .refs
                     .iter()
-                    .map(|(d, p, v)| self.reference_name(d, p, v))
+                    .map(|t| self.name_definition(&t.doc, &t.pointer, t.value, Some(&t.base)))
                     .collect();
-                let usual = cached
-                    .refs
-                    .iter()
-                    .zip(&names)
-                    .all(|((d, p, _), n)| def_base_name(d, p) == *n);
+                let usual = cached.refs.iter().zip(&names).all(|(t, n)| t.base == *n);
                 if usual {
                     cached
                         .usual
