@@ -352,9 +352,9 @@ pub struct OutputIr {
     /// Arguments (model-facing names) that page or filter the answer, suggested when a result
     /// is cut to its budget.
     pub narrow_with: Vec<String>,
-    /// JSON Schema of the upstream's success response before shaping, used to synthesize test
-    /// responses.
-    pub upstream_schema: Option<std::sync::Arc<Value>>,
+    /// A canned upstream success response (before shaping) for the tool's tests, sampled from
+    /// the response schema; absent when the response has no schema.
+    pub upstream_sample: Option<std::sync::Arc<Value>>,
     /// Media type of the primary success response (empty when it has no content).
     pub media_type: String,
     /// Status code of the primary success response.

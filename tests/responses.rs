@@ -219,7 +219,7 @@ fn budgets_and_paging_arguments() {
 fn tools_answering_alike_share_one_output_description() {
     let ir = lowered();
     let schema = |name: &str| tool(&ir, name).output.schema.clone().unwrap();
-    let upstream = |name: &str| tool(&ir, name).output.upstream_schema.clone().unwrap();
+    let upstream = |name: &str| tool(&ir, name).output.upstream_sample.clone().unwrap();
     assert!(std::sync::Arc::ptr_eq(
         &schema("fetch_contact"),
         &schema("fetch_contact_again")

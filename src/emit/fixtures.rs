@@ -5,12 +5,12 @@
 //! expected result from the shaping rules in `crate::wildcard`. A fixture therefore fails when
 //! the runtime and the declared contract disagree.
 
-use crate::emit::sample::Sampler;
 use crate::ir::{
     ApiKeyLocation, BodyEncoding, BodyValue, CONFIRMATION_ARGUMENT, CredentialKind, Identity,
     ParamLocation, ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
 };
 use crate::parallel::Memo;
+use crate::sample::Sampler;
 use crate::wildcard::{self, WildcardPath};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -125,28 +125,19 @@ pub struct TestEnvironment {
     values: BTreeMap<String, String>,
     /// The values that are secrets.
     secrets: Vec<String>,
-    /// Samples and validators already made, shared by the tools whose schemas are the same
+    /// Validators already compiled, shared by the tools whose output schemas are the same
     /// (lowering shares one schema between tools answering alike).
     shared: SharedSchemas,
 }
 
-/// Per schema (by the address of the IR's shared schema, which outlives the emit): its canned
-/// answer and its compiled validator. Each is a pure function of the schema's content.
+/// Per output schema (by the address of the IR's shared schema, which outlives the emit): its
+/// compiled validator, a pure function of the schema's content.
 #[derive(Default)]
 struct SharedSchemas {
-    samples: Memo<usize, Arc<Value>>,
     validators: Memo<usize, Option<Arc<jsonschema::Validator>>>,
 }
 
 impl SharedSchemas {
-    /// A canned upstream answer for `schema`.
-    fn sample(&self, schema: &Arc<Value>) -> Arc<Value> {
-        self.samples
-            .get_or_insert_with(Arc::as_ptr(schema) as usize, || {
-                Arc::new(Sampler::descriptive(schema, "upstream-").sample_best())
-            })
-    }
-
     /// `schema` compiled, or `None` when it does not compile.
     fn validator(&self, schema: &Arc<Value>) -> Option<Arc<jsonschema::Validator>> {
         self.validators
@@ -576,7 +567,7 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
             Vec::new(),
         );
     }
-    let Some(schema) = &output.upstream_schema else {
+    let Some(sample) = &output.upstream_sample else {
         // No schema: the runtime passes JSON objects on as they are, text as text, the rest as
         // a blob with its media type.
         if is_json(&media) {
@@ -606,7 +597,7 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
             Vec::new(),
         );
     };
-    let mut body = Value::clone(&shared.sample(schema));
+    let mut body = Value::clone(sample);
     // Values at redacted paths become sentinels, so their absence can be checked.
     for (k, redaction) in output.redact.iter().enumerate() {
         if let Ok(path) = WildcardPath::parse(&redaction.path) {

@@ -11,7 +11,6 @@ pub mod files;
 pub mod fixtures;
 pub mod lock;
 pub mod rust;
-pub mod sample;
 
 use crate::ir::{ServerIr, ToolIr};
 use proc_macro2::TokenStream;

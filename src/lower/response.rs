@@ -17,6 +17,7 @@ use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
 use crate::lower::tool::Shared;
 use crate::parallel::Memo;
+use crate::sample::Sampler;
 use crate::wildcard::WildcardPath;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -53,6 +54,9 @@ pub const DEFAULT_OUTPUT_MAX_TOKENS: u32 = 1_000;
 
 /// Size of the response schema a tool's tests sample canned answers from, in tokens.
 const SAMPLED_SCHEMA_TOKENS: usize = 16_000;
+
+/// How the strings a canned answer invents begin (`upstream-1`, …).
+const UPSTREAM_SAMPLE_PREFIX: &str = "upstream-";
 
 /// The output schema policy in force for one tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,7 +255,7 @@ pub fn lower_output<'a>(
                     action,
                 })
                 .collect(),
-            upstream_schema: described.upstream_schema.clone(),
+            upstream_sample: described.upstream_sample.clone(),
             media_type,
             status,
         },
@@ -275,7 +279,7 @@ struct Described {
     schema: Option<Arc<Value>>,
     wrap: Option<String>,
     names: NameRulesIr,
-    upstream_schema: Option<Arc<Value>>,
+    upstream_sample: Option<Arc<Value>>,
     dropped: Vec<Dropped>,
 }
 
@@ -473,8 +477,9 @@ fn describe(
         );
     }
     let names = names::name_rules(Some(&schema), builder.defs(), &allow_paths, &redact_paths);
-    // What the tool's tests sample canned answers from: the upstream's schema, bounded
-    // generously (deeper than any rule's path) rather than copied whole for every tool.
+    // The tool's tests' canned answer, sampled from the upstream's schema bounded generously
+    // (deeper than any rule's path) rather than copied whole; only the sample is kept (a
+    // bounded schema takes several times the memory of a value it describes).
     let deepest = allow_paths
         .iter()
         .chain(&redact_paths)
@@ -497,7 +502,9 @@ fn describe(
         schema: output_schema,
         wrap,
         names,
-        upstream_schema: Some(Arc::new(upstream_schema)),
+        upstream_sample: Some(Arc::new(
+            Sampler::descriptive(&upstream_schema, UPSTREAM_SAMPLE_PREFIX).sample_best(),
+        )),
         dropped,
     }
 }
