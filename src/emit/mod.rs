@@ -197,13 +197,14 @@ fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
         vec![tool_files(ir, tool, hash, &test_env)]
     });
     let mut tools = format_rust(rust::tools_rs_head());
+    tools.reserve(per_tool.iter().map(|(module, _)| module.len() + 1).sum());
     let mut cases = Vec::with_capacity(per_tool.len());
     for (module, (name, fixture)) in per_tool {
         tools.push('\n');
         tools.push_str(&module);
         cases.push((name, fixture));
     }
-    (tools, cases_file(&cases), contract_text)
+    (tools, cases_file(cases), contract_text)
 }
 
 /// Path of the test fixtures: one JSON object, each tool's fixture under its name.
@@ -230,19 +231,31 @@ fn tool_files(
 }
 
 /// The fixtures file: the pretty JSON object of every tool's fixture (already pretty JSON
-/// text) under its name, in tool order, written without parsing them again.
-fn cases_file(cases: &[(String, String)]) -> String {
-    let entries: Vec<String> = cases
-        .iter()
-        .map(|(name, fixture)| {
-            let key = serde_json::to_string(name).unwrap_or_default();
-            format!("  {key}: {}", fixture.trim_end().replace('\n', "\n  "))
-        })
-        .collect();
-    if entries.is_empty() {
+/// text) under its name, in tool order, written without parsing them again. Each fixture is
+/// freed once copied (for thousands of tools, the file is megabytes).
+fn cases_file(cases: Vec<(String, String)>) -> String {
+    if cases.is_empty() {
         return "{}\n".to_owned();
     }
-    format!("{{\n{}\n}}\n", entries.join(",\n"))
+    let size: usize = cases
+        .iter()
+        .map(|(n, f)| n.len() + f.len() * 9 / 8 + 8)
+        .sum();
+    let mut out = String::with_capacity(size + 4);
+    out.push('{');
+    for (i, (name, fixture)) in cases.into_iter().enumerate() {
+        out.push_str(if i == 0 { "\n  " } else { ",\n  " });
+        out.push_str(&serde_json::to_string(&name).unwrap_or_default());
+        out.push_str(": ");
+        for (j, line) in fixture.trim_end().split('\n').enumerate() {
+            if j > 0 {
+                out.push_str("\n  ");
+            }
+            out.push_str(line);
+        }
+    }
+    out.push_str("\n}\n");
+    out
 }
 
 /// The manifest: mcpgen's version, the sources with their hashes, and every file written.
@@ -304,7 +317,10 @@ mod tests {
     fn the_cases_file_is_the_fixtures_by_tool_name() {
         let a = json_text(&json!({"tool": "a", "call": {"x": [1, 2]}, "note": "line\nbreak"}));
         let b = json_text(&json!({"tool": "b"}));
-        let text = cases_file(&[("a".to_owned(), a.clone()), ("b".to_owned(), b.clone())]);
+        let text = cases_file(vec![
+            ("a".to_owned(), a.clone()),
+            ("b".to_owned(), b.clone()),
+        ]);
         let parsed: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["a"], serde_json::from_str::<Value>(&a).unwrap());
         assert_eq!(parsed["b"], serde_json::from_str::<Value>(&b).unwrap());
@@ -313,7 +329,7 @@ mod tests {
             json_text(&parsed),
             "the same text as pretty-printing the whole"
         );
-        assert_eq!(cases_file(&[]), "{}\n");
+        assert_eq!(cases_file(Vec::new()), "{}\n");
     }
 
     #[test]
