@@ -202,7 +202,7 @@ pub fn starter_file(
         let Ok(project) = crate::load::project_from_text(annotation_path, &text, current) else {
             break;
         };
-        let (_, failed) = crate::lower::lower_with_report(&project);
+        let failed = crate::lower::failing_tools(&project);
         specs = Some(project.specs);
         if failed.is_empty() {
             break;

@@ -417,3 +417,54 @@ fn same_named_documents_of_two_specs_keep_their_own_schemas() {
     assert!(near["properties"].get("near_member").is_some(), "{near}");
     assert!(far["properties"].get("far_member").is_some(), "{far}");
 }
+
+/// `init` tries its starter file and leaves disabled, with the reason, the tools that would not
+/// lower (here a response schema pointing at nothing), so what it writes builds as it is.
+#[test]
+fn init_disables_tools_that_do_not_lower_and_the_rest_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r##"openapi: 3.0.3
+info: {title: Dangling, version: "1.0"}
+servers: [{url: "https://api.example.com"}]
+paths:
+  /good:
+    get:
+      operationId: getGood
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {id: {type: string}}}
+  /bad:
+    get:
+      operationId: getBad
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Missing"}
+"##;
+    fs::write(dir.path().join("api.yaml"), spec).unwrap();
+    let init = mcpgen(
+        &["init", "api.yaml", "--select", "all", "-o", "mcpgen.yaml"],
+        dir.path(),
+    );
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let annotation = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    let bad = annotation
+        .lines()
+        .skip_while(|l| !l.starts_with("  get_bad:"))
+        .nth(2)
+        .unwrap_or_default();
+    assert!(
+        bad.contains("enabled: false") && bad.contains("[dangling-ref]"),
+        "{annotation}"
+    );
+    assert!(annotation.contains("operation: \"getGood\"\n    enabled: true"));
+    let build = mcpgen(&["build", "-o", "out"], dir.path());
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let contract = fs::read_to_string(dir.path().join("out/mcp-contract.json")).unwrap();
+    assert!(contract.contains("\"get_good\"") && !contract.contains("\"get_bad\""));
+}

@@ -85,8 +85,27 @@ pub fn lower_with_report(
     project: &Project,
 ) -> (Result<Lowered, Diagnostics>, BTreeMap<String, Diagnostic>) {
     let mut failed: BTreeMap<String, Diagnostic> = BTreeMap::new();
-    let result = lower_tracking(project, &mut failed, false);
+    let result = lower_tracking(project, &mut failed, Purpose::Build);
     (result, failed)
+}
+
+/// The tools that do not lower, each with its first error, found without the work only a
+/// build needs (bounding and sampling output schemas): how `init` tries its starter file.
+pub fn failing_tools(project: &Project) -> BTreeMap<String, Diagnostic> {
+    let mut failed: BTreeMap<String, Diagnostic> = BTreeMap::new();
+    let _ = lower_tracking(project, &mut failed, Purpose::Check);
+    failed
+}
+
+/// What a lowering is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A server: every tool whole; one tool's error fails the whole server.
+    Build,
+    /// What a spec change does (`diff`): tools with errors are left out, not fatal.
+    Partial,
+    /// Only which tools fail (`init`).
+    Check,
 }
 
 /// Lowers what can be lowered: tools with errors are left out (and returned with their first
@@ -96,15 +115,16 @@ pub fn lower_partial(
     project: &Project,
 ) -> Result<(Lowered, BTreeMap<String, Diagnostic>), Diagnostics> {
     let mut failed: BTreeMap<String, Diagnostic> = BTreeMap::new();
-    let lowered = lower_tracking(project, &mut failed, true)?;
+    let lowered = lower_tracking(project, &mut failed, Purpose::Partial)?;
     Ok((lowered, failed))
 }
 
 fn lower_tracking(
     project: &Project,
     failed: &mut BTreeMap<String, Diagnostic>,
-    partial: bool,
+    purpose: Purpose,
 ) -> Result<Lowered, Diagnostics> {
+    let partial = purpose == Purpose::Partial;
     let mut diagnostics = project.load_errors.clone();
     let annotations = AnnotationCtx {
         path: &project.annotation_path,
@@ -285,6 +305,7 @@ fn lower_tracking(
                 output_schema: file.server.output_schema.as_ref(),
                 defs: &defs,
                 outputs: &outputs,
+                check_only: purpose == Purpose::Check,
             },
         };
         let tool = tool::lower_tool(input, &credentials, &annotations, &mut diagnostics);

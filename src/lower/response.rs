@@ -206,6 +206,7 @@ pub fn lower_output<'a>(
         entry,
         annotations,
         response_pointer: &response_pointer,
+        check_only: shared.check_only,
     };
     let described = match json_target {
         None => Arc::new(Described::default()),
@@ -351,6 +352,8 @@ struct Describing<'s, 'a> {
     entry: &'s ResponseEntry,
     annotations: &'s AnnotationCtx<'s>,
     response_pointer: &'s str,
+    /// Only problems are wanted ([`Shared::check_only`]).
+    check_only: bool,
 }
 
 /// Lowers the JSON schema of the primary success response: shaped by the rules, published under
@@ -369,6 +372,7 @@ fn describe(
         entry,
         annotations,
         response_pointer,
+        check_only,
     } = *at;
     let mut builder = SchemaBuilder::shared(specs, Direction::Response, at.defs);
     let schema = builder.root(&doc, &pointer, schema);
@@ -421,6 +425,7 @@ fn describe(
     };
     // Written out whole (with the definitions it reaches) only when it is published so.
     let finished = match policy.mode {
+        _ if check_only => None,
         OutputSchemaMode::Full => {
             let mut full = builder.finish(root);
             accept_null_below_the_root(&mut full);
@@ -490,21 +495,21 @@ fn describe(
         max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
         max_tokens: SAMPLED_SCHEMA_TOKENS,
     };
-    let upstream_schema = bound::bound(
-        &schema,
-        builder.defs(),
-        budget,
-        |_| {},
-        || builder.finish(schema.clone()),
-    )
-    .0;
+    let upstream_sample = (!check_only).then(|| {
+        let (upstream_schema, _) = bound::bound(
+            &schema,
+            builder.defs(),
+            budget,
+            |_| {},
+            || builder.finish(schema.clone()),
+        );
+        Arc::new(Sampler::descriptive(&upstream_schema, UPSTREAM_SAMPLE_PREFIX).sample_best())
+    });
     Described {
         schema: output_schema,
         wrap,
         names,
-        upstream_sample: Some(Arc::new(
-            Sampler::descriptive(&upstream_schema, UPSTREAM_SAMPLE_PREFIX).sample_best(),
-        )),
+        upstream_sample,
         dropped,
     }
 }

@@ -55,6 +55,9 @@ pub struct Shared<'a> {
     pub defs: &'a DefCache<'a>,
     /// Output descriptions shared by tools answering with the same schema.
     pub outputs: &'a OutputCache,
+    /// Only problems are wanted (`init` trying its starter file): output schemas are not
+    /// bounded or sampled, which finds no problem and is most of lowering's work.
+    pub check_only: bool,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
