@@ -299,16 +299,97 @@ fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, St
     (fixed, from_env)
 }
 
-/// The `sha256:` hash of a tool contract's canonical JSON, without its own hash.
+/// The `sha256:` hash of a tool contract's canonical JSON (the keys of every object sorted, at
+/// every depth), without its own hash. The schemas, most of a contract, are written sorted
+/// straight from where they are; only the rest is copied to be sorted.
 pub fn hash_of(contract: &ToolContract<'_>) -> String {
-    let mut value = canonical(contract);
-    if let Value::Object(obj) = &mut value {
-        obj.shift_remove("hash");
+    let ToolContract {
+        annotations,
+        confirm,
+        description,
+        hash: _,
+        identity,
+        input_schema,
+        operation,
+        output_schema,
+        response,
+        scopes,
+        spec_input_schema,
+        title,
+    } = contract;
+    let placeholder = || Cow::Owned(Value::Null);
+    let rest = ToolContract {
+        annotations: *annotations,
+        confirm: *confirm,
+        description: description.clone(),
+        hash: String::new(),
+        identity: identity.clone(),
+        input_schema: placeholder(),
+        operation: operation.clone(),
+        output_schema: output_schema.as_ref().map(|_| placeholder()),
+        response: response.clone(),
+        scopes: scopes.clone(),
+        spec_input_schema: spec_input_schema.as_ref().map(|_| placeholder()),
+        title: title.clone(),
+    };
+    let mut text = Vec::new();
+    if let Value::Object(mut fields) = canonical(&rest) {
+        fields.shift_remove("hash");
+        text.push(b'{');
+        for (i, (key, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut text, key);
+            text.push(b':');
+            let schema = match key.as_str() {
+                "input_schema" => Some(&**input_schema),
+                "output_schema" => output_schema.as_deref(),
+                "spec_input_schema" => spec_input_schema.as_deref(),
+                _ => None,
+            };
+            write_sorted(schema.unwrap_or(value), &mut text);
+        }
+        text.push(b'}');
     }
     format!(
         "sha256:{}",
-        crate::naming::short_hash(&value.to_string(), 64)
+        crate::naming::short_hash(&String::from_utf8_lossy(&text), 64)
     )
+}
+
+/// `value` as compact JSON with the keys of every object sorted (byte order): what
+/// `serde_json` writes for the value after `sort_all_objects`, without copying it.
+fn write_sorted(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(members) => {
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, member)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let _ = serde_json::to_writer(&mut *out, key);
+                out.push(b':');
+                write_sorted(member, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_sorted(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
+    }
 }
 
 /// The contract as its file's text: pretty-printed JSON, one trailing newline. Serialised
@@ -357,10 +438,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_file_is_sorted_except_inside_schemas_which_keep_their_order() {
-        let schema = json!({"type": "object", "properties": {"zeta": {}, "alpha": {}}});
-        let tool = ToolContract {
+    /// A tool contract with every kind of field, its three schemas `schema`.
+    fn tool_with(schema: &Value) -> ToolContract<'_> {
+        ToolContract {
             annotations: Annotations {
                 destructive: false,
                 idempotent: true,
@@ -371,7 +451,7 @@ mod tests {
             description: "d".to_owned(),
             hash: String::new(),
             identity: "service_account".to_owned(),
-            input_schema: Cow::Borrowed(&schema),
+            input_schema: Cow::Borrowed(schema),
             operation: OperationContract {
                 fixed: BTreeMap::from([("query:f".to_owned(), json!({"b": 1, "a": 2}))]),
                 from_env: BTreeMap::new(),
@@ -380,7 +460,7 @@ mod tests {
                 path: "/x".to_owned(),
                 spec: "s.yaml".to_owned(),
             },
-            output_schema: Some(Cow::Borrowed(&schema)),
+            output_schema: Some(Cow::Borrowed(schema)),
             response: ResponseContract {
                 allow: vec![],
                 redact: vec![RedactionContract {
@@ -390,9 +470,15 @@ mod tests {
                 }],
             },
             scopes: vec![],
-            spec_input_schema: Some(Cow::Borrowed(&schema)),
+            spec_input_schema: Some(Cow::Borrowed(schema)),
             title: Some("t".to_owned()),
-        };
+        }
+    }
+
+    #[test]
+    fn the_file_is_sorted_except_inside_schemas_which_keep_their_order() {
+        let schema = json!({"type": "object", "properties": {"zeta": {}, "alpha": {}}});
+        let tool = tool_with(&schema);
         let contract = Contract {
             format: FORMAT,
             server: ServerContract {
@@ -432,5 +518,35 @@ mod tests {
             canonical(&value).to_string(),
             r#"{"B":0,"a":{"c":3,"d":[{"y":2,"z":1}]},"b":1}"#
         );
+    }
+
+    /// The hash is of the whole contract but its hash, keys sorted at every depth (schemas
+    /// included), written compact: the same text as sorting a copy of it.
+    #[test]
+    fn hash_is_of_the_sorted_contract_without_its_hash() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"zeta": {"enum": ["a\"b", "é\n"]}, "alpha": {"minimum": 1.5e300}},
+            "required": ["zeta"],
+            "B": [{"y": null, "x": -0.0}, true, 12]
+        });
+        let reference = |tool: &ToolContract<'_>| {
+            let mut value = canonical(tool);
+            value.as_object_mut().unwrap().shift_remove("hash");
+            format!(
+                "sha256:{}",
+                crate::naming::short_hash(&value.to_string(), 64)
+            )
+        };
+        let mut tool = tool_with(&schema);
+        tool.hash = "sha256:old".to_owned();
+        assert_eq!(hash_of(&tool), reference(&tool));
+        tool.output_schema = None;
+        tool.spec_input_schema = None;
+        tool.title = None;
+        assert_eq!(hash_of(&tool), reference(&tool));
+        let before = hash_of(&tool);
+        tool.input_schema = Cow::Owned(json!({"type": "object", "required": ["zeta"]}));
+        assert_ne!(hash_of(&tool), before, "the schemas are hashed");
     }
 }
