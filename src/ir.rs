@@ -285,6 +285,9 @@ pub struct ToolIr {
     /// Whether a `null` argument means an absent one (optional properties were made required
     /// and nullable for OpenAI strict mode); nulls are removed before arguments are checked.
     pub nulls_absent: bool,
+    /// Arguments for the tool's test call, sampled while lowering (checked with the validator
+    /// the input schema was checked with, so it is compiled once): see [`crate::sample::arguments`].
+    pub sample_arguments: Value,
     /// The shape of successful results.
     pub output: OutputIr,
     /// Path, query, header and cookie parameters, in path-template order, then query, header

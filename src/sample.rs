@@ -6,6 +6,7 @@
 //! which upstream fields reached a result.
 
 use crate::defs;
+use jsonschema::Validator;
 use serde_json::{Map, Number, Value, json};
 use std::borrow::Cow;
 
@@ -28,6 +29,49 @@ fn has_type(schema: &Value, value: &Value) -> bool {
     }
 }
 
+/// Arguments for the tool's test call. The spec's schema, which the server enforces, is the
+/// richer one to sample (its examples and encodings survive), except where `null` means absent
+/// (OpenAI strict mode): a client then sends every property, so the published schema is
+/// sampled, and its sample used only when the server accepts it once the nulls are removed. A
+/// profile's rewrite may loosen what it publishes, so this is checked, never assumed.
+/// `enforced` is the enforced schema (the spec's, else the published one) compiled, when it
+/// compiles.
+pub fn arguments(
+    published: &Value,
+    spec: Option<&Value>,
+    nulls_absent: bool,
+    enforced: Option<&Validator>,
+) -> Value {
+    let Some(spec) = spec else {
+        return Sampler::new(published, "sample")
+            .checked_by(enforced)
+            .sample_best();
+    };
+    if nulls_absent {
+        let sample = Sampler::new(published, "sample").sample_best();
+        if enforced.is_some_and(|v| v.is_valid(&without_nulls(&sample))) {
+            return sample;
+        }
+    }
+    Sampler::new(spec, "sample")
+        .checked_by(enforced)
+        .sample_best()
+}
+
+/// `value` without `null` object members at any depth (array items stay): what the server
+/// validates when `null` means absent (the runtime's `call::remove_nulls`; keep the two alike).
+pub fn without_nulls(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
+}
 /// Invents values for schemas that may reference a root's `$defs`.
 pub struct Sampler<'a> {
     root: &'a Value,
@@ -37,6 +81,8 @@ pub struct Sampler<'a> {
     optional: bool,
     /// Validators of composite subschemas, by their JSON text.
     validators: std::collections::BTreeMap<String, Option<jsonschema::Validator>>,
+    /// The root compiled already, if it was.
+    root_validator: Option<&'a Validator>,
     /// The schemas are descriptive (response schemas: types and shapes, no constraint on
     /// values): samples of the right types fit by construction, and only a scalar default or
     /// example's type is checked, without compiling a validator.
@@ -52,7 +98,16 @@ impl<'a> Sampler<'a> {
             prefix,
             optional: true,
             validators: std::collections::BTreeMap::new(),
+            root_validator: None,
             descriptive: false,
+        }
+    }
+
+    /// The same sampler, checking its samples with `root` compiled already (when given).
+    pub fn checked_by(self, root: Option<&'a Validator>) -> Self {
+        Sampler {
+            root_validator: root,
+            ..self
         }
     }
 
@@ -86,7 +141,14 @@ impl<'a> Sampler<'a> {
             self.counter = 0;
             return self.sample(self.root, 0);
         }
-        let validator = crate::validator::compile(self.root).ok()?;
+        let compiled;
+        let validator = match self.root_validator {
+            Some(validator) => validator,
+            None => {
+                compiled = crate::validator::compile(self.root).ok()?;
+                &compiled
+            }
+        };
         for optional in [true, false] {
             self.optional = optional;
             self.counter = 0;
@@ -538,6 +600,47 @@ fn number(obj: &Map<String, Value>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_sampled_from_what_the_server_enforces() {
+        let spec = json!({
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "minimum": 1000},
+                "note": {"type": "string", "examples": ["hello"]}
+            },
+            "required": ["count"]
+        });
+        // A published schema that says less than the spec's (as a rewrite may): its sample is
+        // refused by the server, so the spec's schema is sampled instead.
+        let looser = json!({
+            "type": "object",
+            "properties": {"count": {"type": "integer"}, "note": {"type": ["string", "null"]}},
+            "required": ["count", "note"],
+            "additionalProperties": false
+        });
+        let validator = jsonschema::validator_for(&spec).unwrap();
+        let args = arguments(&looser, Some(&spec), true, Some(&validator));
+        assert!(validator.is_valid(&without_nulls(&args)), "{args}");
+        // A published schema as strict as the spec's: its sample (every property, null for
+        // absent) is what a strict-mode client sends.
+        let strict = json!({
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "minimum": 1000},
+                "note": {"type": ["string", "null"]}
+            },
+            "required": ["count", "note"],
+            "additionalProperties": false
+        });
+        let args = arguments(&strict, Some(&spec), true, Some(&validator));
+        assert!(validator.is_valid(&without_nulls(&args)), "{args}");
+        assert!(args.get("note").is_some(), "every property is sent: {args}");
+        // Otherwise the spec's schema is sampled, with its examples.
+        let args = arguments(&looser, Some(&spec), false, Some(&validator));
+        assert_eq!(args["note"], "hello", "{args}");
+        assert!(validator.is_valid(&args), "{args}");
+    }
 
     #[test]
     fn an_any_of_sample_fits_a_branch_not_only_the_outer_keywords() {

@@ -45,11 +45,7 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
         secrets,
         shared,
     } = env;
-    let mut arguments = sample_arguments(
-        &tool.input_schema,
-        tool.spec_input_schema.as_ref(),
-        tool.nulls_absent,
-    );
+    let mut arguments = tool.sample_arguments.clone();
     // The confirmation comes from the harness's first (dry-run) call, never from the sample.
     if let Value::Object(obj) = &mut arguments {
         obj.shift_remove(CONFIRMATION_ARGUMENT);
@@ -725,41 +721,6 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Arguments for the tool's test call. The spec's schema, which the server enforces, is the
-/// richer one to sample (its examples and encodings survive), except where `null` means absent
-/// (OpenAI strict mode): a client then sends every property, so the published schema is
-/// sampled, and its sample used only when the server accepts it once the nulls are removed. A
-/// profile's rewrite may loosen what it publishes, so this is checked, never assumed.
-fn sample_arguments(published: &Value, spec: Option<&Value>, nulls_absent: bool) -> Value {
-    let Some(spec) = spec else {
-        return Sampler::new(published, "sample").sample_best();
-    };
-    if nulls_absent {
-        let sample = Sampler::new(published, "sample").sample_best();
-        let accepted =
-            crate::validator::compile(spec).is_ok_and(|v| v.is_valid(&without_nulls(&sample)));
-        if accepted {
-            return sample;
-        }
-    }
-    Sampler::new(spec, "sample").sample_best()
-}
-
-/// `value` without `null` object members at any depth (array items stay): what the server
-/// validates when `null` means absent (the runtime's `call::remove_nulls`; keep the two alike).
-fn without_nulls(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
-        other => other.clone(),
-    }
-}
-
 /// Invalid arguments, and the name the error must mention.
 fn invalid(tool: &ToolIr, sample: &Value) -> Value {
     let required = tool
@@ -785,47 +746,6 @@ fn invalid(tool: &ToolIr, sample: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arguments_are_sampled_from_what_the_server_enforces() {
-        let spec = json!({
-            "type": "object",
-            "properties": {
-                "count": {"type": "integer", "minimum": 1000},
-                "note": {"type": "string", "examples": ["hello"]}
-            },
-            "required": ["count"]
-        });
-        // A published schema that says less than the spec's (as a rewrite may): its sample is
-        // refused by the server, so the spec's schema is sampled instead.
-        let looser = json!({
-            "type": "object",
-            "properties": {"count": {"type": "integer"}, "note": {"type": ["string", "null"]}},
-            "required": ["count", "note"],
-            "additionalProperties": false
-        });
-        let validator = jsonschema::validator_for(&spec).unwrap();
-        let args = sample_arguments(&looser, Some(&spec), true);
-        assert!(validator.is_valid(&without_nulls(&args)), "{args}");
-        // A published schema as strict as the spec's: its sample (every property, null for
-        // absent) is what a strict-mode client sends.
-        let strict = json!({
-            "type": "object",
-            "properties": {
-                "count": {"type": "integer", "minimum": 1000},
-                "note": {"type": ["string", "null"]}
-            },
-            "required": ["count", "note"],
-            "additionalProperties": false
-        });
-        let args = sample_arguments(&strict, Some(&spec), true);
-        assert!(validator.is_valid(&without_nulls(&args)), "{args}");
-        assert!(args.get("note").is_some(), "every property is sent: {args}");
-        // Otherwise the spec's schema is sampled, with its examples.
-        let args = sample_arguments(&looser, Some(&spec), false);
-        assert_eq!(args["note"], "hello", "{args}");
-        assert!(validator.is_valid(&args), "{args}");
-    }
 
     #[test]
     fn serialization_follows_the_openapi_style_table() {

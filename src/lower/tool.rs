@@ -140,7 +140,8 @@ pub fn lower_tool(
         dropped.extend(examples::prune(schema).into_iter().map(|d| (side, d)));
     };
     prune("input", &mut input_schema);
-    if let Err(e) = crate::validator::compile(&input_schema) {
+    let enforced = crate::validator::compile(&input_schema);
+    if let Err(e) = &enforced {
         diagnostics.push(
             Diagnostic::error(
                 "invalid-input-schema",
@@ -182,6 +183,17 @@ pub fn lower_tool(
             None => (input_schema, None, false),
         };
 
+    let sample_arguments = if shared.check_only {
+        Value::Null
+    } else {
+        crate::sample::arguments(
+            &input_schema,
+            spec_input_schema.as_ref(),
+            nulls_absent,
+            enforced.as_ref().ok(),
+        )
+    };
+    drop(enforced);
     let mut output = lower_output(
         spec,
         op,
@@ -248,6 +260,7 @@ pub fn lower_tool(
         input_schema,
         spec_input_schema,
         nulls_absent,
+        sample_arguments,
         output: output.output,
         params: arguments.params,
         body: arguments.body,
