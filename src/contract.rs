@@ -394,11 +394,54 @@ fn write_sorted(value: &Value, out: &mut Vec<u8>) {
 
 /// The contract as its file's text: pretty-printed JSON, one trailing newline. Serialised
 /// directly (no copy): every struct declares its fields in sorted order, maps are `BTreeMap`s,
-/// fixed values are sorted when built, and schemas keep their published order.
+/// fixed values are sorted when built, and schemas keep their published order. Tools, the
+/// last member and nearly all of the text, are printed on every core and put in place.
 pub fn to_text(contract: &Contract<'_>) -> String {
-    let mut text = serde_json::to_string_pretty(contract).unwrap_or_default();
+    let head = Contract {
+        format: contract.format,
+        server: contract.server.clone(),
+        sources: contract.sources.clone(),
+        tools: BTreeMap::new(),
+    };
+    let mut text = serde_json::to_string_pretty(&head).unwrap_or_default();
+    let tools: Vec<(&String, &ToolContract<'_>)> = contract.tools.iter().collect();
+    // The head ends with the empty tools object: `"tools": {}` and the closing brace.
+    if let Some(open) = text.strip_suffix("{}\n}").map(str::len)
+        && !tools.is_empty()
+    {
+        let entries = crate::parallel::map(&tools, |(name, tool)| vec![tool_entry(name, tool)]);
+        text.truncate(open);
+        text.reserve(entries.iter().map(|e| e.len() + 2).sum::<usize>() + 8);
+        text.push_str("{\n");
+        for (i, entry) in entries.iter().enumerate() {
+            if i > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(entry);
+        }
+        text.push_str("\n  }\n}");
+    }
     text.push('\n');
     text
+}
+
+/// One tool's member of the contract's `tools` object, as pretty-printed there (two levels
+/// deep). JSON strings hold no raw line breaks, so indenting after each one is exact.
+fn tool_entry(name: &str, tool: &ToolContract<'_>) -> String {
+    const INDENT: &str = "    ";
+    let pretty = serde_json::to_string_pretty(tool).unwrap_or_default();
+    let mut entry = String::with_capacity(pretty.len() + pretty.len() / 8 + name.len() + 8);
+    entry.push_str(INDENT);
+    entry.push_str(&serde_json::to_string(name).unwrap_or_default());
+    entry.push_str(": ");
+    for (i, line) in pretty.split('\n').enumerate() {
+        if i > 0 {
+            entry.push('\n');
+            entry.push_str(INDENT);
+        }
+        entry.push_str(line);
+    }
+    entry
 }
 
 /// `value` as canonical JSON: the keys of every object sorted (byte order), at every depth.
@@ -548,5 +591,27 @@ mod tests {
         let before = hash_of(&tool);
         tool.input_schema = Cow::Owned(json!({"type": "object", "required": ["zeta"]}));
         assert_ne!(hash_of(&tool), before, "the schemas are hashed");
+    }
+
+    /// Tools printed apart and put in place read exactly as the whole contract printed at once.
+    #[test]
+    fn the_text_is_the_whole_contract_pretty_printed() {
+        let schema = json!({"type": "object", "properties": {"a": {"enum": ["x\ny", []]}}});
+        let mut contract = Contract {
+            format: FORMAT,
+            server: ServerContract {
+                name: "n".to_owned(),
+                profiles: vec![],
+                scopes: vec!["read".to_owned()],
+                version: "1.0.0".to_owned(),
+            },
+            sources: vec![],
+            tools: BTreeMap::new(),
+        };
+        for name in ["", "b\"q", "a"] {
+            let whole = serde_json::to_string_pretty(&contract).unwrap() + "\n";
+            assert_eq!(to_text(&contract), whole);
+            contract.tools.insert(name.to_owned(), tool_with(&schema));
+        }
     }
 }
