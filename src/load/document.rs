@@ -260,7 +260,7 @@ fn detect_format(path: &Path, text: &str) -> Format {
 fn parse_json(path: &Path, text: &str) -> Result<JsonParse, Diagnostics> {
     // serde_json reads valid JSON many times faster than the position-recording parser, whose
     // positions are then computed only if a diagnostic needs one.
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
+    if let Ok(value) = super::json::parse(text) {
         return Ok(JsonParse::Fast(value));
     }
     parse_json_with_positions(path, text).map(JsonParse::Recorded)

@@ -9,6 +9,7 @@
 mod contract_file;
 mod document;
 mod git;
+mod json;
 mod origins;
 mod paths;
 pub mod pointer;
