@@ -167,26 +167,45 @@ const WRITERS: usize = 8;
 /// One file to write: its generated path, where it goes, and its bytes.
 type Job<'a> = (&'a str, PathBuf, &'a [u8]);
 
-/// Writes every job (whose directories exist) on [`WRITERS`] threads; the first error in job
-/// order is returned.
+/// Writes every job (whose directories exist) on [`WRITERS`] threads, each taking the next
+/// file when free, largest first (a crate is a few large files and many small ones); the first
+/// error in job order is returned.
 fn write_in_parallel(jobs: &[Job<'_>]) -> Result<(), WriteError> {
-    let chunk = jobs.len().div_ceil(WRITERS).max(1);
-    std::thread::scope(|scope| {
-        let writers: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .try_for_each(|(path, file, bytes)| write_bytes(path, file, bytes))
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].2.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut failed: Vec<(usize, WriteError)> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS.min(jobs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut failed = Vec::new();
+                    loop {
+                        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(taken) else {
+                            return failed;
+                        };
+                        let (path, file, bytes) = &jobs[i];
+                        if let Err(e) = write_bytes(path, file, bytes) {
+                            failed.push((i, e));
+                        }
+                    }
                 })
             })
             .collect();
-        writers.into_iter().try_for_each(|writer| {
-            writer
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    })
+        writers
+            .into_iter()
+            .flat_map(|writer| {
+                writer
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    failed.sort_by_key(|(i, _)| *i);
+    match failed.into_iter().next() {
+        Some((_, error)) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// Writes a new directory through a temporary sibling renamed into place.
