@@ -969,6 +969,31 @@ def wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError(f"no answer from {url} after {HEALTH_TIMEOUT:.0f}s\n{tail(log_path)}")
 
 
+PORT_ATTEMPTS = 3
+
+
+def start_server(command_for: Callable[[int, int], list[str]], env: dict[str, str],
+                 log_path: Path) -> tuple[subprocess.Popen, int, int, int]:
+    """Starts a server on free ports (its port and a metrics port, given to `command_for`) and
+    waits until it answers `/healthz`: (process, port, metrics port, processes started). A port
+    found free can be taken by another process before the server listens on it; the server is
+    then started again on other ports."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port, metrics_port = free_port(), free_port()
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(command_for(port, metrics_port), env=env, stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=log)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}/healthz", process, log_path)
+            return process, port, metrics_port, attempt
+        except RuntimeError:
+            stop(process)
+            taken = "Address already in use" in log_path.read_text(errors="replace")
+            if not taken or attempt == PORT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -1030,24 +1055,24 @@ async def phase_http(ex: Example, full: bool = True) -> None:
     """One connection calling every tool; with `full`, also another caller's confirmation
     token, concurrent clients, and the authorization and scope checks (none of which depend
     on what the upstream answers, so the static pass leaves them out)."""
-    port, metrics_port = free_port(), free_port()
+    log_path = ex.log_path("http")
+    scraped: str | None = None
+
+    def command(port: int, metrics_port: int) -> list[str]:
+        # Same process group as this driver: tests/e2e/run kills the group if we die.
+        return http_command(ex, port, f"http://127.0.0.1:{port}") + ["--metrics-listen", f"127.0.0.1:{metrics_port}"]
+
+    try:
+        process, port, metrics_port, started = await anyio.to_thread.run_sync(start_server, command, ex.env, log_path)
+    except RuntimeError as exc:
+        ex.server_processes += PORT_ATTEMPTS
+        ex.rec.add("http", "(server)", False, str(exc))
+        return
+    ex.server_processes += started
     public = f"http://127.0.0.1:{port}"
     url = f"{public}/mcp"
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-    log_path = ex.log_path("http")
-    scraped: str | None = None
-    with open(log_path, "w") as log:
-        # Same process group as this driver: tests/e2e/run kills the group if we die.
-        command = http_command(ex, port, public) + ["--metrics-listen", f"127.0.0.1:{metrics_port}"]
-        process = subprocess.Popen(command, env=ex.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    ex.server_processes += 1
     try:
-        try:
-            await anyio.to_thread.run_sync(wait_healthy, f"{public}/healthz", process, log_path)
-        except RuntimeError as exc:
-            ex.rec.add("http", "(server)", False, str(exc))
-            return
-
         # One connection that cannot elicit: dry runs and confirmation tokens.
         token = ex.caller("e2e-http", url)
         try:
@@ -2160,20 +2185,20 @@ async def conformance(args: argparse.Namespace) -> int:
     cases = load_cases(args.crate / "tests" / "cases.json")
     env = server_env(merged_env(cases))
     rec = Recorder(args.example, "conformance")
-    port = free_port()
     log_path = args.log_dir / f"{args.example}-conformance-server.log"
     print(f"  NOTE: {INSECURE_NOTE}", flush=True)
     # The generic scenarios call no tool, so the upstream is never reached.
-    command = [str(args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}",
-               "--upstream-url", "http://127.0.0.1:9", "--insecure-no-auth"]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def command(port: int, _metrics_port: int) -> list[str]:
+        return [str(args.bin), "--transport", "http", "--listen", f"127.0.0.1:{port}",
+                "--upstream-url", "http://127.0.0.1:9", "--insecure-no-auth"]
+
     try:
-        try:
-            wait_healthy(f"http://127.0.0.1:{port}/healthz", process, log_path)
-        except RuntimeError as exc:
-            rec.add("conformance", "(server)", False, str(exc))
-            return finish(rec, args.results)
+        process, port, _, _ = start_server(command, env, log_path)
+    except RuntimeError as exc:
+        rec.add("conformance", "(server)", False, str(exc))
+        return finish(rec, args.results)
+    try:
         warned = "--insecure-no-auth" in log_path.read_text(errors="replace")
         rec.add("conformance", "(server runs with --insecure-no-auth, and says so in its log)", warned, INSECURE_NOTE)
         suite_env = dict(os.environ, PATH=f"{args.suite}{os.pathsep}{os.environ.get('PATH', '')}", NO_COLOR="1")
