@@ -165,10 +165,10 @@ fn whole_fits(schema: &Value, defs: &dyn Defs, max_bytes: usize) -> bool {
     let mut seen = std::collections::BTreeSet::new();
     let mut queue = vec![schema];
     while let Some(part) = queue.pop() {
-        if !fits(part, room) {
+        let Some(bytes) = counted(part, room) else {
             return false;
-        }
-        room -= size(part).min(room);
+        };
+        room -= bytes;
         let mut references = Vec::new();
         collect_refs(part, &mut references);
         for name in references {
@@ -198,11 +198,6 @@ fn collect_refs<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
         Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
         _ => {}
     }
-}
-
-/// Whether `schema`'s compact JSON takes at most `max_bytes` (serialising stops past it).
-fn fits(schema: &Value, max_bytes: usize) -> bool {
-    counted(schema, max_bytes).is_some()
 }
 
 /// The length of `schema`'s compact JSON (`usize::MAX` if it cannot be written).
