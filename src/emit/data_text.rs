@@ -7,6 +7,8 @@
 //! `///` for doc attributes. Every token is printed as the token prints itself (a string stays
 //! the escaped literal `quote` made of it), so the text means exactly what the tokens mean.
 
+use std::fmt::Write as _;
+
 use proc_macro2::{Delimiter, Group, Spacing, TokenStream, TokenTree};
 
 /// Indentation of one level.
@@ -115,15 +117,14 @@ impl Printer {
             TokenTree::Group(group) => self.group(&group),
             TokenTree::Ident(ident) => {
                 self.space_before(self.glues_to_previous(false));
-                let text = ident.to_string();
-                self.out.push_str(&text);
+                let _ = write!(self.out, "{ident}");
                 self.previous = Previous::Ident {
-                    is_use: text == "use",
+                    is_use: ident == "use",
                 };
             }
             TokenTree::Literal(literal) => {
                 self.space_before(self.glues_to_previous(false));
-                self.out.push_str(&literal.to_string());
+                let _ = write!(self.out, "{literal}");
                 self.previous = Previous::Operand;
             }
             TokenTree::Punct(punct) => {
