@@ -358,6 +358,10 @@ pub struct OutputIr {
     /// A canned upstream success response (before shaping) for the tool's tests, sampled from
     /// the response schema; absent when the response has no schema.
     pub upstream_sample: Option<std::sync::Arc<Value>>,
+    /// Whether that answer, passed on as it is, fits the published output schema: decided
+    /// while lowering, where the schema was compiled; absent when the tool shapes the answer
+    /// first (its tests check the shaped answer) or publishes no output schema.
+    pub upstream_sample_fits: Option<bool>,
     /// Media type of the primary success response (empty when it has no content).
     pub media_type: String,
     /// Status code of the primary success response.

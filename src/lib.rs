@@ -56,6 +56,9 @@ pub fn generate_with(
     // of its own: freeing millions of small values takes a while writing need not wait for.
     drop(project);
     give_back_freed_memory();
+    if std::env::var_os("MCPGEN_TIMINGS").is_some() {
+        eprintln!("timing: freed spec at {} ms", clock.elapsed().as_millis());
+    }
     let files = emit::emit(&lowered.ir, &annotation_file, options);
     let crate_name = lowered.ir.crate_name.clone();
     drop_in_background(lowered.ir);

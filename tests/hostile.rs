@@ -54,8 +54,31 @@ fn spec_text_never_becomes_code() {
                 }
                 5
             }
-            "tests/tools.rs" => 6, // `const CASES` and one test per tool
-            "tests/auth.rs" => 1,  // `fn tokens_are_checked_over_http`
+            "tests/tools.rs" => {
+                // `const CASES`, `fn run`, the test macro and one `tool_test!(module, "name")`
+                // per tool.
+                for item in &file.items[3..] {
+                    let syn::Item::Macro(call) = item else {
+                        panic!("{path}: a test that is not a tool_test! call:\n{text}");
+                    };
+                    let tokens: Vec<proc_macro2::TokenTree> =
+                        call.mac.tokens.clone().into_iter().collect();
+                    assert!(
+                        call.mac.path.is_ident("tool_test")
+                            && matches!(
+                                tokens.as_slice(),
+                                [
+                                    proc_macro2::TokenTree::Ident(_),
+                                    proc_macro2::TokenTree::Punct(p),
+                                    proc_macro2::TokenTree::Literal(_)
+                                ] if p.as_char() == ','
+                            ),
+                        "{path}: a test holds more than a tool's module and name:\n{text}"
+                    );
+                }
+                8
+            }
+            "tests/auth.rs" => 1, // `fn tokens_are_checked_over_http`
             other => panic!("unexpected Rust file {other}"),
         };
         assert_eq!(

@@ -33,6 +33,14 @@ paths:
         "200":
           description: ok
           content: {application/json: {schema: {$ref: "#/components/schemas/Contact"}}}
+  /contacts/{id}/tags:
+    get:
+      operationId: listTags
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: ok
+          content: {application/json: {schema: {type: array, items: {type: string}}}}
   /exports/{id}:
     get:
       operationId: getExport
@@ -93,6 +101,8 @@ tools:
     operation: getContact
   fetch_contact_again:
     operation: getContact
+  list_tags:
+    operation: listTags
 "#;
 
 fn lowered() -> ServerIr {
@@ -236,4 +246,33 @@ fn tools_answering_alike_share_one_output_description() {
         &schema("fetch_contact"),
         &schema("get_contact")
     ));
+}
+
+/// A tool that passes its answer on as sent knows from lowering whether its canned answer fits
+/// the published schema (wrapped when the answer is not an object), decided where the schema
+/// was compiled; a tool that shapes the answer leaves that to its tests.
+#[test]
+fn whether_the_canned_answer_fits_is_decided_where_the_schema_is_compiled() {
+    let ir = lowered();
+    let mut decided = 0;
+    for tool in &ir.tools {
+        let output = &tool.output;
+        let shaped = !output.allow.is_empty() || !output.redact.is_empty();
+        let (Some(schema), Some(sample), false) = (&output.schema, &output.upstream_sample, shaped)
+        else {
+            assert_eq!(output.upstream_sample_fits, None, "{}", tool.name);
+            continue;
+        };
+        let answer = match &output.wrap {
+            Some(member) => json!({ member.as_str(): **sample }),
+            None => Value::clone(sample),
+        };
+        let fits = jsonschema::validator_for(schema).unwrap().is_valid(&answer);
+        assert_eq!(output.upstream_sample_fits, Some(fits), "{}", tool.name);
+        decided += 1;
+    }
+    assert!(decided >= 4, "{decided}");
+    let tags = &tool(&ir, "list_tags").output;
+    assert!(tags.wrap.is_some());
+    assert_eq!(tags.upstream_sample_fits, Some(true));
 }

@@ -646,10 +646,13 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
     };
     let upstream =
         json!({"status": status, "content_type": content_type, "body": body.to_string()});
-    let valid = output
-        .schema
-        .as_ref()
-        .is_none_or(|s| shared.validator(s).is_some_and(|v| v.is_valid(&structured)));
+    let valid = match (&output.schema, output.upstream_sample_fits) {
+        (None, _) => true,
+        (Some(_), Some(fits)) => fits,
+        (Some(schema), None) => shared
+            .validator(schema)
+            .is_some_and(|v| v.is_valid(&structured)),
+    };
     // The runtime's budget: about 4 bytes of compact JSON per token.
     let over_budget = structured.to_string().len() > budget as usize * 4;
     let result = if over_budget {

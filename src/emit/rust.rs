@@ -462,20 +462,7 @@ pub fn tests_rs(ir: &ServerIr) -> TokenStream {
     let tests = ir.tools.iter().map(|t| {
         let test = ident(t.module.as_str());
         let name = lit(t.name.as_str());
-        let doc = lit(&format!(
-            " `{}`: request sent, result shaped, invalid arguments refused.",
-            t.name
-        ));
-        quote! {
-            #[doc = #doc]
-            #[test]
-            fn #test() {
-                ::mcpgen_runtime::testing::run_fixture(
-                    &#lib::SERVER,
-                    &::mcpgen_runtime::testing::case(CASES, #name),
-                );
-            }
-        }
+        quote! { tool_test!(#test, #name); }
     });
     quote! {
         //! Each tool called by an in-process MCP client against a mock upstream: the request that
@@ -484,6 +471,24 @@ pub fn tests_rs(ir: &ServerIr) -> TokenStream {
 
         /// Every tool's fixture.
         const CASES: &str = include_str!("cases.json");
+
+        /// Runs the fixture of the tool named `name`.
+        fn run(name: &str) {
+            ::mcpgen_runtime::testing::run_fixture(
+                &#lib::SERVER,
+                &::mcpgen_runtime::testing::case(CASES, name),
+            );
+        }
+
+        /// One tool's test: request sent, result shaped, invalid arguments refused.
+        macro_rules! tool_test {
+            ($test:ident, $name:literal) => {
+                #[test]
+                fn $test() {
+                    run($name)
+                }
+            };
+        }
 
         #(#tests)*
     }

@@ -265,6 +265,7 @@ fn lower_tracking(
         selected.iter().collect();
     let defs = schema::DefCache::new();
     let outputs = response::OutputCache::default();
+    let inputs = tool::InputCache::default();
     let lowered = crate::parallel::map(&selected, |(name, (key, entry))| {
         let mut diagnostics = Diagnostics::new();
         let pointer = format!("/tools/{}", escape_token(key));
@@ -305,6 +306,7 @@ fn lower_tracking(
                 output_schema: file.server.output_schema.as_ref(),
                 defs: &defs,
                 outputs: &outputs,
+                inputs: &inputs,
                 check_only: purpose == Purpose::Check,
             },
         };

@@ -19,7 +19,7 @@ use crate::lower::tool::Shared;
 use crate::parallel::Memo;
 use crate::sample::Sampler;
 use crate::wildcard::WildcardPath;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
 /// Name of the member that wraps results whose JSON is not an object.
@@ -257,6 +257,7 @@ pub fn lower_output<'a>(
                 })
                 .collect(),
             upstream_sample: described.upstream_sample.clone(),
+            upstream_sample_fits: described.sample_fits,
             media_type,
             status,
         },
@@ -281,6 +282,7 @@ struct Described {
     wrap: Option<String>,
     names: NameRulesIr,
     upstream_sample: Option<Arc<Value>>,
+    sample_fits: Option<bool>,
     dropped: Vec<Dropped>,
 }
 
@@ -446,12 +448,14 @@ fn describe(
     // The server compiles it at start-up: a schema that is not valid JSON Schema would stop
     // the server, so the tool answers in text instead, and the architect is told.
     let mut output_schema = None;
+    let mut validator = None;
     let mut dropped = Vec::new();
-    match finished.map(|f| crate::validator::compile(&f).map(|_| f)) {
+    match finished.map(|f| crate::validator::compile(&f).map(|v| (f, v))) {
         None => wrap = None,
-        Some(Ok(mut finished)) => {
+        Some(Ok((mut finished, compiled))) => {
             dropped = examples::prune(&mut finished);
             output_schema = Some(Arc::new(finished));
+            validator = Some(compiled);
         }
         Some(Err(e)) => diagnostics.push(
             Diagnostic::warning(
@@ -505,11 +509,24 @@ fn describe(
         );
         Arc::new(Sampler::descriptive(&upstream_schema, UPSTREAM_SAMPLE_PREFIX).sample_best())
     });
+    // Without field rules the answer is passed on as sent: whether it fits the published
+    // schema is decided here, by the validator that just checked the schema.
+    let sample_fits = match (&upstream_sample, &validator) {
+        (Some(sample), Some(validator)) if rules.is_empty() => Some(match &wrap {
+            Some(member) => {
+                let wrapped = Map::from_iter([(member.clone(), Value::clone(sample))]);
+                validator.is_valid(&Value::Object(wrapped))
+            }
+            None => validator.is_valid(sample),
+        }),
+        _ => None,
+    };
     Described {
         schema: output_schema,
         wrap,
         names,
         upstream_sample,
+        sample_fits,
         dropped,
     }
 }

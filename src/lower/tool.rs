@@ -16,7 +16,9 @@ use crate::lower::response::{OutputCache, lower_output};
 use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
 use crate::naming::{RustIdent, ToolName};
+use crate::parallel::Memo;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Longest description taken from a spec (the annotation file may set a longer one).
 const MAX_SPEC_DESCRIPTION: usize = 1024;
@@ -55,9 +57,25 @@ pub struct Shared<'a> {
     pub defs: &'a DefCache<'a>,
     /// Output descriptions shared by tools answering with the same schema.
     pub outputs: &'a OutputCache,
+    /// Input schemas checked, shared by tools taking the same arguments.
+    pub inputs: &'a InputCache,
     /// Only problems are wanted (`init` trying its starter file): output schemas are not
     /// bounded or sampled, which finds no problem and is most of lowering's work.
     pub check_only: bool,
+}
+
+/// Input schemas already checked, by their compact JSON text: whether each compiles and the
+/// test arguments sampled from it, both functions of the schema alone (the client profiles it
+/// is normalised for are the server's).
+#[derive(Default)]
+pub struct InputCache(Memo<String, Arc<CheckedInput>>);
+
+/// What checking an input schema found.
+pub struct CheckedInput {
+    /// Why it is not a valid JSON Schema, if it is not.
+    error: Option<String>,
+    /// Test arguments that fit it (`null` when only problems are wanted).
+    sample: Value,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -140,8 +158,19 @@ pub fn lower_tool(
         dropped.extend(examples::prune(schema).into_iter().map(|d| (side, d)));
     };
     prune("input", &mut input_schema);
-    let enforced = crate::validator::compile(&input_schema);
-    if let Err(e) = &enforced {
+    // Tools taking the same arguments (a resource read, updated and deleted by its id) share
+    // the check of their schema and their test arguments.
+    let key = input_schema.to_string();
+    let known = shared.inputs.0.get(&key);
+    let enforced = known
+        .is_none()
+        .then(|| crate::validator::compile(&input_schema));
+    let error = match (&known, &enforced) {
+        (Some(known), _) => known.error.clone(),
+        (None, Some(Err(e))) => Some(e.to_string()),
+        _ => None,
+    };
+    if let Some(e) = &error {
         diagnostics.push(
             Diagnostic::error(
                 "invalid-input-schema",
@@ -183,17 +212,28 @@ pub fn lower_tool(
             None => (input_schema, None, false),
         };
 
-    let sample_arguments = if shared.check_only {
-        Value::Null
-    } else {
-        crate::sample::arguments(
-            &input_schema,
-            spec_input_schema.as_ref(),
-            nulls_absent,
-            enforced.as_ref().ok(),
-        )
+    let sample_arguments = match known {
+        Some(known) => known.sample.clone(),
+        None => {
+            let sample = if shared.check_only {
+                Value::Null
+            } else {
+                crate::sample::arguments(
+                    &input_schema,
+                    spec_input_schema.as_ref(),
+                    nulls_absent,
+                    enforced.as_ref().and_then(|e| e.as_ref().ok()),
+                )
+            };
+            drop(enforced);
+            let checked = CheckedInput {
+                error,
+                sample: sample.clone(),
+            };
+            shared.inputs.0.insert(key, Arc::new(checked));
+            sample
+        }
     };
-    drop(enforced);
     let mut output = lower_output(
         spec,
         op,

@@ -5,35 +5,20 @@
 //! upstream call. Fixtures are in `tests/cases.json`, by tool name.
 /// Every tool's fixture.
 const CASES: &str = include_str!("cases.json");
-/// `get_governance_profile`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_governance_profile() {
+/// Runs the fixture of the tool named `name`.
+fn run(name: &str) {
     ::mcpgen_runtime::testing::run_fixture(
         &anypoint_governance_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_governance_profile"),
+        &::mcpgen_runtime::testing::case(CASES, name),
     );
 }
-/// `governance_summary`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn governance_summary() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &anypoint_governance_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "governance_summary"),
-    );
+/// One tool's test: request sent, result shaped, invalid arguments refused.
+macro_rules! tool_test {
+    ($test:ident, $name:literal) => {
+        #[test] fn $test () { run($name) }
+    };
 }
-/// `list_governance_profiles`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn list_governance_profiles() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &anypoint_governance_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "list_governance_profiles"),
-    );
-}
-/// `profile_targets`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn profile_targets() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &anypoint_governance_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "profile_targets"),
-    );
-}
+tool_test!(get_governance_profile, "get_governance_profile");
+tool_test!(governance_summary, "governance_summary");
+tool_test!(list_governance_profiles, "list_governance_profiles");
+tool_test!(profile_targets, "profile_targets");

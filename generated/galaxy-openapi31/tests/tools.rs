@@ -5,51 +5,22 @@
 //! upstream call. Fixtures are in `tests/cases.json`, by tool name.
 /// Every tool's fixture.
 const CASES: &str = include_str!("cases.json");
-/// `create_planet`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn create_planet() {
+/// Runs the fixture of the tool named `name`.
+fn run(name: &str) {
     ::mcpgen_runtime::testing::run_fixture(
         &galaxy_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "create_planet"),
+        &::mcpgen_runtime::testing::case(CASES, name),
     );
 }
-/// `delete_planet`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn delete_planet() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &galaxy_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "delete_planet"),
-    );
+/// One tool's test: request sent, result shaped, invalid arguments refused.
+macro_rules! tool_test {
+    ($test:ident, $name:literal) => {
+        #[test] fn $test () { run($name) }
+    };
 }
-/// `get_planet`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_planet() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &galaxy_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_planet"),
-    );
-}
-/// `list_planets`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn list_planets() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &galaxy_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "list_planets"),
-    );
-}
-/// `upload_planet_image`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn upload_planet_image() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &galaxy_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "upload_planet_image"),
-    );
-}
-/// `whoami`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn whoami() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &galaxy_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "whoami"),
-    );
-}
+tool_test!(create_planet, "create_planet");
+tool_test!(delete_planet, "delete_planet");
+tool_test!(get_planet, "get_planet");
+tool_test!(list_planets, "list_planets");
+tool_test!(upload_planet_image, "upload_planet_image");
+tool_test!(whoami, "whoami");

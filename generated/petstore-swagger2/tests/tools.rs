@@ -5,67 +5,24 @@
 //! upstream call. Fixtures are in `tests/cases.json`, by tool name.
 /// Every tool's fixture.
 const CASES: &str = include_str!("cases.json");
-/// `delete_pet`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn delete_pet() {
+/// Runs the fixture of the tool named `name`.
+fn run(name: &str) {
     ::mcpgen_runtime::testing::run_fixture(
         &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "delete_pet"),
+        &::mcpgen_runtime::testing::case(CASES, name),
     );
 }
-/// `get_customer`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_customer() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_customer"),
-    );
+/// One tool's test: request sent, result shaped, invalid arguments refused.
+macro_rules! tool_test {
+    ($test:ident, $name:literal) => {
+        #[test] fn $test () { run($name) }
+    };
 }
-/// `get_inventory`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_inventory() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_inventory"),
-    );
-}
-/// `get_order`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_order() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_order"),
-    );
-}
-/// `get_pet`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_pet() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_pet"),
-    );
-}
-/// `list_available_pets`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn list_available_pets() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "list_available_pets"),
-    );
-}
-/// `mark_pet_sold`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn mark_pet_sold() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "mark_pet_sold"),
-    );
-}
-/// `upload_pet_photo`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn upload_pet_photo() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &petstore_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "upload_pet_photo"),
-    );
-}
+tool_test!(delete_pet, "delete_pet");
+tool_test!(get_customer, "get_customer");
+tool_test!(get_inventory, "get_inventory");
+tool_test!(get_order, "get_order");
+tool_test!(get_pet, "get_pet");
+tool_test!(list_available_pets, "list_available_pets");
+tool_test!(mark_pet_sold, "mark_pet_sold");
+tool_test!(upload_pet_photo, "upload_pet_photo");

@@ -5,27 +5,19 @@
 //! upstream call. Fixtures are in `tests/cases.json`, by tool name.
 /// Every tool's fixture.
 const CASES: &str = include_str!("cases.json");
-/// `get_message`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn get_message() {
+/// Runs the fixture of the tool named `name`.
+fn run(name: &str) {
     ::mcpgen_runtime::testing::run_fixture(
         &twilio_messaging_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "get_message"),
+        &::mcpgen_runtime::testing::case(CASES, name),
     );
 }
-/// `list_recent_messages`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn list_recent_messages() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &twilio_messaging_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "list_recent_messages"),
-    );
+/// One tool's test: request sent, result shaped, invalid arguments refused.
+macro_rules! tool_test {
+    ($test:ident, $name:literal) => {
+        #[test] fn $test () { run($name) }
+    };
 }
-/// `send_sms`: request sent, result shaped, invalid arguments refused.
-#[test]
-fn send_sms() {
-    ::mcpgen_runtime::testing::run_fixture(
-        &twilio_messaging_mcp::SERVER,
-        &::mcpgen_runtime::testing::case(CASES, "send_sms"),
-    );
-}
+tool_test!(get_message, "get_message");
+tool_test!(list_recent_messages, "list_recent_messages");
+tool_test!(send_sms, "send_sms");
