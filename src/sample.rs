@@ -13,6 +13,10 @@ use std::borrow::Cow;
 /// Deepest nesting sampled; deeper optional members are left out.
 const MAX_DEPTH: usize = 6;
 
+/// Most nested calls of [`Sampler::sample`]: references and composites add calls but no
+/// nesting, so a loop of them stops here.
+const MAX_FRAMES: usize = 128;
+
 /// Whether a scalar has a type `schema` names (any, when it names none).
 fn has_type(schema: &Value, value: &Value) -> bool {
     let matches = |t: &str| match (t, value) {
@@ -72,9 +76,19 @@ pub fn without_nulls(value: &Value) -> Value {
         other => other.clone(),
     }
 }
-/// Invents values for schemas that may reference a root's `$defs`.
+/// Invents values for schemas that may reference a root's `$defs` (or a table of definitions).
 pub struct Sampler<'a> {
     root: &'a Value,
+    /// Where `$ref`s are looked up: the root's `$defs`, or a table beside it.
+    defs: &'a dyn defs::Defs,
+    /// Values sampled so far, and how many a sample may hold before optional members are left
+    /// out (a response reaching hundreds of shared objects would otherwise sample megabytes).
+    spent: usize,
+    budget: usize,
+    /// Depth from which optional members are left out.
+    optional_depth: usize,
+    /// Calls of [`Sampler::sample`] under way (nested).
+    frames: usize,
     counter: usize,
     prefix: &'a str,
     /// Include optional object members too.
@@ -94,6 +108,11 @@ impl<'a> Sampler<'a> {
     pub fn new(root: &'a Value, prefix: &'a str) -> Self {
         Sampler {
             root,
+            defs: root,
+            spent: 0,
+            budget: usize::MAX,
+            optional_depth: MAX_DEPTH,
+            frames: 0,
             counter: 0,
             prefix,
             optional: true,
@@ -121,6 +140,25 @@ impl<'a> Sampler<'a> {
         }
     }
 
+    /// A descriptive sampler for `schema`, whose references are to `defs` (a table beside it,
+    /// as a schema builder keeps them): optional members are sampled down to `optional_depth`
+    /// (at least the usual depth) while the sample holds fewer than `budget` values; past
+    /// either, only required ones. Nothing is written out or copied to be sampled.
+    pub fn descriptive_in(
+        schema: &'a Value,
+        defs: &'a dyn defs::Defs,
+        optional_depth: usize,
+        budget: usize,
+        prefix: &'a str,
+    ) -> Self {
+        Sampler {
+            defs,
+            budget,
+            optional_depth: optional_depth.max(MAX_DEPTH),
+            ..Sampler::descriptive(schema, prefix)
+        }
+    }
+
     /// Whether `value` is valid against a subschema (with the root's definitions it reaches).
     fn fits(&mut self, schema: &Value, value: &Value) -> bool {
         if self.descriptive {
@@ -139,6 +177,7 @@ impl<'a> Sampler<'a> {
     pub fn sample_root(&mut self) -> Option<Value> {
         if self.descriptive {
             self.counter = 0;
+            self.spent = 0;
             return self.sample(self.root, 0);
         }
         let compiled;
@@ -169,20 +208,33 @@ impl<'a> Sampler<'a> {
         }
         self.optional = false;
         self.counter = 0;
+        self.spent = 0;
         self.sample(self.root, 0).unwrap_or_else(|| json!({}))
     }
 
-    /// A sample of one schema (not checked).
+    /// A sample of one schema (not checked). `depth` is the nesting of values (object members
+    /// and array items) above it; references and composites add none, and a chain of them that
+    /// goes on without nesting gives up.
     pub fn sample(&mut self, schema: &Value, depth: usize) -> Option<Value> {
-        if depth > MAX_DEPTH + 4 {
-            return None;
+        if depth > self.optional_depth + 4 || self.frames >= MAX_FRAMES {
+            // A response schema is descriptive: below the depth sampled, a value is open, as a
+            // bounded schema describes it (its type kept, its members not).
+            return self.descriptive.then(|| self.open(schema)).flatten();
         }
+        self.frames += 1;
+        let value = self.sample_here(schema, depth);
+        self.frames -= 1;
+        value
+    }
+
+    /// [`Sampler::sample`] below the guards.
+    fn sample_here(&mut self, schema: &Value, depth: usize) -> Option<Value> {
         let Value::Object(obj) = schema else {
             return (schema != &Value::Bool(false)).then(|| self.string(None));
         };
         if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
-            let target = defs::definition(self.root, reference)?;
-            let mut base = self.sample(target, depth + 1)?;
+            let target = defs::definition(self.defs, reference)?;
+            let mut base = self.sample(target, depth)?;
             // Constraints beside the reference (e.g. a discriminator's `const`) apply too.
             if let (Value::Object(merged), true) = (&mut base, obj.contains_key("properties")) {
                 let mut siblings = obj.clone();
@@ -216,7 +268,7 @@ impl<'a> Sampler<'a> {
             let mut merged = Map::new();
             let mut other = None;
             for branch in branches {
-                match self.sample(branch, depth + 1)? {
+                match self.sample(branch, depth)? {
                     Value::Object(part) => merged.extend(part),
                     value => other = Some(value),
                 }
@@ -264,7 +316,11 @@ impl<'a> Sampler<'a> {
                     Cow::Borrowed(schema)
                 };
                 let optional = self.optional;
-                for with_optional in [optional, !optional] {
+                // Descriptively, only a scalar is checked (objects and arrays fit by
+                // construction, so no branch of them is ever taken over the first), and a
+                // scalar does not depend on optional members: one pass, scalars only.
+                let passes = if self.descriptive { 1 } else { 2 };
+                for with_optional in [optional, !optional].into_iter().take(passes) {
                     self.optional = with_optional;
                     // Merged candidates first (made only when tried), then each branch alone.
                     let tries = non_null
@@ -278,7 +334,10 @@ impl<'a> Sampler<'a> {
                         } else {
                             Cow::Borrowed(branch)
                         };
-                        if let Some(value) = self.sample(&candidate, depth + 1)
+                        if self.descriptive && self.is_container(&candidate) {
+                            continue;
+                        }
+                        if let Some(value) = self.sample(&candidate, depth)
                             && (!any_of || self.fits(branch, &value))
                             && self.fits(&rest, &value)
                         {
@@ -288,7 +347,7 @@ impl<'a> Sampler<'a> {
                     }
                 }
                 self.optional = optional;
-                let fallback = non_null.first().and_then(|b| self.sample(b, depth + 1));
+                let fallback = non_null.first().and_then(|b| self.sample(b, depth));
                 return Some(fallback.unwrap_or(Value::Null));
             }
         }
@@ -303,6 +362,40 @@ impl<'a> Sampler<'a> {
         self.sample_typed(obj, depth)
     }
 
+    /// Whether `schema` (its references followed) describes an object or an array.
+    fn is_container(&self, schema: &Value) -> bool {
+        let schema = defs::resolve(self.defs, schema);
+        match schema.get("type") {
+            Some(Value::String(t)) => t == "object" || t == "array",
+            Some(_) => false,
+            None => ["properties", "additionalProperties", "items"]
+                .iter()
+                .any(|k| schema.get(k).is_some()),
+        }
+    }
+
+    /// An open value of `schema`'s type (its references followed): `{}` or `[]` for a
+    /// container, a sample for a scalar; `None` for a schema that accepts nothing.
+    fn open(&mut self, schema: &Value) -> Option<Value> {
+        let schema = defs::resolve(self.defs, schema);
+        let Value::Object(obj) = schema else {
+            return (schema != &Value::Bool(false)).then(|| self.string(None));
+        };
+        let types: Vec<&str> = match obj.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        match types.iter().find(|t| **t != "null").or(types.first()) {
+            Some(&"array") => Some(Value::Array(Vec::new())),
+            // Scalars are sampled as usual (nothing nests in them).
+            Some(&("null" | "boolean" | "integer" | "number" | "string")) => {
+                self.sample_typed(obj, usize::MAX)
+            }
+            _ => Some(Value::Object(Map::new())),
+        }
+    }
+
     /// `own` (a composite's keywords besides `anyOf`/`oneOf`) merged with one branch (its
     /// `$ref` followed): `required` and `properties` united, other keywords of the branch added
     /// where `own` has none.
@@ -310,7 +403,7 @@ impl<'a> Sampler<'a> {
         let branch = branch
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|r| defs::definition(self.root, r))
+            .and_then(|r| defs::definition(self.defs, r))
             .unwrap_or(branch);
         let mut out = own.clone();
         let Some(branch) = branch.as_object() else {
@@ -341,6 +434,7 @@ impl<'a> Sampler<'a> {
 
     /// A sample by `type` (or by the keywords present when there is none).
     fn sample_typed(&mut self, obj: &Map<String, Value>, depth: usize) -> Option<Value> {
+        self.spent += 1;
         let types: Vec<&str> = match obj.get("type") {
             Some(Value::String(t)) => vec![t.as_str()],
             Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
@@ -389,7 +483,11 @@ impl<'a> Sampler<'a> {
                     .flatten()
                 {
                     let needed = required.contains(&name.as_str());
-                    if !needed && (!self.optional || depth >= MAX_DEPTH) {
+                    if !needed
+                        && (!self.optional
+                            || depth >= self.optional_depth
+                            || self.spent >= self.budget)
+                    {
                         continue;
                     }
                     match self.sample(prop, depth + 1) {
@@ -768,5 +866,101 @@ mod tests {
         let schema = json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}});
         let value = Sampler::new(&schema, "v").sample_root().unwrap();
         assert_ne!(value["a"], value["b"]);
+    }
+
+    /// A definitions table beside the schema, as a schema builder keeps it.
+    fn table(entries: &[(&str, Value)]) -> std::collections::BTreeMap<String, Value> {
+        entries
+            .iter()
+            .map(|(name, schema)| ((*name).to_owned(), schema.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_response_is_sampled_through_a_table_of_definitions_without_counting_references() {
+        // Each level is a reference and a union: only the nesting of values counts, so the
+        // optional members four objects down are still sampled.
+        let level = |next: &str| {
+            json!({"type": "object", "properties": {
+                "name": {"type": "string"},
+                "next": {"anyOf": [{"$ref": format!("#/$defs/{next}")}, {"type": "null"}]}
+            }})
+        };
+        let defs = table(&[
+            ("A", level("B")),
+            ("B", level("C")),
+            ("C", level("D")),
+            ("D", level("E")),
+            (
+                "E",
+                json!({"type": "object", "properties": {"leaf": {"type": "integer"}}}),
+            ),
+        ]);
+        let root = json!({"$ref": "#/$defs/A"});
+        let value = Sampler::descriptive_in(&root, &defs, 0, usize::MAX, "u-").sample_best();
+        assert_eq!(
+            value["next"]["next"]["next"]["next"]["leaf"],
+            json!(1),
+            "{value}"
+        );
+        assert_eq!(value["name"], json!("u-1"));
+    }
+
+    #[test]
+    fn a_response_sample_holds_a_bounded_number_of_values() {
+        let wide = json!({"type": "object", "properties": (0..50)
+            .map(|i| (format!("m{i:02}"), json!({"$ref": "#/$defs/Item"})))
+            .collect::<Map<String, Value>>()});
+        let defs = table(&[(
+            "Item",
+            json!({"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string"}, "extra": {"type": "string"}}}),
+        )]);
+        let whole = Sampler::descriptive_in(&wide, &defs, 0, usize::MAX, "u-").sample_best();
+        assert_eq!(whole.as_object().unwrap().len(), 50);
+        assert!(whole["m49"].get("extra").is_some());
+        let bounded = Sampler::descriptive_in(&wide, &defs, 0, 20, "u-").sample_best();
+        let members = bounded.as_object().unwrap();
+        // Past the budget optional members are left out; what is sampled keeps what it requires.
+        assert!(members.len() < 20, "{bounded}");
+        assert!(
+            members.values().all(|item| item.get("id").is_some()),
+            "{bounded}"
+        );
+    }
+
+    #[test]
+    fn a_response_that_requires_itself_is_open_below_the_depth_sampled() {
+        // Every node requires a child: the sample ends in an open object, as a bounded schema
+        // describes the value there, instead of giving up on the whole answer.
+        let defs = table(&[(
+            "Node",
+            json!({"type": "object", "required": ["id", "child", "tags"],
+            "properties": {"id": {"type": "integer"}, "child": {"$ref": "#/$defs/Node"},
+                "tags": {"type": "array", "items": {"type": "string"}}}}),
+        )]);
+        let root = json!({"$ref": "#/$defs/Node"});
+        let value = Sampler::descriptive_in(&root, &defs, 0, usize::MAX, "u-").sample_best();
+        let mut node = &value;
+        let mut depth = 0;
+        while let Some(child) = node.get("child") {
+            assert_eq!(node["id"], json!(1), "{value}");
+            node = child;
+            depth += 1;
+        }
+        assert_eq!(node, &json!({}), "{value}");
+        assert!(depth > MAX_DEPTH, "{value}");
+    }
+
+    #[test]
+    fn a_loop_of_references_without_nesting_gives_up() {
+        let defs = table(&[
+            ("A", json!({"anyOf": [{"$ref": "#/$defs/B"}]})),
+            ("B", json!({"allOf": [{"$ref": "#/$defs/A"}]})),
+        ]);
+        let root = json!({"$ref": "#/$defs/A"});
+        // Without the guard this recursed until the stack overflowed.
+        let value = Sampler::descriptive_in(&root, &defs, 0, usize::MAX, "u-").sample_root();
+        assert!(value.is_some());
     }
 }

@@ -52,7 +52,11 @@ pub const DEFAULT_OUTPUT_MAX_DEPTH: u32 = 6;
 /// Default size of a bounded output schema, in tokens.
 pub const DEFAULT_OUTPUT_MAX_TOKENS: u32 = 1_000;
 
-/// Size of the response schema a tool's tests sample canned answers from, in tokens.
+/// Most values a canned answer holds before its optional members are left out.
+const SAMPLED_VALUES: usize = 500;
+
+/// Size of the written-out response schema the canned answer of a tool with field rules is
+/// sampled from, in tokens.
 const SAMPLED_SCHEMA_TOKENS: usize = 16_000;
 
 /// How the strings a canned answer invents begin (`upstream-1`, …).
@@ -486,28 +490,44 @@ fn describe(
         );
     }
     let names = names::name_rules(Some(&schema), builder.defs(), &allow_paths, &redact_paths);
-    // The tool's tests' canned answer, sampled from the upstream's schema bounded generously
-    // (deeper than any rule's path) rather than copied whole; only the sample is kept (a
-    // bounded schema takes several times the memory of a value it describes).
-    let deepest = allow_paths
-        .iter()
-        .chain(&redact_paths)
-        .map(|p| p.segments.len())
-        .max()
-        .unwrap_or(0);
-    let budget = Budget {
-        max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
-        max_tokens: SAMPLED_SCHEMA_TOKENS,
-    };
+    // The tool's tests' canned answer, only the sample kept. Without field rules it is sampled
+    // from the upstream's schema where it stands, with a bounded number of values (a schema
+    // reaching hundreds of shared objects is neither written out nor sampled whole). With
+    // them, the runtime also removes members by name where the published schema leaves a value
+    // open (a recursion cut at its first repeat, say), which the tests' expectations do not
+    // model: the sample is then taken from the upstream's schema written out bounded (deeper
+    // than any rule's path), which opens values where bounding opens them.
     let upstream_sample = (!check_only).then(|| {
-        let (upstream_schema, _) = bound::bound(
-            &schema,
-            builder.defs(),
-            budget,
-            |_| {},
-            || builder.finish(schema.clone()),
-        );
-        Arc::new(Sampler::descriptive(&upstream_schema, UPSTREAM_SAMPLE_PREFIX).sample_best())
+        let deepest = allow_paths
+            .iter()
+            .chain(&redact_paths)
+            .map(|p| p.segments.len())
+            .max()
+            .unwrap_or(0);
+        let sample = if rules.is_empty() {
+            Sampler::descriptive_in(
+                &schema,
+                builder.defs(),
+                deepest,
+                SAMPLED_VALUES,
+                UPSTREAM_SAMPLE_PREFIX,
+            )
+            .sample_best()
+        } else {
+            let budget = Budget {
+                max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
+                max_tokens: SAMPLED_SCHEMA_TOKENS,
+            };
+            let (bounded, _) = bound::bound(
+                &schema,
+                builder.defs(),
+                budget,
+                |_| {},
+                || builder.finish(schema.clone()),
+            );
+            Sampler::descriptive(&bounded, UPSTREAM_SAMPLE_PREFIX).sample_best()
+        };
+        Arc::new(sample)
     });
     // Without field rules the answer is passed on as sent: whether it fits the published
     // schema is decided here, by the validator that just checked the schema.
