@@ -14,7 +14,7 @@ use crate::ir::{BodyValue, RedactAction, ServerIr, ToolIr, ValueSource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// File name of the contract, at the root of the generated crate.
 pub const CONTRACT_FILE: &str = "mcp-contract.json";
@@ -209,16 +209,66 @@ pub fn contract(ir: &ServerIr) -> Contract<'_> {
                 sha256: s.sha256.clone(),
             })
             .collect(),
-        tools: crate::parallel::map(&ir.tools, |t| vec![(t.name.to_string(), tool_contract(t))])
+        tools: {
+            let sorted = SharedTexts::of(
+                ir.tools.iter().filter_map(|t| t.output.schema.as_deref()),
+                |schema| {
+                    let mut text = Vec::new();
+                    write_sorted(schema, &mut text);
+                    text
+                },
+            );
+            crate::parallel::map(&ir.tools, |t| {
+                let mut contract = contract_without_hash(t);
+                let output = t.output.schema.as_deref().and_then(|s| sorted.get(s));
+                contract.hash = hash_with(&contract, output.map(Vec::as_slice));
+                vec![(t.name.to_string(), contract)]
+            })
             .into_iter()
-            .collect(),
+            .collect()
+        },
     }
+}
+
+/// Texts made once for each schema value several tools share (the IR holds one response
+/// description per distinct response, behind an `Arc`), found by the value's address.
+struct SharedTexts<T> {
+    by_address: HashMap<usize, T>,
+}
+
+impl<T: Send + Sync> SharedTexts<T> {
+    /// `make` of every distinct schema in `schemas`, on every core.
+    fn of<'v>(schemas: impl Iterator<Item = &'v Value>, make: impl Fn(&Value) -> T + Sync) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let distinct: Vec<&Value> = schemas.filter(|s| seen.insert(address(s))).collect();
+        let by_address = crate::parallel::map(&distinct, |s| vec![(address(s), make(s))])
+            .into_iter()
+            .collect();
+        SharedTexts { by_address }
+    }
+
+    /// The text made for `schema`, when it is one of them.
+    fn get(&self, schema: &Value) -> Option<&T> {
+        self.by_address.get(&address(schema))
+    }
+}
+
+/// Where a value is (its identity while the IR it belongs to is alive).
+fn address(value: &Value) -> usize {
+    std::ptr::from_ref(value) as usize
 }
 
 /// The contract of one tool, hash included.
 pub fn tool_contract(tool: &ToolIr) -> ToolContract<'_> {
+    let mut contract = contract_without_hash(tool);
+    contract.hash = hash_of(&contract);
+    contract
+}
+
+/// The contract of one tool, its hash left empty.
+fn contract_without_hash(tool: &ToolIr) -> ToolContract<'_> {
     let (fixed, from_env) = policy_values(tool);
-    let mut contract = ToolContract {
+    ToolContract {
         title: tool.title.clone(),
         description: tool.description.clone(),
         // Key order is set when the contract is hashed or written (`hash_of`, `to_text`).
@@ -263,9 +313,7 @@ pub fn tool_contract(tool: &ToolIr) -> ToolContract<'_> {
             from_env,
         },
         hash: String::new(),
-    };
-    contract.hash = hash_of(&contract);
-    contract
+    }
 }
 
 /// The fixed and environment values of a tool's parameters and body fields.
@@ -303,6 +351,11 @@ fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, St
 /// every depth), without its own hash. The schemas, most of a contract, are written sorted
 /// straight from where they are; only the rest is copied to be sorted.
 pub fn hash_of(contract: &ToolContract<'_>) -> String {
+    hash_with(contract, None)
+}
+
+/// [`hash_of`], with the output schema's sorted text when it was written already.
+fn hash_with(contract: &ToolContract<'_>, sorted_output: Option<&[u8]>) -> String {
     let ToolContract {
         annotations,
         confirm,
@@ -348,7 +401,12 @@ pub fn hash_of(contract: &ToolContract<'_>) -> String {
                 "spec_input_schema" => spec_input_schema.as_deref(),
                 _ => None,
             };
-            write_sorted(schema.unwrap_or(value), &mut text);
+            match (key.as_str(), sorted_output) {
+                ("output_schema", Some(sorted)) if schema.is_some() => {
+                    text.extend_from_slice(sorted);
+                }
+                _ => write_sorted(schema.unwrap_or(value), &mut text),
+            }
         }
         text.push(b'}');
     }
@@ -409,7 +467,20 @@ pub fn to_text(contract: &Contract<'_>) -> String {
     if let Some(open) = text.strip_suffix("{}\n}").map(str::len)
         && !tools.is_empty()
     {
-        let entries = crate::parallel::map(&tools, |(name, tool)| vec![tool_entry(name, tool)]);
+        // An output schema several tools share (one in the IR they borrow) is printed once.
+        let shared = SharedTexts::of(
+            tools
+                .iter()
+                .filter_map(|(_, tool)| match &tool.output_schema {
+                    Some(Cow::Borrowed(schema)) => Some(*schema),
+                    _ => None,
+                }),
+            member_text,
+        );
+        let entries = crate::parallel::map(&tools, |(name, tool)| {
+            let output = tool.output_schema.as_deref().and_then(|s| shared.get(s));
+            vec![tool_entry(name, tool, output.map(String::as_str))]
+        });
         text.truncate(open);
         text.reserve(entries.iter().map(|e| e.len() + 2).sum::<usize>() + 8);
         text.push_str("{\n");
@@ -425,11 +496,39 @@ pub fn to_text(contract: &Contract<'_>) -> String {
     text
 }
 
+/// A schema pretty-printed as the value of a member of a tool's contract (one level deep):
+/// every line after the first indented once.
+fn member_text(schema: &Value) -> String {
+    serde_json::to_string_pretty(schema)
+        .unwrap_or_default()
+        .replace('\n', "\n  ")
+}
+
+/// The line a placeholder output schema prints as in a tool's pretty text: the only line at
+/// member depth with that key (JSON strings hold no raw line breaks, and `response` always
+/// follows).
+const OUTPUT_PLACEHOLDER: &str = "\n  \"output_schema\": null,\n";
+
 /// One tool's member of the contract's `tools` object, as pretty-printed there (two levels
-/// deep). JSON strings hold no raw line breaks, so indenting after each one is exact.
-fn tool_entry(name: &str, tool: &ToolContract<'_>) -> String {
+/// deep), with its output schema's text when printed already ([`member_text`]). JSON strings
+/// hold no raw line breaks, so indenting after each one is exact.
+fn tool_entry(name: &str, tool: &ToolContract<'_>, output_text: Option<&str>) -> String {
     const INDENT: &str = "    ";
-    let pretty = serde_json::to_string_pretty(tool).unwrap_or_default();
+    let pretty = match (output_text, &tool.output_schema) {
+        (Some(text), Some(_)) => {
+            let placeholder = ToolContract {
+                output_schema: Some(Cow::Owned(Value::Null)),
+                ..tool.clone()
+            };
+            let pretty = serde_json::to_string_pretty(&placeholder).unwrap_or_default();
+            pretty.replacen(
+                OUTPUT_PLACEHOLDER,
+                &format!("\n  \"output_schema\": {text},\n"),
+                1,
+            )
+        }
+        _ => serde_json::to_string_pretty(tool).unwrap_or_default(),
+    };
     let mut entry = String::with_capacity(pretty.len() + pretty.len() / 8 + name.len() + 8);
     entry.push_str(INDENT);
     entry.push_str(&serde_json::to_string(name).unwrap_or_default());
@@ -613,5 +712,31 @@ mod tests {
             assert_eq!(to_text(&contract), whole);
             contract.tools.insert(name.to_owned(), tool_with(&schema));
         }
+        // Tools sharing one output schema (printed once), one with its own copy, one without.
+        let owned = ToolContract {
+            output_schema: Some(Cow::Owned(json!({"type": "object", "title": "own"}))),
+            ..tool_with(&schema)
+        };
+        contract.tools.insert("c".to_owned(), owned);
+        let without = ToolContract {
+            output_schema: None,
+            ..tool_with(&schema)
+        };
+        contract.tools.insert("d".to_owned(), without);
+        let whole = serde_json::to_string_pretty(&contract).unwrap() + "\n";
+        assert_eq!(to_text(&contract), whole);
+    }
+
+    /// A shared output schema's sorted text, written once, hashes as writing it for each tool.
+    #[test]
+    fn a_shared_output_schema_hashes_as_its_own() {
+        let schema = json!({"type": "object", "properties": {"b": {}, "a": {"enum": [2, 1]}}});
+        let tool = tool_with(&schema);
+        let mut sorted = Vec::new();
+        write_sorted(&schema, &mut sorted);
+        assert_eq!(hash_with(&tool, Some(&sorted)), hash_of(&tool));
+        let mut other = Vec::new();
+        write_sorted(&json!({"type": "string"}), &mut other);
+        assert_ne!(hash_with(&tool, Some(&other)), hash_of(&tool));
     }
 }
