@@ -296,21 +296,26 @@ impl<'a> Sampler<'a> {
                 // Keywords beside the composite (`type`, `properties`, `required`) apply to every
                 // branch: sample each branch merged with them (a branch that only adds
                 // `required` then selects which members are sent), then each branch alone.
-                let beside: Map<String, Value> = obj
-                    .iter()
-                    .filter(|(k, _)| !matches!(k.as_str(), "anyOf" | "oneOf"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let merge = beside
+                let merge = obj
                     .keys()
                     .any(|k| matches!(k.as_str(), "type" | "properties" | "required"));
+                let any_of = key == "anyOf";
+                // Copied only where used: to merge, and to compile what is checked beside an
+                // `anyOf` (described schemas check a scalar's `type` alone, the same on `schema`).
+                let beside: Map<String, Value> = if merge || (any_of && !self.descriptive) {
+                    obj.iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), "anyOf" | "oneOf"))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                } else {
+                    Map::new()
+                };
                 // A value fits `anyOf` when it fits the branch it came from and the keywords
                 // beside the union, so a string sampled for "an id or the expanded object" never
                 // compiles the object's schema. (Not the merged candidate: where both define a
                 // property, it keeps the outer, looser one.) `oneOf` is checked whole: exactly
                 // one branch must fit.
-                let any_of = key == "anyOf";
-                let rest = if any_of {
+                let rest = if any_of && !self.descriptive {
                     Cow::Owned(Value::Object(beside.clone()))
                 } else {
                     Cow::Borrowed(schema)
@@ -329,14 +334,16 @@ impl<'a> Sampler<'a> {
                         .map(|b| (true, *b))
                         .chain(non_null.iter().map(|b| (false, *b)));
                     for (merged, branch) in tries {
+                        if self.descriptive
+                            && self.is_container(merged.then_some(schema), branch)
+                        {
+                            continue;
+                        }
                         let candidate = if merged {
                             Cow::Owned(Value::Object(self.merged(&beside, branch)))
                         } else {
                             Cow::Borrowed(branch)
                         };
-                        if self.descriptive && self.is_container(&candidate) {
-                            continue;
-                        }
                         if let Some(value) = self.sample(&candidate, depth)
                             && (!any_of || self.fits(branch, &value))
                             && self.fits(&rest, &value)
@@ -362,15 +369,29 @@ impl<'a> Sampler<'a> {
         self.sample_typed(obj, depth)
     }
 
-    /// Whether `schema` (its references followed) describes an object or an array.
-    fn is_container(&self, schema: &Value) -> bool {
-        let schema = defs::resolve(self.defs, schema);
-        match schema.get("type") {
-            Some(Value::String(t)) => t == "object" || t == "array",
-            Some(_) => false,
-            None => ["properties", "additionalProperties", "items"]
+    /// Whether `branch` (its references followed), merged with the keywords of `outer` when
+    /// given (whose `type` wins), describes an object or an array: by its first type that is
+    /// not `null`, else by the keywords that shape one.
+    fn is_container(&self, outer: Option<&Value>, branch: &Value) -> bool {
+        let branch = defs::resolve(self.defs, branch);
+        let parts = [outer, Some(branch)];
+        let typed = parts.iter().flatten().find_map(|p| p.get("type"));
+        let primary = match typed {
+            Some(Value::String(t)) => Some(t.as_str()),
+            Some(Value::Array(ts)) => ts
                 .iter()
-                .any(|k| schema.get(k).is_some()),
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .or_else(|| ts.first().and_then(Value::as_str)),
+            _ => None,
+        };
+        match primary {
+            Some(t) => t == "object" || t == "array",
+            None => parts.iter().flatten().any(|p| {
+                ["properties", "additionalProperties", "items"]
+                    .iter()
+                    .any(|k| p.get(k).is_some())
+            }),
         }
     }
 
