@@ -97,9 +97,9 @@ pub struct SchemaBuilder<'a> {
     dialect: SpecVersion,
     /// Definition name assigned to each referenced schema (by its address in the loaded specs,
     /// which outlive lowering: one name per schema, however it is reached).
-    names: std::collections::HashMap<usize, String>,
+    names: foldhash::HashMap<usize, String>,
     /// The names in `names`, to find a free one without scanning them all.
-    taken: std::collections::HashSet<String>,
+    taken: foldhash::HashSet<String>,
     /// Normalised definitions, by name (shared with the cache when named as it names them).
     defs: BTreeMap<String, Arc<Value>>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
@@ -220,8 +220,8 @@ impl<'a> SchemaBuilder<'a> {
             specs,
             direction,
             dialect: specs.version(),
-            names: std::collections::HashMap::new(),
-            taken: std::collections::HashSet::new(),
+            names: foldhash::HashMap::default(),
+            taken: foldhash::HashSet::default(),
             defs: BTreeMap::new(),
             diagnostics: Diagnostics::new(),
             shared: None,
