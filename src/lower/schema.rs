@@ -101,7 +101,7 @@ pub struct SchemaBuilder<'a> {
     /// The names in `names`, to find a free one without scanning them all.
     taken: foldhash::HashSet<String>,
     /// Normalised definitions, by name (shared with the cache when named as it names them).
-    defs: BTreeMap<String, Arc<Value>>,
+    defs: foldhash::HashMap<String, Arc<Value>>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
     pub diagnostics: Diagnostics,
     /// Definitions normalised once for every tool of the server, when shared.
@@ -222,7 +222,7 @@ impl<'a> SchemaBuilder<'a> {
             dialect: specs.version(),
             names: foldhash::HashMap::default(),
             taken: foldhash::HashSet::default(),
-            defs: BTreeMap::new(),
+            defs: foldhash::HashMap::default(),
             diagnostics: Diagnostics::new(),
             shared: None,
             recording: None,
