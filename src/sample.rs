@@ -334,9 +334,7 @@ impl<'a> Sampler<'a> {
                         .map(|b| (true, *b))
                         .chain(non_null.iter().map(|b| (false, *b)));
                     for (merged, branch) in tries {
-                        if self.descriptive
-                            && self.is_container(merged.then_some(schema), branch)
-                        {
+                        if self.descriptive && self.is_container(merged.then_some(schema), branch) {
                             continue;
                         }
                         let candidate = if merged {
