@@ -604,36 +604,59 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
             );
         }
     }
-    let allow: Vec<WildcardPath> = output
-        .allow
-        .iter()
-        .filter_map(|p| WildcardPath::parse(p).ok())
-        .collect();
-    let mut shaped = wildcard::allow(&body, &allow);
-    for redaction in &output.redact {
-        let Ok(path) = WildcardPath::parse(&redaction.path) else {
-            continue;
-        };
-        match redaction.action {
-            RedactAction::Remove => wildcard::remove(&mut shaped, &path),
-            RedactAction::Mask { keep_last } => wildcard::mask(&mut shaped, &path, keep_last),
+    // Without field rules the result is the answer as sent: it is written out once, for the
+    // upstream's body, the text searched and the size checked.
+    let rules = !output.allow.is_empty() || !output.redact.is_empty();
+    let body_text = body.to_string();
+    let shaped = if rules {
+        let allow: Vec<WildcardPath> = output
+            .allow
+            .iter()
+            .filter_map(|p| WildcardPath::parse(p).ok())
+            .collect();
+        let mut shaped = wildcard::allow(&body, &allow);
+        for redaction in &output.redact {
+            let Ok(path) = WildcardPath::parse(&redaction.path) else {
+                continue;
+            };
+            match redaction.action {
+                RedactAction::Remove => wildcard::remove(&mut shaped, &path),
+                RedactAction::Mask { keep_last } => wildcard::mask(&mut shaped, &path, keep_last),
+            }
         }
-    }
-    let expected_text = shaped.to_string();
+        shaped
+    } else {
+        body.clone()
+    };
+    let expected_text = if rules {
+        shaped.to_string()
+    } else {
+        body_text.clone()
+    };
     let mut absent: Vec<String> = Vec::new();
     collect_strings(&body, &mut absent);
     absent.sort();
     absent.dedup();
     // A string the shaped answer still holds, written as it is, is in its text: only the others
     // are searched for (a body holds hundreds of strings; searching each costs its length).
-    let mut kept = Vec::new();
-    collect_strings(&shaped, &mut kept);
-    let kept: std::collections::HashSet<String> = kept.into_iter().collect();
+    // Without rules, it holds every string of the body.
+    let kept: Option<std::collections::HashSet<String>> = rules.then(|| {
+        let mut kept = Vec::new();
+        collect_strings(&shaped, &mut kept);
+        kept.into_iter().collect()
+    });
     let written_as_is = |s: &str| !s.chars().any(|c| c == '"' || c == '\\' || c.is_control());
     absent.retain(|s| {
-        let written = kept.contains(s) && written_as_is(s);
+        let written = kept.as_ref().is_none_or(|k| k.contains(s)) && written_as_is(s);
         !written && !expected_text.contains(s.as_str())
     });
+    // The size of the structured content as compact JSON: the text, wrapped when results are.
+    let structured_size = match &output.wrap {
+        Some(member) => {
+            serde_json::to_string(member).map_or(0, |m| m.len()) + expected_text.len() + 3
+        }
+        None => expected_text.len(),
+    };
     let structured = match &output.wrap {
         Some(member) => json!({ member.as_str(): shaped }),
         None => shaped,
@@ -644,8 +667,7 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
     } else {
         "application/json".to_owned()
     };
-    let upstream =
-        json!({"status": status, "content_type": content_type, "body": body.to_string()});
+    let upstream = json!({"status": status, "content_type": content_type, "body": body_text});
     let valid = match (&output.schema, output.upstream_sample_fits) {
         (None, _) => true,
         (Some(_), Some(fits)) => fits,
@@ -654,7 +676,7 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
             .is_some_and(|v| v.is_valid(&structured)),
     };
     // The runtime's budget: about 4 bytes of compact JSON per token.
-    let over_budget = structured.to_string().len() > budget as usize * 4;
+    let over_budget = structured_size > budget as usize * 4;
     let result = if over_budget {
         json!({"is_error": false, "text_contains": "this result was cut to fit"})
     } else if valid {
