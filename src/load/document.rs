@@ -97,20 +97,54 @@ pub fn parse_document(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostics
 /// Parses decoded text. A large JSON text is kept for positions computed later (moved when it
 /// is owned, copied otherwise).
 fn parse_text(shown: PathBuf, sha256: String, text: Cow<'_, str>) -> Result<Document, Diagnostics> {
-    let format = detect_format(&shown, &text);
+    let (format, parsed) = parse_borrowed(&shown, &text)?;
+    Ok(assemble(shown, sha256, format, parsed, || {
+        text.into_owned()
+    }))
+}
+
+/// A text parsed, before the document is assembled: a fast JSON parse still needs the text,
+/// for positions computed later.
+enum ParsedText {
+    /// Parsed with its positions.
+    Whole(yaml::Parsed),
+    /// Parsed by serde_json, without positions.
+    FastJson(Value),
+}
+
+/// Parses a document's text (its format told by its name and content).
+fn parse_borrowed(shown: &Path, text: &str) -> Result<(Format, ParsedText), Diagnostics> {
+    let format = detect_format(shown, text);
     let parsed = match format {
-        Format::Yaml => yaml::parse(&text).map_err(|e| yaml_diagnostic(&shown, &e))?,
-        Format::Json => match parse_json(&shown, &text)? {
-            JsonParse::Recorded(parsed) => parsed,
-            JsonParse::Fast(value) => yaml::Parsed {
-                value,
-                positions: Positions::deferred(text.into_owned(), json_positions),
-                duplicate_keys: Vec::new(),
-                trailing_comments: Vec::new(),
-            },
+        Format::Yaml => {
+            ParsedText::Whole(yaml::parse(text).map_err(|e| yaml_diagnostic(shown, &e))?)
+        }
+        Format::Json => match parse_json(shown, text)? {
+            JsonParse::Recorded(parsed) => ParsedText::Whole(parsed),
+            JsonParse::Fast(value) => ParsedText::FastJson(value),
         },
     };
-    Ok(Document {
+    Ok((format, parsed))
+}
+
+/// The document of a parsed text; `text` gives the text where it is kept.
+fn assemble(
+    shown: PathBuf,
+    sha256: String,
+    format: Format,
+    parsed: ParsedText,
+    text: impl FnOnce() -> String,
+) -> Document {
+    let parsed = match parsed {
+        ParsedText::Whole(parsed) => parsed,
+        ParsedText::FastJson(value) => yaml::Parsed {
+            value,
+            positions: Positions::deferred(text(), json_positions),
+            duplicate_keys: Vec::new(),
+            trailing_comments: Vec::new(),
+        },
+    };
+    Document {
         path: shown,
         value: parsed.value,
         positions: parsed.positions,
@@ -118,15 +152,15 @@ fn parse_text(shown: PathBuf, sha256: String, text: Cow<'_, str>) -> Result<Docu
         format,
         duplicate_keys: parsed.duplicate_keys,
         trailing_comments: parsed.trailing_comments,
-    })
+    }
 }
 
 /// Reads a file (at most [`MAX_FILE_BYTES`]) and parses it as [`parse_document`] does, keeping
-/// the bytes it read as the text rather than a copy of them (a large spec is kept once).
+/// the bytes it read as the text rather than a copy of them (a large spec is kept once). The
+/// hash of the bytes is computed on a thread of its own while the text is parsed.
 pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
     let bytes = read_bytes(path)?;
     let shown = display_form(path);
-    let sha256 = sha256_hex(&bytes);
     let mut text = match String::from_utf8(bytes) {
         // A UTF-16 byte order mark is not UTF-8: such files land in the other arm.
         Ok(text) => text,
@@ -141,10 +175,26 @@ pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
             }));
         }
     };
-    if text.starts_with('\u{FEFF}') {
-        text.drain(..'\u{FEFF}'.len_utf8());
-    }
-    parse_text(shown, sha256, Cow::Owned(text))
+    let (sha256, parsed) = std::thread::scope(|scope| {
+        // The hash is of the bytes as read, byte-order mark included.
+        let bytes = text.as_bytes();
+        let hashing = std::thread::Builder::new().spawn_scoped(scope, || sha256_hex(bytes));
+        let parsed = parse_borrowed(&shown, text.strip_prefix('\u{FEFF}').unwrap_or(&text));
+        let sha256 = match hashing {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => sha256_hex(bytes),
+        };
+        (sha256, parsed)
+    });
+    let (format, parsed) = parsed?;
+    Ok(assemble(shown, sha256, format, parsed, move || {
+        if text.starts_with('\u{FEFF}') {
+            text.drain(..'\u{FEFF}'.len_utf8());
+        }
+        text
+    }))
 }
 
 /// How a JSON text was parsed.
