@@ -68,16 +68,21 @@ fn environment() -> Environment<'static> {
 
 /// Text for a Markdown table cell or heading: one line, `|` and markup characters escaped.
 fn markdown_inline(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = String::new();
-    for c in one_line.chars() {
-        if matches!(
-            c,
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#'
-        ) {
-            out.push('\\');
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
         }
-        out.push(c);
+        // Runs without markup characters are copied whole (they are ASCII, so a byte split
+        // falls between characters).
+        let mut rest = word;
+        while let Some(at) = rest.find(['|', '\\', '`', '*', '_', '[', ']', '<', '>', '#']) {
+            out.push_str(&rest[..at]);
+            out.push('\\');
+            out.push_str(&rest[at..=at]);
+            rest = &rest[at + 1..];
+        }
+        out.push_str(rest);
     }
     out
 }
@@ -474,6 +479,10 @@ mod tests {
     #[test]
     fn markdown_escaping_keeps_text_inert() {
         assert_eq!(markdown_inline("a | b\n<script>"), "a \\| b \\<script\\>");
+        assert_eq!(
+            markdown_inline("  é_*ü\t\t[x](y) `c`#\\ "),
+            "é\\_\\*ü \\[x\\](y) \\`c\\`\\#\\\\"
+        );
         assert_eq!(markdown_code("x"), "`x`");
         assert_eq!(markdown_code("a`b"), "``a`b``");
         assert_eq!(markdown_code("`edge`"), "`` `edge` ``");
