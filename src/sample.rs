@@ -76,6 +76,42 @@ pub fn without_nulls(value: &Value) -> Value {
         other => other.clone(),
     }
 }
+/// The keywords [`Sampler::sample`] acts on, found in one pass over a schema's members (a lookup
+/// by name hashes the name, for each of them, at every node sampled).
+#[derive(Default)]
+struct Keywords<'v> {
+    reference: Option<&'v Value>,
+    constant: Option<&'v Value>,
+    enumeration: Option<&'v Value>,
+    default: Option<&'v Value>,
+    all_of: Option<&'v Value>,
+    any_of: Option<&'v Value>,
+    one_of: Option<&'v Value>,
+    examples: Option<&'v Value>,
+    properties: bool,
+}
+
+impl<'v> Keywords<'v> {
+    fn of(schema: &'v Map<String, Value>) -> Self {
+        let mut found = Keywords::default();
+        for (key, value) in schema {
+            match key.as_str() {
+                "$ref" => found.reference = Some(value),
+                "const" => found.constant = Some(value),
+                "enum" => found.enumeration = Some(value),
+                "default" => found.default = Some(value),
+                "allOf" => found.all_of = Some(value),
+                "anyOf" => found.any_of = Some(value),
+                "oneOf" => found.one_of = Some(value),
+                "examples" => found.examples = Some(value),
+                "properties" => found.properties = true,
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
 /// Invents values for schemas that may reference a root's `$defs` (or a table of definitions).
 pub struct Sampler<'a> {
     root: &'a Value,
@@ -232,11 +268,12 @@ impl<'a> Sampler<'a> {
         let Value::Object(obj) = schema else {
             return (schema != &Value::Bool(false)).then(|| self.string(None));
         };
-        if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
+        let keywords = Keywords::of(obj);
+        if let Some(reference) = keywords.reference.and_then(Value::as_str) {
             let target = defs::definition(self.defs, reference)?;
             let mut base = self.sample(target, depth)?;
             // Constraints beside the reference (e.g. a discriminator's `const`) apply too.
-            if let (Value::Object(merged), true) = (&mut base, obj.contains_key("properties")) {
+            if let (Value::Object(merged), true) = (&mut base, keywords.properties) {
                 let mut siblings = obj.clone();
                 siblings.remove("$ref");
                 if let Some(Value::Object(extra)) = self.sample_typed(&siblings, depth) {
@@ -245,10 +282,10 @@ impl<'a> Sampler<'a> {
             }
             return Some(base);
         }
-        if let Some(value) = obj.get("const") {
+        if let Some(value) = keywords.constant {
             return Some(value.clone());
         }
-        if let Some(values) = obj.get("enum").and_then(Value::as_array) {
+        if let Some(values) = keywords.enumeration.and_then(Value::as_array) {
             return values
                 .iter()
                 .find(|v| !v.is_null())
@@ -259,12 +296,12 @@ impl<'a> Sampler<'a> {
         // truncated or stale ones (`"sha256:0ecb..."` for a 71-character digest). Published
         // schemas carry only fitting ones already (`lower::examples`); the upstream's response
         // schema, sampled for canned responses but never published, is not pruned.
-        if let Some(value) = obj.get("default")
+        if let Some(value) = keywords.default
             && self.fits(schema, value)
         {
             return Some(value.clone());
         }
-        if let Some(branches) = obj.get("allOf").and_then(Value::as_array) {
+        if let Some(branches) = keywords.all_of.and_then(Value::as_array) {
             let mut merged = Map::new();
             let mut other = None;
             for branch in branches {
@@ -285,8 +322,8 @@ impl<'a> Sampler<'a> {
                 Value::Object(merged)
             });
         }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(branches) = obj.get(key).and_then(Value::as_array) {
+        for (key, found) in [("anyOf", keywords.any_of), ("oneOf", keywords.one_of)] {
+            if let Some(branches) = found.and_then(Value::as_array) {
                 // The first branch whose sample satisfies the whole composite (for oneOf: exactly
                 // one branch), trying with and without optional members.
                 let non_null: Vec<&Value> = branches
@@ -356,7 +393,7 @@ impl<'a> Sampler<'a> {
                 return Some(fallback.unwrap_or(Value::Null));
             }
         }
-        if let Some(examples) = obj.get("examples").and_then(Value::as_array)
+        if let Some(examples) = keywords.examples.and_then(Value::as_array)
             && let Some(example) = examples.first()
             && !example.is_object()
             && !example.is_array()
