@@ -121,8 +121,6 @@ pub struct Sampler<'a> {
     /// out (a response reaching hundreds of shared objects would otherwise sample megabytes).
     spent: usize,
     budget: usize,
-    /// Depth from which optional members are left out.
-    optional_depth: usize,
     /// Calls of [`Sampler::sample`] under way (nested).
     frames: usize,
     counter: usize,
@@ -147,7 +145,6 @@ impl<'a> Sampler<'a> {
             defs: root,
             spent: 0,
             budget: usize::MAX,
-            optional_depth: MAX_DEPTH,
             frames: 0,
             counter: 0,
             prefix,
@@ -177,20 +174,17 @@ impl<'a> Sampler<'a> {
     }
 
     /// A descriptive sampler for `schema`, whose references are to `defs` (a table beside it,
-    /// as a schema builder keeps them): optional members are sampled down to `optional_depth`
-    /// (at least the usual depth) while the sample holds fewer than `budget` values; past
-    /// either, only required ones. Nothing is written out or copied to be sampled.
+    /// as a schema builder keeps them), holding at most `budget` values: past it, only required
+    /// members are sampled. Nothing is written out or copied to be sampled.
     pub fn descriptive_in(
         schema: &'a Value,
         defs: &'a dyn defs::Defs,
-        optional_depth: usize,
         budget: usize,
         prefix: &'a str,
     ) -> Self {
         Sampler {
             defs,
             budget,
-            optional_depth: optional_depth.max(MAX_DEPTH),
             ..Sampler::descriptive(schema, prefix)
         }
     }
@@ -252,7 +246,7 @@ impl<'a> Sampler<'a> {
     /// and array items) above it; references and composites add none, and a chain of them that
     /// goes on without nesting gives up.
     pub fn sample(&mut self, schema: &Value, depth: usize) -> Option<Value> {
-        if depth > self.optional_depth + 4 || self.frames >= MAX_FRAMES {
+        if depth > MAX_DEPTH + 4 || self.frames >= MAX_FRAMES {
             // A response schema is descriptive: below the depth sampled, a value is open, as a
             // bounded schema describes it (its type kept, its members not).
             return self.descriptive.then(|| self.open(schema)).flatten();
@@ -540,9 +534,7 @@ impl<'a> Sampler<'a> {
                 {
                     let needed = required.contains(&name.as_str());
                     if !needed
-                        && (!self.optional
-                            || depth >= self.optional_depth
-                            || self.spent >= self.budget)
+                        && (!self.optional || depth >= MAX_DEPTH || self.spent >= self.budget)
                     {
                         continue;
                     }
@@ -953,7 +945,7 @@ mod tests {
             ),
         ]);
         let root = json!({"$ref": "#/$defs/A"});
-        let value = Sampler::descriptive_in(&root, &defs, 0, usize::MAX, "u-").sample_best();
+        let value = Sampler::descriptive_in(&root, &defs, usize::MAX, "u-").sample_best();
         assert_eq!(
             value["next"]["next"]["next"]["next"]["leaf"],
             json!(1),
@@ -972,10 +964,10 @@ mod tests {
             json!({"type": "object", "required": ["id"], "properties": {
             "id": {"type": "string"}, "extra": {"type": "string"}}}),
         )]);
-        let whole = Sampler::descriptive_in(&wide, &defs, 0, usize::MAX, "u-").sample_best();
+        let whole = Sampler::descriptive_in(&wide, &defs, usize::MAX, "u-").sample_best();
         assert_eq!(whole.as_object().unwrap().len(), 50);
         assert!(whole["m49"].get("extra").is_some());
-        let bounded = Sampler::descriptive_in(&wide, &defs, 0, 20, "u-").sample_best();
+        let bounded = Sampler::descriptive_in(&wide, &defs, 20, "u-").sample_best();
         let members = bounded.as_object().unwrap();
         // Past the budget optional members are left out; what is sampled keeps what it requires.
         assert!(members.len() < 20, "{bounded}");
@@ -996,7 +988,7 @@ mod tests {
                 "tags": {"type": "array", "items": {"type": "string"}}}}),
         )]);
         let root = json!({"$ref": "#/$defs/Node"});
-        let value = Sampler::descriptive_in(&root, &defs, 0, usize::MAX, "u-").sample_best();
+        let value = Sampler::descriptive_in(&root, &defs, usize::MAX, "u-").sample_best();
         let mut node = &value;
         let mut depth = 0;
         while let Some(child) = node.get("child") {
@@ -1016,7 +1008,7 @@ mod tests {
         ]);
         let root = json!({"$ref": "#/$defs/A"});
         // Without the guard this recursed until the stack overflowed.
-        let value = Sampler::descriptive_in(&root, &defs, 0, usize::MAX, "u-").sample_root();
+        let value = Sampler::descriptive_in(&root, &defs, usize::MAX, "u-").sample_root();
         assert!(value.is_some());
     }
 }

@@ -628,10 +628,12 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
     } else {
         body.clone()
     };
-    let expected_text = if rules {
-        shaped.to_string()
+    let shaped_text;
+    let expected_text: &str = if rules {
+        shaped_text = shaped.to_string();
+        &shaped_text
     } else {
-        body_text.clone()
+        &body_text
     };
     let mut absent: Vec<String> = Vec::new();
     collect_strings(&body, &mut absent);

@@ -491,29 +491,29 @@ fn describe(
     }
     let names = names::name_rules(Some(&schema), builder.defs(), &allow_paths, &redact_paths);
     // The tool's tests' canned answer, only the sample kept. Without field rules it is sampled
-    // from the upstream's schema where it stands, with a bounded number of values (a schema
+    // from the upstream's schema where it stands (optional members to the usual depth), with a
+    // bounded number of values (a schema
     // reaching hundreds of shared objects is neither written out nor sampled whole). With
     // them, the runtime also removes members by name where the published schema leaves a value
     // open (a recursion cut at its first repeat, say), which the tests' expectations do not
     // model: the sample is then taken from the upstream's schema written out bounded (deeper
     // than any rule's path), which opens values where bounding opens them.
     let upstream_sample = (!check_only).then(|| {
-        let deepest = allow_paths
-            .iter()
-            .chain(&redact_paths)
-            .map(|p| p.segments.len())
-            .max()
-            .unwrap_or(0);
         let sample = if rules.is_empty() {
             Sampler::descriptive_in(
                 &schema,
                 builder.defs(),
-                deepest,
                 SAMPLED_VALUES,
                 UPSTREAM_SAMPLE_PREFIX,
             )
             .sample_best()
         } else {
+            let deepest = allow_paths
+                .iter()
+                .chain(&redact_paths)
+                .map(|p| p.segments.len())
+                .max()
+                .unwrap_or(0);
             let budget = Budget {
                 max_depth: (deepest + 2).max(DEFAULT_OUTPUT_MAX_DEPTH as usize),
                 max_tokens: SAMPLED_SCHEMA_TOKENS,
