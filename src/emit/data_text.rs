@@ -143,11 +143,11 @@ impl Printer {
                 };
                 self.space_before(glued_before || self.glues_to_previous(true));
                 self.out.push(c);
-                // What follows `&`, `#`, a joint mark or a closing `::` is glued to it.
+                // What follows `&`, `#`, `..`, a joint mark or a closing `::` is glued to it.
                 let closes_path = c == ':' && self.out.ends_with("::");
                 self.previous = if c == '&' && !joint {
                     Previous::LoneAmp
-                } else if joint || closes_path || c == '#' {
+                } else if joint || closes_path || matches!(c, '#' | '.') {
                     Previous::Glue
                 } else {
                     Previous::Punct
@@ -370,6 +370,9 @@ mod tests {
                     mask: RedactAction::Mask { keep_last: 4 },
                     body: Some(BodySpec { value: BodyValue::Fields(&[BodyField { name: "f" }]) }),
                     long: &["a long list of words", "that does not fit on one line", "is written one per line"],
+                    short_base: OutputSpec { wrap: None, ..OutputSpec::NONE },
+                    long_base: OutputSpec { narrow_with: &["after"], ..OutputSpec::NONE },
+                    call: ParamSpec::query("a", ValueSource::argument("a")),
                 };
             }
         });
@@ -399,6 +402,12 @@ pub mod get {
             "that does not fit on one line",
             "is written one per line",
         ],
+        short_base: OutputSpec { wrap: None, ..OutputSpec::NONE },
+        long_base: OutputSpec {
+            narrow_with: &["after"],
+            ..OutputSpec::NONE
+        },
+        call: ParamSpec::query("a", ValueSource::argument("a")),
     };
 }
 "#

@@ -6,8 +6,8 @@
 //! escapes it. The generated code only declares data; the vendored runtime holds behaviour.
 
 use crate::ir::{
-    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, HttpMethod, Identity, ParamLocation,
-    ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
+    ApiKeyLocation, BodyEncoding, BodyValue, CredentialKind, HttpMethod, Identity, OutputIr,
+    ParamIr, ParamLocation, ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
 };
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
@@ -239,71 +239,8 @@ pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         quote!(None)
     };
     let nulls_absent = tool.nulls_absent;
-    let output_schema = if tool.output.schema.is_some() {
-        quote!(Some(#in_contract))
-    } else {
-        quote!(None)
-    };
-    let wrap = short_opt_lit(tool.output.wrap.as_deref());
-    let allow = tool.output.allow.iter().map(|p| lit(p));
-    let redact = tool.output.redact.iter().map(|r| {
-        let path = lit(&r.path);
-        let action = match r.action {
-            RedactAction::Remove => quote!(RedactAction::Remove),
-            RedactAction::Mask { keep_last } => {
-                let keep = Literal::u8_unsuffixed(keep_last);
-                quote!(RedactAction::Mask { keep_last: #keep })
-            }
-        };
-        quote!(RedactionSpec { path: #path, action: #action })
-    });
-    let names_keep = match &tool.output.names.keep {
-        Some(names) => {
-            let names = names.iter().map(|n| lit(n));
-            quote!(Some(&[#(#names),*]))
-        }
-        None => quote!(None),
-    };
-    let names_drop = tool.output.names.drop.iter().map(|n| lit(n));
-    let tool_max_result_tokens = match tool.output.max_result_tokens {
-        Some(n) => {
-            let n = Literal::u32_suffixed(n);
-            quote!(Some(#n))
-        }
-        None => quote!(None),
-    };
-    let narrow_with = tool.output.narrow_with.iter().map(|n| lit(n));
-    let params = tool.params.iter().map(|p| {
-        let wire = lit(&p.wire_name);
-        let location = ident(match p.location {
-            ParamLocation::Path => "Path",
-            ParamLocation::Query => "Query",
-            ParamLocation::Header => "Header",
-            ParamLocation::Cookie => "Cookie",
-        });
-        let style = ident(match p.style {
-            ParamStyle::Simple => "Simple",
-            ParamStyle::Label => "Label",
-            ParamStyle::Matrix => "Matrix",
-            ParamStyle::Form => "Form",
-            ParamStyle::SpaceDelimited => "SpaceDelimited",
-            ParamStyle::PipeDelimited => "PipeDelimited",
-            ParamStyle::DeepObject => "DeepObject",
-        });
-        let explode = p.explode;
-        let allow_reserved = p.allow_reserved;
-        let value = value_source(&p.value);
-        quote! {
-            ParamSpec {
-                name: #wire,
-                location: ParamLocation::#location,
-                style: ParamStyle::#style,
-                explode: #explode,
-                allow_reserved: #allow_reserved,
-                value: #value,
-            }
-        }
-    });
+    let output = output_spec(&tool.output);
+    let params = tool.params.iter().map(param_spec);
     let body = match &tool.body {
         None => quote!(None),
         Some(body) => {
@@ -395,18 +332,7 @@ pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
             input_schema: #in_contract,
             spec_input_schema: #spec_input_schema,
             nulls_absent: #nulls_absent,
-            output: OutputSpec {
-                schema: #output_schema,
-                wrap: #wrap,
-                allow: &[#(#allow),*],
-                redact: &[#(#redact),*],
-                names: NameRules {
-                    keep: #names_keep,
-                    drop: &[#(#names_drop),*],
-                },
-                max_result_tokens: #tool_max_result_tokens,
-                narrow_with: &[#(#narrow_with),*],
-            },
+            output: #output,
             params: &[#(#params),*],
             body: #body,
             accept: #accept,
@@ -427,12 +353,121 @@ pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
     }
 }
 
+/// A parameter: its location's constructor (`ParamSpec::query(…)`), with only the style,
+/// explode and reserved-character choices that differ from that location's defaults spelled
+/// out.
+fn param_spec(param: &ParamIr) -> TokenStream {
+    let wire = lit(&param.wire_name);
+    let constructor = ident(match param.location {
+        ParamLocation::Path => "path",
+        ParamLocation::Query => "query",
+        ParamLocation::Header => "header",
+        ParamLocation::Cookie => "cookie",
+    });
+    let value = value_source(&param.value);
+    let base = quote!(ParamSpec::#constructor(#wire, #value));
+    let (default_style, default_explode) = match param.location {
+        ParamLocation::Path | ParamLocation::Header => (ParamStyle::Simple, false),
+        ParamLocation::Query | ParamLocation::Cookie => (ParamStyle::Form, true),
+    };
+    let mut fields = Vec::new();
+    if param.style != default_style {
+        let style = ident(match param.style {
+            ParamStyle::Simple => "Simple",
+            ParamStyle::Label => "Label",
+            ParamStyle::Matrix => "Matrix",
+            ParamStyle::Form => "Form",
+            ParamStyle::SpaceDelimited => "SpaceDelimited",
+            ParamStyle::PipeDelimited => "PipeDelimited",
+            ParamStyle::DeepObject => "DeepObject",
+        });
+        fields.push(quote!(style: ParamStyle::#style));
+    }
+    if param.explode != default_explode {
+        let explode = param.explode;
+        fields.push(quote!(explode: #explode));
+    }
+    if param.allow_reserved {
+        fields.push(quote!(allow_reserved: true));
+    }
+    if fields.is_empty() {
+        base
+    } else {
+        quote!(ParamSpec { #(#fields,)* ..#base })
+    }
+}
+
+/// What a result looks like: `OutputSpec::NONE` with only the fields that differ from it
+/// spelled out.
+fn output_spec(output: &OutputIr) -> TokenStream {
+    let mut fields = Vec::new();
+    if output.schema.is_some() {
+        fields.push(quote!(schema: Some(SchemaText::InContract)));
+    }
+    if let Some(wrap) = &output.wrap {
+        let wrap = lit(wrap);
+        fields.push(quote!(wrap: Some(#wrap)));
+    }
+    if !output.allow.is_empty() {
+        let allow = output.allow.iter().map(|p| lit(p));
+        fields.push(quote!(allow: &[#(#allow),*]));
+    }
+    if !output.redact.is_empty() {
+        let redact = output.redact.iter().map(|r| {
+            let path = lit(&r.path);
+            let action = match r.action {
+                RedactAction::Remove => quote!(RedactAction::Remove),
+                RedactAction::Mask { keep_last } => {
+                    let keep = Literal::u8_unsuffixed(keep_last);
+                    quote!(RedactAction::Mask { keep_last: #keep })
+                }
+            };
+            quote!(RedactionSpec { path: #path, action: #action })
+        });
+        fields.push(quote!(redact: &[#(#redact),*]));
+    }
+    if output.names.keep.is_some() || !output.names.drop.is_empty() {
+        let keep = match &output.names.keep {
+            Some(names) => {
+                let names = names.iter().map(|n| lit(n));
+                quote!(Some(&[#(#names),*]))
+            }
+            None => quote!(None),
+        };
+        let drop = output.names.drop.iter().map(|n| lit(n));
+        fields.push(quote!(names: NameRules { keep: #keep, drop: &[#(#drop),*] }));
+    }
+    if let Some(n) = output.max_result_tokens {
+        let n = Literal::u32_suffixed(n);
+        fields.push(quote!(max_result_tokens: Some(#n)));
+    }
+    if !output.narrow_with.is_empty() {
+        let narrow_with = output.narrow_with.iter().map(|n| lit(n));
+        fields.push(quote!(narrow_with: &[#(#narrow_with),*]));
+    }
+    if fields.is_empty() {
+        quote!(OutputSpec::NONE)
+    } else {
+        quote!(OutputSpec { #(#fields,)* ..OutputSpec::NONE })
+    }
+}
+
 fn value_source(value: &ValueSource) -> TokenStream {
     match value {
-        ValueSource::Argument { name, default } => {
+        ValueSource::Argument {
+            name,
+            default: None,
+        } => {
             let name = lit(name);
-            let default = short_opt_lit(default.as_ref().map(|d| d.to_string()).as_deref());
-            quote!(ValueSource::Argument { name: #name, default: #default })
+            quote!(ValueSource::argument(#name))
+        }
+        ValueSource::Argument {
+            name,
+            default: Some(default),
+        } => {
+            let name = lit(name);
+            let default = lit(&default.to_string());
+            quote!(ValueSource::Argument { name: #name, default: Some(#default) })
         }
         ValueSource::Fixed(value) => {
             let json = lit(&value.to_string());

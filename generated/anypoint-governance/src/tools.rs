@@ -21,25 +21,10 @@ pub mod get_governance_profile {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "profileId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "profile_id", default: None },
-            },
+            ParamSpec::path("profileId", ValueSource::argument("profile_id")),
         ],
         body: None,
         accept: "application/json",
@@ -76,25 +61,10 @@ pub mod governance_summary {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "organization",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Env { var: "ANYPOINT_ORG_ID" },
-            },
+            ParamSpec::query("organization", ValueSource::Env { var: "ANYPOINT_ORG_ID" }),
         ],
         body: None,
         accept: "application/json",
@@ -132,24 +102,10 @@ pub mod list_governance_profiles {
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
             wrap: Some("result"),
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "organization",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Env { var: "ANYPOINT_ORG_ID" },
-            },
+            ParamSpec::query("organization", ValueSource::Env { var: "ANYPOINT_ORG_ID" }),
         ],
         body: None,
         accept: "application/json",
@@ -186,33 +142,11 @@ pub mod profile_targets {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "profileId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "profile_id", default: None },
-            },
-            ParamSpec {
-                name: "organization",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Env { var: "ANYPOINT_ORG_ID" },
-            },
+            ParamSpec::path("profileId", ValueSource::argument("profile_id")),
+            ParamSpec::query("organization", ValueSource::Env { var: "ANYPOINT_ORG_ID" }),
         ],
         body: None,
         accept: "application/json",

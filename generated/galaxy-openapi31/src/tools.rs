@@ -21,15 +21,7 @@ pub mod create_planet {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[],
         body: Some(BodySpec {
@@ -39,25 +31,25 @@ pub mod create_planet {
             value: BodyValue::Fields(&[
                 BodyField {
                     name: "name",
-                    value: ValueSource::Argument { name: "name", default: None },
+                    value: ValueSource::argument("name"),
                     file: false,
                     content_type: None,
                 },
                 BodyField {
                     name: "description",
-                    value: ValueSource::Argument { name: "description", default: None },
+                    value: ValueSource::argument("description"),
                     file: false,
                     content_type: None,
                 },
                 BodyField {
                     name: "type",
-                    value: ValueSource::Argument { name: "type", default: None },
+                    value: ValueSource::argument("type"),
                     file: false,
                     content_type: None,
                 },
                 BodyField {
                     name: "tags",
-                    value: ValueSource::Argument { name: "tags", default: None },
+                    value: ValueSource::argument("tags"),
                     file: false,
                     content_type: None,
                 },
@@ -95,27 +87,9 @@ pub mod delete_planet {
         input_schema: SchemaText::InContract,
         spec_input_schema: Some(SchemaText::InContract),
         nulls_absent: false,
-        output: OutputSpec {
-            schema: None,
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
-        },
+        output: OutputSpec::NONE,
         params: &[
-            ParamSpec {
-                name: "planetId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "planet_id", default: None },
-            },
+            ParamSpec::path("planetId", ValueSource::argument("planet_id")),
         ],
         body: None,
         accept: "application/json",
@@ -152,25 +126,10 @@ pub mod get_planet {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "planetId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "planet_id", default: None },
-            },
+            ParamSpec::path("planetId", ValueSource::argument("planet_id")),
         ],
         body: None,
         accept: "application/json",
@@ -207,36 +166,15 @@ pub mod list_planets {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
             narrow_with: &["limit", "offset"],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
+            ParamSpec::query("limit", ValueSource::Argument {
                 name: "limit",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Argument {
-                    name: "limit",
-                    default: Some("10"),
-                },
-            },
-            ParamSpec {
-                name: "offset",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "offset", default: None },
-            },
+                default: Some("10"),
+            }),
+            ParamSpec::query("offset", ValueSource::argument("offset")),
         ],
         body: None,
         accept: "application/json",
@@ -273,25 +211,10 @@ pub mod upload_planet_image {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "planetId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "planet_id", default: None },
-            },
+            ParamSpec::path("planetId", ValueSource::argument("planet_id")),
         ],
         body: Some(BodySpec {
             media_type: "multipart/form-data",
@@ -300,7 +223,7 @@ pub mod upload_planet_image {
             value: BodyValue::Fields(&[
                 BodyField {
                     name: "image",
-                    value: ValueSource::Argument { name: "image", default: None },
+                    value: ValueSource::argument("image"),
                     file: true,
                     content_type: None,
                 },
@@ -340,15 +263,7 @@ pub mod whoami {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[],
         body: None,

@@ -19,27 +19,9 @@ pub mod delete_pet {
         input_schema: SchemaText::InContract,
         spec_input_schema: Some(SchemaText::InContract),
         nulls_absent: true,
-        output: OutputSpec {
-            schema: None,
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
-        },
+        output: OutputSpec::NONE,
         params: &[
-            ParamSpec {
-                name: "petId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "petId", default: None },
-            },
+            ParamSpec::path("petId", ValueSource::argument("petId")),
         ],
         body: None,
         accept: "application/json",
@@ -76,8 +58,6 @@ pub mod get_customer {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
             redact: &[
                 RedactionSpec { path: "/password", action: RedactAction::Remove },
                 RedactionSpec {
@@ -93,18 +73,10 @@ pub mod get_customer {
                 keep: None,
                 drop: &["email", "password", "phone"],
             },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "username",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "username", default: None },
-            },
+            ParamSpec::path("username", ValueSource::argument("username")),
         ],
         body: None,
         accept: "application/json",
@@ -141,15 +113,7 @@ pub mod get_inventory {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[],
         body: None,
@@ -187,25 +151,10 @@ pub mod get_order {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "orderId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "orderId", default: None },
-            },
+            ParamSpec::path("orderId", ValueSource::argument("orderId")),
         ],
         body: None,
         accept: "application/json",
@@ -242,25 +191,10 @@ pub mod get_pet {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "petId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "pet_id", default: None },
-            },
+            ParamSpec::path("petId", ValueSource::argument("pet_id")),
         ],
         body: None,
         accept: "application/json",
@@ -305,7 +239,6 @@ pub mod list_available_pets {
                 "/*/tags/*/name",
                 "/*/status",
             ],
-            redact: &[],
             names: NameRules {
                 keep: Some(&[
                     "category",
@@ -348,18 +281,10 @@ pub mod list_available_pets {
                 ]),
                 drop: &["id", "photoUrls"],
             },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "status",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Fixed { json: "[\"available\"]" },
-            },
+            ParamSpec::query("status", ValueSource::Fixed { json: "[\"available\"]" }),
         ],
         body: None,
         accept: "application/json",
@@ -394,27 +319,9 @@ pub mod mark_pet_sold {
         input_schema: SchemaText::InContract,
         spec_input_schema: None,
         nulls_absent: false,
-        output: OutputSpec {
-            schema: None,
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
-        },
+        output: OutputSpec::NONE,
         params: &[
-            ParamSpec {
-                name: "petId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "petId", default: None },
-            },
+            ParamSpec::path("petId", ValueSource::argument("petId")),
         ],
         body: Some(BodySpec {
             media_type: "application/x-www-form-urlencoded",
@@ -463,25 +370,10 @@ pub mod upload_pet_photo {
         nulls_absent: true,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
-            redact: &[],
-            names: NameRules {
-                keep: None,
-                drop: &[],
-            },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "petId",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "petId", default: None },
-            },
+            ParamSpec::path("petId", ValueSource::argument("petId")),
         ],
         body: Some(BodySpec {
             media_type: "multipart/form-data",
@@ -490,13 +382,13 @@ pub mod upload_pet_photo {
             value: BodyValue::Fields(&[
                 BodyField {
                     name: "additionalMetadata",
-                    value: ValueSource::Argument { name: "additionalMetadata", default: None },
+                    value: ValueSource::argument("additionalMetadata"),
                     file: false,
                     content_type: None,
                 },
                 BodyField {
                     name: "file",
-                    value: ValueSource::Argument { name: "file", default: None },
+                    value: ValueSource::argument("file"),
                     file: true,
                     content_type: None,
                 },

@@ -21,8 +21,6 @@ pub mod get_message {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
-            allow: &[],
             redact: &[
                 RedactionSpec { path: "/body", action: RedactAction::Remove },
                 RedactionSpec {
@@ -38,26 +36,11 @@ pub mod get_message {
                 keep: None,
                 drop: &["body", "from", "to"],
             },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "AccountSid",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Env { var: "TWILIO_ACCOUNT_SID" },
-            },
-            ParamSpec {
-                name: "Sid",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "message_sid", default: None },
-            },
+            ParamSpec::path("AccountSid", ValueSource::Env { var: "TWILIO_ACCOUNT_SID" }),
+            ParamSpec::path("Sid", ValueSource::argument("message_sid")),
         ],
         body: None,
         accept: "application/json",
@@ -94,7 +77,6 @@ pub mod list_recent_messages {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
             allow: &[
                 "/messages/*/sid",
                 "/messages/*/status",
@@ -180,45 +162,17 @@ pub mod list_recent_messages {
                     "uri",
                 ],
             },
-            max_result_tokens: None,
             narrow_with: &["PageSize"],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "AccountSid",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Env { var: "TWILIO_ACCOUNT_SID" },
-            },
-            ParamSpec {
-                name: "To",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "To", default: None },
-            },
-            ParamSpec {
-                name: "DateSent",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Argument { name: "DateSent", default: None },
-            },
-            ParamSpec {
+            ParamSpec::path("AccountSid", ValueSource::Env { var: "TWILIO_ACCOUNT_SID" }),
+            ParamSpec::query("To", ValueSource::argument("To")),
+            ParamSpec::query("DateSent", ValueSource::argument("DateSent")),
+            ParamSpec::query("PageSize", ValueSource::Argument {
                 name: "PageSize",
-                location: ParamLocation::Query,
-                style: ParamStyle::Form,
-                explode: true,
-                allow_reserved: false,
-                value: ValueSource::Argument {
-                    name: "PageSize",
-                    default: Some("20"),
-                },
-            },
+                default: Some("20"),
+            }),
         ],
         body: None,
         accept: "application/json",
@@ -255,7 +209,6 @@ pub mod send_sms {
         nulls_absent: false,
         output: OutputSpec {
             schema: Some(SchemaText::InContract),
-            wrap: None,
             allow: &[
                 "/sid",
                 "/status",
@@ -328,18 +281,10 @@ pub mod send_sms {
                     "uri",
                 ],
             },
-            max_result_tokens: None,
-            narrow_with: &[],
+            ..OutputSpec::NONE
         },
         params: &[
-            ParamSpec {
-                name: "AccountSid",
-                location: ParamLocation::Path,
-                style: ParamStyle::Simple,
-                explode: false,
-                allow_reserved: false,
-                value: ValueSource::Env { var: "TWILIO_ACCOUNT_SID" },
-            },
+            ParamSpec::path("AccountSid", ValueSource::Env { var: "TWILIO_ACCOUNT_SID" }),
         ],
         body: Some(BodySpec {
             media_type: "application/x-www-form-urlencoded",
@@ -348,7 +293,7 @@ pub mod send_sms {
             value: BodyValue::Fields(&[
                 BodyField {
                     name: "To",
-                    value: ValueSource::Argument { name: "To", default: None },
+                    value: ValueSource::argument("To"),
                     file: false,
                     content_type: None,
                 },
@@ -360,7 +305,7 @@ pub mod send_sms {
                 },
                 BodyField {
                     name: "Body",
-                    value: ValueSource::Argument { name: "Body", default: None },
+                    value: ValueSource::argument("Body"),
                     file: false,
                     content_type: None,
                 },

@@ -299,6 +299,56 @@ pub struct ParamSpec {
     pub value: ValueSource,
 }
 
+impl ParamSpec {
+    /// A path parameter, serialised as OpenAPI does by default there (`simple`, not exploded).
+    pub const fn path(name: &'static str, value: ValueSource) -> ParamSpec {
+        ParamSpec::with_defaults(name, ParamLocation::Path, value)
+    }
+
+    /// A query parameter, serialised as OpenAPI does by default there (`form`, exploded,
+    /// reserved characters encoded).
+    pub const fn query(name: &'static str, value: ValueSource) -> ParamSpec {
+        ParamSpec::with_defaults(name, ParamLocation::Query, value)
+    }
+
+    /// A header, serialised as OpenAPI does by default there (`simple`, not exploded).
+    pub const fn header(name: &'static str, value: ValueSource) -> ParamSpec {
+        ParamSpec::with_defaults(name, ParamLocation::Header, value)
+    }
+
+    /// A cookie, serialised as OpenAPI does by default there (`form`, exploded).
+    pub const fn cookie(name: &'static str, value: ValueSource) -> ParamSpec {
+        ParamSpec::with_defaults(name, ParamLocation::Cookie, value)
+    }
+
+    /// A parameter with its location's default style and explode, reserved characters encoded.
+    const fn with_defaults(
+        name: &'static str,
+        location: ParamLocation,
+        value: ValueSource,
+    ) -> ParamSpec {
+        let (style, explode) = location.default_style();
+        ParamSpec {
+            name,
+            location,
+            style,
+            explode,
+            allow_reserved: false,
+            value,
+        }
+    }
+}
+
+impl ParamLocation {
+    /// OpenAPI's default style and explode for a parameter sent here.
+    pub const fn default_style(self) -> (ParamStyle, bool) {
+        match self {
+            ParamLocation::Path | ParamLocation::Header => (ParamStyle::Simple, false),
+            ParamLocation::Query | ParamLocation::Cookie => (ParamStyle::Form, true),
+        }
+    }
+}
+
 /// Where a parameter or body field gets its value.
 #[derive(Debug)]
 pub enum ValueSource {
@@ -320,6 +370,16 @@ pub enum ValueSource {
         /// Environment variable name.
         var: &'static str,
     },
+}
+
+impl ValueSource {
+    /// A tool argument without a default: omitted from the request when absent.
+    pub const fn argument(name: &'static str) -> ValueSource {
+        ValueSource::Argument {
+            name,
+            default: None,
+        }
+    }
 }
 
 /// How a request body is encoded.
