@@ -210,18 +210,16 @@ pub fn contract(ir: &ServerIr) -> Contract<'_> {
             })
             .collect(),
         tools: {
-            let sorted = SharedTexts::of(
-                ir.tools.iter().filter_map(|t| t.output.schema.as_deref()),
-                |schema| {
-                    let mut text = Vec::new();
-                    write_sorted(schema, &mut text);
-                    text
-                },
-            );
+            // Schemas tools share (one value in the IR) are written sorted once.
+            let sorted = SharedTexts::of(ir.tools.iter().flat_map(ir_schemas), |schema| {
+                let mut text = Vec::new();
+                write_sorted(schema, &mut text);
+                text
+            });
             crate::parallel::map(&ir.tools, |t| {
                 let mut contract = contract_without_hash(t);
-                let output = t.output.schema.as_deref().and_then(|s| sorted.get(s));
-                contract.hash = hash_with(&contract, output.map(Vec::as_slice));
+                contract.hash =
+                    hash_with(&contract, &|schema| sorted.get(schema).map(Vec::as_slice));
                 vec![(t.name.to_string(), contract)]
             })
             .into_iter()
@@ -230,8 +228,20 @@ pub fn contract(ir: &ServerIr) -> Contract<'_> {
     }
 }
 
-/// Texts made once for each schema value several tools share (the IR holds one response
-/// description per distinct response, behind an `Arc`), found by the value's address.
+/// A tool's schemas in the IR: input, output and the spec's input schema, those it has.
+fn ir_schemas(tool: &ToolIr) -> impl Iterator<Item = &Value> {
+    [
+        Some(&*tool.input_schema),
+        tool.output.schema.as_deref(),
+        tool.spec_input_schema.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Texts made once for each schema value several tools share (the IR holds one input schema
+/// per distinct argument list and one response description per distinct response, behind an
+/// `Arc`), found by the value's address.
 struct SharedTexts<T> {
     by_address: HashMap<usize, T>,
 }
@@ -273,7 +283,7 @@ fn contract_without_hash(tool: &ToolIr) -> ToolContract<'_> {
         description: tool.description.clone(),
         // Key order is set when the contract is hashed or written (`hash_of`, `to_text`).
         input_schema: Cow::Borrowed(&tool.input_schema),
-        spec_input_schema: tool.spec_input_schema.as_ref().map(Cow::Borrowed),
+        spec_input_schema: tool.spec_input_schema.as_deref().map(Cow::Borrowed),
         output_schema: tool.output.schema.as_deref().map(Cow::Borrowed),
         annotations: Annotations {
             read_only: tool.hints.read_only,
@@ -351,11 +361,14 @@ fn policy_values(tool: &ToolIr) -> (BTreeMap<String, Value>, BTreeMap<String, St
 /// every depth), without its own hash. The schemas, most of a contract, are written sorted
 /// straight from where they are; only the rest is copied to be sorted.
 pub fn hash_of(contract: &ToolContract<'_>) -> String {
-    hash_with(contract, None)
+    hash_with(contract, &|_| None)
 }
 
-/// [`hash_of`], with the output schema's sorted text when it was written already.
-fn hash_with(contract: &ToolContract<'_>, sorted_output: Option<&[u8]>) -> String {
+/// [`hash_of`], with the sorted text `written` gives for a schema written already.
+fn hash_with<'t>(
+    contract: &ToolContract<'_>,
+    written: &dyn Fn(&Value) -> Option<&'t [u8]>,
+) -> String {
     let ToolContract {
         annotations,
         confirm,
@@ -401,11 +414,9 @@ fn hash_with(contract: &ToolContract<'_>, sorted_output: Option<&[u8]>) -> Strin
                 "spec_input_schema" => spec_input_schema.as_deref(),
                 _ => None,
             };
-            match (key.as_str(), sorted_output) {
-                ("output_schema", Some(sorted)) if schema.is_some() => {
-                    text.extend_from_slice(sorted);
-                }
-                _ => write_sorted(schema.unwrap_or(value), &mut text),
+            match schema.and_then(written) {
+                Some(sorted) => text.extend_from_slice(sorted),
+                None => write_sorted(schema.unwrap_or(value), &mut text),
             }
         }
         text.push(b'}');
@@ -467,19 +478,15 @@ pub fn to_text(contract: &Contract<'_>) -> String {
     if let Some(open) = text.strip_suffix("{}\n}").map(str::len)
         && !tools.is_empty()
     {
-        // An output schema several tools share (one in the IR they borrow) is printed once.
+        // A schema several tools share (one in the IR they borrow) is printed once.
         let shared = SharedTexts::of(
-            tools
-                .iter()
-                .filter_map(|(_, tool)| match &tool.output_schema {
-                    Some(Cow::Borrowed(schema)) => Some(*schema),
-                    _ => None,
-                }),
+            tools.iter().flat_map(|(_, tool)| borrowed_schemas(tool)),
             member_text,
         );
         let entries = crate::parallel::map(&tools, |(name, tool)| {
-            let output = tool.output_schema.as_deref().and_then(|s| shared.get(s));
-            vec![tool_entry(name, tool, output.map(String::as_str))]
+            vec![tool_entry(name, tool, &|schema| {
+                shared.get(schema).map(String::as_str)
+            })]
         });
         text.truncate(open);
         text.reserve(entries.iter().map(|e| e.len() + 2).sum::<usize>() + 8);
@@ -504,30 +511,54 @@ fn member_text(schema: &Value) -> String {
         .replace('\n', "\n  ")
 }
 
-/// The line a placeholder output schema prints as in a tool's pretty text: the only line at
-/// member depth with that key (JSON strings hold no raw line breaks, and `response` always
-/// follows).
-const OUTPUT_PLACEHOLDER: &str = "\n  \"output_schema\": null,\n";
+/// The schemas of a tool's contract that borrow from an IR.
+fn borrowed_schemas<'v>(tool: &ToolContract<'v>) -> impl Iterator<Item = &'v Value> {
+    let borrowed = |schema: Option<&Cow<'v, Value>>| match schema {
+        Some(Cow::Borrowed(schema)) => Some(*schema),
+        _ => None,
+    };
+    [
+        borrowed(Some(&tool.input_schema)),
+        borrowed(tool.output_schema.as_ref()),
+        borrowed(tool.spec_input_schema.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+}
 
 /// One tool's member of the contract's `tools` object, as pretty-printed there (two levels
-/// deep), with its output schema's text when printed already ([`member_text`]). JSON strings
-/// hold no raw line breaks, so indenting after each one is exact.
-fn tool_entry(name: &str, tool: &ToolContract<'_>, output_text: Option<&str>) -> String {
+/// deep), with the text `printed` gives for a schema printed already ([`member_text`]). JSON
+/// strings hold no raw line breaks, so indenting after each one is exact.
+fn tool_entry<'t>(
+    name: &str,
+    tool: &ToolContract<'_>,
+    printed: &dyn Fn(&Value) -> Option<&'t str>,
+) -> String {
     const INDENT: &str = "    ";
-    let pretty = match (output_text, &tool.output_schema) {
-        (Some(text), Some(_)) => {
-            let placeholder = ToolContract {
-                output_schema: Some(Cow::Owned(Value::Null)),
-                ..tool.clone()
-            };
-            let pretty = serde_json::to_string_pretty(&placeholder).unwrap_or_default();
-            pretty.replacen(
-                OUTPUT_PLACEHOLDER,
-                &format!("\n  \"output_schema\": {text},\n"),
-                1,
-            )
+    // Each schema printed already is written as `null`, then put in place of its line: the
+    // only line at member depth with that key, the keys in this (their sorted) order.
+    let mut texts: Vec<(&str, &str)> = Vec::new();
+    let mut stand_in = |key: &'static str, schema: Option<&Cow<'_, Value>>| {
+        let text = schema.and_then(|s| printed(s));
+        if let Some(text) = text {
+            texts.push((key, text));
         }
-        _ => serde_json::to_string_pretty(tool).unwrap_or_default(),
+        text.map(|_| Cow::Owned(Value::Null))
+    };
+    let input_schema = stand_in("input_schema", Some(&tool.input_schema));
+    let output_schema = stand_in("output_schema", tool.output_schema.as_ref());
+    let spec_input_schema = stand_in("spec_input_schema", tool.spec_input_schema.as_ref());
+    let pretty = if texts.is_empty() {
+        serde_json::to_string_pretty(tool).unwrap_or_default()
+    } else {
+        let stood_in = ToolContract {
+            input_schema: input_schema.unwrap_or_else(|| tool.input_schema.clone()),
+            output_schema: output_schema.or_else(|| tool.output_schema.clone()),
+            spec_input_schema: spec_input_schema.or_else(|| tool.spec_input_schema.clone()),
+            ..tool.clone()
+        };
+        let pretty = serde_json::to_string_pretty(&stood_in).unwrap_or_default();
+        put_in_place(&pretty, &texts)
     };
     let mut entry = String::with_capacity(pretty.len() + pretty.len() / 8 + name.len() + 8);
     entry.push_str(INDENT);
@@ -541,6 +572,27 @@ fn tool_entry(name: &str, tool: &ToolContract<'_>, output_text: Option<&str>) ->
         entry.push_str(line);
     }
     entry
+}
+
+/// `pretty` with each `"key": null` member line (in order) holding `text` instead of `null`.
+fn put_in_place(pretty: &str, texts: &[(&str, &str)]) -> String {
+    let extra: usize = texts.iter().map(|(_, text)| text.len()).sum();
+    let mut out = String::with_capacity(pretty.len() + extra);
+    let mut rest = pretty;
+    for (key, text) in texts {
+        let line = format!("\n  \"{key}\": null");
+        match rest.find(&line) {
+            Some(at) => {
+                let value_at = at + line.len() - "null".len();
+                out.push_str(&rest[..value_at]);
+                out.push_str(text);
+                rest = &rest[at + line.len()..];
+            }
+            None => debug_assert!(false, "no `{key}` line in a tool's pretty text"),
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `value` as canonical JSON: the keys of every object sorted (byte order), at every depth.
@@ -712,7 +764,8 @@ mod tests {
             assert_eq!(to_text(&contract), whole);
             contract.tools.insert(name.to_owned(), tool_with(&schema));
         }
-        // Tools sharing one output schema (printed once), one with its own copy, one without.
+        // Tools sharing their schemas (printed once), one with its own output schema, one
+        // without.
         let owned = ToolContract {
             output_schema: Some(Cow::Owned(json!({"type": "object", "title": "own"}))),
             ..tool_with(&schema)
@@ -723,20 +776,38 @@ mod tests {
             ..tool_with(&schema)
         };
         contract.tools.insert("d".to_owned(), without);
+        // One with its own input schema and no spec input schema.
+        let own_input = ToolContract {
+            input_schema: Cow::Owned(json!({"type": "object", "title": "in"})),
+            spec_input_schema: None,
+            ..tool_with(&schema)
+        };
+        contract.tools.insert("e".to_owned(), own_input);
         let whole = serde_json::to_string_pretty(&contract).unwrap() + "\n";
         assert_eq!(to_text(&contract), whole);
     }
 
-    /// A shared output schema's sorted text, written once, hashes as writing it for each tool.
+    /// A shared schema's sorted text, written once, hashes as writing it for each tool.
     #[test]
-    fn a_shared_output_schema_hashes_as_its_own() {
+    fn a_shared_schema_hashes_as_its_own() {
         let schema = json!({"type": "object", "properties": {"b": {}, "a": {"enum": [2, 1]}}});
         let tool = tool_with(&schema);
         let mut sorted = Vec::new();
         write_sorted(&schema, &mut sorted);
-        assert_eq!(hash_with(&tool, Some(&sorted)), hash_of(&tool));
+        assert_eq!(hash_with(&tool, &|_| Some(&sorted)), hash_of(&tool));
         let mut other = Vec::new();
         write_sorted(&json!({"type": "string"}), &mut other);
-        assert_ne!(hash_with(&tool, Some(&other)), hash_of(&tool));
+        assert_ne!(hash_with(&tool, &|_| Some(&other)), hash_of(&tool));
+        // Written texts are used only for the schemas they are given for.
+        let input_only = ToolContract {
+            output_schema: Some(Cow::Owned(json!({"type": "object"}))),
+            spec_input_schema: None,
+            ..tool_with(&schema)
+        };
+        assert_eq!(
+            hash_with(&input_only, &|s| std::ptr::eq(s, &schema)
+                .then_some(&sorted[..])),
+            hash_of(&input_only)
+        );
     }
 }

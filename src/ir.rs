@@ -9,6 +9,7 @@
 use crate::lower::profile::Profile;
 use crate::naming::{CrateName, EnvVarName, RustIdent, ToolName};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Name of the argument that carries a human's confirmation (the runtime's
 /// `CONFIRMATION_ARGUMENT`): added to the input schema of every tool that needs one.
@@ -277,17 +278,18 @@ pub struct ToolIr {
     pub description: String,
     /// The upstream operation.
     pub operation: OperationIr,
-    /// JSON Schema of the arguments the model gives (normalised for the server's profiles).
-    pub input_schema: Value,
+    /// JSON Schema of the arguments the model gives (normalised for the server's profiles);
+    /// tools taking the same arguments share one.
+    pub input_schema: Arc<Value>,
     /// The schema of the arguments as the spec gives them, when profile normalisation rewrote
     /// `input_schema`; the server checks arguments against this one.
-    pub spec_input_schema: Option<Value>,
+    pub spec_input_schema: Option<Arc<Value>>,
     /// Whether a `null` argument means an absent one (optional properties were made required
     /// and nullable for OpenAI strict mode); nulls are removed before arguments are checked.
     pub nulls_absent: bool,
     /// Arguments for the tool's test call, sampled while lowering (checked with the validator
     /// the input schema was checked with, so it is compiled once): see [`crate::sample::arguments`].
-    pub sample_arguments: Value,
+    pub sample_arguments: Arc<Value>,
     /// The shape of successful results.
     pub output: OutputIr,
     /// Path, query, header and cookie parameters, in path-template order, then query, header

@@ -198,7 +198,7 @@ fn model_texts(tool: &ToolIr) -> Vec<(String, String)> {
     if let Some(title) = &tool.title {
         texts.push(("title".to_owned(), title.clone()));
     }
-    let mut stack = vec![("input".to_owned(), &tool.input_schema, false)];
+    let mut stack = vec![("input".to_owned(), &*tool.input_schema, false)];
     if let Some(output) = &tool.output.schema {
         stack.push(("output".to_owned(), output, false));
     }
@@ -369,7 +369,7 @@ fn description_length_rule(
 
 fn breadth_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
     // What the tool accepts, before any profile made optional arguments required.
-    let input = tool
+    let input: &Value = tool
         .spec_input_schema
         .as_ref()
         .unwrap_or(&tool.input_schema);

@@ -45,7 +45,7 @@ pub fn fixture(ir: &ServerIr, tool: &ToolIr, env: &TestEnvironment) -> String {
         secrets,
         shared,
     } = env;
-    let mut arguments = tool.sample_arguments.clone();
+    let mut arguments = (*tool.sample_arguments).clone();
     // The confirmation comes from the harness's first (dry-run) call, never from the sample.
     if let Value::Object(obj) = &mut arguments {
         obj.shift_remove(CONFIRMATION_ARGUMENT);

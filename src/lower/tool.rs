@@ -64,18 +64,29 @@ pub struct Shared<'a> {
     pub check_only: bool,
 }
 
-/// Input schemas already checked, by their compact JSON text: whether each compiles and the
-/// test arguments sampled from it, both functions of the schema alone (the client profiles it
-/// is normalised for are the server's).
+/// Input schemas already checked, by their compact JSON text: whether each compiles, the
+/// schemas published for it and the test arguments sampled from it, all functions of the
+/// schema alone (the client profiles it is normalised for are the server's). Tools taking the
+/// same arguments share one copy of each.
 #[derive(Default)]
 pub struct InputCache(Memo<String, Arc<CheckedInput>>);
 
-/// What checking an input schema found.
+/// What checking an input schema found, and what is published for it.
 pub struct CheckedInput {
     /// Why it is not a valid JSON Schema, if it is not.
     error: Option<String>,
+    /// The schema published (normalised for the server's client profiles).
+    published: Arc<Value>,
+    /// The schema as the spec gives it, when normalising rewrote it.
+    spec: Option<Arc<Value>>,
+    /// Whether a `null` argument means an absent one.
+    nulls_absent: bool,
+    /// What normalising changed, for each tool's note (empty when nothing was).
+    changes: Vec<String>,
+    /// Values left out of the normalised schema (pruned after the rewrite), for each tool's note.
+    dropped_after_rewrite: Vec<Dropped>,
     /// Test arguments that fit it (`null` when only problems are wanted).
-    sample: Value,
+    sample: Arc<Value>,
 }
 
 /// Lowers one tool; problems go to `diagnostics`.
@@ -159,18 +170,16 @@ pub fn lower_tool(
     };
     prune("input", &mut input_schema);
     // Tools taking the same arguments (a resource read, updated and deleted by its id) share
-    // the check of their schema and their test arguments.
+    // the check of their schema, what is published for it and their test arguments.
     let key = input_schema.to_string();
-    let known = shared.inputs.0.get(&key);
-    let enforced = known
-        .is_none()
-        .then(|| crate::validator::compile(&input_schema));
-    let error = match (&known, &enforced) {
-        (Some(known), _) => known.error.clone(),
-        (None, Some(Err(e))) => Some(e.to_string()),
-        _ => None,
+    let checked = match shared.inputs.0.get(&key) {
+        Some(known) => known,
+        None => {
+            let checked = check_input(input_schema, profiles, shared.check_only);
+            shared.inputs.0.insert(key, Arc::new(checked))
+        }
     };
-    if let Some(e) = &error {
+    if let Some(e) = &checked.error {
         diagnostics.push(
             Diagnostic::error(
                 "invalid-input-schema",
@@ -183,57 +192,31 @@ pub fn lower_tool(
             .with_help("fix the parameter schemas in the spec"),
         );
     }
-
-    let (input_schema, spec_input_schema, nulls_absent) =
-        match profile::normalise(&input_schema, profiles) {
-            Some(mut normalised) => {
-                // A rewrite can break a value that fitted (an object example missing a member
-                // that became required).
-                prune("input", &mut normalised.schema);
-                diagnostics.push(Diagnostic::note(
-                    "schema-normalised",
-                    annotations.at(&pointer),
-                    format!(
-                        "the input schema of `{name}` was rewritten for the {} profile(s): {}",
-                        profiles
-                            .iter()
-                            .map(|p| p.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        normalised.changes.join("; ")
-                    ),
-                ));
-                (
-                    normalised.schema,
-                    Some(input_schema),
-                    normalised.nulls_absent,
-                )
-            }
-            None => (input_schema, None, false),
-        };
-
-    let sample_arguments = match known {
-        Some(known) => known.sample.clone(),
-        None => {
-            let sample = if shared.check_only {
-                Value::Null
-            } else {
-                crate::sample::arguments(
-                    &input_schema,
-                    spec_input_schema.as_ref(),
-                    nulls_absent,
-                    enforced.as_ref().and_then(|e| e.as_ref().ok()),
-                )
-            };
-            drop(enforced);
-            let checked = CheckedInput {
-                error,
-                sample: sample.clone(),
-            };
-            shared.inputs.0.insert(key, Arc::new(checked));
-            sample
-        }
-    };
+    if !checked.changes.is_empty() {
+        diagnostics.push(Diagnostic::note(
+            "schema-normalised",
+            annotations.at(&pointer),
+            format!(
+                "the input schema of `{name}` was rewritten for the {} profile(s): {}",
+                profiles
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                checked.changes.join("; ")
+            ),
+        ));
+    }
+    dropped.extend(
+        checked
+            .dropped_after_rewrite
+            .iter()
+            .map(|d| ("input", d.clone())),
+    );
+    let input_schema = Arc::clone(&checked.published);
+    let spec_input_schema = checked.spec.clone();
+    let nulls_absent = checked.nulls_absent;
+    let sample_arguments = Arc::clone(&checked.sample);
     let mut output = lower_output(
         spec,
         op,
@@ -311,6 +294,48 @@ pub fn lower_tool(
         hints,
         identity,
         escalation: entry.escalation.clone(),
+    }
+}
+
+/// Checks an input schema (pruned of values that break it) and makes what is published for
+/// it: the schema normalised for the server's client profiles, and test arguments that fit.
+fn check_input(input_schema: Value, profiles: &[Profile], check_only: bool) -> CheckedInput {
+    let enforced = crate::validator::compile(&input_schema);
+    let error = enforced.as_ref().err().map(ToString::to_string);
+    let mut dropped_after_rewrite = Vec::new();
+    let (published, spec, nulls_absent, changes) = match profile::normalise(&input_schema, profiles)
+    {
+        Some(mut normalised) => {
+            // A rewrite can break a value that fitted (an object example missing a member
+            // that became required).
+            dropped_after_rewrite = examples::prune(&mut normalised.schema);
+            (
+                normalised.schema,
+                Some(input_schema),
+                normalised.nulls_absent,
+                normalised.changes,
+            )
+        }
+        None => (input_schema, None, false, Vec::new()),
+    };
+    let sample = if check_only {
+        Value::Null
+    } else {
+        crate::sample::arguments(
+            &published,
+            spec.as_ref(),
+            nulls_absent,
+            enforced.as_ref().ok(),
+        )
+    };
+    CheckedInput {
+        error,
+        published: Arc::new(published),
+        spec: spec.map(Arc::new),
+        nulls_absent,
+        changes,
+        dropped_after_rewrite,
+        sample: Arc::new(sample),
     }
 }
 
