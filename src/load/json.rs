@@ -4,7 +4,7 @@
 //! as `paths` and `components`, and theirs), without building values; the parts are then parsed on every
 //! core and put together in their order. The result is the value `serde_json` reads from the
 //! whole text: the same members in the same order, a repeated key keeping its first place and
-//! its last value.
+//! its last value. Objects and arrays are read at exactly their size ([`ExactValue`]).
 
 use std::fmt;
 
@@ -21,11 +21,11 @@ const SPLIT_MEMBER_SHARE: usize = 16;
 /// `text` parsed as JSON, large objects on every core.
 pub fn parse(text: &str) -> serde_json::Result<Value> {
     if text.len() < SPLIT_FROM_BYTES {
-        return serde_json::from_str(text);
+        return read_whole(text);
     }
     let Ok(Members(top)) = serde_json::from_str::<Members<'_>>(text) else {
         // Not an object (or not JSON): read whole, for the value or the error.
-        return serde_json::from_str(text);
+        return read_whole(text);
     };
     let large = text.len() / SPLIT_MEMBER_SHARE;
     let tree = Part::Object(
@@ -35,9 +35,13 @@ pub fn parse(text: &str) -> serde_json::Result<Value> {
     );
     let mut leaves = Vec::new();
     tree.leaves(&mut leaves);
-    let mut values =
-        crate::parallel::map(&leaves, |leaf| vec![serde_json::from_str::<Value>(leaf)]).into_iter();
+    let mut values = crate::parallel::map(&leaves, |leaf| vec![read_whole(leaf)]).into_iter();
     tree.build(&mut values)
+}
+
+/// `text` parsed as JSON in one piece.
+fn read_whole(text: &str) -> serde_json::Result<Value> {
+    serde_json::from_str::<ExactValue>(text).map(|exact| exact.0)
 }
 
 /// A document cut into parts: an object whose members are parsed apart, or a text parsed whole.
@@ -78,7 +82,7 @@ impl<'a> Part<'a> {
     ) -> serde_json::Result<Value> {
         match self {
             Part::Object(members) => {
-                let mut object = Map::new();
+                let mut object = Map::with_capacity(members.len());
                 for (key, part) in members {
                     object.insert(key, part.build(values)?);
                 }
@@ -113,9 +117,117 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
+/// A JSON value whose objects and arrays were given exactly the room their members take: the
+/// value `serde_json` reads, without the spare room its maps and vectors keep from growing by
+/// doubling (a quarter of a large spec's memory).
+struct ExactValue(Value);
+
+impl<'de> Deserialize<'de> for ExactValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ExactVisitor).map(ExactValue)
+    }
+}
+
+/// Builds what [`ExactValue`] holds.
+struct ExactVisitor;
+
+impl<'de> Visitor<'de> for ExactVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        ExactValue::deserialize(deserializer).map(|exact| exact.0)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(ExactValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        items.shrink_to_fit();
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // Members are gathered first, so the map is made once at its size. A repeated key
+        // keeps its first place and its last value, as in `serde_json`.
+        let mut members: Vec<(String, Value)> = Vec::new();
+        while let Some((key, ExactValue(value))) = map.next_entry::<String, ExactValue>()? {
+            members.push((key, value));
+        }
+        let mut object = Map::with_capacity(members.len());
+        for (key, value) in members {
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every kind of value reads as serde_json reads it (numbers at their limits, escapes,
+    /// repeated keys, empty and nested containers), and arrays hold no spare room.
+    #[test]
+    fn exact_values_read_as_serde_json_reads() {
+        let text = r#"{"b": [1, -9223372036854775808, 18446744073709551615, 1.5e300, -0.0, 0.1],
+            "a": {"k": 1, "j": {}, "k": [[], {}, null]}, "s": "t\"\u00e9\n\ud83d\ude00",
+            "t": true, "f": false, "n": null, "e": [], "o": {}}"#;
+        let whole: Value = serde_json::from_str(text).unwrap();
+        let exact = read_whole(text).unwrap();
+        assert_eq!(exact, whole);
+        assert_eq!(
+            exact.to_string(),
+            whole.to_string(),
+            "same keys in the same order"
+        );
+        let capacity = |v: &Value| v.as_array().map(Vec::capacity);
+        let grown: Value = serde_json::from_str("[0, 1, 2, 3, 4]").unwrap();
+        assert!(capacity(&grown) > Some(5), "serde_json keeps spare room");
+        assert_eq!(capacity(&read_whole("[0, 1, 2, 3, 4]").unwrap()), Some(5));
+        assert_eq!(
+            read_whole("[1, ").unwrap_err().to_string(),
+            serde_json::from_str::<Value>("[1, ")
+                .unwrap_err()
+                .to_string()
+        );
+    }
 
     /// A document over the split size whose parts are split at both levels, with what could
     /// trip the reassembly: repeated keys at both levels, escapes, nested arrays.

@@ -476,9 +476,18 @@ impl Builder<'_> {
         let Some(frame) = self.stack.pop() else {
             return Ok(());
         };
+        // Kept at exactly its size: a grown map or sequence has up to half its room spare, a
+        // quarter of a large spec's memory.
         let value = match frame.kind {
-            Kind::Sequence(items) => Value::Array(items),
-            Kind::Mapping { map, .. } => Value::Object(map),
+            Kind::Sequence(mut items) => {
+                items.shrink_to_fit();
+                Value::Array(items)
+            }
+            Kind::Mapping { map, .. } => {
+                let mut exact = Map::with_capacity(map.len());
+                exact.extend(map);
+                Value::Object(exact)
+            }
         };
         self.finish(value, frame.nodes + 1, frame.anchor, None, at)
     }
