@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use super::paths::display_form;
-use super::positions::Positions;
+use super::positions::{Positions, Source};
 use super::surrogates;
 use super::yaml::{self, DuplicateKey, TrailingComment, YamlError};
 use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
@@ -98,8 +98,8 @@ pub fn parse_document(path: &Path, bytes: &[u8]) -> Result<Document, Diagnostics
 /// is owned, copied otherwise).
 fn parse_text(shown: PathBuf, sha256: String, text: Cow<'_, str>) -> Result<Document, Diagnostics> {
     let (format, parsed) = parse_borrowed(&shown, &text)?;
-    Ok(assemble(shown, sha256, format, parsed, || {
-        text.into_owned()
+    Ok(assemble(shown, sha256, format, parsed, |_| {
+        Source::Text(text.into_owned())
     }))
 }
 
@@ -127,19 +127,20 @@ fn parse_borrowed(shown: &Path, text: &str) -> Result<(Format, ParsedText), Diag
     Ok((format, parsed))
 }
 
-/// The document of a parsed text; `text` gives the text where it is kept.
+/// The document of a parsed text; `source` gives where its text is found again, given its
+/// hash, when positions are computed later.
 fn assemble(
     shown: PathBuf,
     sha256: String,
     format: Format,
     parsed: ParsedText,
-    text: impl FnOnce() -> String,
+    source: impl FnOnce(&str) -> Source,
 ) -> Document {
     let parsed = match parsed {
         ParsedText::Whole(parsed) => parsed,
         ParsedText::FastJson(value) => yaml::Parsed {
             value,
-            positions: Positions::deferred(text(), json_positions),
+            positions: Positions::deferred(source(&sha256), json_positions),
             duplicate_keys: Vec::new(),
             trailing_comments: Vec::new(),
         },
@@ -155,13 +156,14 @@ fn assemble(
     }
 }
 
-/// Reads a file (at most [`MAX_FILE_BYTES`]) and parses it as [`parse_document`] does, keeping
-/// the bytes it read as the text rather than a copy of them (a large spec is kept once). The
-/// hash of the bytes is computed on a thread of its own while the text is parsed.
+/// Reads a file (at most [`MAX_FILE_BYTES`]) and parses it as [`parse_document`] does, using
+/// the bytes it read as the text rather than a copy of them. The hash of the bytes is computed
+/// on a thread of its own while the text is parsed. The text is not kept: positions, computed
+/// only for a diagnostic, read the file again ([`read_again`]).
 pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
     let bytes = read_bytes(path)?;
     let shown = display_form(path);
-    let mut text = match String::from_utf8(bytes) {
+    let text = match String::from_utf8(bytes) {
         // A UTF-16 byte order mark is not UTF-8: such files land in the other arm.
         Ok(text) => text,
         Err(e) => {
@@ -189,12 +191,28 @@ pub fn read_document(path: &Path) -> Result<Document, Diagnostics> {
         (sha256, parsed)
     });
     let (format, parsed) = parsed?;
-    Ok(assemble(shown, sha256, format, parsed, move || {
-        if text.starts_with('\u{FEFF}') {
-            text.drain(..'\u{FEFF}'.len_utf8());
+    drop(text);
+    Ok(assemble(shown, sha256, format, parsed, |sha256| {
+        Source::File {
+            path: path.to_path_buf(),
+            sha256: sha256.to_owned(),
+            read: read_again,
         }
-        text
     }))
+}
+
+/// The text of a file read before, if its bytes still have the hash they had (without a
+/// byte-order mark, as it was parsed).
+fn read_again(path: &Path, sha256: &str) -> Option<String> {
+    let bytes = read_bytes(path).ok()?;
+    if sha256_hex(&bytes) != sha256 {
+        return None;
+    }
+    let mut text = String::from_utf8(bytes).ok()?;
+    if text.starts_with('\u{FEFF}') {
+        text.drain(..'\u{FEFF}'.len_utf8());
+    }
+    Some(text)
 }
 
 /// How a JSON text was parsed.
@@ -521,6 +539,34 @@ mod tests {
             doc.location("/x/0"),
             Location::line(display_form(&file), "/x/0", 1, 5)
         );
+    }
+
+    /// A JSON file's text is not kept: its positions, computed for the first diagnostic that
+    /// needs one, come from reading it again (byte-order mark and all), and only while its
+    /// bytes are the ones parsed; after a change, locations keep their pointer without a line.
+    #[test]
+    fn json_positions_read_the_file_again_while_it_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("spec.json");
+        std::fs::write(&file, "\u{FEFF}{\n  \"a\": [1, 2]\n}\n").unwrap();
+        let doc = read_document(&file).unwrap();
+        assert_eq!(doc.value, json!({"a": [1, 2]}));
+        assert_eq!(doc.positions.get("/a/1"), Some((2, 12)));
+
+        let changed = read_document(&file).unwrap();
+        std::fs::write(&file, "{\n\n  \"a\": [1, 2]\n}\n").unwrap();
+        assert_eq!(changed.positions.get("/a/1"), None);
+        assert_eq!(
+            changed.location("/a/1"),
+            Location::InFile {
+                path: display_form(&file),
+                pointer: "/a/1".to_owned(),
+                line_col: None,
+            }
+        );
+        std::fs::remove_file(&file).unwrap();
+        let gone = read_document(&dir.path().join("gone.json"));
+        assert!(gone.is_err());
     }
 
     /// `cargo test --release --lib twilio_json_timing -- --ignored --nocapture`

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use super::pointer;
@@ -24,20 +25,61 @@ pub struct Positions {
 
 /// A table computed on first use.
 struct Deferred {
-    source: String,
+    source: Source,
     compute: fn(&str) -> Positions,
     table: OnceLock<BTreeMap<String, (usize, usize)>>,
 }
 
+/// The text a deferred table is computed from.
+pub(crate) enum Source {
+    /// Kept in memory.
+    Text(String),
+    /// Read again from a file when first needed (a large spec's text is not kept while it is
+    /// lowered): `read` gives the file's text if its bytes still have this hash; if they do not,
+    /// the table is empty and diagnostics name the pointer without a line.
+    File {
+        /// The file as it was read.
+        path: PathBuf,
+        /// Hex SHA-256 of its bytes then.
+        sha256: String,
+        /// Reads the file's text, given the path and the hash it must have.
+        read: fn(&Path, &str) -> Option<String>,
+    },
+}
+
+impl Source {
+    /// The text, if it can be had.
+    fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Source::Text(text) => Some(std::borrow::Cow::Borrowed(text)),
+            Source::File { path, sha256, read } => read(path, sha256).map(std::borrow::Cow::Owned),
+        }
+    }
+}
+
 impl fmt::Debug for Deferred {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Deferred({} bytes)", self.source.len())
+        match &self.source {
+            Source::Text(text) => write!(f, "Deferred({} bytes)", text.len()),
+            Source::File { path, .. } => write!(f, "Deferred({})", path.display()),
+        }
     }
 }
 
 impl PartialEq for Deferred {
     fn eq(&self, other: &Self) -> bool {
-        self.source == other.source
+        match (&self.source, &other.source) {
+            (Source::Text(a), Source::Text(b)) => a == b,
+            (
+                Source::File { path, sha256, .. },
+                Source::File {
+                    path: other_path,
+                    sha256: other_sha256,
+                    ..
+                },
+            ) => path == other_path && sha256 == other_sha256,
+            _ => false,
+        }
     }
 }
 
@@ -50,7 +92,7 @@ impl Positions {
     }
 
     /// A table that `compute` fills from `source` the first time a position is looked up.
-    pub(crate) fn deferred(source: String, compute: fn(&str) -> Positions) -> Self {
+    pub(crate) fn deferred(source: Source, compute: fn(&str) -> Positions) -> Self {
         Positions {
             table: BTreeMap::new(),
             deferred: Some(Arc::new(Deferred {
@@ -64,9 +106,10 @@ impl Positions {
     /// The table, computing a deferred one now.
     fn table(&self) -> &BTreeMap<String, (usize, usize)> {
         match &self.deferred {
-            Some(deferred) => deferred
-                .table
-                .get_or_init(|| (deferred.compute)(&deferred.source).table),
+            Some(deferred) => deferred.table.get_or_init(|| match deferred.source.text() {
+                Some(text) => (deferred.compute)(&text).table,
+                None => BTreeMap::new(),
+            }),
             None => &self.table,
         }
     }
