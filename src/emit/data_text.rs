@@ -6,6 +6,8 @@
 //! directly: one item, field or element per line, braces and brackets indented, trailing commas,
 //! `///` for doc attributes. Every token is printed as the token prints itself (a string stays
 //! the escaped literal `quote` made of it), so the text means exactly what the tokens mean.
+//! Each group's tokens are taken out of it once and then read in place (a group's stream is
+//! shared, so every walk over one copies its tokens).
 
 use std::fmt::Write as _;
 
@@ -22,7 +24,8 @@ pub fn print(tokens: TokenStream) -> String {
         line_start: true,
         previous: Previous::LineStart,
     };
-    printer.block(tokens);
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    printer.block(&tokens);
     printer.newline();
     printer.out
 }
@@ -54,24 +57,25 @@ struct Printer {
 impl Printer {
     /// Items or fields, one per line: a line ends after `;` and `,` at this level, and after an
     /// attribute.
-    fn block(&mut self, tokens: TokenStream) {
-        let mut tokens = tokens.into_iter().peekable();
-        while let Some(token) = tokens.next() {
-            if let TokenTree::Punct(p) = &token
+    fn block(&mut self, tokens: &[TokenTree]) {
+        let mut i = 0;
+        while let Some(token) = tokens.get(i) {
+            let next = tokens.get(i + 1);
+            i += 1;
+            if let TokenTree::Punct(p) = token
                 && p.as_char() == '#'
-                && let Some(TokenTree::Group(attribute)) = tokens.peek()
+                && let Some(TokenTree::Group(attribute)) = next
                 && attribute.delimiter() == Delimiter::Bracket
             {
-                let attribute = attribute.clone();
-                tokens.next();
-                self.attribute(&attribute);
+                i += 1;
+                self.attribute(attribute);
                 continue;
             }
             // A line ends after a separator, and after a braced item (`mod m { … }`).
             let separator = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if matches!(p.as_char(), ';' | ','));
-            let ends_line = separator(&token)
-                || (matches!(&token, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
-                    && !tokens.peek().is_some_and(separator));
+            let ends_line = separator(token)
+                || (matches!(token, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+                    && !next.is_some_and(separator));
             self.token(token);
             if ends_line {
                 self.newline();
@@ -99,27 +103,27 @@ impl Printer {
         }
         self.start_line();
         self.out.push_str("#[");
-        self.inline(attribute.stream());
+        self.inline(&parts);
         self.out.push(']');
         self.newline();
     }
 
     /// Tokens on the current line (inside parentheses or an attribute).
-    fn inline(&mut self, tokens: TokenStream) {
+    fn inline(&mut self, tokens: &[TokenTree]) {
         self.previous = Previous::Glue;
         for token in tokens {
             self.token(token);
         }
     }
 
-    fn token(&mut self, token: TokenTree) {
+    fn token(&mut self, token: &TokenTree) {
         match token {
-            TokenTree::Group(group) => self.group(&group),
+            TokenTree::Group(group) => self.group(group),
             TokenTree::Ident(ident) => {
                 self.space_before(self.glues_to_previous(false));
                 let _ = write!(self.out, "{ident}");
                 self.previous = Previous::Ident {
-                    is_use: ident == "use",
+                    is_use: *ident == "use",
                 };
             }
             TokenTree::Literal(literal) => {
@@ -169,13 +173,13 @@ impl Printer {
             && matches!(self.previous, Previous::Ident { .. });
         self.space_before(glued || self.glues_to_previous(false));
         self.out.push(open);
-        let stream = group.stream();
-        if stream.is_empty() {
+        let tokens: Vec<TokenTree> = group.stream().into_iter().collect();
+        if tokens.is_empty() {
             self.out.push(close);
         } else if open == '(' {
-            self.inline(stream);
+            self.inline(&tokens);
             self.out.push(close);
-        } else if let Some(text) = short(&stream) {
+        } else if let Some(text) = short(&tokens) {
             // A short flat list or struct stays on its line: `&["a", "b"]`, `Mask { keep_last: 4 }`.
             if open == '{' {
                 self.out.push(' ');
@@ -188,7 +192,6 @@ impl Printer {
         } else {
             // A trailing comma only ends a list (elements, or fields: the first is `name:`),
             // never items, `[x; n]` or `..base`.
-            let tokens: Vec<TokenTree> = stream.clone().into_iter().collect();
             let mark = |t: &TokenTree, marks: &str| matches!(t, TokenTree::Punct(p) if marks.contains(p.as_char()));
             let field_first =
                 matches!(tokens.as_slice(), [TokenTree::Ident(_), colon, ..] if mark(colon, ":"));
@@ -197,7 +200,7 @@ impl Printer {
             let ends_with_separator = tokens.last().is_some_and(|t| mark(t, ",;"));
             self.depth += 1;
             self.newline();
-            self.block(stream);
+            self.block(&tokens);
             if list && !ends_with_separator {
                 // After a braced last element, the comma goes back onto its line.
                 if self.line_start && self.out.ends_with('\n') {
@@ -257,8 +260,8 @@ const SHORT: usize = 60;
 
 /// `tokens` on one line, when they hold no group, item or attribute and take at most
 /// [`SHORT`] characters.
-fn short(tokens: &TokenStream) -> Option<String> {
-    let flat = tokens.clone().into_iter().all(|t| match t {
+fn short(tokens: &[TokenTree]) -> Option<String> {
+    let flat = tokens.iter().all(|t| match t {
         TokenTree::Group(_) => false,
         TokenTree::Punct(p) => !matches!(p.as_char(), ';' | '#'),
         _ => true,
@@ -272,7 +275,7 @@ fn short(tokens: &TokenStream) -> Option<String> {
         line_start: false,
         previous: Previous::Glue,
     };
-    line.inline(tokens.clone());
+    line.inline(tokens);
     (line.out.len() <= SHORT && !line.out.contains('\n')).then_some(line.out)
 }
 
