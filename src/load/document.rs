@@ -263,7 +263,9 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, Diagnostics> {
     if metadata.len() > MAX_FILE_BYTES {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
+    // Room for the whole file (and the byte that would show it grew): read into a growing
+    // buffer, a large spec would be copied as it doubles.
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).map_or(0, |n| n + 1));
     let file = std::fs::File::open(path).map_err(io_error)?;
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
