@@ -440,6 +440,10 @@ pub fn render(ir: &ServerIr, annotation_file: &str, runtime_path: &str) -> Vec<(
     let env = environment();
     let mut view = view(ir, annotation_file);
     view.runtime_path = runtime_path.to_owned();
+    // Made into template values once for all the templates (for thousands of tools, the view
+    // is large).
+    let context = minijinja::Value::from(minijinja::value::Serde(&view));
+    drop(view);
     let mut out = Vec::new();
     for (template, output) in [
         ("Cargo.toml.j2", "Cargo.toml"),
@@ -449,7 +453,7 @@ pub fn render(ir: &ServerIr, annotation_file: &str, runtime_path: &str) -> Vec<(
         // Templates are mcpgen's own and the view is complete; a failure is a bug in mcpgen.
         let text = env
             .get_template(template)
-            .and_then(|t| t.render(minijinja::value::Serde(&view)))
+            .and_then(|t| t.render(&context))
             .unwrap_or_else(|e| {
                 panic!("bug in mcpgen: template {template} failed to render: {e:#}")
             });
