@@ -143,25 +143,8 @@ enum SelectArg {
     All,
 }
 
-/// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (the bindings name only older options).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Has the allocator return freed memory to the system after 10 ms (mimalloc 2's delay) rather
-/// than mimalloc 3's second: a build frees a spec's worth of values while lowering and
-/// allocates as much while emitting, all within a second, so the longer delay holds both at
-/// once (the synthetic spec's peak: 150 MB instead of 127 MB). An environment setting
-/// (`MIMALLOC_PURGE_DELAY`) still wins.
-#[allow(unsafe_code)]
-fn return_freed_memory_promptly() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: sets one of the allocator's options, by its number; no pointers are involved.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) }
-}
-
 fn main() -> ExitCode {
-    return_freed_memory_promptly();
+    mcpgen::return_freed_memory_promptly();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -286,21 +269,5 @@ fn main() -> ExitCode {
             eprint!("{}", diagnostics.render());
             ExitCode::from(1)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// The option number set at start-up is mimalloc 3's purge delay: its default, a second,
-    /// is what that option holds before anything sets it.
-    #[test]
-    #[allow(unsafe_code)]
-    fn the_option_set_at_start_up_is_the_purge_delay() {
-        // SAFETY: reads one of the allocator's options, by its number.
-        let delay = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
-        assert_eq!(
-            delay, 1000,
-            "mimalloc 3's default purge delay, in milliseconds"
-        );
     }
 }
