@@ -49,6 +49,10 @@ pub struct Document {
     /// YAML comments on the line where a plain (unquoted) scalar value ends, in source order
     /// (none for JSON): `mcpgen lint` warns where such a value is text the model reads.
     pub trailing_comments: Vec<TrailingComment>,
+    /// Whether some `$ref` member may name another file (its string is not a fragment, `#…`).
+    /// `false` only when the reader saw every `$ref` (JSON read whole); otherwise `true`, and
+    /// whoever needs to know walks the value.
+    pub may_refer_elsewhere: bool,
 }
 
 impl Document {
@@ -109,7 +113,7 @@ enum ParsedText {
     /// Parsed with its positions.
     Whole(yaml::Parsed),
     /// Parsed by serde_json, without positions.
-    FastJson(Value),
+    FastJson(super::json::Read),
 }
 
 /// Parses a document's text (its format told by its name and content).
@@ -121,7 +125,7 @@ fn parse_borrowed(shown: &Path, text: &str) -> Result<(Format, ParsedText), Diag
         }
         Format::Json => match parse_json(shown, text)? {
             JsonParse::Recorded(parsed) => ParsedText::Whole(parsed),
-            JsonParse::Fast(value) => ParsedText::FastJson(value),
+            JsonParse::Fast(read) => ParsedText::FastJson(read),
         },
     };
     Ok((format, parsed))
@@ -136,14 +140,17 @@ fn assemble(
     parsed: ParsedText,
     source: impl FnOnce(&str) -> Source,
 ) -> Document {
-    let parsed = match parsed {
-        ParsedText::Whole(parsed) => parsed,
-        ParsedText::FastJson(value) => yaml::Parsed {
-            value,
-            positions: Positions::deferred(source(&sha256), json_positions),
-            duplicate_keys: Vec::new(),
-            trailing_comments: Vec::new(),
-        },
+    let (parsed, may_refer_elsewhere) = match parsed {
+        ParsedText::Whole(parsed) => (parsed, true),
+        ParsedText::FastJson(read) => (
+            yaml::Parsed {
+                value: read.value,
+                positions: Positions::deferred(source(&sha256), json_positions),
+                duplicate_keys: Vec::new(),
+                trailing_comments: Vec::new(),
+            },
+            read.refers_elsewhere,
+        ),
     };
     Document {
         path: shown,
@@ -153,6 +160,7 @@ fn assemble(
         format,
         duplicate_keys: parsed.duplicate_keys,
         trailing_comments: parsed.trailing_comments,
+        may_refer_elsewhere,
     }
 }
 
@@ -218,7 +226,7 @@ fn read_again(path: &Path, sha256: &str) -> Option<String> {
 /// How a JSON text was parsed.
 enum JsonParse {
     /// By serde_json, without positions (computed later from the text if one is needed).
-    Fast(Value),
+    Fast(super::json::Read),
     /// By the position-recording parser.
     Recorded(yaml::Parsed),
 }
@@ -330,8 +338,8 @@ fn detect_format(path: &Path, text: &str) -> Format {
 fn parse_json(path: &Path, text: &str) -> Result<JsonParse, Diagnostics> {
     // serde_json reads valid JSON many times faster than the position-recording parser, whose
     // positions are then computed only if a diagnostic needs one.
-    if let Ok(value) = super::json::parse(text) {
-        return Ok(JsonParse::Fast(value));
+    if let Ok(read) = super::json::parse(text) {
+        return Ok(JsonParse::Fast(read));
     }
     parse_json_with_positions(path, text).map(JsonParse::Recorded)
 }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -18,8 +18,18 @@ const SPLIT_FROM_BYTES: usize = 1 << 20;
 /// A member whose text is larger than this share of the document is split into its members.
 const SPLIT_MEMBER_SHARE: usize = 16;
 
+/// A JSON document read, and whether it may reference another file.
+#[derive(Debug)]
+pub struct Read {
+    /// The value.
+    pub value: Value,
+    /// Whether some `$ref` member holds a string that is not a fragment (`#…`): one that may name
+    /// another file. When not, nothing needs to walk the value to look for such references.
+    pub refers_elsewhere: bool,
+}
+
 /// `text` parsed as JSON, large objects on every core.
-pub fn parse(text: &str) -> serde_json::Result<Value> {
+pub fn parse(text: &str) -> serde_json::Result<Read> {
     if text.len() < SPLIT_FROM_BYTES {
         return read_whole(text);
     }
@@ -35,13 +45,34 @@ pub fn parse(text: &str) -> serde_json::Result<Value> {
     );
     let mut leaves = Vec::new();
     tree.leaves(&mut leaves);
-    let mut values = crate::parallel::map(&leaves, |leaf| vec![read_whole(leaf)]).into_iter();
-    tree.build(&mut values)
+    let read = crate::parallel::map(&leaves, |leaf| vec![read_whole(leaf)]);
+    let mut refers_elsewhere = false;
+    let mut values = read.into_iter().map(|leaf| {
+        leaf.map(|leaf| {
+            refers_elsewhere |= leaf.refers_elsewhere;
+            leaf.value
+        })
+    });
+    let value = tree.build(&mut values)?;
+    Ok(Read {
+        value,
+        refers_elsewhere,
+    })
 }
 
 /// `text` parsed as JSON in one piece.
-fn read_whole(text: &str) -> serde_json::Result<Value> {
-    serde_json::from_str::<ExactValue>(text).map(|exact| exact.0)
+fn read_whole(text: &str) -> serde_json::Result<Read> {
+    let refers_elsewhere = std::cell::Cell::new(false);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = Exact {
+        refers_elsewhere: &refers_elsewhere,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(Read {
+        value,
+        refers_elsewhere: refers_elsewhere.get(),
+    })
 }
 
 /// A document cut into parts: an object whose members are parsed apart, or a text parsed whole.
@@ -117,21 +148,24 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
-/// A JSON value whose objects and arrays were given exactly the room their members take: the
-/// value `serde_json` reads, without the spare room its maps and vectors keep from growing by
-/// doubling (a quarter of a large spec's memory).
-struct ExactValue(Value);
+/// Reads a JSON value whose objects and arrays are given exactly the room their members take:
+/// the value `serde_json` reads, without the spare room its maps and vectors keep from growing
+/// by doubling (a quarter of a large spec's memory). Notes whether a `$ref` member holds a
+/// string that is not a fragment.
+#[derive(Clone, Copy)]
+struct Exact<'f> {
+    refers_elsewhere: &'f std::cell::Cell<bool>,
+}
 
-impl<'de> Deserialize<'de> for ExactValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ExactVisitor).map(ExactValue)
+impl<'de> DeserializeSeed<'de> for Exact<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-/// Builds what [`ExactValue`] holds.
-struct ExactVisitor;
-
-impl<'de> Visitor<'de> for ExactVisitor {
+impl<'de> Visitor<'de> for Exact<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -171,12 +205,12 @@ impl<'de> Visitor<'de> for ExactVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        ExactValue::deserialize(deserializer).map(|exact| exact.0)
+        self.deserialize(deserializer)
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(ExactValue(item)) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
         items.shrink_to_fit();
@@ -187,7 +221,14 @@ impl<'de> Visitor<'de> for ExactVisitor {
         // Members are gathered first, so the map is made once at its size. A repeated key
         // keeps its first place and its last value, as in `serde_json`.
         let mut members: Vec<(String, Value)> = Vec::new();
-        while let Some((key, ExactValue(value))) = map.next_entry::<String, ExactValue>()? {
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self)?;
+            if key == "$ref"
+                && let Value::String(reference) = &value
+                && !reference.starts_with('#')
+            {
+                self.refers_elsewhere.set(true);
+            }
             members.push((key, value));
         }
         let mut object = Map::with_capacity(members.len());
@@ -210,7 +251,7 @@ mod tests {
             "a": {"k": 1, "j": {}, "k": [[], {}, null]}, "s": "t\"\u00e9\n\ud83d\ude00",
             "t": true, "f": false, "n": null, "e": [], "o": {}}"#;
         let whole: Value = serde_json::from_str(text).unwrap();
-        let exact = read_whole(text).unwrap();
+        let exact = read_whole(text).unwrap().value;
         assert_eq!(exact, whole);
         assert_eq!(
             exact.to_string(),
@@ -220,13 +261,35 @@ mod tests {
         let capacity = |v: &Value| v.as_array().map(Vec::capacity);
         let grown: Value = serde_json::from_str("[0, 1, 2, 3, 4]").unwrap();
         assert!(capacity(&grown) > Some(5), "serde_json keeps spare room");
-        assert_eq!(capacity(&read_whole("[0, 1, 2, 3, 4]").unwrap()), Some(5));
+        assert_eq!(
+            capacity(&read_whole("[0, 1, 2, 3, 4]").unwrap().value),
+            Some(5)
+        );
         assert_eq!(
             read_whole("[1, ").unwrap_err().to_string(),
             serde_json::from_str::<Value>("[1, ")
                 .unwrap_err()
                 .to_string()
         );
+    }
+
+    /// A `$ref` whose string is not a fragment is noted wherever it is, in a document read whole
+    /// or in parts; fragments, other types and other keys are not.
+    #[test]
+    fn references_to_other_files_are_noted() {
+        let refers = |text: &str| parse(text).unwrap().refers_elsewhere;
+        assert!(refers(r##"{"a": [{"b": {"$ref": "other.yaml#/x"}}]}"##));
+        assert!(refers(r##"{"$ref": "https://example.com/s.json"}"##));
+        assert!(!refers(r##"{"a": {"$ref": "#/components/schemas/A"}}"##));
+        assert!(!refers(
+            r##"{"a": {"$ref": 3, "ref": "b.yaml", "x": "$ref"}}"##
+        ));
+        let filler = "x".repeat(SPLIT_FROM_BYTES);
+        let large = |inner: &str| {
+            format!(r#"{{"info": {{"d": "{filler}"}}, "paths": {{"/a": {{"$ref": "{inner}"}}}}}}"#)
+        };
+        assert!(refers(&large("paths.yaml#/a")));
+        assert!(!refers(&large("#/a")));
     }
 
     /// A document over the split size whose parts are split at both levels, with what could
@@ -242,16 +305,17 @@ mod tests {
             paths.join(", ")
         );
         let whole: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(parse(&text).unwrap(), whole);
+        let read = parse(&text).unwrap().value;
+        assert_eq!(read, whole);
         let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-        assert_eq!(keys(&parse(&text).unwrap()), keys(&whole));
-        assert_eq!(keys(&parse(&text).unwrap()["paths"]), keys(&whole["paths"]));
+        assert_eq!(keys(&read), keys(&whole));
+        assert_eq!(keys(&read["paths"]), keys(&whole["paths"]));
         assert_eq!(whole["paths"]["/p3"], serde_json::json!({"again": true}));
         // Not an object, and not JSON: as serde_json reads them.
         let filler = "x".repeat(SPLIT_FROM_BYTES);
         let list = format!("[\"{filler}\"]");
         assert_eq!(
-            parse(&list).unwrap(),
+            parse(&list).unwrap().value,
             serde_json::from_str::<Value>(&list).unwrap()
         );
         let broken = format!("{{\"a\": \"{filler}\", }}");

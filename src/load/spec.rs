@@ -189,6 +189,9 @@ impl SpecSet {
         let Some(document) = self.document(key) else {
             return Vec::new();
         };
+        if !document.may_refer_elsewhere {
+            return Vec::new();
+        }
         let mut files = Vec::new();
         let mut blocked_refs = Vec::new();
         // A reference that is only a fragment stays in its document.
@@ -384,6 +387,33 @@ mod tests {
             ("/components/schemas/Gone/$ref", Some((8, 12)))
         );
         assert!(set.warnings().is_empty());
+    }
+
+    /// JSON files, read whole by serde_json, note the references to other files as they are
+    /// read: each referenced file is loaded, and one that references only itself is not walked.
+    #[test]
+    fn json_documents_load_what_they_reference() {
+        let root = r##"{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+            "components": {"schemas": {"A": {"$ref": "a.json"}, "L": {"$ref": "#/components/schemas/A"}}}}"##;
+        let dir = tree(&[
+            ("spec/root.json", root),
+            (
+                "spec/a.json",
+                r##"{"x": {"items": [{"$ref": "sub/b.json#/y"}]}}"##,
+            ),
+            ("spec/sub/b.json", r##"{"y": {"$ref": "#/z"}, "z": {}}"##),
+        ]);
+        let spec_dir = dir.path().join("spec");
+        let set = load_spec(&spec_dir.join("root.json"), &spec_dir).unwrap();
+        let keys: Vec<&str> = set
+            .documents_by_key()
+            .map(|(key, _)| key.as_str())
+            .collect();
+        assert_eq!(keys, ["a.json", "root.json", "sub/b.json"]);
+        let refers = |key: &str| set.document(&DocKey::new(key)).unwrap().may_refer_elsewhere;
+        assert!(refers("root.json") && refers("a.json"));
+        assert!(!refers("sub/b.json"));
+        assert_eq!(set.unavailable().count(), 0);
     }
 
     #[test]
