@@ -366,6 +366,8 @@ fn param_spec(param: &ParamIr) -> TokenStream {
     });
     let value = value_source(&param.value);
     let base = quote!(ParamSpec::#constructor(#wire, #value));
+    // OpenAPI's defaults, as the runtime's `ParamLocation::default_style` gives them (a wrong
+    // default here would show in the generated tests, whose expected requests come from the IR).
     let (default_style, default_explode) = match param.location {
         ParamLocation::Path | ParamLocation::Header => (ParamStyle::Simple, false),
         ParamLocation::Query | ParamLocation::Cookie => (ParamStyle::Form, true),
