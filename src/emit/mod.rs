@@ -174,7 +174,18 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     files.insert(MANIFEST_PATH.to_owned(), manifest);
     files
         .into_iter()
-        .map(|(path, text)| (path, normalize(text).into_bytes()))
+        .map(|(path, text)| {
+            // The largest files are printed from tokens or by serde, which escape every
+            // carriage return: only their ends are looked at.
+            let printed =
+                [TOOLS_PATH, CASES_PATH, crate::contract::CONTRACT_FILE].contains(&&*path);
+            let text = if printed {
+                one_trailing_newline(text)
+            } else {
+                normalize(text)
+            };
+            (path, text.into_bytes())
+        })
         .collect()
 }
 
@@ -199,10 +210,10 @@ fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
     let mut tools = format_rust(rust::tools_rs_head());
     tools.reserve(per_tool.iter().map(|(module, _)| module.len() + 1).sum());
     let mut cases = Vec::with_capacity(per_tool.len());
-    for (module, (name, fixture)) in per_tool {
+    for (module, case) in per_tool {
         tools.push('\n');
         tools.push_str(&module);
-        cases.push((name, fixture));
+        cases.push(case);
     }
     (tools, cases_file(cases), contract_text)
 }
@@ -214,8 +225,8 @@ pub const CASES_PATH: &str = "tests/cases.json";
 pub const TOOLS_PATH: &str = "src/tools.rs";
 
 /// A tool's Rust module (its text in `src/tools.rs`; it names its contract's hash) and its test
-/// fixture (tool name and JSON text). Its schemas are in the contract.
-type ToolFiles = (String, (String, String));
+/// fixture's member of the fixtures file ([`case_member`]). Its schemas are in the contract.
+type ToolFiles = (String, String);
 
 /// The files of one tool.
 fn tool_files(
@@ -226,33 +237,40 @@ fn tool_files(
 ) -> ToolFiles {
     (
         data_text::print(rust::tool_module(tool, contract_hash)),
-        (tool.name.to_string(), fixtures::fixture(ir, tool, test_env)),
+        case_member(tool.name.as_str(), &fixtures::fixture(ir, tool, test_env)),
     )
 }
 
-/// The fixtures file: the pretty JSON object of every tool's fixture (already pretty JSON
-/// text) under its name, in tool order, written without parsing them again. Each fixture is
-/// freed once copied (for thousands of tools, the file is megabytes).
-fn cases_file(cases: Vec<(String, String)>) -> String {
-    if cases.is_empty() {
+/// A tool's member of the fixtures file: its name and its fixture (pretty JSON text), laid out
+/// as pretty-printing the whole file lays it out (one level deep), made with the tool's other
+/// files rather than when the file is put together.
+fn case_member(name: &str, fixture: &str) -> String {
+    let mut out = String::with_capacity(name.len() + fixture.len() * 9 / 8 + 8);
+    out.push_str("  ");
+    out.push_str(&serde_json::to_string(name).unwrap_or_default());
+    out.push_str(": ");
+    for (j, line) in fixture.trim_end().split('\n').enumerate() {
+        if j > 0 {
+            out.push_str("\n  ");
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The fixtures file: the pretty JSON object of every tool's member ([`case_member`]), in tool
+/// order, written without parsing them again. Each member is freed once copied (for thousands
+/// of tools, the file is megabytes).
+fn cases_file(members: Vec<String>) -> String {
+    if members.is_empty() {
         return "{}\n".to_owned();
     }
-    let size: usize = cases
-        .iter()
-        .map(|(n, f)| n.len() + f.len() * 9 / 8 + 8)
-        .sum();
+    let size: usize = members.iter().map(|m| m.len() + 2).sum();
     let mut out = String::with_capacity(size + 4);
     out.push('{');
-    for (i, (name, fixture)) in cases.into_iter().enumerate() {
-        out.push_str(if i == 0 { "\n  " } else { ",\n  " });
-        out.push_str(&serde_json::to_string(&name).unwrap_or_default());
-        out.push_str(": ");
-        for (j, line) in fixture.trim_end().split('\n').enumerate() {
-            if j > 0 {
-                out.push_str("\n  ");
-            }
-            out.push_str(line);
-        }
+    for (i, member) in members.into_iter().enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        out.push_str(&member);
     }
     out.push_str("\n}\n");
     out
@@ -273,11 +291,16 @@ fn manifest<'a>(ir: &ServerIr, paths: impl Iterator<Item = &'a String>) -> Strin
 
 /// LF line endings and exactly one trailing newline.
 fn normalize(text: String) -> String {
-    let mut text = if text.contains('\r') {
+    let text = if text.contains('\r') {
         text.replace("\r\n", "\n")
     } else {
         text
     };
+    one_trailing_newline(text)
+}
+
+/// Exactly one trailing newline.
+fn one_trailing_newline(mut text: String) -> String {
     while text.ends_with("\n\n") {
         text.pop();
     }
@@ -317,10 +340,7 @@ mod tests {
     fn the_cases_file_is_the_fixtures_by_tool_name() {
         let a = json_text(&json!({"tool": "a", "call": {"x": [1, 2]}, "note": "line\nbreak"}));
         let b = json_text(&json!({"tool": "b"}));
-        let text = cases_file(vec![
-            ("a".to_owned(), a.clone()),
-            ("b".to_owned(), b.clone()),
-        ]);
+        let text = cases_file(vec![case_member("a", &a), case_member("b", &b)]);
         let parsed: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["a"], serde_json::from_str::<Value>(&a).unwrap());
         assert_eq!(parsed["b"], serde_json::from_str::<Value>(&b).unwrap());
