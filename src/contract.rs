@@ -558,7 +558,9 @@ fn tool_entry<'t>(
             ..tool.clone()
         };
         let pretty = serde_json::to_string_pretty(&stood_in).unwrap_or_default();
+        // Every stand-in prints its line; were one missing, the tool is printed whole.
         put_in_place(&pretty, &texts)
+            .unwrap_or_else(|| serde_json::to_string_pretty(tool).unwrap_or_default())
     };
     let mut entry = String::with_capacity(pretty.len() + pretty.len() / 8 + name.len() + 8);
     entry.push_str(INDENT);
@@ -574,25 +576,22 @@ fn tool_entry<'t>(
     entry
 }
 
-/// `pretty` with each `"key": null` member line (in order) holding `text` instead of `null`.
-fn put_in_place(pretty: &str, texts: &[(&str, &str)]) -> String {
+/// `pretty` with each `"key": null` member line (in order) holding `text` instead of `null`;
+/// `None` if one of those lines is not there.
+fn put_in_place(pretty: &str, texts: &[(&str, &str)]) -> Option<String> {
     let extra: usize = texts.iter().map(|(_, text)| text.len()).sum();
     let mut out = String::with_capacity(pretty.len() + extra);
     let mut rest = pretty;
     for (key, text) in texts {
         let line = format!("\n  \"{key}\": null");
-        match rest.find(&line) {
-            Some(at) => {
-                let value_at = at + line.len() - "null".len();
-                out.push_str(&rest[..value_at]);
-                out.push_str(text);
-                rest = &rest[at + line.len()..];
-            }
-            None => debug_assert!(false, "no `{key}` line in a tool's pretty text"),
-        }
+        let at = rest.find(&line)?;
+        let value_at = at + line.len() - "null".len();
+        out.push_str(&rest[..value_at]);
+        out.push_str(text);
+        rest = &rest[at + line.len()..];
     }
     out.push_str(rest);
-    out
+    Some(out)
 }
 
 /// `value` as canonical JSON: the keys of every object sorted (byte order), at every depth.
@@ -785,6 +784,19 @@ mod tests {
         contract.tools.insert("e".to_owned(), own_input);
         let whole = serde_json::to_string_pretty(&contract).unwrap() + "\n";
         assert_eq!(to_text(&contract), whole);
+    }
+
+    /// Texts are put in place of their keys' `null` lines, in order; a missing line gives
+    /// nothing rather than a text without its schema.
+    #[test]
+    fn texts_are_put_in_place_of_their_lines_or_not_at_all() {
+        let pretty = "{\n  \"a\": null,\n  \"b\": {\n    \"a\": null\n  },\n  \"c\": null\n}";
+        assert_eq!(
+            put_in_place(pretty, &[("a", "[1]"), ("c", "{}")]).as_deref(),
+            Some("{\n  \"a\": [1],\n  \"b\": {\n    \"a\": null\n  },\n  \"c\": {}\n}")
+        );
+        assert_eq!(put_in_place(pretty, &[("c", "1"), ("a", "2")]), None);
+        assert_eq!(put_in_place(pretty, &[("d", "1")]), None);
     }
 
     /// A shared schema's sorted text, written once, hashes as writing it for each tool.

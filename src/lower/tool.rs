@@ -81,7 +81,7 @@ pub struct CheckedInput {
     spec: Option<Arc<Value>>,
     /// Whether a `null` argument means an absent one.
     nulls_absent: bool,
-    /// What normalising changed, for each tool's note (empty when nothing was).
+    /// What normalising changed, for each tool's note (when it rewrote the schema).
     changes: Vec<String>,
     /// Values left out of the normalised schema (pruned after the rewrite), for each tool's note.
     dropped_after_rewrite: Vec<Dropped>,
@@ -192,7 +192,7 @@ pub fn lower_tool(
             .with_help("fix the parameter schemas in the spec"),
         );
     }
-    if !checked.changes.is_empty() {
+    if checked.spec.is_some() {
         diagnostics.push(Diagnostic::note(
             "schema-normalised",
             annotations.at(&pointer),
