@@ -68,11 +68,11 @@ pub fn generate_with(
 /// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (the bindings name only older options).
 pub(crate) const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Has the allocator (mimalloc, which the `mcpgen` binary uses) return freed memory to the system after 10 ms (mimalloc 2's delay) rather
-/// than mimalloc 3's second: a build frees a spec's worth of values while lowering and
-/// allocates as much while emitting, all within a second, so the longer delay holds both at
-/// once (the synthetic spec's peak: 150 MB instead of 127 MB). An environment setting
-/// (`MIMALLOC_PURGE_DELAY`) still wins.
+/// Has the allocator (mimalloc, which the `mcpgen` binary uses) return freed memory to the
+/// system after 10 ms (mimalloc 2's delay) rather than mimalloc 3's second: a build frees a
+/// spec's worth of values while lowering and allocates as much while emitting, all within a
+/// second, so the longer delay holds both at once (the synthetic spec's peak: 150 MB instead of
+/// 127 MB). An environment setting (`MIMALLOC_PURGE_DELAY`) still wins.
 #[allow(unsafe_code)]
 pub fn return_freed_memory_promptly() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {

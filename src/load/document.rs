@@ -107,8 +107,8 @@ fn parse_text(shown: PathBuf, sha256: String, text: Cow<'_, str>) -> Result<Docu
     }))
 }
 
-/// A text parsed, before the document is assembled: a fast JSON parse still needs the text,
-/// for positions computed later.
+/// A text parsed, before the document is assembled: a fast JSON parse has no positions yet
+/// (they are computed later from the text, kept or read again).
 enum ParsedText {
     /// Parsed with its positions.
     Whole(yaml::Parsed),
