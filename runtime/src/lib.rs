@@ -21,7 +21,7 @@
 //! | [`fetch`] | JSON over HTTP with authorization servers |
 //! | [`result`], [`shape`], [`conform`], [`budget`], [`scrub`] | the MCP result: allowlist, redaction, name rules, pruning to the output schema, the result budget, secret scrubbing |
 //! | [`audit`] | JSON log lines on stderr (and a file) |
-//! | [`transport`] | stdio and streamable HTTP |
+//! | [`transport`], [`stdio`] | stdio and streamable HTTP; the stdio transport writing `tools/list` pages from schema texts |
 //! | `testing` | (feature `testing`) mock upstream and authorization server, in-process client, fixture and auth checks |
 #![deny(missing_docs)]
 
@@ -47,6 +47,7 @@ pub mod scrub;
 pub mod server;
 pub mod shape;
 pub mod spec;
+pub mod stdio;
 pub mod style;
 pub mod transport;
 pub mod upstream;

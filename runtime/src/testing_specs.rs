@@ -659,3 +659,67 @@ pub fn tool(name: &str) -> &'static ToolSpec {
         .copied()
         .unwrap_or_else(|| panic!("no tool {name} in PETS"))
 }
+
+/// A read-only GET tool.
+pub fn tool_spec(
+    name: &'static str,
+    input_schema: &'static str,
+    confirm: bool,
+    params: &'static [ParamSpec],
+) -> ToolSpec {
+    ToolSpec {
+        name,
+        title: None,
+        description: "t",
+        operation: OperationSpec {
+            id: None,
+            method: HttpMethod::Get,
+            path: "/x",
+        },
+        input_schema: SchemaText::Inline(input_schema),
+        output: OutputSpec::NONE,
+        params,
+        body: None,
+        accept: "",
+        credentials: &[],
+        scopes: &[],
+        hints: HintsSpec {
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: false,
+        },
+        confirm,
+        identity: IdentityMode::ServiceAccount,
+        contract: "c",
+        spec_input_schema: None,
+        nulls_absent: false,
+        escalation: None,
+    }
+}
+
+/// A server of `tools` whose contract text is `contract`.
+pub fn server_with(
+    contract: Option<&'static str>,
+    tools: Vec<&'static ToolSpec>,
+) -> &'static ServerSpec {
+    Box::leak(Box::new(ServerSpec {
+        name: "many",
+        version: "0",
+        title: None,
+        instructions: None,
+        contract,
+        upstream: UpstreamSpec {
+            base_url: "http://x",
+            base_url_env: "",
+            timeout_ms: 1,
+            max_response_bytes: 1,
+            credentials: &[],
+            oauth: None,
+        },
+        tools: Box::leak(tools.into_boxed_slice()),
+        scopes: &[],
+        limits: LIMITS,
+        escalation: None,
+    }))
+}

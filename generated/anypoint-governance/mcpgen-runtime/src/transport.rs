@@ -1,6 +1,7 @@
 //! Serving an [`McpServer`] over stdio or streamable HTTP.
 //!
-//! Owns the transports only: rmcp's stdio transport; and rmcp's `StreamableHttpService` in
+//! Owns the transports only: stdio ([`StdioTransport`]: rmcp's line reader, `tools/list`
+//! pages written from schema texts); and rmcp's `StreamableHttpService` in
 //! stateless mode with plain JSON responses, mounted at `/mcp` in axum behind the
 //! authentication layer ([`crate::auth::http`], which also serves the protected resource
 //! metadata), next to `GET /healthz`, with `TCP_NODELAY` on accepted sockets (without it,
@@ -22,14 +23,19 @@ use tokio::net::TcpListener;
 use crate::auth::http::HttpAuth;
 use crate::metrics::Metrics;
 use crate::server::McpServer;
+use crate::stdio::StdioTransport;
 
 /// Host names the HTTP transport always accepts.
 pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 /// Serves MCP on stdin/stdout until the client closes the stream or `shutdown` resolves.
 pub async fn serve_stdio(server: McpServer, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-    let running = server
-        .serve(rmcp::transport::stdio())
+    let (stdin, stdout) = rmcp::transport::stdio();
+    let transport = StdioTransport::new(&server, stdin, stdout);
+    let running = transport
+        .server()
+        .clone()
+        .serve(transport)
         .await
         .map_err(io::Error::other)?;
     let token = running.cancellation_token();

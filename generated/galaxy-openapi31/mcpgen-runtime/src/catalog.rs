@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -90,16 +90,32 @@ pub struct ToolEntry {
     compiled: OnceLock<Result<Compiled, String>>,
 }
 
-/// A tool's JSON Schema texts, wherever the spec keeps them.
+/// A tool's JSON Schema texts, wherever the spec keeps them, checked at start-up to be JSON
+/// objects.
 #[derive(Debug, Clone, Copy)]
 struct SchemaTexts {
     /// The published input schema.
-    input: &'static str,
+    input: &'static RawValue,
     /// The schema arguments are checked against: the spec's, when a client profile rewrote
     /// the published one.
-    checked: &'static str,
+    checked: &'static RawValue,
     /// The published output schema, if any.
-    output: Option<&'static str>,
+    output: Option<&'static RawValue>,
+}
+
+/// A tool as `tools/list` publishes it, with its schemas left as the texts they are kept in:
+/// it serialises as rmcp's [`Tool`] does (a test compares the two), without parsing them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolText<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    description: &'a str,
+    input_schema: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_schema: Option<&'a RawValue>,
+    annotations: ToolAnnotations,
 }
 
 /// A tool's schemas compiled for its calls.
@@ -134,6 +150,18 @@ impl ToolEntry {
         }
     }
 
+    /// The tool as `tools/list` publishes it, for writing without parsing its schemas.
+    pub fn text(&self) -> ToolText<'static> {
+        ToolText {
+            name: self.spec.name,
+            title: self.spec.title,
+            description: self.spec.description,
+            input_schema: self.schemas.input,
+            output_schema: self.schemas.output,
+            annotations: annotations(self.spec),
+        }
+    }
+
     /// The compiled schemas; the error names what does not compile.
     pub fn compiled(&self) -> Result<&Compiled, &str> {
         self.compiled
@@ -143,21 +171,25 @@ impl ToolEntry {
     }
 }
 
+/// The behaviour hints a tool publishes.
+fn annotations(spec: &ToolSpec) -> ToolAnnotations {
+    ToolAnnotations::new()
+        .read_only(spec.hints.read_only)
+        .destructive(spec.hints.destructive)
+        .idempotent(spec.hints.idempotent)
+        .open_world(spec.hints.open_world)
+}
+
 /// Builds the published tool from its static spec.
 fn publish(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<Tool, String> {
-    let input = parse_object("input schema", schemas.input)?;
-    let mut tool = Tool::new(spec.name, spec.description, Arc::new(input)).with_annotations(
-        ToolAnnotations::new()
-            .read_only(spec.hints.read_only)
-            .destructive(spec.hints.destructive)
-            .idempotent(spec.hints.idempotent)
-            .open_world(spec.hints.open_world),
-    );
+    let input = parse_object("input schema", schemas.input.get())?;
+    let mut tool =
+        Tool::new(spec.name, spec.description, Arc::new(input)).with_annotations(annotations(spec));
     if let Some(title) = spec.title {
         tool = tool.with_title(title);
     }
     if let Some(text) = schemas.output {
-        tool = tool.with_raw_output_schema(Arc::new(parse_object("output schema", text)?));
+        tool = tool.with_raw_output_schema(Arc::new(parse_object("output schema", text.get())?));
     }
     Ok(tool)
 }
@@ -166,13 +198,13 @@ fn publish(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<Tool, String> {
 /// drops keywords) or say things plain JSON Schema does not (`nullable`): arguments are checked
 /// against the spec's.
 fn compile(schemas: &SchemaTexts) -> Result<Compiled, String> {
-    let checked = parse_object("input schema", schemas.checked)?;
+    let checked = parse_object("input schema", schemas.checked.get())?;
     let input = SchemaValidator::compile(&Value::Object(checked))
         .map_err(|e| format!("input schema does not compile: {e}"))?;
     let output = match schemas.output {
         None => None,
         Some(text) => {
-            let schema = Value::Object(parse_object("output schema", text)?);
+            let schema = Value::Object(parse_object("output schema", text.get())?);
             let validator = SchemaValidator::compile(&schema)
                 .map_err(|e| format!("output schema does not compile: {e}"))?;
             let Value::Object(schema) = schema else {
@@ -237,19 +269,15 @@ fn schema_text(
     what: &str,
     schema: SchemaText,
     in_contract: impl FnOnce() -> Result<Option<&'static RawValue>, StartupError>,
-) -> Result<&'static str, StartupError> {
-    let text = match schema {
-        SchemaText::Inline(text) => {
-            serde_json::from_str::<serde::de::IgnoredAny>(text)
-                .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?;
-            text
-        }
+) -> Result<&'static RawValue, StartupError> {
+    let text: &'static RawValue = match schema {
+        SchemaText::Inline(text) => serde_json::from_str(text)
+            .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?,
         // The contract was parsed whole: its values are valid JSON.
         SchemaText::InContract => in_contract()?
-            .ok_or_else(|| StartupError::tool(tool, format!("the contract has no {what}")))?
-            .get(),
+            .ok_or_else(|| StartupError::tool(tool, format!("the contract has no {what}")))?,
     };
-    if !text.trim_start().starts_with('{') {
+    if !text.get().starts_with('{') {
         return Err(StartupError::tool(
             tool,
             format!("{what} is not a JSON object"),
@@ -319,7 +347,7 @@ fn check_confirmation(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<(), Star
     }
     // Only tools that need confirmation (a few) parse their schema here.
     let schema = Value::Object(
-        parse_object("input schema", schemas.checked)
+        parse_object("input schema", schemas.checked.get())
             .map_err(|e| StartupError::tool(spec.name, e))?,
     );
     let declared = schema.pointer(&format!("/properties/{CONFIRMATION_ARGUMENT}/type"));
@@ -392,7 +420,7 @@ impl Catalog {
             .collect::<Result<Vec<_>, _>>()?;
         let published_bytes: usize = schemas
             .iter()
-            .map(|s| s.input.len() + s.output.map_or(0, str::len))
+            .map(|s| s.input.get().len() + s.output.map_or(0, |o| o.get().len()))
             .sum();
         let keep_published = published_bytes <= KEEP_PUBLISHED_BYTES;
         for (spec, schemas) in server.tools.iter().zip(schemas) {
@@ -431,7 +459,7 @@ impl Catalog {
 
     /// One `tools/list` page: the tools after `cursor` and the cursor of the next page.
     pub fn page(&self, cursor: Option<&str>) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
-        self.page_of(cursor, PAGE_SIZE, |_| true)
+        self.page_for(cursor, |_| true)
     }
 
     /// One page of the tools `visible` keeps (a caller's view: the tools its scopes allow).
@@ -440,16 +468,40 @@ impl Catalog {
         cursor: Option<&str>,
         visible: impl Fn(&ToolSpec) -> bool,
     ) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
-        self.page_of(cursor, PAGE_SIZE, visible)
+        let (positions, next) = self.page_positions(cursor, PAGE_SIZE, visible)?;
+        // A tool whose schema does not parse (a generator bug, or a hand-edited crate) is left
+        // out rather than failing the whole list.
+        let tools = positions
+            .into_iter()
+            .filter_map(|i| self.entries[i].tool().ok())
+            .collect();
+        Ok((tools, next))
     }
 
-    fn page_of(
+    /// [`Catalog::page_for`] as the tools' positions in the catalog (see [`Catalog::at`]), for
+    /// a transport that writes each tool's [`ToolEntry::text`] itself.
+    pub fn page_positions_for(
+        &self,
+        cursor: Option<&str>,
+        visible: impl Fn(&ToolSpec) -> bool,
+    ) -> Result<(Vec<usize>, Option<String>), InvalidCursor> {
+        self.page_positions(cursor, PAGE_SIZE, visible)
+    }
+
+    /// The tool at `position` in the catalog (the generated crate's order).
+    pub fn at(&self, position: usize) -> Option<&ToolEntry> {
+        self.entries.get(position)
+    }
+
+    fn page_positions(
         &self,
         cursor: Option<&str>,
         size: usize,
         visible: impl Fn(&ToolSpec) -> bool,
-    ) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
-        let shown: Vec<&ToolEntry> = self.entries.iter().filter(|e| visible(e.spec)).collect();
+    ) -> Result<(Vec<usize>, Option<String>), InvalidCursor> {
+        let shown: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| visible(self.entries[i].spec))
+            .collect();
         let start = match cursor {
             None => 0,
             Some(c) => self
@@ -458,14 +510,8 @@ impl Catalog {
                 .ok_or(InvalidCursor)?,
         };
         let end = (start + size.max(1)).min(shown.len());
-        // A tool whose schema does not parse (a generator bug, or a hand-edited crate) is left
-        // out rather than failing the whole list.
-        let tools = shown[start..end]
-            .iter()
-            .filter_map(|e| e.tool().ok())
-            .collect();
         let next = (end < shown.len()).then(|| self.encode_cursor(end));
-        Ok((tools, next))
+        Ok((shown[start..end].to_vec(), next))
     }
 
     fn encode_cursor(&self, offset: usize) -> String {
@@ -485,7 +531,7 @@ impl Catalog {
 mod tests {
     use super::*;
     use crate::spec::*;
-    use crate::testing_specs::PETS;
+    use crate::testing_specs::{PETS, server_with, tool_spec};
 
     fn leak(s: String) -> &'static str {
         Box::leak(s.into_boxed_str())
@@ -504,72 +550,8 @@ mod tests {
         Box::leak(Box::new(tool_spec(name, input_schema, confirm, params)))
     }
 
-    /// A read-only GET tool.
-    pub(super) fn tool_spec(
-        name: &'static str,
-        input_schema: &'static str,
-        confirm: bool,
-        params: &'static [ParamSpec],
-    ) -> ToolSpec {
-        ToolSpec {
-            name,
-            title: None,
-            description: "t",
-            operation: OperationSpec {
-                id: None,
-                method: HttpMethod::Get,
-                path: "/x",
-            },
-            input_schema: SchemaText::Inline(input_schema),
-            output: crate::spec::OutputSpec::NONE,
-            params,
-            body: None,
-            accept: "",
-            credentials: &[],
-            scopes: &[],
-            hints: HintsSpec {
-                read_only: true,
-                destructive: false,
-                idempotent: true,
-                open_world: false,
-            },
-            confirm,
-            identity: IdentityMode::ServiceAccount,
-            contract: "c",
-            spec_input_schema: None,
-            nulls_absent: false,
-            escalation: None,
-        }
-    }
-
     fn server(tools: Vec<&'static ToolSpec>) -> &'static ServerSpec {
         server_with(None, tools)
-    }
-
-    /// A server of `tools` whose contract text is `contract`.
-    pub(super) fn server_with(
-        contract: Option<&'static str>,
-        tools: Vec<&'static ToolSpec>,
-    ) -> &'static ServerSpec {
-        Box::leak(Box::new(ServerSpec {
-            name: "many",
-            version: "0",
-            title: None,
-            instructions: None,
-            contract,
-            upstream: UpstreamSpec {
-                base_url: "http://x",
-                base_url_env: "",
-                timeout_ms: 1,
-                max_response_bytes: 1,
-                credentials: &[],
-                oauth: None,
-            },
-            tools: Box::leak(tools.into_boxed_slice()),
-            scopes: &[],
-            limits: crate::testing_specs::LIMITS,
-            escalation: None,
-        }))
     }
 
     /// A server with `n` trivial tools.
@@ -739,7 +721,7 @@ mod contract_tests {
     use super::*;
     use crate::spec::*;
 
-    use super::tests::{server_with as server, tool_spec};
+    use crate::testing_specs::{server_with as server, tool_spec};
 
     /// A tool whose schemas are all kept in the contract.
     fn in_contract(name: &'static str, output: bool) -> &'static ToolSpec {
@@ -787,6 +769,38 @@ mod contract_tests {
         assert!(compiled.input.is_valid(&serde_json::json!({"zeta": "ab"})));
         assert!(!compiled.input.is_valid(&serde_json::json!({"zeta": "a"})));
         assert!(compiled.output.is_some());
+    }
+
+    #[test]
+    fn a_tools_text_serialises_as_rmcp_serialises_the_published_tool() {
+        let mut odd = tool_spec(
+            "odd",
+            " {\"type\": \"object\",\n \"description\": \"a \\\"quote\\\", \\\\ and \\u00e9\"}",
+            false,
+            &[],
+        );
+        odd.title = Some("</script> & 'a title' \u{1F600}");
+        odd.description = "line\nbreak, \"quotes\", \\ backslash\ttab \u{7f} \u{2028}";
+        odd.hints.destructive = true;
+        let catalogs = [
+            Catalog::new(&crate::testing_specs::PETS).unwrap(),
+            Catalog::new(server(Some(CONTRACT), vec![in_contract("get_thing", true)])).unwrap(),
+            Catalog::new(server(None, vec![Box::leak(Box::new(odd))])).unwrap(),
+        ];
+        for catalog in &catalogs {
+            for position in 0..catalog.len() {
+                let entry = catalog.at(position).unwrap();
+                let written = serde_json::to_string(&entry.text()).unwrap();
+                let published = serde_json::to_value(entry.tool().unwrap()).unwrap();
+                assert_eq!(
+                    serde_json::from_str::<Value>(&written).unwrap(),
+                    published,
+                    "{}",
+                    entry.spec.name
+                );
+            }
+        }
+        assert!(catalogs[0].at(catalogs[0].len()).is_none());
     }
 
     #[test]

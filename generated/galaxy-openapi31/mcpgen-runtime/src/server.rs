@@ -21,14 +21,14 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use crate::audit::AuditSink;
 use crate::auth::Principal;
 use crate::call::{Asker, Call, RequestIds};
-use crate::catalog::{Catalog, StartupError};
+use crate::catalog::{Catalog, InvalidCursor, StartupError};
 use crate::config::{Limits, Settings, sends_credential};
 use crate::confirm::Confirmations;
 use crate::identity::Identities;
 use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT, RateLimiter};
 use crate::metrics::Metrics;
 use crate::scrub::Scrubber;
-use crate::spec::{CredentialKind, ServerSpec};
+use crate::spec::{CredentialKind, ServerSpec, ToolSpec};
 use crate::upstream::Upstream;
 
 /// Everything a call needs, shared by all sessions.
@@ -54,6 +54,9 @@ pub struct ServerState {
 #[derive(Debug, Clone)]
 pub struct McpServer {
     state: Arc<ServerState>,
+    /// Whether `tools/list` results name their tools' catalog positions for the transport to
+    /// write (the stdio transport, [`crate::stdio`]) rather than carry parsed tools.
+    writes_pages: bool,
 }
 
 impl McpServer {
@@ -152,7 +155,22 @@ impl McpServer {
                 settings,
                 metrics: Metrics::new(spec.name, spec.version),
             }),
+            writes_pages: false,
         })
+    }
+
+    /// This server, answering `tools/list` with the tools' catalog positions, for a transport
+    /// that writes the tools from their schema texts ([`crate::stdio::StdioTransport`]).
+    pub(crate) fn with_written_pages(&self) -> McpServer {
+        McpServer {
+            state: Arc::clone(&self.state),
+            writes_pages: true,
+        }
+    }
+
+    /// The tool catalog.
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.state.catalog
     }
 
     /// The static spec served.
@@ -231,11 +249,19 @@ impl McpServer {
         principal: &Principal,
         cursor: Option<&str>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let (tools, next) = self
-            .state
-            .catalog
-            .page_for(cursor, |tool| principal.allows(tool.scopes))
-            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        let visible = |tool: &ToolSpec| principal.allows(tool.scopes);
+        let invalid = |e: InvalidCursor| ErrorData::invalid_params(e.to_string(), None);
+        let catalog = &self.state.catalog;
+        if self.writes_pages {
+            let (positions, next) = catalog
+                .page_positions_for(cursor, visible)
+                .map_err(invalid)?;
+            let mut result = ListToolsResult::with_all_items(Vec::new());
+            result.meta = Some(crate::stdio::positions_meta(&positions));
+            result.next_cursor = next;
+            return Ok(result);
+        }
+        let (tools, next) = catalog.page_for(cursor, visible).map_err(invalid)?;
         let mut result = ListToolsResult::with_all_items(tools);
         result.next_cursor = next;
         Ok(result)

@@ -15,11 +15,16 @@ use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::json;
 
 use crate::server::McpServer;
+use crate::stdio::StdioTransport;
 
+/// The client's end of an in-memory pipe to `server`, served as over stdio
+/// ([`StdioTransport`]: `tools/list` pages written from the schema texts).
 fn pipe(server: McpServer) -> tokio::io::DuplexStream {
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
+        let (read, write) = tokio::io::split(server_io);
+        let transport = StdioTransport::new(&server, read, write);
+        if let Ok(running) = transport.server().clone().serve(transport).await {
             let _ = running.waiting().await;
         }
     });
