@@ -40,7 +40,7 @@ impl Defs for std::collections::BTreeMap<String, Value> {
     }
 }
 
-impl Defs for foldhash::HashMap<String, std::sync::Arc<Value>> {
+impl Defs for foldhash::HashMap<std::sync::Arc<str>, std::sync::Arc<Value>> {
     fn def(&self, name: &str) -> Option<&Value> {
         self.get(name).map(|d| &**d)
     }

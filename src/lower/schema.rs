@@ -97,11 +97,11 @@ pub struct SchemaBuilder<'a> {
     dialect: SpecVersion,
     /// Definition name assigned to each referenced schema (by its address in the loaded specs,
     /// which outlive lowering: one name per schema, however it is reached).
-    names: foldhash::HashMap<usize, String>,
+    names: foldhash::HashMap<usize, Name>,
     /// The names in `names`, to find a free one without scanning them all.
-    taken: foldhash::HashSet<String>,
+    taken: foldhash::HashSet<Name>,
     /// Normalised definitions, by name (shared with the cache when named as it names them).
-    defs: foldhash::HashMap<String, Arc<Value>>,
+    defs: foldhash::HashMap<Name, Arc<Value>>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
     pub diagnostics: Diagnostics,
     /// Definitions normalised once for every tool of the server, when shared.
@@ -117,8 +117,12 @@ struct Target<'a> {
     pointer: String,
     value: &'a Value,
     /// The name it gets where the name is free ([`def_base_name`], computed once per server).
-    base: String,
+    base: Name,
 }
+
+/// A definition's name, shared by the maps of the builders that give it (a response reaching
+/// hundreds of definitions names each of them in every builder).
+type Name = Arc<str>;
 
 /// What the `$ref` of a cached definition holds until a builder names its target: this prefix
 /// and the target's index in [`Normalized::refs`].
@@ -190,7 +194,7 @@ impl<'a> DefCache<'a> {
 }
 
 /// `value` with each placeholder `$ref` replaced by the reference to its definition's name.
-fn named(value: &Value, names: &[String]) -> Value {
+fn named(value: &Value, names: &[Name]) -> Value {
     match value {
         Value::Object(obj) => Value::Object(
             obj.iter()
@@ -268,7 +272,11 @@ impl<'a> SchemaBuilder<'a> {
         {
             let defs: Map<String, Value> = used
                 .into_iter()
-                .filter_map(|name| self.defs.get(&name).map(|d| (name, Value::clone(d))))
+                .filter_map(|name| {
+                    self.defs
+                        .get(name.as_str())
+                        .map(|d| (name, Value::clone(d)))
+                })
                 .collect();
             obj.insert("$defs".to_owned(), Value::Object(defs));
         }
@@ -291,7 +299,7 @@ impl<'a> SchemaBuilder<'a> {
     }
 
     /// The definition name for a referenced schema, normalising it on first use.
-    fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &'a Value) -> String {
+    fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &'a Value) -> Name {
         self.name_definition(doc, pointer, target, None)
     }
 
@@ -301,13 +309,13 @@ impl<'a> SchemaBuilder<'a> {
         doc: &DocKey,
         pointer: &str,
         target: &'a Value,
-        base: Option<&str>,
-    ) -> String {
+        base: Option<&Name>,
+    ) -> Name {
         let key = std::ptr::from_ref(target) as usize;
         if let Some(name) = self.names.get(&key) {
-            return name.clone();
+            return Arc::clone(name);
         }
-        let base = base.map_or_else(|| def_base_name(doc, pointer), str::to_owned);
+        let base = base.map_or_else(|| def_base_name(doc, pointer).into(), Arc::clone);
         if let Some(recording) = &mut self.recording {
             recording.push(Target {
                 doc: doc.clone(),
@@ -315,28 +323,32 @@ impl<'a> SchemaBuilder<'a> {
                 value: target,
                 base,
             });
-            return format!("{PLACEHOLDER}{}", recording.len() - 1);
+            return format!("{PLACEHOLDER}{}", recording.len() - 1).into();
         }
-        let mut name = base.clone();
+        let mut name = Arc::clone(&base);
         let mut n = 2;
         while self.taken.contains(&name) {
-            name = format!("{base}_{n}");
+            name = format!("{base}_{n}").into();
             n += 1;
         }
-        self.taken.insert(name.clone());
-        self.names.insert(key, name.clone());
+        self.taken.insert(Arc::clone(&name));
+        self.names.insert(key, Arc::clone(&name));
         let normalized = match self.shared {
             Some(cache) => {
                 let cached = cache.get(self.specs, self.direction, doc, pointer, target);
                 self.diagnostics.extend(cached.diagnostics.clone());
                 // The targets are named in the order normalising this definition meets them,
                 // as without the cache.
-                let names: Vec<String> = cached
+                let names: Vec<Name> = cached
                     .refs
                     .iter()
                     .map(|t| self.name_definition(&t.doc, &t.pointer, t.value, Some(&t.base)))
                     .collect();
-                let usual = cached.refs.iter().zip(&names).all(|(t, n)| t.base == *n);
+                let usual = cached
+                    .refs
+                    .iter()
+                    .zip(&names)
+                    .all(|(t, n)| Arc::ptr_eq(&t.base, n) || t.base == *n);
                 if usual {
                     cached
                         .usual
@@ -348,7 +360,7 @@ impl<'a> SchemaBuilder<'a> {
             }
             None => Arc::new(self.normalize(doc, pointer, target, 0)),
         };
-        self.defs.insert(name.clone(), normalized);
+        self.defs.insert(Arc::clone(&name), normalized);
         name
     }
 
@@ -388,7 +400,7 @@ impl<'a> SchemaBuilder<'a> {
                         (target.doc.clone(), target.pointer.clone(), target.value);
                     let name = self.reference_name(&tdoc, &tpointer, tvalue);
                     let reference = if name.starts_with(PLACEHOLDER) {
-                        name
+                        name.to_string()
                     } else {
                         defs::reference_to(&name)
                     };
