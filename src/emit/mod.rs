@@ -12,7 +12,7 @@ pub mod fixtures;
 pub mod lock;
 pub mod rust;
 
-use crate::ir::{ServerIr, ToolIr};
+use crate::ir::ServerIr;
 use proc_macro2::TokenStream;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -191,8 +191,18 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
 
 /// `src/tools.rs`, `tests/cases.json` and the contract's text.
 fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
-    // The contract is kept only as its text and hashes: for a large spec it is as big as the IR.
-    let (contract_text, hashes) = {
+    let test_env = fixtures::TestEnvironment::new(ir);
+    // The fixtures do not depend on the contract: they are laid out while it is made, which
+    // leaves a core partly idle. The tool modules name their contract's hash: they come after.
+    let ((contract_text, hashes), cases) = std::thread::scope(|scope| {
+        let cases = scope.spawn(|| {
+            crate::parallel::map(&ir.tools, |tool| {
+                let fixture = fixtures::fixture(ir, tool, &test_env);
+                vec![case_member(tool.name.as_str(), &fixture)]
+            })
+        });
+        // The contract is kept only as its text and hashes: for a large spec it is as big as
+        // the IR.
         let contract = crate::contract::contract(ir);
         let text = crate::contract::to_text(&contract);
         let hashes: BTreeMap<String, String> = contract
@@ -200,20 +210,20 @@ fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
             .into_iter()
             .map(|(name, tool)| (name, tool.hash))
             .collect();
-        (text, hashes)
-    };
-    let test_env = fixtures::TestEnvironment::new(ir);
-    let per_tool = crate::parallel::map(&ir.tools, |tool| {
+        let cases = cases
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        ((text, hashes), cases)
+    });
+    let modules = crate::parallel::map(&ir.tools, |tool| {
         let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
-        vec![tool_files(ir, tool, hash, &test_env)]
+        vec![data_text::print(rust::tool_module(tool, hash))]
     });
     let mut tools = format_rust(rust::tools_rs_head());
-    tools.reserve(per_tool.iter().map(|(module, _)| module.len() + 1).sum());
-    let mut cases = Vec::with_capacity(per_tool.len());
-    for (module, case) in per_tool {
+    tools.reserve(modules.iter().map(|module| module.len() + 1).sum());
+    for module in modules {
         tools.push('\n');
         tools.push_str(&module);
-        cases.push(case);
     }
     (tools, cases_file(cases), contract_text)
 }
@@ -223,23 +233,6 @@ pub const CASES_PATH: &str = "tests/cases.json";
 
 /// Path of the tools: one module each, in tool order.
 pub const TOOLS_PATH: &str = "src/tools.rs";
-
-/// A tool's Rust module (its text in `src/tools.rs`; it names its contract's hash) and its test
-/// fixture's member of the fixtures file ([`case_member`]). Its schemas are in the contract.
-type ToolFiles = (String, String);
-
-/// The files of one tool.
-fn tool_files(
-    ir: &ServerIr,
-    tool: &ToolIr,
-    contract_hash: &str,
-    test_env: &fixtures::TestEnvironment,
-) -> ToolFiles {
-    (
-        data_text::print(rust::tool_module(tool, contract_hash)),
-        case_member(tool.name.as_str(), &fixtures::fixture(ir, tool, test_env)),
-    )
-}
 
 /// A tool's member of the fixtures file: its name and its fixture (pretty JSON text), laid out
 /// as pretty-printing the whole file lays it out (one level deep), made with the tool's other
