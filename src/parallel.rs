@@ -16,20 +16,37 @@ pub fn map<'a, T: Sync, R: Send>(items: &'a [T], work: impl Fn(&'a T) -> Vec<R> 
     }
     // Items cost unevenly (one tool's schema reaches hundreds of objects, the next none): each
     // thread takes the next few items when it is free, and the results are put back in order.
+    // Half the threads take them from the end: neighbouring items tend to need the same shared
+    // values (tools named alike reach the same definitions), which threads working side by
+    // side would wait on each other to compute.
     const BATCH: usize = 4;
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let unclaimed = std::sync::Mutex::new(0..items.len());
+    let claim = |from_end: bool| {
+        let mut unclaimed = unclaimed.lock().unwrap_or_else(|e| e.into_inner());
+        let (start, end) = (unclaimed.start, unclaimed.end);
+        if from_end {
+            let cut = end.saturating_sub(BATCH).max(start);
+            unclaimed.end = cut;
+            cut..end
+        } else {
+            let cut = (start + BATCH).min(end);
+            unclaimed.start = cut;
+            start..cut
+        }
+    };
     let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
+            .map(|thread| {
+                let claim = &claim;
+                let work = &work;
+                scope.spawn(move || {
                     let mut out = Vec::new();
                     loop {
-                        let start = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
-                        if start >= items.len() {
+                        let batch = claim(thread % 2 == 1);
+                        if batch.is_empty() {
                             return out;
                         }
-                        let end = (start + BATCH).min(items.len());
-                        out.extend((start..end).map(|i| (i, work(&items[i]))));
+                        out.extend(batch.map(|i| (i, work(&items[i]))));
                     }
                 })
             })
@@ -104,5 +121,20 @@ mod tests {
         let items: Vec<u32> = (0..1000).collect();
         let out = super::map(&items, |n| vec![n * 2, n * 2 + 1]);
         assert_eq!(out, (0..2000).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn every_item_is_worked_once_whatever_the_count() {
+        // Threads claim batches from both ends: the claims must meet without a gap or overlap.
+        for len in (0..40).chain([1001, 1003]) {
+            let items: Vec<usize> = (0..len).collect();
+            let calls = std::sync::atomic::AtomicUsize::new(0);
+            let out = super::map(&items, |&n| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                vec![n]
+            });
+            assert_eq!(out, items, "{len} items");
+            assert_eq!(calls.into_inner(), len);
+        }
     }
 }
