@@ -21,7 +21,7 @@
 //! | [`fetch`] | JSON over HTTP with authorization servers |
 //! | [`result`], [`shape`], [`conform`], [`budget`], [`scrub`] | the MCP result: allowlist, redaction, name rules, pruning to the output schema, the result budget, secret scrubbing |
 //! | [`audit`] | JSON log lines on stderr (and a file) |
-//! | [`transport`], [`stdio`] | stdio and streamable HTTP; the stdio transport writing `tools/list` pages from schema texts |
+//! | [`transport`], [`stdio`], [`pages`] | stdio and streamable HTTP; `tools/list` pages written from the schema texts |
 //! | `testing` | (feature `testing`) mock upstream and authorization server, in-process client, fixture and auth checks |
 #![deny(missing_docs)]
 
@@ -40,6 +40,7 @@ pub mod fetch;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod pages;
 pub mod redirect;
 pub mod request;
 pub mod result;

@@ -27,6 +27,7 @@ use crate::confirm::Confirmations;
 use crate::identity::Identities;
 use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT, RateLimiter};
 use crate::metrics::Metrics;
+use crate::pages::WritesPage;
 use crate::scrub::Scrubber;
 use crate::spec::{CredentialKind, ServerSpec, ToolSpec};
 use crate::upstream::Upstream;
@@ -54,8 +55,9 @@ pub struct ServerState {
 #[derive(Debug, Clone)]
 pub struct McpServer {
     state: Arc<ServerState>,
-    /// Whether `tools/list` results name their tools' catalog positions for the transport to
-    /// write (the stdio transport, [`crate::stdio`]) rather than carry parsed tools.
+    /// Whether every `tools/list` result names its tools' catalog positions for the transport
+    /// to write ([`crate::pages`]; the stdio transport) rather than carry parsed tools. Over
+    /// HTTP the layer that writes pages marks the requests it writes instead.
     writes_pages: bool,
 }
 
@@ -249,15 +251,25 @@ impl McpServer {
         principal: &Principal,
         cursor: Option<&str>,
     ) -> Result<ListToolsResult, ErrorData> {
+        self.page(principal, cursor, self.writes_pages)
+    }
+
+    /// [`McpServer::list_tools_page`], naming the tools by catalog position when `written`.
+    fn page(
+        &self,
+        principal: &Principal,
+        cursor: Option<&str>,
+        written: bool,
+    ) -> Result<ListToolsResult, ErrorData> {
         let visible = |tool: &ToolSpec| principal.allows(tool.scopes);
         let invalid = |e: InvalidCursor| ErrorData::invalid_params(e.to_string(), None);
         let catalog = &self.state.catalog;
-        if self.writes_pages {
+        if written {
             let (positions, next) = catalog
                 .page_positions_for(cursor, visible)
                 .map_err(invalid)?;
             let mut result = ListToolsResult::with_all_items(Vec::new());
-            result.meta = Some(crate::stdio::positions_meta(&positions));
+            result.meta = Some(crate::pages::positions_meta(&positions));
             result.next_cursor = next;
             return Ok(result);
         }
@@ -330,7 +342,12 @@ impl ServerHandler for McpServer {
         let Some(principal) = self.principal_of(&context) else {
             return Ok(ListToolsResult::with_all_items(Vec::new()));
         };
-        self.list_tools_page(&principal, cursor.as_deref())
+        let written = self.writes_pages
+            || context
+                .extensions
+                .get::<axum::http::request::Parts>()
+                .is_some_and(|parts| parts.extensions.get::<WritesPage>().is_some());
+        self.page(&principal, cursor.as_deref(), written)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -1,13 +1,11 @@
 //! The stdio transport: rmcp's line reader, and a writer of whole lines that writes
-//! `tools/list` pages from the tools' schema texts.
+//! `tools/list` pages from the tools' schema texts ([`crate::pages`]).
 //!
-//! Parsing every schema of a page into JSON values only to serialise them again is what a large
-//! server's `tools/list` spends its time on (GitHub's 1,223 tools: ~40 ms for 3.5 MB). Over
-//! stdio the handler ([`McpServer::with_written_pages`]) answers a page with its tools' catalog
-//! positions in the result's `_meta`, and this transport writes each tool's [`ToolText`] in
-//! their place. Every other message is serialised as rmcp's stdio transport does, one JSON
-//! message per line; reading (the line limit, parse errors and the error responses they get) is
-//! rmcp's own.
+//! The handler ([`McpServer::with_written_pages`]) answers every page with its tools' catalog
+//! positions; this transport writes the tools in their place. Every other message is serialised
+//! as rmcp's stdio transport does, one JSON message per line; reading (the line limit, parse
+//! errors and the error responses they get) is rmcp's own, and its error responses go through
+//! the same ordered queue as the transport's messages.
 
 use std::future::Future;
 use std::io;
@@ -15,33 +13,21 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use rmcp::RoleServer;
-use rmcp::model::{JsonRpcMessage, MetaObject, ServerResult};
+use rmcp::model::{JsonRpcMessage, ServerResult};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::async_rw::AsyncRwTransport;
-use serde::Serialize;
-use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::PollSender;
 
-use crate::catalog::{Catalog, ToolText};
+use crate::catalog::Catalog;
+use crate::pages;
 use crate::server::McpServer;
-
-/// The `_meta` member in which the handler names a page's tools by their catalog positions,
-/// for this transport to write; it is never sent.
-const TOOL_POSITIONS: &str = "io.mcpgen/tool-positions";
 
 /// Lines queued for the writer before senders wait for it.
 const QUEUED_LINES: usize = 16;
-
-/// The `_meta` of a `tools/list` result whose tools are the catalog's at `positions`.
-pub(crate) fn positions_meta(positions: &[usize]) -> MetaObject {
-    let mut meta = Map::new();
-    meta.insert(TOOL_POSITIONS.to_owned(), Value::from(positions));
-    MetaObject(meta)
-}
 
 /// MCP over a pair of byte streams (stdin and stdout), one JSON-RPC message per line.
 pub struct StdioTransport<R: AsyncRead> {
@@ -112,113 +98,27 @@ fn closed() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the stdio transport is closed")
 }
 
-/// One message as a line: a `tools/list` page with its tools written from their texts, any
-/// other message as serde serialises it.
-fn encode(catalog: &Catalog, mut message: TxJsonRpcMessage<RoleServer>) -> io::Result<Vec<u8>> {
-    let positions = match &mut message {
-        JsonRpcMessage::Response(response) => match &mut response.result {
-            ServerResult::ListToolsResult(list) => take_positions(&mut list.meta),
-            _ => None,
+/// One message as a line: a `tools/list` page with its tools written from their texts
+/// ([`pages::write_page`]), any other message as serde serialises it.
+fn encode(catalog: &Catalog, message: TxJsonRpcMessage<RoleServer>) -> io::Result<Vec<u8>> {
+    let page = match &message {
+        JsonRpcMessage::Response(response) => match &response.result {
+            ServerResult::ListToolsResult(list) => pages::names_positions(list.meta.as_ref()),
+            _ => false,
         },
-        _ => None,
+        _ => false,
     };
-    let mut line = match positions {
+    let written = if page {
+        pages::write_page(catalog, serde_json::to_value(&message)?).map_err(io::Error::other)?
+    } else {
+        None
+    };
+    let mut line = match written {
+        Some(line) => line,
         None => serde_json::to_vec(&message)?,
-        Some(positions) => {
-            // The message as rmcp would send it, but for its tools: serialised with an empty
-            // list, which is then left out and replaced.
-            let Value::Object(mut envelope) = serde_json::to_value(&message)? else {
-                return Err(io::Error::other("a response is not a JSON object"));
-            };
-            let Some(Value::Object(mut rest)) = envelope.shift_remove("result") else {
-                return Err(io::Error::other("a tools/list response has no result"));
-            };
-            rest.shift_remove("tools");
-            let tools = positions
-                .iter()
-                .map(|&i| catalog.at(i).map(|entry| entry.text()))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| io::Error::other("a tools/list page names an unknown tool"))?;
-            let mut page = serde_json::to_vec(&WrittenPage {
-                envelope,
-                result: PageResult { tools, rest },
-            })?;
-            // The schema texts may be pretty-printed (the contract's are): a line must not
-            // break inside them.
-            compact(&mut page);
-            page
-        }
     };
     line.push(b'\n');
     Ok(line)
-}
-
-/// Removes the whitespace between the tokens of a JSON text, in place; strings (in which a
-/// line break can only be escaped) are kept as they are.
-fn compact(json: &mut Vec<u8>) {
-    let (mut read, mut kept) = (0, 0);
-    while read < json.len() {
-        let byte = json[read];
-        if byte != b'"' {
-            if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
-                json[kept] = byte;
-                kept += 1;
-            }
-            read += 1;
-            continue;
-        }
-        // A string, up to its closing quote, copied whole.
-        let start = read;
-        read += 1;
-        loop {
-            match memchr::memchr2(b'"', b'\\', &json[read.min(json.len())..]) {
-                Some(at) if json[read + at] == b'"' => {
-                    read += at + 1;
-                    break;
-                }
-                Some(at) => read += at + 2, // a backslash and the character it escapes
-                None => {
-                    read = json.len();
-                    break;
-                }
-            }
-        }
-        let end = read.min(json.len());
-        json.copy_within(start..end, kept);
-        kept += end - start;
-    }
-    json.truncate(kept);
-}
-
-/// Removes the page's catalog positions from a result's `_meta` (and the `_meta` if nothing
-/// else is in it).
-fn take_positions(meta: &mut Option<MetaObject>) -> Option<Vec<usize>> {
-    let members = &mut meta.as_mut()?.0;
-    let positions = members.shift_remove(TOOL_POSITIONS)?;
-    if members.is_empty() {
-        *meta = None;
-    }
-    positions
-        .as_array()?
-        .iter()
-        .map(|p| p.as_u64().and_then(|p| usize::try_from(p).ok()))
-        .collect()
-}
-
-/// A `tools/list` response whose tools are written from their texts.
-#[derive(Serialize)]
-struct WrittenPage {
-    #[serde(flatten)]
-    envelope: Map<String, Value>,
-    result: PageResult,
-}
-
-/// A `tools/list` result: the tools, then the rest as rmcp serialised it.
-#[derive(Serialize)]
-struct PageResult {
-    tools: Vec<ToolText<'static>>,
-    #[serde(flatten)]
-    rest: Map<String, Value>,
 }
 
 /// Writes queued lines in order, flushing when the queue is empty; ends when every sender is
@@ -288,25 +188,8 @@ mod tests {
     use crate::spec::ToolSpec;
     use crate::testing_specs::{server_with, tool_spec};
     use rmcp::ServiceExt;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use tokio::io::{AsyncBufReadExt, BufReader};
-
-    #[test]
-    fn compacts_between_tokens_and_keeps_strings_whole() {
-        let pretty = "{\n  \"a b\" : [ 1 ,\t2 ],\r\n  \"s\": \"  spaced \\\" quote \\\\\",\n  \
-                      \"t\": \"\\\\\", \"u\" : \"\\n \\u0041\" , \"e\": \"\" }\n";
-        let mut json = pretty.as_bytes().to_vec();
-        compact(&mut json);
-        assert_eq!(
-            String::from_utf8(json).unwrap(),
-            r#"{"a b":[1,2],"s":"  spaced \" quote \\","t":"\\","u":"\n \u0041","e":""}"#
-        );
-
-        // Not JSON (an unterminated string): nothing is lost or read past.
-        let mut broken = b"[ \"a \\".to_vec();
-        compact(&mut broken);
-        assert_eq!(broken, b"[\"a \\");
-    }
 
     /// A pretty-printed schema (as the contract keeps them) with strings that need escaping.
     const PRETTY: &str = "{\n  \"type\": \"object\",\n  \"description\": \"a \\\"b\\\"\\n c\"\n}";

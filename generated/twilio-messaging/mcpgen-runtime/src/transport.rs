@@ -1,7 +1,8 @@
 //! Serving an [`McpServer`] over stdio or streamable HTTP.
 //!
 //! Owns the transports only: stdio ([`StdioTransport`]: rmcp's line reader, `tools/list`
-//! pages written from schema texts); and rmcp's `StreamableHttpService` in
+//! pages written from schema texts); and rmcp's `StreamableHttpService` (its `tools/list`
+//! pages written likewise, [`crate::pages::write_http_pages`]) in
 //! stateless mode with plain JSON responses, mounted at `/mcp` in axum behind the
 //! authentication layer ([`crate::auth::http`], which also serves the protected resource
 //! metadata), next to `GET /healthz`, with `TCP_NODELAY` on accepted sockets (without it,
@@ -62,9 +63,18 @@ pub fn router(server: McpServer, allowed_hosts: &[String], auth: Arc<HttpAuth>) 
         .with_sse_keep_alive(None)
         .with_allowed_hosts(hosts);
     // The factory runs per request in stateless mode: it clones an `Arc`, nothing more.
+    let handler = server.clone();
     let service: StreamableHttpService<McpServer, LocalSessionManager> =
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::default(), config);
-    let mcp = Router::new().nest_service("/mcp", service);
+        StreamableHttpService::new(move || Ok(handler.clone()), Arc::default(), config);
+    // `tools/list` pages are written from the schema texts (inside the authentication layer,
+    // which has read and bounded the body by then).
+    let mcp =
+        Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn_with_state(
+                server,
+                crate::pages::write_http_pages,
+            ));
     auth.wrap(mcp).route("/healthz", get(|| async { "ok" }))
 }
 
@@ -175,6 +185,7 @@ mod tests {
         let audit = AuditSink::memory();
         let server =
             McpServer::new(&PETS, settings.with_auth_disabled(true), audit.clone()).unwrap();
+        let typed = server.clone();
         let metrics = server.metrics();
         let auth = Arc::new(HttpAuth::new(
             &PETS,
@@ -226,8 +237,16 @@ mod tests {
         let refused = post(&client, &url, Some("evil.example.com"), &call).await;
         assert_eq!(refused.status(), 403);
 
+        // `tools/list` pages are written from the schema texts: the tools rmcp would write, and
+        // not the marker that names them.
         let list = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/list"});
-        let body = json_of(post(&client, &url, None, &list).await).await;
+        let response = post(&client, &url, None, &list).await;
+        let text = response.text().await.unwrap();
+        assert!(!text.contains("io.mcpgen"), "the page marker is never sent");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        let everyone = crate::auth::Principal::new("anonymous", PETS.scopes.iter().copied());
+        let typed = serde_json::to_value(typed.list_tools_page(&everyone, None).unwrap()).unwrap();
+        assert_eq!(body["result"]["tools"], typed["tools"]);
         assert_eq!(
             body["result"]["tools"].as_array().unwrap().len(),
             PETS.tools.len()
