@@ -209,13 +209,15 @@ pub async fn write_http_pages(
 
 /// Whether a request body is one JSON-RPC request for `tools/list` (a batch is left to rmcp).
 fn lists_tools(body: &[u8]) -> bool {
+    /// The members that say what a message is (a method written with escapes is not
+    /// recognised, and is left to rmcp).
     #[derive(Deserialize)]
-    struct Method<'a> {
+    struct Envelope<'a> {
         #[serde(borrow)]
         method: Option<&'a str>,
         id: Option<serde::de::IgnoredAny>,
     }
-    serde_json::from_slice::<Method<'_>>(body)
+    serde_json::from_slice::<Envelope<'_>>(body)
         .is_ok_and(|m| m.method == Some("tools/list") && m.id.is_some())
 }
 
