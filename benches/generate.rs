@@ -91,7 +91,7 @@ fn build(annotation: &Path, out: &Path) -> (usize, Duration, Duration) {
     let start = Instant::now();
     mcpgen::write::write(out, &files).unwrap();
     (
-        String::from_utf8_lossy(&files["src/tools.rs"])
+        String::from_utf8_lossy(&files["src/tools.rs"].to_vec())
             .matches("\npub mod ")
             .count(),
         generated,

@@ -250,7 +250,7 @@ pub fn check(
     if let (Ok(old), Some(new)) = (
         load::read_contract(&contract_path),
         files.get(crate::contract::CONTRACT_FILE),
-    ) && let Ok(new) = crate::contract::from_text(&String::from_utf8_lossy(new))
+    ) && let Ok(new) = crate::contract::from_text(&String::from_utf8_lossy(&new.to_vec()))
     {
         let diff = crate::diff::diff(&old, &new, &BTreeMap::new());
         if !diff.changes.is_empty() {

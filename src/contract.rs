@@ -463,9 +463,14 @@ fn write_sorted(value: &Value, out: &mut Vec<u8>) {
 
 /// The contract as its file's text: pretty-printed JSON, one trailing newline. Serialised
 /// directly (no copy): every struct declares its fields in sorted order, maps are `BTreeMap`s,
-/// fixed values are sorted when built, and schemas keep their published order. Tools, the
-/// last member and nearly all of the text, are printed on every core and put in place.
+/// fixed values are sorted when built, and schemas keep their published order.
 pub fn to_text(contract: &Contract<'_>) -> String {
+    to_parts(contract).concat()
+}
+
+/// [`to_text`] as parts in order: the head, then each tool's member. Tools, the last member
+/// and nearly all of the text, are printed on every core.
+pub fn to_parts(contract: &Contract<'_>) -> Vec<String> {
     let head = Contract {
         format: contract.format,
         server: contract.server.clone(),
@@ -475,32 +480,34 @@ pub fn to_text(contract: &Contract<'_>) -> String {
     let mut text = serde_json::to_string_pretty(&head).unwrap_or_default();
     let tools: Vec<(&String, &ToolContract<'_>)> = contract.tools.iter().collect();
     // The head ends with the empty tools object: `"tools": {}` and the closing brace.
-    if let Some(open) = text.strip_suffix("{}\n}").map(str::len)
-        && !tools.is_empty()
-    {
-        // A schema several tools share (one in the IR they borrow) is printed once.
-        let shared = SharedTexts::of(
-            tools.iter().flat_map(|(_, tool)| borrowed_schemas(tool)),
-            member_text,
-        );
-        let entries = crate::parallel::map(&tools, |(name, tool)| {
-            vec![tool_entry(name, tool, &|schema| {
-                shared.get(schema).map(String::as_str)
-            })]
-        });
-        text.truncate(open);
-        text.reserve(entries.iter().map(|e| e.len() + 2).sum::<usize>() + 8);
-        text.push_str("{\n");
-        for (i, entry) in entries.iter().enumerate() {
-            if i > 0 {
-                text.push_str(",\n");
+    match text.strip_suffix("{}\n}").map(str::len) {
+        Some(open) if !tools.is_empty() => {
+            // A schema several tools share (one in the IR they borrow) is printed once.
+            let shared = SharedTexts::of(
+                tools.iter().flat_map(|(_, tool)| borrowed_schemas(tool)),
+                member_text,
+            );
+            let count = tools.len();
+            let entries = crate::parallel::map(&tools, |(name, tool)| {
+                vec![tool_entry(name, tool, &|schema| {
+                    shared.get(schema).map(String::as_str)
+                })]
+            });
+            text.truncate(open);
+            text.push_str("{\n");
+            let mut parts = Vec::with_capacity(count + 1);
+            parts.push(text);
+            for (i, mut entry) in entries.into_iter().enumerate() {
+                entry.push_str(if i + 1 < count { ",\n" } else { "\n  }\n}\n" });
+                parts.push(entry);
             }
-            text.push_str(entry);
+            parts
         }
-        text.push_str("\n  }\n}");
+        _ => {
+            text.push('\n');
+            vec![text]
+        }
     }
-    text.push('\n');
-    text
 }
 
 /// A schema pretty-printed as the value of a member of a tool's contract (one level deep):

@@ -13,7 +13,7 @@
 //! compiled in the same target directory for a new crate instead of seeing new files and
 //! compiling the same code again.
 
-use crate::emit::{Files, MANIFEST_PATH, VENDORED_RUNTIME_DIR};
+use crate::emit::{FileBytes, Files, MANIFEST_PATH, VENDORED_RUNTIME_DIR};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -70,9 +70,9 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 const VENDORED_MTIME_SECS: u64 = 946_684_800;
 
 /// Writes `bytes` to `file` (the target of generated `path`), dating vendored runtime files.
-fn write_bytes(path: &str, file: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+fn write_bytes(path: &str, file: &Path, bytes: &FileBytes) -> Result<(), WriteError> {
     let mut out = fs::File::create(file).map_err(io_error(file))?;
-    io::Write::write_all(&mut out, bytes).map_err(io_error(file))?;
+    bytes.write_to(&mut out).map_err(io_error(file))?;
     if path.starts_with(VENDORED_RUNTIME_DIR) {
         let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(VENDORED_MTIME_SECS);
         out.set_modified(date).map_err(io_error(file))?;
@@ -125,10 +125,10 @@ pub fn compare(out_dir: &Path, files: &Files) -> Vec<Difference> {
     for (path, bytes) in files {
         match fs::read(out_dir.join(path)) {
             Err(_) => differences.push(Difference::Missing(path.clone())),
-            Ok(current) if &current != bytes => differences.push(Difference::Changed(
+            Ok(current) if !bytes.eq_bytes(&current) => differences.push(Difference::Changed(
                 path.clone(),
                 String::from_utf8_lossy(&current).into_owned(),
-                String::from_utf8_lossy(bytes).into_owned(),
+                String::from_utf8_lossy(&bytes.to_vec()).into_owned(),
             )),
             Ok(_) => {}
         }
@@ -165,7 +165,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 const WRITERS: usize = 8;
 
 /// One file to write: its generated path, where it goes, and its bytes.
-type Job<'a> = (&'a str, PathBuf, &'a [u8]);
+type Job<'a> = (&'a str, PathBuf, &'a FileBytes);
 
 /// Writes every job (whose directories exist) on [`WRITERS`] threads, each taking the next
 /// file when free, largest first (a crate is a few large files and many small ones); the first
@@ -228,7 +228,7 @@ fn write_new(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
     }
     let jobs: Vec<Job<'_>> = files
         .iter()
-        .map(|(path, bytes)| (path.as_str(), staging.path().join(path), bytes.as_slice()))
+        .map(|(path, bytes)| (path.as_str(), staging.path().join(path), bytes))
         .collect();
     write_in_parallel(&jobs)?;
     let staged = staging.keep();
@@ -273,7 +273,7 @@ fn update(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
     let result = (|| {
         for (path, bytes) in files {
             let target = out_dir.join(path);
-            if fs::read(&target).is_ok_and(|current| &current == bytes) {
+            if fs::read(&target).is_ok_and(|current| bytes.eq_bytes(&current)) {
                 report.unchanged += 1;
                 continue;
             }
@@ -284,7 +284,7 @@ fn update(out_dir: &Path, files: &Files) -> Result<WriteReport, WriteError> {
                 ".{}.mcpgen-tmp",
                 target.file_name().unwrap_or_default().to_string_lossy()
             ));
-            jobs.push((path.as_str(), temp.clone(), bytes.as_slice()));
+            jobs.push((path.as_str(), temp.clone(), bytes));
             staged.push((temp, target));
             report.written.push(path.clone());
         }
@@ -325,7 +325,7 @@ mod tests {
     fn files(entries: &[(&str, &str)]) -> Files {
         let mut files: Files = entries
             .iter()
-            .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec()))
+            .map(|(p, t)| ((*p).to_owned(), t.as_bytes().to_vec().into()))
             .collect();
         let list: Vec<&str> = entries
             .iter()
@@ -334,7 +334,7 @@ mod tests {
             .collect();
         files.insert(
             MANIFEST_PATH.to_owned(),
-            serde_json::json!({"files": list}).to_string().into_bytes(),
+            serde_json::json!({"files": list}).to_string().into(),
         );
         files
     }

@@ -98,10 +98,11 @@ fn generated_crates_match_their_specs() {
             let Ok(on_disk) = fs::read(out.join(path)) else {
                 continue;
             };
-            if &on_disk != bytes {
+            if !bytes.eq_bytes(&on_disk) {
+                let bytes = bytes.to_vec();
                 let diff = similar::TextDiff::from_lines(
                     String::from_utf8_lossy(&on_disk),
-                    String::from_utf8_lossy(bytes),
+                    String::from_utf8_lossy(&bytes),
                 )
                 .unified_diff()
                 .context_radius(2)
@@ -135,7 +136,8 @@ fn generation_is_deterministic() {
 fn manifest_lists_every_file_and_no_absolute_path_leaks() {
     for (name, annotation) in examples() {
         let files = generate(&annotation);
-        let manifest: serde_json::Value = serde_json::from_slice(&files[MANIFEST_PATH]).unwrap();
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&files[MANIFEST_PATH].to_vec()).unwrap();
         let listed: BTreeSet<&str> = manifest["files"]
             .as_array()
             .unwrap()
@@ -149,7 +151,8 @@ fn manifest_lists_every_file_and_no_absolute_path_leaks() {
             .to_string_lossy()
             .into_owned();
         for (path, bytes) in &files {
-            let text = String::from_utf8_lossy(bytes);
+            let bytes = bytes.to_vec();
+            let text = String::from_utf8_lossy(&bytes);
             assert!(
                 !text.contains(&cwd),
                 "{name}/{path} contains the absolute path {cwd}"

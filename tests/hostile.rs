@@ -32,7 +32,7 @@ fn spec_text_never_becomes_code() {
         if !path.ends_with(".rs") {
             continue;
         }
-        let text = String::from_utf8(bytes.clone()).unwrap();
+        let text = bytes.to_text().unwrap();
         let file: syn::File =
             syn::parse_file(&text).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
         let expected_items = match path.as_str() {
@@ -101,7 +101,7 @@ fn spec_text_never_becomes_code() {
             }
         }
     }
-    let manifest = String::from_utf8(files["Cargo.toml"].clone()).unwrap();
+    let manifest = files["Cargo.toml"].to_text().unwrap();
     assert!(
         manifest.contains("[lib]\ndoctest = false"),
         "doctests are off:\n{manifest}"

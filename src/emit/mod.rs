@@ -7,10 +7,13 @@
 //! templates (`files`) or serde (JSON).
 
 pub mod data_text;
+pub mod file_bytes;
 pub mod files;
 pub mod fixtures;
 pub mod lock;
 pub mod rust;
+
+pub use file_bytes::FileBytes;
 
 use crate::ir::ServerIr;
 use proc_macro2::TokenStream;
@@ -83,7 +86,7 @@ fn vendored_runtime_files(version: &str) -> impl Iterator<Item = (String, String
 }
 
 /// The generated crate: relative path (`/`-separated) → contents.
-pub type Files = BTreeMap<String, Vec<u8>>;
+pub type Files = BTreeMap<String, FileBytes>;
 
 /// Formats tokens as a Rust file with the `@generated` header.
 ///
@@ -150,13 +153,10 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (files, tool_files)
     });
-    files.insert(TOOLS_PATH.to_owned(), tools);
-    files.insert(CASES_PATH.to_owned(), cases);
     for (path, text) in files::VERBATIM {
         files.insert((*path).to_owned(), (*text).to_owned());
     }
     files.insert("mcp.json".to_owned(), files::client_config(ir));
-    files.insert(crate::contract::CONTRACT_FILE.to_owned(), contract_text);
     let vendored = options.runtime == RuntimeSource::Vendored;
     let runtime_version = if vendored {
         vendored_runtime_version()
@@ -170,27 +170,37 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     if vendored {
         files.extend(vendored_runtime_files(&runtime_version));
     }
-    let manifest = manifest(ir, files.keys());
+    let manifest = manifest(
+        ir,
+        files.keys().map(String::as_str).chain([
+            TOOLS_PATH,
+            CASES_PATH,
+            crate::contract::CONTRACT_FILE,
+        ]),
+    );
     files.insert(MANIFEST_PATH.to_owned(), manifest);
+    // The largest files are printed from tokens or by serde, which escape every carriage
+    // return: only their ends are looked at.
+    let mut printed = BTreeMap::new();
+    for (path, parts) in [
+        (TOOLS_PATH, tools),
+        (CASES_PATH, cases),
+        (crate::contract::CONTRACT_FILE, contract_text),
+    ] {
+        printed.insert(
+            path.to_owned(),
+            FileBytes::from_parts(ends_in_one_newline(parts)),
+        );
+    }
     files
         .into_iter()
-        .map(|(path, text)| {
-            // The largest files are printed from tokens or by serde, which escape every
-            // carriage return: only their ends are looked at.
-            let printed =
-                [TOOLS_PATH, CASES_PATH, crate::contract::CONTRACT_FILE].contains(&&*path);
-            let text = if printed {
-                one_trailing_newline(text)
-            } else {
-                normalize(text)
-            };
-            (path, text.into_bytes())
-        })
+        .map(|(path, text)| (path, FileBytes::from(normalize(text))))
+        .chain(printed)
         .collect()
 }
 
-/// `src/tools.rs`, `tests/cases.json` and the contract's text.
-fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
+/// `src/tools.rs`, `tests/cases.json` and the contract, each as its parts in order.
+fn tools_and_contract(ir: &ServerIr) -> (Vec<String>, Vec<String>, Vec<String>) {
     let test_env = fixtures::TestEnvironment::new(ir);
     // The fixtures do not depend on the contract: they are laid out while it is made, which
     // leaves a core partly idle. The tool modules name their contract's hash: they come after.
@@ -204,7 +214,7 @@ fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
         // The contract is kept only as its text and hashes: for a large spec it is as big as
         // the IR.
         let contract = crate::contract::contract(ir);
-        let text = crate::contract::to_text(&contract);
+        let text = crate::contract::to_parts(&contract);
         let hashes: BTreeMap<String, String> = contract
             .tools
             .into_iter()
@@ -215,16 +225,14 @@ fn tools_and_contract(ir: &ServerIr) -> (String, String, String) {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         ((text, hashes), cases)
     });
-    let modules = crate::parallel::map(&ir.tools, |tool| {
+    // Each part ends with the blank line between modules.
+    let mut tools = vec![format_rust(rust::tools_rs_head()) + "\n"];
+    tools.extend(crate::parallel::map(&ir.tools, |tool| {
         let hash = hashes.get(tool.name.as_str()).map_or("", String::as_str);
-        vec![data_text::print(rust::tool_module(tool, hash))]
-    });
-    let mut tools = format_rust(rust::tools_rs_head());
-    tools.reserve(modules.iter().map(|module| module.len() + 1).sum());
-    for module in modules {
-        tools.push('\n');
-        tools.push_str(&module);
-    }
+        let mut module = data_text::print(rust::tool_module(tool, hash));
+        module.push('\n');
+        vec![module]
+    }));
     (tools, cases_file(cases), contract_text)
 }
 
@@ -251,27 +259,20 @@ fn case_member(name: &str, fixture: &str) -> String {
     out
 }
 
-/// The fixtures file: the pretty JSON object of every tool's member ([`case_member`]), in tool
-/// order, written without parsing them again. Each member is freed once copied (for thousands
-/// of tools, the file is megabytes).
-fn cases_file(members: Vec<String>) -> String {
-    if members.is_empty() {
-        return "{}\n".to_owned();
+/// The fixtures file as its parts: the pretty JSON object of every tool's member
+/// ([`case_member`]), in tool order, without parsing them again.
+fn cases_file(mut members: Vec<String>) -> Vec<String> {
+    let count = members.len();
+    for (i, member) in members.iter_mut().enumerate() {
+        member.push_str(if i + 1 < count { ",\n" } else { "\n}\n" });
     }
-    let size: usize = members.iter().map(|m| m.len() + 2).sum();
-    let mut out = String::with_capacity(size + 4);
-    out.push('{');
-    for (i, member) in members.into_iter().enumerate() {
-        out.push_str(if i == 0 { "\n" } else { ",\n" });
-        out.push_str(&member);
-    }
-    out.push_str("\n}\n");
-    out
+    let open = if count == 0 { "{}\n" } else { "{\n" };
+    std::iter::once(open.to_owned()).chain(members).collect()
 }
 
 /// The manifest: mcpgen's version, the sources with their hashes, and every file written.
-fn manifest<'a>(ir: &ServerIr, paths: impl Iterator<Item = &'a String>) -> String {
-    let mut files: Vec<String> = paths.cloned().collect();
+fn manifest<'a>(ir: &ServerIr, paths: impl Iterator<Item = &'a str>) -> String {
+    let mut files: Vec<String> = paths.map(str::to_owned).collect();
     files.push(MANIFEST_PATH.to_owned());
     files.sort();
     json_text(&json!({
@@ -292,6 +293,22 @@ fn normalize(text: String) -> String {
     one_trailing_newline(text)
 }
 
+/// Parts whose text ends in exactly one newline, as [`one_trailing_newline`] makes it.
+fn ends_in_one_newline(mut parts: Vec<String>) -> Vec<String> {
+    // Trailing parts of newlines only are dropped: the newlines before them are trailing too.
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.bytes().all(|b| b == b'\n')) {
+        parts.pop();
+    }
+    match parts.last_mut() {
+        Some(last) => {
+            last.truncate(last.trim_end_matches('\n').len());
+            last.push('\n');
+        }
+        None => parts.push("\n".to_owned()),
+    }
+    parts
+}
+
 /// Exactly one trailing newline.
 fn one_trailing_newline(mut text: String) -> String {
     while text.ends_with("\n\n") {
@@ -306,6 +323,24 @@ fn one_trailing_newline(mut text: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_end_as_the_whole_text_would() {
+        for parts in [
+            vec!["a\n", "b"],
+            vec!["a\n", "b\n\n"],
+            vec!["a\n\n", "\n", ""],
+            vec!["\n", "\n"],
+            vec![],
+        ] {
+            let parts: Vec<String> = parts.into_iter().map(str::to_owned).collect();
+            assert_eq!(
+                ends_in_one_newline(parts.clone()).concat(),
+                one_trailing_newline(parts.concat()),
+                "{parts:?}"
+            );
+        }
+    }
 
     #[test]
     fn normalize_line_endings() {
@@ -333,7 +368,7 @@ mod tests {
     fn the_cases_file_is_the_fixtures_by_tool_name() {
         let a = json_text(&json!({"tool": "a", "call": {"x": [1, 2]}, "note": "line\nbreak"}));
         let b = json_text(&json!({"tool": "b"}));
-        let text = cases_file(vec![case_member("a", &a), case_member("b", &b)]);
+        let text = cases_file(vec![case_member("a", &a), case_member("b", &b)]).concat();
         let parsed: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed["a"], serde_json::from_str::<Value>(&a).unwrap());
         assert_eq!(parsed["b"], serde_json::from_str::<Value>(&b).unwrap());
@@ -342,7 +377,7 @@ mod tests {
             json_text(&parsed),
             "the same text as pretty-printing the whole"
         );
-        assert_eq!(cases_file(Vec::new()), "{}\n");
+        assert_eq!(cases_file(Vec::new()).concat(), "{}\n");
     }
 
     #[test]

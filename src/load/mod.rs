@@ -20,6 +20,7 @@ mod refs;
 mod resolve;
 mod scalar;
 mod spec;
+mod spec_hint;
 mod surrogates;
 mod swagger2;
 mod version;

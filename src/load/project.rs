@@ -6,6 +6,7 @@
 
 use super::document::{Document, parse_document, read_document};
 use super::spec::{SpecSet, load_spec};
+use super::spec_hint::spec_paths_hint;
 use crate::annotations::AnnotationFile;
 use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
 use std::path::{Component, Path, PathBuf};
@@ -61,24 +62,43 @@ fn annotation_dir(path: &Path) -> PathBuf {
 }
 
 /// Reads an annotation file and every spec it names; reports every problem found.
+///
+/// The specs named at the top of the file ([`spec_paths_hint`]) are loaded on a thread of their
+/// own while the whole file is parsed; what was loaded is used only if the parsed file names the
+/// same specs, and they are loaded again otherwise.
 pub fn load_project(path: &Path) -> Result<Project, Diagnostics> {
-    let annotation = read_document(path)?;
-    let load_errors = annotation.duplicate_key_diagnostics(Severity::Error);
-    let file = deserialize(path, &annotation).map_err(|mut e| {
-        e.extend(load_errors.clone());
-        e
-    })?;
-    let (specs, roots) = load_specs(path, &file).map_err(|mut e| {
-        e.extend(load_errors.clone());
-        e
-    })?;
-    Ok(Project {
-        load_errors,
-        annotation_path: path.to_path_buf(),
-        annotation,
-        file,
-        specs,
-        roots,
+    let hint = spec_paths_hint(path);
+    std::thread::scope(|scope| {
+        let early = hint.as_ref().and_then(|paths| {
+            std::thread::Builder::new()
+                .spawn_scoped(scope, || load_specs(path, paths))
+                .ok()
+        });
+        let annotation = read_document(path)?;
+        let load_errors = annotation.duplicate_key_diagnostics(Severity::Error);
+        let file = deserialize(path, &annotation).map_err(|mut e| {
+            e.extend(load_errors.clone());
+            e
+        })?;
+        let named = file.spec.paths();
+        let loaded = match early {
+            Some(thread) if hint.as_deref().is_some_and(|hint| hint == named) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            _ => load_specs(path, &named),
+        };
+        let (specs, roots) = loaded.map_err(|mut e| {
+            e.extend(load_errors.clone());
+            e
+        })?;
+        Ok(Project {
+            load_errors,
+            annotation_path: path.to_path_buf(),
+            annotation,
+            file,
+            specs,
+            roots,
+        })
     })
 }
 
@@ -173,14 +193,13 @@ fn deserialize(path: &Path, annotation: &Document) -> Result<AnnotationFile, Dia
 /// Specs as named in the annotation file, and the root directory of each.
 type LoadedSpecs = (Vec<(String, SpecSet)>, Vec<PathBuf>);
 
-/// Loads the specs an annotation file names, with their root directories.
-fn load_specs(path: &Path, file: &AnnotationFile) -> Result<LoadedSpecs, Diagnostics> {
+/// Loads the specs an annotation file (at `path`) names, with their root directories.
+fn load_specs<S: AsRef<str>>(path: &Path, paths: &[S]) -> Result<LoadedSpecs, Diagnostics> {
     let base = annotation_dir(path);
     let mut specs = Vec::new();
     let mut roots = Vec::new();
     let mut diagnostics = Diagnostics::new();
-    let paths = file.spec.paths();
-    for (i, spec) in paths.iter().enumerate() {
+    for (i, spec) in paths.iter().map(AsRef::as_ref).enumerate() {
         let pointer = if paths.len() == 1 {
             "/spec".to_owned()
         } else {
