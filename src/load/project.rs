@@ -311,4 +311,30 @@ mod tests {
         assert!(rendered.contains("unknown field `colour`"), "{rendered}");
         assert!(rendered.contains("mcpgen.yaml:"), "{rendered}");
     }
+
+    /// The specs loaded early are those the top of the file names; the file as parsed decides.
+    /// Here `spec` is repeated (the last one counts): the first names a file that does not
+    /// exist, and the one loaded is the second.
+    #[test]
+    fn the_spec_the_parsed_file_names_is_loaded_whatever_the_top_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n";
+        std::fs::write(dir.path().join("real.yaml"), spec).unwrap();
+        let path = dir.path().join("mcpgen.yaml");
+        let text = "version: 1\nspec: missing.yaml\nspec: real.yaml\nserver:\n  name: a\n";
+        std::fs::write(&path, text).unwrap();
+        let project = load_project(&path).unwrap();
+        let loaded: Vec<&str> = project.specs.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(loaded, ["real.yaml"]);
+        assert!(project.load_errors.render().contains("spec"));
+
+        // Named plainly at the top, the spec loaded early is the one used; a spec that does
+        // not exist is reported as it would be otherwise.
+        std::fs::write(&path, "version: 1\nspec: real.yaml\nserver:\n  name: a\n").unwrap();
+        let project = load_project(&path).unwrap();
+        assert_eq!(project.specs[0].0, "real.yaml");
+        std::fs::write(&path, "version: 1\nspec: gone.yaml\nserver:\n  name: a\n").unwrap();
+        let rendered = load_project(&path).unwrap_err().render();
+        assert!(rendered.contains("gone.yaml"), "{rendered}");
+    }
 }
