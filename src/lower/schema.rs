@@ -120,7 +120,7 @@ struct Target<'a> {
     base: Name,
 }
 
-/// A definition's name, shared by the maps of the builders that give it (a response reaching
+/// A definition's name, shared by the maps of the builder that gives it (a response reaching
 /// hundreds of definitions names each of them in every builder).
 type Name = Arc<str>;
 
@@ -134,7 +134,7 @@ const PLACEHOLDER: &str = "\u{1}ref:";
 /// output is the same as without sharing.
 #[derive(Default)]
 pub struct DefCache<'a> {
-    entries: std::sync::Mutex<BTreeMap<CacheKey, Slot<'a>>>,
+    entries: std::sync::Mutex<foldhash::HashMap<CacheKey, Slot<'a>>>,
 }
 
 /// A cached definition's key: request side or not, and where the schema is, by its address in
@@ -143,7 +143,7 @@ pub struct DefCache<'a> {
 type CacheKey = (bool, usize);
 
 /// A cached definition, normalised by the first builder that needs it.
-type Slot<'a> = Arc<OnceLock<Arc<Normalized<'a>>>>;
+type Slot<'a> = Arc<OnceLock<Normalized<'a>>>;
 
 /// One definition normalised, with its references as placeholders.
 struct Normalized<'a> {
@@ -161,35 +161,34 @@ impl<'a> DefCache<'a> {
         DefCache::default()
     }
 
-    /// The definition at `pointer` in `doc` (`target`), normalised by the first caller.
-    fn get(
+    /// `then` of the definition at `pointer` in `doc` (`target`), normalised by the first
+    /// caller.
+    fn with<R>(
         &self,
         specs: &'a SpecSet,
         direction: Direction,
-        doc: &DocKey,
-        pointer: &str,
-        target: &'a Value,
-    ) -> Arc<Normalized<'a>> {
+        (doc, pointer, target): (&DocKey, &str, &'a Value),
+        then: impl FnOnce(&Normalized<'a>) -> R,
+    ) -> R {
         let key = (
             direction == Direction::Request,
             std::ptr::from_ref(target) as usize,
         );
-        let cell = {
+        let slot = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.entry(key).or_default().clone()
+            Arc::clone(entries.entry(key).or_default())
         };
-        cell.get_or_init(|| {
+        then(slot.get_or_init(|| {
             let mut builder = SchemaBuilder::new(specs, direction);
             builder.recording = Some(Vec::new());
             let value = builder.normalize(doc, pointer, target, 0);
-            Arc::new(Normalized {
+            Normalized {
                 value,
                 refs: builder.recording.take().unwrap_or_default(),
                 diagnostics: builder.diagnostics,
                 usual: OnceLock::new(),
-            })
-        })
-        .clone()
+            }
+        }))
     }
 }
 
@@ -315,17 +314,26 @@ impl<'a> SchemaBuilder<'a> {
         if let Some(name) = self.names.get(&key) {
             return Arc::clone(name);
         }
-        let base = base.map_or_else(|| def_base_name(doc, pointer).into(), Arc::clone);
+        let computed;
+        let base: &str = match base {
+            Some(base) => base,
+            None => {
+                computed = def_base_name(doc, pointer);
+                &computed
+            }
+        };
         if let Some(recording) = &mut self.recording {
             recording.push(Target {
                 doc: doc.clone(),
                 pointer: pointer.to_owned(),
                 value: target,
-                base,
+                base: Arc::from(base),
             });
             return format!("{PLACEHOLDER}{}", recording.len() - 1).into();
         }
-        let mut name = Arc::clone(&base);
+        // A name of this builder's own: the base name is shared by every builder, and counting
+        // references to it from every core would have them wait on each other.
+        let mut name: Name = Arc::from(base);
         let mut n = 2;
         while self.taken.contains(&name) {
             name = format!("{base}_{n}").into();
@@ -333,9 +341,10 @@ impl<'a> SchemaBuilder<'a> {
         }
         self.taken.insert(Arc::clone(&name));
         self.names.insert(key, Arc::clone(&name));
+        let specs = self.specs;
+        let direction = self.direction;
         let normalized = match self.shared {
-            Some(cache) => {
-                let cached = cache.get(self.specs, self.direction, doc, pointer, target);
+            Some(cache) => cache.with(specs, direction, (doc, pointer, target), |cached| {
                 self.diagnostics.extend(cached.diagnostics.clone());
                 // The targets are named in the order normalising this definition meets them,
                 // as without the cache.
@@ -344,11 +353,7 @@ impl<'a> SchemaBuilder<'a> {
                     .iter()
                     .map(|t| self.name_definition(&t.doc, &t.pointer, t.value, Some(&t.base)))
                     .collect();
-                let usual = cached
-                    .refs
-                    .iter()
-                    .zip(&names)
-                    .all(|(t, n)| Arc::ptr_eq(&t.base, n) || t.base == *n);
+                let usual = cached.refs.iter().zip(&names).all(|(t, n)| t.base == *n);
                 if usual {
                     cached
                         .usual
@@ -357,7 +362,7 @@ impl<'a> SchemaBuilder<'a> {
                 } else {
                     Arc::new(named(&cached.value, &names))
                 }
-            }
+            }),
             None => Arc::new(self.normalize(doc, pointer, target, 0)),
         };
         self.defs.insert(Arc::clone(&name), normalized);
