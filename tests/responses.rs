@@ -276,3 +276,100 @@ fn whether_the_canned_answer_fits_is_decided_where_the_schema_is_compiled() {
     assert!(tags.wrap.is_some());
     assert_eq!(tags.upstream_sample_fits, Some(true));
 }
+
+/// Definitions a response reaches are made only when read, but what each of them would report
+/// still is: here a definition three references deep, never published (the output schema is
+/// bounded to depth 1), holds an invalid schema, and both tools that reach it fail. Where two
+/// definitions share a base name, the full schema names them apart and each `$ref` finds its
+/// own.
+#[test]
+fn definitions_made_when_read_still_report_and_keep_names_apart() {
+    const DEEP: &str = r##"
+openapi: 3.0.3
+info: {title: Deep, version: "1"}
+paths:
+  /a:
+    get:
+      operationId: getA
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/A"}}}}
+  /b:
+    get:
+      operationId: getB
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/B"}}}}
+  /items:
+    get:
+      operationId: getItems
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/Item"}}}}
+components:
+  schemas:
+    A: {type: object, properties: {b: {$ref: "#/components/schemas/B"}}}
+    B: {type: object, properties: {c: {$ref: "#/components/schemas/C"}}}
+    C: {type: object, properties: {bad: 5}}
+    Item:
+      type: object
+      properties:
+        name: {type: string}
+        inner: {$ref: "#/components/schemas/Other/properties/Item"}
+    Other:
+      type: object
+      properties:
+        Item: {type: object, properties: {count: {type: integer}}}
+"##;
+    let annotations = |tools: &str| {
+        format!(
+            "version: 1\nspec: spec.yaml\nserver:\n  name: deep-mcp\n  output_schema: {{max_depth: 1}}\nupstream: {{base_url: 'https://x.example.com'}}\ntools:\n{tools}"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spec.yaml"), DEEP).unwrap();
+    let path = dir.path().join("mcpgen.yaml");
+    let deep = "  get_a: {operation: getA}\n  get_b: {operation: getB}\n";
+    std::fs::write(&path, annotations(deep)).unwrap();
+    let project = load_project(&path).unwrap();
+    let errors = mcpgen::lower::lower(&project).unwrap_err();
+    let invalid: Vec<_> = errors
+        .sorted()
+        .into_iter()
+        .filter(|d| d.code == "invalid-schema")
+        .collect();
+    assert_eq!(invalid.len(), 1, "{}", errors.render());
+    assert!(
+        errors
+            .render()
+            .contains("/components/schemas/C/properties/bad"),
+        "{}",
+        errors.render()
+    );
+    let (_, failed) = mcpgen::lower::lower_partial(&project).unwrap();
+    assert_eq!(
+        failed.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["get_a", "get_b"]
+    );
+
+    let items = "  get_items:\n    operation: getItems\n    response: {output_schema: full}\n";
+    std::fs::write(&path, annotations(items)).unwrap();
+    let ir = mcpgen::lower::lower(&load_project(&path).unwrap())
+        .unwrap()
+        .ir;
+    let schema = tool(&ir, "get_items")
+        .output
+        .schema
+        .as_deref()
+        .unwrap()
+        .clone();
+    let defs = schema["$defs"].as_object().unwrap();
+    let names: Vec<&str> = defs.keys().map(String::as_str).collect();
+    // The root is `Item` itself (named `Item`); the other `Item` is named apart.
+    assert_eq!(names, ["Item_2"], "{schema:#}");
+    assert_eq!(
+        schema["properties"]["inner"]["$ref"], "#/$defs/Item_2",
+        "{schema:#}"
+    );
+    assert!(
+        defs["Item_2"]["properties"].get("count").is_some(),
+        "{schema:#}"
+    );
+}

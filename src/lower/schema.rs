@@ -10,6 +10,8 @@
 //! items) but drop the constraints that real responses often break (`required`, `enum`,
 //! `format`, bounds, `additionalProperties: false`, `oneOf` exclusivity).
 
+mod lazy;
+
 use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::pointer::escape_token;
@@ -109,6 +111,9 @@ pub struct SchemaBuilder<'a> {
     /// While normalising a definition for the cache: the references met, in order (their names
     /// are each builder's to give, so placeholders stand in for them).
     recording: Option<Vec<Target<'a>>>,
+    /// For a response: definitions named when reached and made when read (see [`lazy`]),
+    /// instead of `names`, `taken` and `defs`.
+    lazy: Option<lazy::LazyDefs<'a>>,
 }
 
 /// A referenced schema met while normalising a definition for the cache.
@@ -135,6 +140,8 @@ const PLACEHOLDER: &str = "\u{1}ref:";
 #[derive(Default)]
 pub struct DefCache<'a> {
     entries: std::sync::Mutex<foldhash::HashMap<CacheKey, Slot<'a>>>,
+    /// Definitions known to report no problem, nor any definition they reach.
+    clean: std::sync::RwLock<foldhash::HashSet<CacheKey>>,
 }
 
 /// A cached definition's key: request side or not, and where the schema is, by its address in
@@ -159,6 +166,24 @@ impl<'a> DefCache<'a> {
     /// An empty cache.
     pub fn new() -> Self {
         DefCache::default()
+    }
+
+    /// Whether `target`, and every definition it reaches, is known to report no problem.
+    fn is_clean(&self, direction: Direction, target: &Value) -> bool {
+        let key = (
+            direction == Direction::Request,
+            std::ptr::from_ref(target) as usize,
+        );
+        let clean = self.clean.read().unwrap_or_else(|e| e.into_inner());
+        clean.contains(&key)
+    }
+
+    /// Records that the definitions at `targets` (addresses), and every definition they reach,
+    /// report no problem.
+    fn mark_clean(&self, direction: Direction, targets: &[usize]) {
+        let request = direction == Direction::Request;
+        let mut clean = self.clean.write().unwrap_or_else(|e| e.into_inner());
+        clean.extend(targets.iter().map(|&target| (request, target)));
     }
 
     /// `then` of the definition at `pointer` in `doc` (`target`), normalised by the first
@@ -229,6 +254,7 @@ impl<'a> SchemaBuilder<'a> {
             diagnostics: Diagnostics::new(),
             shared: None,
             recording: None,
+            lazy: None,
         }
     }
 
@@ -240,9 +266,27 @@ impl<'a> SchemaBuilder<'a> {
         }
     }
 
+    /// A builder for a response's schema, taking its definitions from `cache`: each is made
+    /// only when read (most of what a response reaches is never published).
+    pub fn lazy(specs: &'a SpecSet, cache: &'a DefCache<'a>) -> Self {
+        SchemaBuilder {
+            lazy: Some(lazy::LazyDefs::new(specs, Direction::Response, cache)),
+            ..SchemaBuilder::shared(specs, Direction::Response, cache)
+        }
+    }
+
     /// Normalises the schema at `pointer` in `doc`. A root `$ref` is replaced by the schema it
     /// points to, so the result describes the value itself (its `type` is visible at the root).
     pub fn root(&mut self, doc: &DocKey, pointer: &str, schema: &Value) -> Value {
+        let root = self.root_value(doc, pointer, schema);
+        if let Some(lazy) = &self.lazy {
+            self.diagnostics.extend(lazy.take_diagnostics());
+        }
+        root
+    }
+
+    /// [`Self::root`], the problems of lazily made definitions left where they were collected.
+    fn root_value(&mut self, doc: &DocKey, pointer: &str, schema: &Value) -> Value {
         match schema.get("$ref").and_then(Value::as_str) {
             Some(reference) if schema.as_object().is_some_and(|o| o.len() == 1) => {
                 match self.specs.resolve_deep(doc, reference) {
@@ -272,8 +316,8 @@ impl<'a> SchemaBuilder<'a> {
             let defs: Map<String, Value> = used
                 .into_iter()
                 .filter_map(|name| {
-                    self.defs
-                        .get(name.as_str())
+                    self.defs()
+                        .def(name.as_str())
                         .map(|d| (name, Value::clone(d)))
                 })
                 .collect();
@@ -284,17 +328,20 @@ impl<'a> SchemaBuilder<'a> {
 
     /// The definitions normalised so far, by name (what this builder's `$ref`s point to).
     pub fn defs(&self) -> &dyn defs::Defs {
-        &self.defs
+        match &self.lazy {
+            Some(lazy) => lazy,
+            None => &self.defs,
+        }
     }
 
     /// The definition a local `#/$defs/<name>` reference points to.
     pub fn definition(&self, reference: &str) -> Option<&Value> {
-        defs::name_of(reference).and_then(|name| self.defs.get(name).map(|d| &**d))
+        defs::name_of(reference).and_then(|name| self.defs().def(name))
     }
 
     /// Names of definitions reachable from `root`, sorted.
     fn used_defs(&self, root: &Value) -> BTreeSet<String> {
-        defs::reachable(root, |name| self.defs.get(name).map(|d| &**d))
+        defs::reachable(root, |name| self.defs().def(name))
     }
 
     /// The definition name for a referenced schema, normalising it on first use.
@@ -330,6 +377,9 @@ impl<'a> SchemaBuilder<'a> {
                 base: Arc::from(base),
             });
             return format!("{PLACEHOLDER}{}", recording.len() - 1).into();
+        }
+        if let Some(lazy) = &self.lazy {
+            return lazy.name(doc, pointer, target, Some(base));
         }
         // A name of this builder's own: the base name is shared by every builder, and counting
         // references to it from every core would have them wait on each other.
