@@ -510,13 +510,26 @@ pub fn to_parts(contract: &Contract<'_>) -> Vec<String> {
     }
 }
 
-/// A schema pretty-printed as the value of a member of a tool's contract (one level deep):
-/// every line after the first indented once.
+/// A schema pretty-printed as the value of a member of a tool's contract, as it stands in the
+/// file (three levels deep): every line after the first indented by [`MEMBER_INDENT`].
 fn member_text(schema: &Value) -> String {
-    serde_json::to_string_pretty(schema)
-        .unwrap_or_default()
-        .replace('\n', "\n  ")
+    let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
+    let mut text = String::with_capacity(pretty.len() + pretty.len() / 4);
+    for (i, line) in pretty.split('\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+            text.push_str(MEMBER_INDENT);
+        }
+        text.push_str(line);
+    }
+    text
 }
+
+/// The indentation of a tool's member in the contract's `tools` object.
+const TOOL_INDENT: &str = "    ";
+
+/// The indentation of the members of a tool's contract.
+const MEMBER_INDENT: &str = "      ";
 
 /// The schemas of a tool's contract that borrow from an IR.
 fn borrowed_schemas<'v>(tool: &ToolContract<'v>) -> impl Iterator<Item = &'v Value> {
@@ -541,7 +554,6 @@ fn tool_entry<'t>(
     tool: &ToolContract<'_>,
     printed: &dyn Fn(&Value) -> Option<&'t str>,
 ) -> String {
-    const INDENT: &str = "    ";
     // Each schema printed already is written as `null`, then put in place of its line: the
     // only line at member depth with that key, the keys in this (their sorted) order.
     let mut texts: Vec<(&str, &str)> = Vec::new();
@@ -555,42 +567,55 @@ fn tool_entry<'t>(
     let input_schema = stand_in("input_schema", Some(&tool.input_schema));
     let output_schema = stand_in("output_schema", tool.output_schema.as_ref());
     let spec_input_schema = stand_in("spec_input_schema", tool.spec_input_schema.as_ref());
-    let pretty = if texts.is_empty() {
-        serde_json::to_string_pretty(tool).unwrap_or_default()
-    } else {
-        let stood_in = ToolContract {
-            input_schema: input_schema.unwrap_or_else(|| tool.input_schema.clone()),
-            output_schema: output_schema.or_else(|| tool.output_schema.clone()),
-            spec_input_schema: spec_input_schema.or_else(|| tool.spec_input_schema.clone()),
-            ..tool.clone()
-        };
-        let pretty = serde_json::to_string_pretty(&stood_in).unwrap_or_default();
-        // Every stand-in prints its line; were one missing, the tool is printed whole.
-        put_in_place(&pretty, &texts)
-            .unwrap_or_else(|| serde_json::to_string_pretty(tool).unwrap_or_default())
+    let whole = || {
+        indented_entry(
+            name,
+            &serde_json::to_string_pretty(tool).unwrap_or_default(),
+        )
     };
+    if texts.is_empty() {
+        return whole();
+    }
+    let stood_in = ToolContract {
+        input_schema: input_schema.unwrap_or_else(|| tool.input_schema.clone()),
+        output_schema: output_schema.or_else(|| tool.output_schema.clone()),
+        spec_input_schema: spec_input_schema.or_else(|| tool.spec_input_schema.clone()),
+        ..tool.clone()
+    };
+    let entry = indented_entry(
+        name,
+        &serde_json::to_string_pretty(&stood_in).unwrap_or_default(),
+    );
+    // Every stand-in prints its line; were one missing, the tool is printed whole.
+    put_in_place(&entry, &texts).unwrap_or_else(whole)
+}
+
+/// A tool's pretty-printed contract as its member of the `tools` object: its name, and every
+/// line after the first indented by [`TOOL_INDENT`]. JSON strings hold no raw line breaks, so
+/// indenting after each one is exact.
+fn indented_entry(name: &str, pretty: &str) -> String {
     let mut entry = String::with_capacity(pretty.len() + pretty.len() / 8 + name.len() + 8);
-    entry.push_str(INDENT);
+    entry.push_str(TOOL_INDENT);
     entry.push_str(&serde_json::to_string(name).unwrap_or_default());
     entry.push_str(": ");
     for (i, line) in pretty.split('\n').enumerate() {
         if i > 0 {
             entry.push('\n');
-            entry.push_str(INDENT);
+            entry.push_str(TOOL_INDENT);
         }
         entry.push_str(line);
     }
     entry
 }
 
-/// `pretty` with each `"key": null` member line (in order) holding `text` instead of `null`;
+/// `entry` with each `"key": null` member line (in order) holding `text` instead of `null`;
 /// `None` if one of those lines is not there.
-fn put_in_place(pretty: &str, texts: &[(&str, &str)]) -> Option<String> {
+fn put_in_place(entry: &str, texts: &[(&str, &str)]) -> Option<String> {
     let extra: usize = texts.iter().map(|(_, text)| text.len()).sum();
-    let mut out = String::with_capacity(pretty.len() + extra);
-    let mut rest = pretty;
+    let mut out = String::with_capacity(entry.len() + extra);
+    let mut rest = entry;
     for (key, text) in texts {
-        let line = format!("\n  \"{key}\": null");
+        let line = format!("\n{TOOL_INDENT}  \"{key}\": null");
         let at = rest.find(&line)?;
         let value_at = at + line.len() - "null".len();
         out.push_str(&rest[..value_at]);
@@ -798,12 +823,15 @@ mod tests {
     #[test]
     fn texts_are_put_in_place_of_their_lines_or_not_at_all() {
         let pretty = "{\n  \"a\": null,\n  \"b\": {\n    \"a\": null\n  },\n  \"c\": null\n}";
+        let entry = indented_entry("t", pretty);
         assert_eq!(
-            put_in_place(pretty, &[("a", "[1]"), ("c", "{}")]).as_deref(),
-            Some("{\n  \"a\": [1],\n  \"b\": {\n    \"a\": null\n  },\n  \"c\": {}\n}")
+            put_in_place(&entry, &[("a", "[1]"), ("c", "{}")]).as_deref(),
+            Some(
+                "    \"t\": {\n      \"a\": [1],\n      \"b\": {\n        \"a\": null\n      },\n      \"c\": {}\n    }"
+            )
         );
-        assert_eq!(put_in_place(pretty, &[("c", "1"), ("a", "2")]), None);
-        assert_eq!(put_in_place(pretty, &[("d", "1")]), None);
+        assert_eq!(put_in_place(&entry, &[("c", "1"), ("a", "2")]), None);
+        assert_eq!(put_in_place(&entry, &[("d", "1")]), None);
     }
 
     /// A shared schema's sorted text, written once, hashes as writing it for each tool.
