@@ -515,14 +515,20 @@ pub fn to_parts(contract: &Contract<'_>) -> Vec<String> {
 fn member_text(schema: &Value) -> String {
     let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
     let mut text = String::with_capacity(pretty.len() + pretty.len() / 4);
-    for (i, line) in pretty.split('\n').enumerate() {
-        if i > 0 {
-            text.push('\n');
-            text.push_str(MEMBER_INDENT);
-        }
-        text.push_str(line);
-    }
+    push_indented(&mut text, &pretty, MEMBER_INDENT);
     text
+}
+
+/// Appends `text` to `out`, every line after the first indented by `indent`. JSON strings hold
+/// no raw line breaks, so indenting pretty-printed JSON after each one is exact.
+fn push_indented(out: &mut String, text: &str, indent: &str) {
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(indent);
+        }
+        out.push_str(line);
+    }
 }
 
 /// The indentation of a tool's member in the contract's `tools` object.
@@ -591,20 +597,13 @@ fn tool_entry<'t>(
 }
 
 /// A tool's pretty-printed contract as its member of the `tools` object: its name, and every
-/// line after the first indented by [`TOOL_INDENT`]. JSON strings hold no raw line breaks, so
-/// indenting after each one is exact.
+/// line after the first indented by [`TOOL_INDENT`].
 fn indented_entry(name: &str, pretty: &str) -> String {
     let mut entry = String::with_capacity(pretty.len() + pretty.len() / 8 + name.len() + 8);
     entry.push_str(TOOL_INDENT);
     entry.push_str(&serde_json::to_string(name).unwrap_or_default());
     entry.push_str(": ");
-    for (i, line) in pretty.split('\n').enumerate() {
-        if i > 0 {
-            entry.push('\n');
-            entry.push_str(TOOL_INDENT);
-        }
-        entry.push_str(line);
-    }
+    push_indented(&mut entry, pretty, TOOL_INDENT);
     entry
 }
 

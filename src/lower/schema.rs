@@ -381,14 +381,7 @@ impl<'a> SchemaBuilder<'a> {
         if let Some(lazy) = &self.lazy {
             return lazy.name(doc, pointer, target, Some(base));
         }
-        // A name of this builder's own: the base name is shared by every builder, and counting
-        // references to it from every core would have them wait on each other.
-        let mut name: Name = Arc::from(base);
-        let mut n = 2;
-        while self.taken.contains(&name) {
-            name = format!("{base}_{n}").into();
-            n += 1;
-        }
+        let name = free_name(base, |name| self.taken.contains(name));
         self.taken.insert(Arc::clone(&name));
         self.names.insert(key, Arc::clone(&name));
         let specs = self.specs;
@@ -796,6 +789,19 @@ pub fn make_nullable(out: &mut Map<String, Value>) {
     {
         values.push(Value::Null);
     }
+}
+
+/// `base`, or the first of `base_2`, `base_3`… that `taken` does not hold. A name of the caller's
+/// own: the base name is shared by every builder, and counting references to it from every core
+/// would have them wait on each other.
+fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> Name {
+    let mut name: Name = Arc::from(base);
+    let mut n = 2;
+    while taken(&name) {
+        name = format!("{base}_{n}").into();
+        n += 1;
+    }
+    name
 }
 
 /// A `$defs` name for the schema at a pointer: its last segment (or its file's name for a

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{DefCache, Direction, Name, def_base_name, named};
+use super::{DefCache, Direction, Name, def_base_name, free_name, named};
 use crate::defs::Defs;
 use crate::diag::Diagnostics;
 use crate::load::{DocKey, SpecSet};
@@ -88,13 +88,7 @@ impl<'a> LazyDefs<'a> {
         };
         let name = {
             let by_name = self.by_name.borrow();
-            let mut name: Name = Arc::from(base);
-            let mut n = 2;
-            while by_name.contains_key(&name) {
-                name = format!("{base}_{n}").into();
-                n += 1;
-            }
-            name
+            free_name(base, |name| by_name.contains_key(name))
         };
         let index = self.entries.push(Entry {
             doc: doc.clone(),
