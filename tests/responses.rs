@@ -373,3 +373,45 @@ components:
         "{schema:#}"
     );
 }
+
+/// A response may reach definitions chained thousands deep (each referring to the next): the
+/// walk that collects what they report keeps its own stack, so lowering does not overflow a
+/// thread's.
+#[test]
+fn a_response_reaching_a_long_chain_of_definitions_lowers() {
+    const LINKS: usize = 20_000;
+    let mut schemas = serde_json::Map::new();
+    for i in 0..LINKS {
+        let next = if i + 1 < LINKS {
+            json!({"$ref": format!("#/components/schemas/S{}", i + 1)})
+        } else {
+            json!({"type": "string"})
+        };
+        schemas.insert(
+            format!("S{i}"),
+            json!({"type": "object", "properties": {"next": next}}),
+        );
+    }
+    let spec = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Chain", "version": "1"},
+        "paths": {"/chain": {"get": {"operationId": "getChain", "responses": {"200": {
+            "description": "ok",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}
+        }}}}},
+        "components": {"schemas": schemas},
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spec.json"), spec.to_string()).unwrap();
+    let path = dir.path().join("mcpgen.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nspec: spec.json\nserver: {name: chain-mcp}\nupstream: {base_url: 'https://x.example.com'}\ntools:\n  get_chain: {operation: getChain}\n",
+    )
+    .unwrap();
+    let ir = mcpgen::lower::lower(&load_project(&path).unwrap())
+        .unwrap()
+        .ir;
+    let schema = tool(&ir, "get_chain").output.schema.as_deref().unwrap();
+    assert!(schema["properties"].get("next").is_some(), "{schema:#}");
+}

@@ -8,9 +8,12 @@
 //! an invalid schema) are still collected, by a walk that names nothing, so a response reports
 //! what it reported when every definition was made.
 //!
-//! Names are given in the order definitions are reached: where two definitions share a base
-//! name, which one takes the suffix follows the order they are read in. Otherwise the names
-//! and values are those of a builder that makes every definition.
+//! Names are given in the order definitions are reached, so where two definitions share a base
+//! name, which one takes the suffix follows the order they are read in (a builder that makes
+//! every definition names depth first): reading more of a schema (a redaction, a larger
+//! budget) can then rename a published definition. Names stay the same from run to run: one
+//! builder runs on one thread, and the walk names nothing. Where base names do not collide,
+//! names and values are those of a builder that makes every definition.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::Arc;
@@ -121,30 +124,32 @@ impl<'a> LazyDefs<'a> {
     }
 
     /// [`Self::check`]'s walk: the definitions not collected yet, their addresses in `walked`.
+    /// A stack of its own rather than recursion: a spec may chain thousands of definitions, each
+    /// referring to the next.
     fn walk(&self, doc: &DocKey, pointer: &str, target: &'a Value, walked: &mut Vec<usize>) {
-        let key = std::ptr::from_ref(target) as usize;
-        if !self.checked.borrow_mut().insert(key) {
-            return;
-        }
-        walked.push(key);
-        self.cache.with(
-            self.specs,
-            self.direction,
-            (doc, pointer, target),
-            |cached| {
+        let mut to_walk: Vec<(DocKey, String, &'a Value)> =
+            vec![(doc.clone(), pointer.to_owned(), target)];
+        while let Some((doc, pointer, target)) = to_walk.pop() {
+            let key = std::ptr::from_ref(target) as usize;
+            if !self.checked.borrow_mut().insert(key) {
+                continue;
+            }
+            walked.push(key);
+            let at = (&doc, pointer.as_str(), target);
+            self.cache.with(self.specs, self.direction, at, |cached| {
                 if !cached.diagnostics.is_empty() {
                     self.reported.set(true);
                     self.diagnostics
                         .borrow_mut()
                         .extend(cached.diagnostics.clone());
                 }
-                for t in &cached.refs {
+                for t in cached.refs.iter().rev() {
                     if !self.cache.is_clean(self.direction, t.value) {
-                        self.walk(&t.doc, &t.pointer, t.value, walked);
+                        to_walk.push((t.doc.clone(), t.pointer.clone(), t.value));
                     }
                 }
-            },
-        );
+            });
+        }
     }
 
     /// The problems collected so far, taken.
@@ -159,11 +164,15 @@ impl<'a> LazyDefs<'a> {
         Some(entry.value.get_or_init(|| {
             let at = (&entry.doc, entry.pointer.as_str(), entry.target);
             self.cache.with(self.specs, self.direction, at, |cached| {
+                let reported = self.diagnostics.borrow().len();
                 let names: Vec<Name> = cached
                     .refs
                     .iter()
                     .map(|t| self.name(&t.doc, &t.pointer, t.value, Some(&t.base)))
                     .collect();
+                // Every reference of a named definition was walked when it was named: naming them
+                // finds nothing to report (the builder has taken what was collected).
+                debug_assert_eq!(self.diagnostics.borrow().len(), reported);
                 if cached.refs.iter().zip(&names).all(|(t, n)| t.base == *n) {
                     Arc::clone(
                         cached
@@ -221,7 +230,8 @@ impl<T> Stable<T> {
             let cells =
                 cells.get_or_init(|| (0..FIRST << segment).map(|_| OnceCell::new()).collect());
             if let Some(cell) = cells.get(place) {
-                let _ = cell.set(item);
+                let stored = cell.set(item).is_ok();
+                debug_assert!(stored, "each index is pushed once");
                 self.len.set(index + 1);
             }
         }
