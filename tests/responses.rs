@@ -374,9 +374,9 @@ components:
     );
 }
 
-/// A response may reach definitions chained thousands deep (each referring to the next): the
-/// walk that collects what they report keeps its own stack, so lowering does not overflow a
-/// thread's.
+/// A response or a request body may reach definitions chained thousands deep (each referring
+/// to the next): they are named, walked and made without recursing through the chain, so
+/// lowering does not overflow a thread's stack.
 #[test]
 fn a_response_reaching_a_long_chain_of_definitions_lowers() {
     const LINKS: usize = 20_000;
@@ -395,10 +395,15 @@ fn a_response_reaching_a_long_chain_of_definitions_lowers() {
     let spec = json!({
         "openapi": "3.0.3",
         "info": {"title": "Chain", "version": "1"},
-        "paths": {"/chain": {"get": {"operationId": "getChain", "responses": {"200": {
-            "description": "ok",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}
-        }}}}},
+        "paths": {"/chain": {
+            "get": {"operationId": "getChain", "responses": {"200": {
+                "description": "ok",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}
+            }}},
+            "post": {"operationId": "postChain",
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}},
+                "responses": {"204": {"description": "done"}}}
+        }},
         "components": {"schemas": schemas},
     });
     let dir = tempfile::tempdir().unwrap();
@@ -406,7 +411,7 @@ fn a_response_reaching_a_long_chain_of_definitions_lowers() {
     let path = dir.path().join("mcpgen.yaml");
     std::fs::write(
         &path,
-        "version: 1\nspec: spec.json\nserver: {name: chain-mcp}\nupstream: {base_url: 'https://x.example.com'}\ntools:\n  get_chain: {operation: getChain}\n",
+        "version: 1\nspec: spec.json\nserver: {name: chain-mcp}\nupstream: {base_url: 'https://x.example.com'}\ntools:\n  get_chain: {operation: getChain}\n  post_chain: {operation: postChain, read_only: false}\n",
     )
     .unwrap();
     let ir = mcpgen::lower::lower(&load_project(&path).unwrap())
@@ -414,4 +419,12 @@ fn a_response_reaching_a_long_chain_of_definitions_lowers() {
         .ir;
     let schema = tool(&ir, "get_chain").output.schema.as_deref().unwrap();
     assert!(schema["properties"].get("next").is_some(), "{schema:#}");
+    // The request body's schema is published whole: its member `next` is the argument, `S1`
+    // written in place, and every later link is a definition, each named once.
+    let input = &tool(&ir, "post_chain").input_schema;
+    assert_eq!(input["$defs"].as_object().map(|d| d.len()), Some(LINKS - 2));
+    assert_eq!(
+        input["properties"]["next"]["properties"]["next"]["$ref"],
+        "#/$defs/S2"
+    );
 }

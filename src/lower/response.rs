@@ -13,7 +13,7 @@ use crate::lower::bound::{self, Budget};
 use crate::lower::examples::{self, Dropped};
 use crate::lower::names;
 use crate::lower::operations::OperationRef;
-use crate::lower::schema::{DefCache, SchemaBuilder};
+use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
 use crate::lower::tool::Shared;
 use crate::parallel::Memo;
@@ -380,7 +380,7 @@ fn describe(
         response_pointer,
         check_only,
     } = *at;
-    let mut builder = SchemaBuilder::lazy(specs, at.defs);
+    let mut builder = SchemaBuilder::lazy(specs, Direction::Response, at.defs);
     let schema = builder.root(&doc, &pointer, schema);
     diagnostics.extend(std::mem::take(&mut builder.diagnostics));
 

@@ -266,12 +266,13 @@ impl<'a> SchemaBuilder<'a> {
         }
     }
 
-    /// A builder for a response's schema, taking its definitions from `cache`: each is made
-    /// only when read (most of what a response reaches is never published).
-    pub fn lazy(specs: &'a SpecSet, cache: &'a DefCache<'a>) -> Self {
+    /// A builder taking its definitions from `cache`, each made only when read (most of what a
+    /// response reaches is never published; definitions chained thousands deep are named
+    /// without recursing through them).
+    pub fn lazy(specs: &'a SpecSet, direction: Direction, cache: &'a DefCache<'a>) -> Self {
         SchemaBuilder {
-            lazy: Some(lazy::LazyDefs::new(specs, Direction::Response, cache)),
-            ..SchemaBuilder::shared(specs, Direction::Response, cache)
+            lazy: Some(lazy::LazyDefs::new(specs, direction, cache)),
+            ..SchemaBuilder::shared(specs, direction, cache)
         }
     }
 

@@ -1,4 +1,4 @@
-//! Definitions named when reached and made when read, for the schemas of responses.
+//! Definitions named when reached and made when read.
 //!
 //! Through its references, a response's schema reaches every object the response can hold:
 //! hundreds in an interlinked spec (Stripe's 451 responses reach 59,000 definitions in all),
@@ -6,7 +6,9 @@
 //! schema being made refers to it, and made (its own references named in turn) only when
 //! something reads it. The problems every reachable definition reports (a dangling reference,
 //! an invalid schema) are still collected, by a walk that names nothing, so a response reports
-//! what it reported when every definition was made.
+//! what it reported when every definition was made. Request schemas are published whole, so
+//! all their definitions are read; made this way, a chain of thousands of definitions, each
+//! referring to the next, is named without recursing through it.
 //!
 //! Names are given in the order definitions are reached, so where two definitions share a base
 //! name, which one takes the suffix follows the order they are read in (a builder that makes
