@@ -40,12 +40,6 @@ impl Defs for std::collections::BTreeMap<String, Value> {
     }
 }
 
-impl Defs for foldhash::HashMap<std::sync::Arc<str>, std::sync::Arc<Value>> {
-    fn def(&self, name: &str) -> Option<&Value> {
-        self.get(name).map(|d| &**d)
-    }
-}
-
 /// The definition a reference points to in `root`'s definitions.
 pub fn definition<'a, D: Defs + ?Sized>(root: &'a D, reference: &str) -> Option<&'a Value> {
     root.def(name_of(reference)?)

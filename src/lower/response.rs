@@ -380,7 +380,7 @@ fn describe(
         response_pointer,
         check_only,
     } = *at;
-    let mut builder = SchemaBuilder::lazy(specs, Direction::Response, at.defs);
+    let mut builder = SchemaBuilder::new(specs, Direction::Response, at.defs);
     let schema = builder.root(&doc, &pointer, schema);
     diagnostics.extend(std::mem::take(&mut builder.diagnostics));
 

@@ -97,23 +97,20 @@ pub struct SchemaBuilder<'a> {
     specs: &'a SpecSet,
     direction: Direction,
     dialect: SpecVersion,
-    /// Definition name assigned to each referenced schema (by its address in the loaded specs,
-    /// which outlive lowering: one name per schema, however it is reached).
-    names: foldhash::HashMap<usize, Name>,
-    /// The names in `names`, to find a free one without scanning them all.
-    taken: foldhash::HashSet<Name>,
-    /// Normalised definitions, by name (shared with the cache when named as it names them).
-    defs: foldhash::HashMap<Name, Arc<Value>>,
     /// Problems found (dangling refs, invalid schemas, nesting too deep).
     pub diagnostics: Diagnostics,
-    /// Definitions normalised once for every tool of the server, when shared.
-    shared: Option<&'a DefCache<'a>>,
-    /// While normalising a definition for the cache: the references met, in order (their names
-    /// are each builder's to give, so placeholders stand in for them).
-    recording: Option<Vec<Target<'a>>>,
-    /// For a response: definitions named when reached and made when read (see [`lazy`]),
-    /// instead of `names`, `taken` and `defs`.
-    lazy: Option<lazy::LazyDefs<'a>>,
+    /// How the references met are named.
+    naming: Naming<'a>,
+}
+
+/// How a builder names the definitions its schemas refer to.
+enum Naming<'a> {
+    /// A tool side's builder: named when reached and made when read, from the server's cache
+    /// (see [`lazy`]).
+    Lazy(Box<lazy::LazyDefs<'a>>),
+    /// Normalising a definition for the cache: the references met, in order (their names are
+    /// each builder's to give, so placeholders stand in for them).
+    Recording(Vec<Target<'a>>),
 }
 
 /// A referenced schema met while normalising a definition for the cache.
@@ -125,8 +122,7 @@ struct Target<'a> {
     base: Name,
 }
 
-/// A definition's name, shared by the maps of the builder that gives it (a response reaching
-/// hundreds of definitions names each of them in every builder).
+/// A definition's name, shared by the maps of the builder that gives it.
 type Name = Arc<str>;
 
 /// What the `$ref` of a cached definition holds until a builder names its target: this prefix
@@ -135,8 +131,8 @@ const PLACEHOLDER: &str = "\u{1}ref:";
 
 /// Definitions normalised once per server and direction, shared by every tool's builders (a
 /// spec whose responses reach hundreds of shared objects would otherwise normalise each of them
-/// once per tool). Each builder still names definitions itself, in the order it meets them, so
-/// output is the same as without sharing.
+/// once per tool). Each builder still names definitions itself, so a tool's schemas do not
+/// depend on which other tools are selected.
 #[derive(Default)]
 pub struct DefCache<'a> {
     entries: std::sync::Mutex<foldhash::HashMap<CacheKey, Slot<'a>>>,
@@ -148,6 +144,11 @@ pub struct DefCache<'a> {
 /// the loaded specs (which outlive lowering). Document keys alone would not do: they are relative
 /// to each spec's root, so two specs may name different files alike.
 type CacheKey = (bool, usize);
+
+/// The key of the definition at `address` on the `direction` side.
+fn cache_key(direction: Direction, address: usize) -> CacheKey {
+    (direction == Direction::Request, address)
+}
 
 /// A cached definition, normalised by the first builder that needs it.
 type Slot<'a> = Arc<OnceLock<Normalized<'a>>>;
@@ -170,20 +171,15 @@ impl<'a> DefCache<'a> {
 
     /// Whether `target`, and every definition it reaches, is known to report no problem.
     fn is_clean(&self, direction: Direction, target: &Value) -> bool {
-        let key = (
-            direction == Direction::Request,
-            std::ptr::from_ref(target) as usize,
-        );
         let clean = self.clean.read().unwrap_or_else(|e| e.into_inner());
-        clean.contains(&key)
+        clean.contains(&cache_key(direction, std::ptr::from_ref(target) as usize))
     }
 
     /// Records that the definitions at `targets` (addresses), and every definition they reach,
     /// report no problem.
     fn mark_clean(&self, direction: Direction, targets: &[usize]) {
-        let request = direction == Direction::Request;
         let mut clean = self.clean.write().unwrap_or_else(|e| e.into_inner());
-        clean.extend(targets.iter().map(|&target| (request, target)));
+        clean.extend(targets.iter().map(|&target| cache_key(direction, target)));
     }
 
     /// `then` of the definition at `pointer` in `doc` (`target`), normalised by the first
@@ -195,21 +191,22 @@ impl<'a> DefCache<'a> {
         (doc, pointer, target): (&DocKey, &str, &'a Value),
         then: impl FnOnce(&Normalized<'a>) -> R,
     ) -> R {
-        let key = (
-            direction == Direction::Request,
-            std::ptr::from_ref(target) as usize,
-        );
+        let key = cache_key(direction, std::ptr::from_ref(target) as usize);
         let slot = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(entries.entry(key).or_default())
         };
         then(slot.get_or_init(|| {
-            let mut builder = SchemaBuilder::new(specs, direction);
-            builder.recording = Some(Vec::new());
+            let mut builder =
+                SchemaBuilder::with_naming(specs, direction, Naming::Recording(Vec::new()));
             let value = builder.normalize(doc, pointer, target, 0);
+            let refs = match builder.naming {
+                Naming::Recording(refs) => refs,
+                Naming::Lazy(_) => Vec::new(),
+            };
             Normalized {
                 value,
-                refs: builder.recording.take().unwrap_or_default(),
+                refs,
                 diagnostics: builder.diagnostics,
                 usual: OnceLock::new(),
             }
@@ -242,37 +239,22 @@ fn named(value: &Value, names: &[Name]) -> Value {
 }
 
 impl<'a> SchemaBuilder<'a> {
-    /// A builder for one side of one tool.
-    pub fn new(specs: &'a SpecSet, direction: Direction) -> Self {
+    /// A builder for one side of one tool, taking its definitions from `cache` (shared by the
+    /// server's tools). Each definition is named when reached and made only when read: most of
+    /// what a response reaches is never published, and definitions chained thousands deep are
+    /// named without recursing through them.
+    pub fn new(specs: &'a SpecSet, direction: Direction, cache: &'a DefCache<'a>) -> Self {
+        let naming = Naming::Lazy(Box::new(lazy::LazyDefs::new(specs, direction, cache)));
+        SchemaBuilder::with_naming(specs, direction, naming)
+    }
+
+    fn with_naming(specs: &'a SpecSet, direction: Direction, naming: Naming<'a>) -> Self {
         SchemaBuilder {
             specs,
             direction,
             dialect: specs.version(),
-            names: foldhash::HashMap::default(),
-            taken: foldhash::HashSet::default(),
-            defs: foldhash::HashMap::default(),
             diagnostics: Diagnostics::new(),
-            shared: None,
-            recording: None,
-            lazy: None,
-        }
-    }
-
-    /// A builder that takes its definitions from `cache` (shared by the server's tools).
-    pub fn shared(specs: &'a SpecSet, direction: Direction, cache: &'a DefCache<'a>) -> Self {
-        SchemaBuilder {
-            shared: Some(cache),
-            ..SchemaBuilder::new(specs, direction)
-        }
-    }
-
-    /// A builder taking its definitions from `cache`, each made only when read (most of what a
-    /// response reaches is never published; definitions chained thousands deep are named
-    /// without recursing through them).
-    pub fn lazy(specs: &'a SpecSet, direction: Direction, cache: &'a DefCache<'a>) -> Self {
-        SchemaBuilder {
-            lazy: Some(lazy::LazyDefs::new(specs, direction, cache)),
-            ..SchemaBuilder::shared(specs, direction, cache)
+            naming,
         }
     }
 
@@ -280,7 +262,7 @@ impl<'a> SchemaBuilder<'a> {
     /// points to, so the result describes the value itself (its `type` is visible at the root).
     pub fn root(&mut self, doc: &DocKey, pointer: &str, schema: &Value) -> Value {
         let root = self.root_value(doc, pointer, schema);
-        if let Some(lazy) = &self.lazy {
+        if let Naming::Lazy(lazy) = &self.naming {
             self.diagnostics.extend(lazy.take_diagnostics());
         }
         root
@@ -329,9 +311,11 @@ impl<'a> SchemaBuilder<'a> {
 
     /// The definitions normalised so far, by name (what this builder's `$ref`s point to).
     pub fn defs(&self) -> &dyn defs::Defs {
-        match &self.lazy {
-            Some(lazy) => lazy,
-            None => &self.defs,
+        /// What a builder recording for the cache has named: nothing.
+        static NONE: BTreeMap<String, Value> = BTreeMap::new();
+        match &self.naming {
+            Naming::Lazy(lazy) => &**lazy,
+            Naming::Recording(_) => &NONE,
         }
     }
 
@@ -345,72 +329,21 @@ impl<'a> SchemaBuilder<'a> {
         defs::reachable(root, |name| self.defs().def(name))
     }
 
-    /// The definition name for a referenced schema, normalising it on first use.
+    /// The definition name for a referenced schema: the builder's name for it, or, while
+    /// recording for the cache, a placeholder.
     fn reference_name(&mut self, doc: &DocKey, pointer: &str, target: &'a Value) -> Name {
-        self.name_definition(doc, pointer, target, None)
-    }
-
-    /// [`Self::reference_name`], with the target's base name when already known.
-    fn name_definition(
-        &mut self,
-        doc: &DocKey,
-        pointer: &str,
-        target: &'a Value,
-        base: Option<&Name>,
-    ) -> Name {
-        let key = std::ptr::from_ref(target) as usize;
-        if let Some(name) = self.names.get(&key) {
-            return Arc::clone(name);
-        }
-        let computed;
-        let base: &str = match base {
-            Some(base) => base,
-            None => {
-                computed = def_base_name(doc, pointer);
-                &computed
+        match &mut self.naming {
+            Naming::Lazy(lazy) => lazy.name(doc, pointer, target, None),
+            Naming::Recording(refs) => {
+                refs.push(Target {
+                    doc: doc.clone(),
+                    pointer: pointer.to_owned(),
+                    value: target,
+                    base: def_base_name(doc, pointer).into(),
+                });
+                format!("{PLACEHOLDER}{}", refs.len() - 1).into()
             }
-        };
-        if let Some(recording) = &mut self.recording {
-            recording.push(Target {
-                doc: doc.clone(),
-                pointer: pointer.to_owned(),
-                value: target,
-                base: Arc::from(base),
-            });
-            return format!("{PLACEHOLDER}{}", recording.len() - 1).into();
         }
-        if let Some(lazy) = &self.lazy {
-            return lazy.name(doc, pointer, target, Some(base));
-        }
-        let name = free_name(base, |name| self.taken.contains(name));
-        self.taken.insert(Arc::clone(&name));
-        self.names.insert(key, Arc::clone(&name));
-        let specs = self.specs;
-        let direction = self.direction;
-        let normalized = match self.shared {
-            Some(cache) => cache.with(specs, direction, (doc, pointer, target), |cached| {
-                self.diagnostics.extend(cached.diagnostics.clone());
-                // The targets are named in the order normalising this definition meets them,
-                // as without the cache.
-                let names: Vec<Name> = cached
-                    .refs
-                    .iter()
-                    .map(|t| self.name_definition(&t.doc, &t.pointer, t.value, Some(&t.base)))
-                    .collect();
-                let usual = cached.refs.iter().zip(&names).all(|(t, n)| t.base == *n);
-                if usual {
-                    cached
-                        .usual
-                        .get_or_init(|| Arc::new(named(&cached.value, &names)))
-                        .clone()
-                } else {
-                    Arc::new(named(&cached.value, &names))
-                }
-            }),
-            None => Arc::new(self.normalize(doc, pointer, target, 0)),
-        };
-        self.defs.insert(Arc::clone(&name), normalized);
-        name
     }
 
     /// Normalises one schema value found at `pointer` in `doc`.
@@ -792,19 +725,6 @@ pub fn make_nullable(out: &mut Map<String, Value>) {
     }
 }
 
-/// `base`, or the first of `base_2`, `base_3`… that `taken` does not hold. A name of the caller's
-/// own: the base name is shared by every builder, and counting references to it from every core
-/// would have them wait on each other.
-fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> Name {
-    let mut name: Name = Arc::from(base);
-    let mut n = 2;
-    while taken(&name) {
-        name = format!("{base}_{n}").into();
-        n += 1;
-    }
-    name
-}
-
 /// A `$defs` name for the schema at a pointer: its last segment (or its file's name for a
 /// whole-file schema), restricted to
 /// `[A-Za-z0-9_.-]` so it needs no escaping in a reference.
@@ -865,7 +785,8 @@ mod tests {
     fn build(spec: &str, direction: Direction, pointer: &str) -> (Value, Diagnostics) {
         let specs = parse_spec_for_tests(spec);
         let root_key = specs.root_key().clone();
-        let mut builder = SchemaBuilder::new(&specs, direction);
+        let cache = DefCache::new();
+        let mut builder = SchemaBuilder::new(&specs, direction, &cache);
         let schema = specs
             .root()
             .value

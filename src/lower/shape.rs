@@ -385,7 +385,8 @@ components:
     fn with_page(f: impl FnOnce(&SchemaBuilder<'_>, Value)) {
         let specs = parse_spec_for_tests(SPEC);
         let key = specs.root_key().clone();
-        let mut builder = SchemaBuilder::new(&specs, Direction::Response);
+        let cache = crate::lower::schema::DefCache::new();
+        let mut builder = SchemaBuilder::new(&specs, Direction::Response, &cache);
         let page = specs
             .root()
             .value

@@ -137,7 +137,7 @@ pub fn lower_tool(
         );
     }
 
-    let mut builder = SchemaBuilder::lazy(spec, Direction::Request, shared.defs);
+    let mut builder = SchemaBuilder::new(spec, Direction::Request, shared.defs);
     let at = ToolEntryAt {
         entry,
         annotations,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{DefCache, Direction, Name, def_base_name, free_name, named};
+use super::{DefCache, Direction, Name, def_base_name, named};
 use crate::defs::Defs;
 use crate::diag::Diagnostics;
 use crate::load::{DocKey, SpecSet};
@@ -187,6 +187,19 @@ impl<'a> LazyDefs<'a> {
             })
         }))
     }
+}
+
+/// `base`, or the first of `base_2`, `base_3`… that `taken` does not hold. A name of this
+/// builder's own: the base name is shared by every builder, and counting references to it from
+/// every core would have them wait on each other.
+fn free_name(base: &str, taken: impl Fn(&str) -> bool) -> Name {
+    let mut name: Name = Arc::from(base);
+    let mut n = 2;
+    while taken(&name) {
+        name = format!("{base}_{n}").into();
+        n += 1;
+    }
+    name
 }
 
 impl Defs for LazyDefs<'_> {
