@@ -534,7 +534,7 @@ fn push_indented(out: &mut String, text: &str, indent: &str) {
 /// The indentation of a tool's member in the contract's `tools` object.
 const TOOL_INDENT: &str = "    ";
 
-/// The indentation of the members of a tool's contract.
+/// The indentation of the members of a tool's contract: [`TOOL_INDENT`] and one level more.
 const MEMBER_INDENT: &str = "      ";
 
 /// The schemas of a tool's contract that borrow from an IR.
@@ -614,7 +614,7 @@ fn put_in_place(entry: &str, texts: &[(&str, &str)]) -> Option<String> {
     let mut out = String::with_capacity(entry.len() + extra);
     let mut rest = entry;
     for (key, text) in texts {
-        let line = format!("\n{TOOL_INDENT}  \"{key}\": null");
+        let line = format!("\n{MEMBER_INDENT}\"{key}\": null");
         let at = rest.find(&line)?;
         let value_at = at + line.len() - "null".len();
         out.push_str(&rest[..value_at]);

@@ -170,28 +170,21 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     if vendored {
         files.extend(vendored_runtime_files(&runtime_version));
     }
-    let manifest = manifest(
-        ir,
-        files.keys().map(String::as_str).chain([
-            TOOLS_PATH,
-            CASES_PATH,
-            crate::contract::CONTRACT_FILE,
-        ]),
-    );
-    files.insert(MANIFEST_PATH.to_owned(), manifest);
     // The largest files are printed from tokens or by serde, which escape every carriage
     // return: only their ends are looked at.
-    let mut printed = BTreeMap::new();
-    for (path, parts) in [
+    let printed: BTreeMap<String, FileBytes> = [
         (TOOLS_PATH, tools),
         (CASES_PATH, cases),
         (crate::contract::CONTRACT_FILE, contract_text),
-    ] {
-        printed.insert(
-            path.to_owned(),
-            FileBytes::from_parts(ends_in_one_newline(parts)),
-        );
-    }
+    ]
+    .into_iter()
+    .map(|(path, parts)| {
+        let bytes = FileBytes::from_parts(ends_in_one_newline(parts));
+        (path.to_owned(), bytes)
+    })
+    .collect();
+    let manifest = manifest(ir, files.keys().chain(printed.keys()));
+    files.insert(MANIFEST_PATH.to_owned(), manifest);
     files
         .into_iter()
         .map(|(path, text)| (path, FileBytes::from(normalize(text))))
@@ -271,8 +264,8 @@ fn cases_file(mut members: Vec<String>) -> Vec<String> {
 }
 
 /// The manifest: mcpgen's version, the sources with their hashes, and every file written.
-fn manifest<'a>(ir: &ServerIr, paths: impl Iterator<Item = &'a str>) -> String {
-    let mut files: Vec<String> = paths.map(str::to_owned).collect();
+fn manifest<'a>(ir: &ServerIr, paths: impl Iterator<Item = &'a String>) -> String {
+    let mut files: Vec<String> = paths.cloned().collect();
     files.push(MANIFEST_PATH.to_owned());
     files.sort();
     json_text(&json!({

@@ -326,7 +326,18 @@ mod tests {
         let project = load_project(&path).unwrap();
         let loaded: Vec<&str> = project.specs.iter().map(|(p, _)| p.as_str()).collect();
         assert_eq!(loaded, ["real.yaml"]);
-        assert!(project.load_errors.render().contains("spec"));
+        let repeated: Vec<_> = project
+            .load_errors
+            .sorted()
+            .into_iter()
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(
+            repeated,
+            ["duplicate-key"],
+            "the repeated `spec` is still an error"
+        );
+        assert!(!project.load_errors.render().contains("missing.yaml"));
 
         // Named plainly at the top, the spec loaded early is the one used; a spec that does
         // not exist is reported as it would be otherwise.
