@@ -10,7 +10,7 @@ use crate::ir::HttpMethod;
 use crate::load::SpecSet;
 use crate::lower::operations::OperationIndex;
 use crate::lower::security::requirements;
-use crate::naming::{CrateName, EnvVarName, ToolName, suggest_tool_name};
+use crate::naming::{CrateName, EnvVarName, Operation, ToolName, suggest_tool_names};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,7 +74,6 @@ pub fn starter(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let server_name = CrateName::suggest(title.as_deref().unwrap_or("api"));
-    let mut used: BTreeSet<ToolName> = BTreeSet::new();
     let mut tools = Vec::new();
     let mut schemes: BTreeSet<String> = BTreeSet::new();
     let ids: BTreeMap<&str, usize> =
@@ -86,9 +85,18 @@ pub fn starter(
                 *m.entry(id).or_default() += 1;
                 m
             });
-    for op in &index.operations {
-        let base = suggest_tool_name(op.id(), op.method.as_str(), &op.path);
-        let name = unique_name(base, &mut used);
+    let names = suggest_tool_names(
+        &index
+            .operations
+            .iter()
+            .map(|op| Operation {
+                id: op.id(),
+                method: op.method.as_str(),
+                path: &op.path,
+            })
+            .collect::<Vec<_>>(),
+    );
+    for (op, name) in index.operations.iter().zip(names) {
         let enabled = match select {
             Select::None => false,
             Select::Read => matches!(op.method, HttpMethod::Get | HttpMethod::Head),
@@ -220,18 +228,6 @@ pub fn starter_file(
     }
     let text = render(&starter);
     (starter, text)
-}
-
-/// A name not used yet: `name`, then `name_2`, `name_3` …
-fn unique_name(base: ToolName, used: &mut BTreeSet<ToolName>) -> ToolName {
-    let mut name = base.clone();
-    let mut n = 2;
-    while used.contains(&name) {
-        name = ToolName::parse(&format!("{}_{n}", base.as_str())).unwrap_or_else(|_| base.clone());
-        n += 1;
-    }
-    used.insert(name.clone());
-    name
 }
 
 /// A YAML scalar that is always read as the given string.

@@ -166,6 +166,7 @@ pub fn lint(ir: &ServerIr, annotations: &AnnotationCtx, options: &LintOptions) -
             profile_rules(tool, profile, normalised, &here, &mut out);
         }
     }
+    hash_only_rule(ir, &at, &mut out);
     if total_tokens > options.max_total_tokens {
         out.push(
             Diagnostic::error("lint-surface-budget", annotations.at("/tools"), format!("tools/list costs about {total_tokens} tokens for {} tools, over the budget of {}", ir.tools.len(), options.max_total_tokens))
@@ -753,6 +754,45 @@ fn name_rules(tool: &ToolIr, here: &Location, out: &mut Diagnostics) {
             .with_help("keep tool names at 48 characters or fewer"),
         );
     }
+}
+
+/// Tool names that differ only by the hash a cut name ends with (`…_1a2b3c4d`): a model cannot
+/// tell them apart by name.
+fn hash_only_rule(ir: &ServerIr, at: &dyn Fn(&ToolIr, &str) -> Location, out: &mut Diagnostics) {
+    let mut by_stem: std::collections::BTreeMap<&str, Vec<&ToolIr>> = Default::default();
+    for tool in &ir.tools {
+        let name = tool.name.as_str();
+        by_stem
+            .entry(hash_stem(name).unwrap_or(name))
+            .or_default()
+            .push(tool);
+    }
+    for tools in by_stem.values().filter(|tools| tools.len() > 1) {
+        let names: Vec<String> = tools.iter().map(|t| format!("`{}`", t.name)).collect();
+        for tool in tools
+            .iter()
+            .filter(|t| hash_stem(t.name.as_str()).is_some())
+        {
+            out.push(
+                Diagnostic::warning(
+                    "lint-name-hash",
+                    at(tool, ""),
+                    format!(
+                        "tool names {} differ only by a hash; a model cannot tell them apart by name",
+                        names.join(", ")
+                    ),
+                )
+                .with_help("rename the tools for what each does (the keys under `tools`)"),
+            );
+        }
+    }
+}
+
+/// The name before a trailing `_` and 8 hex digits, the hash a cut name ends with.
+fn hash_stem(name: &str) -> Option<&str> {
+    let (stem, hash) = name.rsplit_once('_')?;
+    (hash.len() == 8 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then_some(stem)
 }
 
 fn profile_rules(

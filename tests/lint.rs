@@ -107,6 +107,16 @@ fn every_rule_family_fires_where_it_should_and_nowhere_else() {
         "normalised for openai: {found:#?}"
     );
     has(&found, "lint-name-length", "65 characters");
+    has(
+        &found,
+        "lint-name-hash",
+        "tool names `get_user_safe_view_1a2b3c4d`, `get_user_safe_view_5e6f7a8b` differ only by a hash",
+    );
+    assert_eq!(
+        found.iter().filter(|(c, _)| c == "lint-name-hash").count(),
+        2,
+        "one finding on each name: {found:#?}"
+    );
     // A comment on the line of an unquoted text the model reads cuts the text short.
     has(
         &found,

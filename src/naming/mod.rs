@@ -6,6 +6,10 @@
 //! Derived names are deterministic: the same input always gives the same name, and
 //! shortened names carry a stable hash of the full name.
 
+mod suggest;
+
+pub use suggest::{Operation, suggest_tool_names};
+
 use heck::{ToShoutySnakeCase, ToSnakeCase};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -121,35 +125,6 @@ fn fit_with_hash(name: &str, max: usize) -> String {
         head.pop();
     }
     format!("{head}_{hash}")
-}
-
-/// The tool name mcpgen suggests for an operation: its operationId (or method and path) in
-/// snake case, within [`SUGGESTED_TOOL_NAME_MAX`] characters.
-pub fn suggest_tool_name(operation_id: Option<&str>, method: &str, path: &str) -> ToolName {
-    let base = match operation_id.map(ascii_snake).filter(|s| !s.is_empty()) {
-        Some(id) => id,
-        None => {
-            let path_words: String = path
-                .split('/')
-                .filter(|seg| !seg.is_empty())
-                .map(|seg| {
-                    if seg.starts_with('{') {
-                        format!("by {}", seg.trim_matches(['{', '}']))
-                    } else {
-                        seg.to_owned()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
-            ascii_snake(&format!("{} {path_words}", method.to_ascii_lowercase()))
-        }
-    };
-    let base = if base.is_empty() {
-        format!("operation_{}", short_hash(path, 8))
-    } else {
-        base
-    };
-    ToolName(fit_with_hash(&base, SUGGESTED_TOOL_NAME_MAX))
 }
 
 /// A Rust identifier that is not a keyword and cannot collide with the names generated code
@@ -412,37 +387,6 @@ mod tests {
             ToolName::parse(&"x".repeat(129)),
             Err(NameError::TooLong { max: 128, len: 129 })
         );
-    }
-
-    #[test]
-    fn suggested_names_are_snake_case_and_fit_the_budget() {
-        assert_eq!(
-            suggest_tool_name(Some("listPets"), "GET", "/pets").as_str(),
-            "list_pets"
-        );
-        assert_eq!(
-            suggest_tool_name(Some("get-HTTPResponse.v2"), "GET", "/x").as_str(),
-            "get_http_response_v2"
-        );
-        assert_eq!(
-            suggest_tool_name(None, "GET", "/pets/{petId}/photos").as_str(),
-            "get_pets_by_pet_id_photos"
-        );
-        assert_eq!(
-            suggest_tool_name(Some("🦀"), "DELETE", "/").as_str(),
-            "delete"
-        );
-        let long = "CreateOrUpdateTheVeryLongResourceNameForTheOrganizationEnvironmentAndTenant";
-        let a = suggest_tool_name(Some(long), "POST", "/");
-        let b = suggest_tool_name(Some(&format!("{long}X")), "POST", "/");
-        assert_eq!(a.as_str().len(), SUGGESTED_TOOL_NAME_MAX);
-        assert_ne!(a, b, "names that share a long prefix stay distinct");
-        assert_eq!(
-            a,
-            suggest_tool_name(Some(long), "POST", "/"),
-            "suggestions are stable"
-        );
-        assert!(ToolName::parse(a.as_str()).is_ok());
     }
 
     #[test]
