@@ -3,8 +3,9 @@
 //! Tool names (MCP rules and a length budget), Rust identifiers (keywords, collisions),
 //! argument names, crate names and environment variable names are validated or derived
 //! here, and only here, so an unchecked string from a spec can never become an identifier.
-//! Derived names are deterministic: the same input always gives the same name, and
-//! shortened names carry a stable hash of the full name.
+//! Derived names are deterministic: the same input always gives the same name. Suggested tool
+//! names are shortened by meaning ([`suggest`]); names cut to fit carry a stable hash of the
+//! full name.
 
 mod suggest;
 

@@ -8,9 +8,11 @@
 //! 1. a word repeated right after itself once (`export_export` → `export`), version words dropped
 //!    (`v1`, `v2010`, `v1beta1`);
 //! 2. predictable words abbreviated (`authenticated` → `auth`, `organization` → `org`);
-//! 3. the path every operation of the spec starts with, where names are made from paths
-//!    (`/cms/v3/hubdb/tables/…`): the server's name says it;
-//! 4. in a path-like operationId (`get-/crm/v3/objects/{objectId}_getById`), its path parameters;
+//! 3. the words every operation's name starts with after its first (method or verb), mostly the
+//!    path they all share (`/cms/v3/hubdb/tables/…`): the server's name says it;
+//! 4. path parameters: `by_pet_id` in a name made from the path, `{objectId}` in a path-like
+//!    operationId (`get-/crm/v3/objects/{objectId}_getById`), `ByOrganizationid` in an
+//!    operationId spelled from the path;
 //! 5. filler words (`for`, `the`, `of` …);
 //! 6. in a path-like operationId, everything but its last segment (`actions/get-…` → `get_…`).
 //!
@@ -155,9 +157,8 @@ const METHODS: &[&str] = &[
 ];
 
 /// Words a name loses last; mostly joining words whose meaning the rest keeps.
-const FILLERS: &[&str] = &[
-    "a", "an", "the", "for", "of", "to", "in", "on", "at", "from", "with",
-];
+/// (`in`, `on` and `up` are left: they are parts of verbs, as in `add_on`, `sign_in`.)
+const FILLERS: &[&str] = &["a", "an", "the", "for", "of", "to", "from", "with"];
 
 /// Predictable abbreviations: each is how the word is commonly written short.
 const ABBREVIATIONS: &[(&str, &str)] = &[
@@ -211,7 +212,10 @@ impl Words {
         let id = operation.id.filter(|id| !ascii_snake(id).is_empty());
         let (words, path_like) = match id {
             Some(id) if id.contains('/') => (path_like_words(id), true),
-            Some(id) => (plain_words(id, Kind::Plain, 0), false),
+            Some(id) => (
+                mark_parameters(plain_words(id, Kind::Plain, 0), operation.path),
+                false,
+            ),
             None => (
                 method_and_path_words(operation.method, operation.path),
                 false,
@@ -249,19 +253,18 @@ impl Words {
         }
     }
 
-    /// Drops the first `count` words after the leading method word, if any.
+    /// Drops the `count` words after the first.
     fn drop_common_prefix(&mut self, count: usize) {
-        let start = self.method_words();
-        let end = (start + count).min(self.words.len());
-        self.words.drain(start..end);
+        let end = (1 + count).min(self.words.len());
+        if end > 1 {
+            self.words.drain(1..end);
+        }
         self.words
             .dedup_by(|next, previous| next.text == previous.text);
     }
 
     fn drop_path_parameters(&mut self) {
-        if self.path_like {
-            self.words.retain(|w| w.kind != Kind::Parameter);
-        }
+        self.words.retain(|w| w.kind != Kind::Parameter);
     }
 
     fn drop_fillers(&mut self) {
@@ -282,23 +285,18 @@ impl Words {
         }
     }
 
-    /// How many words at the start are the method (0 or 1).
-    fn method_words(&self) -> usize {
-        usize::from(self.words.first().is_some_and(|w| w.kind == Kind::Method))
-    }
-
-    /// The plain words after the method, for finding the spec's common prefix.
-    fn after_method(&self) -> &[Word] {
-        &self.words[self.method_words()..]
+    /// The words after the first (a method, or the verb an operationId starts with).
+    fn after_first(&self) -> &[Word] {
+        self.words.get(1..).unwrap_or(&[])
     }
 }
 
-/// How many words every name made from a path (by mcpgen, or in a path-like operationId such as
-/// `get-/crm/v3/…`) starts with after its method, version words and repeats left out: the path
-/// every operation shares. None unless every name is made so and there are at least two; never
-/// every word of a name.
+/// How many words every operation's name starts with after its first word (a method, or the
+/// verb an operationId starts with), version words and repeats left out: mostly the path every
+/// operation shares. None for a spec of fewer than three operations; never every word of a name.
 fn common_prefix(names: &[Words]) -> usize {
-    if names.len() < 2 || names.iter().any(|w| w.method_words() == 0) {
+    if names.len() < 3 {
+        // Two names that share their words are more likely to mean them.
         return 0;
     }
     let cleaned: Vec<Words> = names
@@ -313,14 +311,10 @@ fn common_prefix(names: &[Words]) -> usize {
         return 0;
     };
     let mut count = 0;
-    while let Some(word) = first.after_method().get(count) {
-        let shared = word.kind == Kind::Plain
-            && rest.iter().all(|other| {
-                other
-                    .after_method()
-                    .get(count)
-                    .is_some_and(|w| w.kind == Kind::Plain && w.text == word.text)
-            });
+    while let Some(word) = first.after_first().get(count) {
+        let shared = rest
+            .iter()
+            .all(|other| other.after_first().get(count) == Some(word));
         if !shared {
             break;
         }
@@ -329,10 +323,39 @@ fn common_prefix(names: &[Words]) -> usize {
     // A name must keep a word besides its method.
     let shortest = cleaned
         .iter()
-        .map(|w| w.after_method().len())
+        .map(|w| w.after_first().len())
         .min()
         .unwrap_or(0);
     count.min(shortest.saturating_sub(1))
+}
+
+/// Marks `by` and the words after it that spell one of `path`'s parameters, as an operationId
+/// made from the path has them (`getOrganizationsByOrganizationidPrivatespaces`).
+fn mark_parameters(mut words: Vec<Word>, path: &str) -> Vec<Word> {
+    let parameters: Vec<String> = path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(|p| ascii_snake(p).replace('_', ""))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut i = 0;
+    while i < words.len() {
+        if words[i].text == "by" {
+            let mut spelled = String::new();
+            let found = (i + 1..words.len()).find(|&j| {
+                spelled.push_str(&words[j].text);
+                parameters.contains(&spelled)
+            });
+            if let Some(last) = found {
+                for word in &mut words[i..=last] {
+                    word.kind = Kind::Parameter;
+                }
+                i = last;
+            }
+        }
+        i += 1;
+    }
+    words
 }
 
 /// `v1`, `v2010`, `v1beta1`, `v3alpha`: a `v`, digits, then letters and digits.
@@ -501,6 +524,38 @@ mod tests {
                 "get_cms_v3_hubdb_tables_get_all_tables",
             ]
         );
+    }
+
+    #[test]
+    fn ids_spelled_from_the_path_lose_the_shared_path_and_its_parameters() {
+        let got = names(&[
+            (
+                Some("getOrganizationsByOrganizationidPrivatespacesByPrivatespaceidAssociations"),
+                "GET",
+                "/organizations/{organizationId}/privatespaces/{privateSpaceId}/associations",
+            ),
+            (
+                Some("createOrganizationsByOrganizationidPrivatespaces"),
+                "POST",
+                "/organizations/{organizationId}/privatespaces",
+            ),
+            (
+                Some("deleteOrganizationsByOrganizationidPrivatespacesByPrivatespaceid"),
+                "DELETE",
+                "/organizations/{organizationId}/privatespaces/{privateSpaceId}",
+            ),
+        ]);
+        assert_eq!(
+            got,
+            [
+                "get_privatespaces_by_privatespaceid_associations",
+                "create_orgs_by_organizationid_privatespaces",
+                "delete_privatespaces_by_privatespaceid",
+            ]
+        );
+        // `by` followed by words that spell no parameter is a plain word.
+        let words = mark_parameters(plain_words("listByStatus", Kind::Plain, 0), "/x/{id}");
+        assert!(words.iter().all(|w| w.kind == Kind::Plain));
     }
 
     #[test]
