@@ -4,7 +4,7 @@
 //! argument names, crate names and environment variable names are validated or derived
 //! here, and only here, so an unchecked string from a spec can never become an identifier.
 //! Derived names are deterministic: the same input always gives the same name. Suggested tool
-//! names are shortened by meaning ([`suggest`]); names cut to fit carry a stable hash of the
+//! names are shortened by meaning ([`suggest_tool_names`]); names cut to fit carry a stable hash of the
 //! full name.
 
 mod suggest;
