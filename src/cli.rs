@@ -436,3 +436,50 @@ pub fn lint(
     }
     Ok(lowered.warnings)
 }
+
+/// `mcpgen report`: the review page of a server for a security board (see [`crate::report`]),
+/// written to `out`; with `against` (what `mcpgen diff` accepts as OLD), the contract's changes
+/// since then.
+pub fn report(
+    config: &Path,
+    against: Option<&str>,
+    out: &Path,
+) -> Result<Diagnostics, Diagnostics> {
+    let project = load::load_project(config)?;
+    let lowered = crate::lower::lower(&project)?;
+    let annotations = crate::lower::AnnotationCtx {
+        path: &project.annotation_path,
+        document: &project.annotation,
+    };
+    let findings = crate::lint::lint(
+        &lowered.ir,
+        &annotations,
+        &crate::lint::LintOptions::default(),
+    );
+    let diff = match against {
+        Some(old) => {
+            let (old, _) = contract_of(old)?;
+            let new = crate::contract::contract(&lowered.ir);
+            Some(crate::diff::diff(&old, &new, &BTreeMap::new()))
+        }
+        None => None,
+    };
+    let page = crate::report::render(&crate::report::ReportInput {
+        ir: &lowered.ir,
+        annotation_file: &project.annotation_file_name(),
+        findings: &findings,
+        against: against.zip(diff.as_ref()),
+    });
+    write::write_file(out, page.as_bytes()).map_err(|e| {
+        Diagnostic::error("write-failed", Location::file(out), e.to_string())
+            .with_help("check the path and its permissions; nothing was half-written")
+    })?;
+    println!(
+        "wrote {} ({} tools, {} lint finding{})",
+        out.display(),
+        lowered.ir.tools.len(),
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" }
+    );
+    Ok(lowered.warnings)
+}

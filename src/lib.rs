@@ -20,6 +20,7 @@ pub mod load;
 pub mod lower;
 pub mod naming;
 pub mod parallel;
+pub mod report;
 pub mod sample;
 pub mod validator;
 pub mod wildcard;

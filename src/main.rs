@@ -111,6 +111,20 @@ enum Command {
         #[arg(long, default_value_t = 30000)]
         max_total_tokens: usize,
     },
+    /// Write a review report for a security board: one self-contained HTML page with every tool
+    /// (what it can do, scopes, upstream identity, what leaves the server), the lint findings
+    /// and, with --against, the contract's changes.
+    Report {
+        /// The annotation file.
+        #[arg(short = 'c', long = "config", default_value = "mcpgen.yaml")]
+        config: PathBuf,
+        /// The earlier contract: an mcp-contract.json, an annotation file, or REV:PATH of either.
+        #[arg(long)]
+        against: Option<String>,
+        /// Where the page is written.
+        #[arg(short = 'o', long = "out", default_value = "report.html")]
+        out: PathBuf,
+    },
     /// Print the JSON Schema of the annotation file.
     Schema,
 }
@@ -253,6 +267,11 @@ fn main() -> ExitCode {
             };
             mcpgen::cli::lint(&config, &options, format, deny_warnings)
         }
+        Command::Report {
+            config,
+            against,
+            out,
+        } => mcpgen::cli::report(&config, against.as_deref(), &out),
         Command::Schema => {
             print!("{}", mcpgen::annotations::json_schema());
             Ok(Diagnostics::new())
