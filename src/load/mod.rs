@@ -11,6 +11,7 @@ mod document;
 mod git;
 mod json;
 mod origins;
+mod overlay;
 mod paths;
 pub mod pointer;
 mod positions;

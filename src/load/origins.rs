@@ -1,5 +1,6 @@
 //! Where converted values came from: a map from pointers in an upgraded (Swagger 2.0 → 3.0)
-//! document to pointers in the file as written.
+//! document to pointers in the file as written, or in an overlaid document to the overlay that
+//! wrote them.
 //!
 //! Owns recording and looking up origins. Must not convert anything itself.
 
@@ -38,6 +39,13 @@ impl Origins {
                 pointer: pointer.into(),
             },
         );
+    }
+
+    /// Forgets what was recorded at `pointer` and below it (the value is gone).
+    pub fn forget(&mut self, pointer: &str) {
+        let below = format!("{pointer}/");
+        self.map
+            .retain(|recorded, _| recorded != pointer && !recorded.starts_with(&below));
     }
 
     /// Where the value at `converted` came from, if any part of its path was recorded.

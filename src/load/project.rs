@@ -5,7 +5,8 @@
 //! spec (usually the annotation file's own directory), never further and never the network.
 
 use super::document::{Document, parse_document, read_document};
-use super::spec::{SpecSet, load_spec};
+use super::overlay::{Overlay, is_overlay};
+use super::spec::{SpecSet, load_overlaid_spec};
 use super::spec_hint::spec_paths_hint;
 use crate::annotations::AnnotationFile;
 use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
@@ -24,8 +25,9 @@ pub struct Project {
     pub specs: Vec<(String, SpecSet)>,
     /// Root directory of each spec (for provenance), in the same order.
     roots: Vec<PathBuf>,
-    /// Errors found while loading that do not stop lowering (repeated keys in the annotation
-    /// file, where the last one was used), so they are reported with everything else.
+    /// Problems found while loading that do not stop lowering (repeated keys in the annotation
+    /// file, where the last one was used; overlay targets that select nothing), so they are
+    /// reported with everything else.
     pub load_errors: Diagnostics,
 }
 
@@ -87,10 +89,12 @@ pub fn load_project(path: &Path) -> Result<Project, Diagnostics> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             _ => load_specs(path, &named),
         };
-        let (specs, roots) = loaded.map_err(|mut e| {
+        let (specs, roots, reported) = loaded.map_err(|mut e| {
             e.extend(load_errors.clone());
             e
         })?;
+        let mut load_errors = load_errors;
+        load_errors.extend(reported);
         Ok(Project {
             load_errors,
             annotation_path: path.to_path_buf(),
@@ -109,20 +113,40 @@ pub fn load_project_with_spec(path: &Path, spec: &Path) -> Result<Project, Diagn
     let load_errors = annotation.duplicate_key_diagnostics(Severity::Error);
     let file = deserialize(path, &annotation)?;
     let names = file.spec.paths();
-    let [name] = names.as_slice() else {
-        return Err(Diagnostic::error(
-            "several-specs",
-            Location::pointer(path, "/spec"),
-            "a spec version can replace the spec only when the annotation file names one",
+    let several = || {
+        Diagnostics::from(
+            Diagnostic::error(
+                "several-specs",
+                Location::pointer(path, "/spec"),
+                "a spec version can replace the spec only when the annotation file names one",
+            )
+            .with_help("compare two annotation files or two revisions instead"),
         )
-        .with_help("compare two annotation files or two revisions instead")
-        .into());
     };
+    let Some((name, rest)) = names.split_first() else {
+        return Err(several());
+    };
+    // The overlays listed after the spec apply to the version that replaces it too.
+    let base = annotation_dir(path);
+    let mut overlays = Vec::new();
+    for other in rest {
+        let file = base.join(other);
+        let document = read_document(&file)?;
+        if !is_overlay(&document.value) {
+            return Err(several());
+        }
+        overlays.push((file, Overlay::parse(document)?));
+    }
     let root = spec
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let set = load_spec(spec, &root)?;
+    let root = overlays
+        .iter()
+        .fold(root, |root, (overlay, _)| common_root(&root, overlay));
+    let (set, reported) = load_overlaid_spec(spec, read_document(spec)?, &root, overlays)?;
+    let mut load_errors = load_errors;
+    load_errors.extend(reported);
     Ok(Project {
         load_errors,
         annotation_path: path.to_path_buf(),
@@ -190,14 +214,19 @@ fn deserialize(path: &Path, annotation: &Document) -> Result<AnnotationFile, Dia
     })
 }
 
-/// Specs as named in the annotation file, and the root directory of each.
-type LoadedSpecs = (Vec<(String, SpecSet)>, Vec<PathBuf>);
+/// Specs as named in the annotation file, the root directory of each, and what their overlays
+/// reported without stopping (targets that select nothing).
+type LoadedSpecs = (Vec<(String, SpecSet)>, Vec<PathBuf>, Diagnostics);
 
-/// Loads the specs an annotation file (at `path`) names, with their root directories.
+/// A spec named in the annotation file: its name there, its path, its root file as read, and the
+/// overlays listed after it (each with its path).
+type SpecEntry = (String, PathBuf, Document, Vec<(PathBuf, Overlay)>);
+
+/// Loads the specs an annotation file (at `path`) names, with their root directories. An entry
+/// that is an Overlay applies to the spec listed before it, after the overlays before it.
 fn load_specs<S: AsRef<str>>(path: &Path, paths: &[S]) -> Result<LoadedSpecs, Diagnostics> {
     let base = annotation_dir(path);
-    let mut specs = Vec::new();
-    let mut roots = Vec::new();
+    let mut entries: Vec<SpecEntry> = Vec::new();
     let mut diagnostics = Diagnostics::new();
     for (i, spec) in paths.iter().map(AsRef::as_ref).enumerate() {
         let pointer = if paths.len() == 1 {
@@ -216,12 +245,47 @@ fn load_specs<S: AsRef<str>>(path: &Path, paths: &[S]) -> Result<LoadedSpecs, Di
             );
             continue;
         }
-        let spec_path = base.join(spec);
-        let root = common_root(&base, &spec_path);
-        match load_spec(&spec_path, &root) {
-            Ok(set) => {
-                specs.push(((*spec).to_owned(), set));
+        let file = base.join(spec);
+        let document = match read_document(&file) {
+            Ok(document) => document,
+            Err(errors) => {
+                diagnostics.extend(errors);
+                continue;
+            }
+        };
+        if !is_overlay(&document.value) {
+            entries.push(((*spec).to_owned(), file, document, Vec::new()));
+            continue;
+        }
+        match entries.last_mut() {
+            Some((_, _, _, overlays)) => match Overlay::parse(document) {
+                Ok(overlay) => overlays.push((file, overlay)),
+                Err(errors) => diagnostics.extend(errors),
+            },
+            None => diagnostics.push(
+                Diagnostic::error(
+                    "overlay-without-spec",
+                    Location::pointer(path, pointer),
+                    format!("`{spec}` is an overlay, but no spec is listed before it"),
+                )
+                .with_help("list the spec first, then the overlays to apply to it, in order"),
+            ),
+        }
+    }
+    let mut specs = Vec::new();
+    let mut roots = Vec::new();
+    let mut reported = Diagnostics::new();
+    for (name, file, document, overlays) in entries {
+        let root = overlays
+            .iter()
+            .fold(common_root(&base, &file), |root, (overlay, _)| {
+                common_root(&root, overlay)
+            });
+        match load_overlaid_spec(&file, document, &root, overlays) {
+            Ok((set, warnings)) => {
+                specs.push((name, set));
                 roots.push(root);
+                reported.extend(warnings);
             }
             Err(errors) => diagnostics.extend(errors),
         }
@@ -229,7 +293,7 @@ fn load_specs<S: AsRef<str>>(path: &Path, paths: &[S]) -> Result<LoadedSpecs, Di
     if diagnostics.has_errors() {
         Err(diagnostics)
     } else {
-        Ok((specs, roots))
+        Ok((specs, roots, reported))
     }
 }
 

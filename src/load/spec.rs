@@ -8,12 +8,13 @@
 //! generation: that is `lower`'s job.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::document::{Document, read_document};
 use super::origins::Origins;
+use super::overlay::Overlay;
 use super::paths::{DocKey, RootDir, display_form};
 use super::pointer;
 use super::refs::{self, FileTarget};
@@ -34,6 +35,9 @@ pub struct SpecSet {
     /// by name: the [`DocKey`] for files inside the root directory, else the path or URL.
     pub(super) unavailable: BTreeMap<String, Diagnostic>,
     pub(super) origins: Origins,
+    /// Where the overlays' changes to the root document came from (pointers of the root as
+    /// overlaid, before any upgrade).
+    pub(super) overlaid: Origins,
     pub(super) operation_problems: BTreeMap<String, Vec<Diagnostic>>,
     pub(super) warnings: Diagnostics,
 }
@@ -113,11 +117,19 @@ impl SpecSet {
     /// upgraded root of a Swagger 2.0 spec, converted pointers are mapped back to the place in the
     /// file as written that they came from.
     pub fn locate(&self, key: &DocKey, pointer: &str) -> Location {
-        if *key == self.root
-            && let Some(origin) = self.origins.find(pointer)
-            && let Some(document) = self.document(&origin.doc)
-        {
-            return document.location(&origin.pointer);
+        if *key == self.root {
+            // Upgraded (Swagger 2.0) → as read, then as overlaid → the overlay that wrote it.
+            let (doc, pointer) = match self.origins.find(pointer) {
+                Some(origin) => (origin.doc, origin.pointer),
+                None => (key.clone(), pointer.to_owned()),
+            };
+            let origin = (doc == self.root)
+                .then(|| self.overlaid.find(&pointer))
+                .flatten()
+                .unwrap_or(super::origins::Origin { doc, pointer });
+            if let Some(document) = self.document(&origin.doc) {
+                return document.location(&origin.pointer);
+            }
         }
         match self.document(key) {
             Some(document) => document.location(pointer),
@@ -136,6 +148,18 @@ pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
     // The root file is the user's own choice: read it first, so that a directory or a missing
     // file is reported as such rather than as being outside the root directory.
     let document = read_document(path)?;
+    load_overlaid_spec(path, document, root_dir, Vec::new()).map(|(set, _)| set)
+}
+
+/// Loads a spec whose root file (at `path`) was already read, applying `overlays` (each with
+/// its file's path) to the root document, in order, before anything reads it. Returns what the
+/// overlays reported that did not stop them (targets that select nothing).
+pub(super) fn load_overlaid_spec(
+    path: &Path,
+    mut document: Document,
+    root_dir: &Path,
+    overlays: Vec<(PathBuf, Overlay)>,
+) -> Result<(SpecSet, Diagnostics), Diagnostics> {
     let root_dir = RootDir::new(root_dir);
     let root = root_dir.key_for(path).map_err(|_| {
         Diagnostics::from(
@@ -147,8 +171,35 @@ pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
             .with_help("pass a root directory that contains the spec file"),
         )
     })?;
-    let version = version::detect(&document.value, |pointer| document.location(pointer))
-        .map_err(|diagnostic| Diagnostics::from(*diagnostic))?;
+    let mut overlaid = Origins::default();
+    let mut reported = Diagnostics::new();
+    let mut overlay_documents = Vec::new();
+    for (overlay_path, overlay) in overlays {
+        let key = root_dir.key_for(&overlay_path).map_err(|_| {
+            Diagnostics::from(
+                Diagnostic::error(
+                    "spec-outside-root",
+                    Location::file(display_form(&overlay_path)),
+                    "the overlay file is not inside the root directory",
+                )
+                .with_help("keep overlays beside the annotation file or the spec"),
+            )
+        })?;
+        reported.extend(overlay.apply(&key, &root, &mut document.value, &mut overlaid));
+        overlay_documents.push((key, overlay.document));
+    }
+    if reported.has_errors() {
+        return Err(reported);
+    }
+    if !overlay_documents.is_empty() {
+        // An overlay may have written a `$ref` to another file.
+        document.may_refer_elsewhere = true;
+    }
+    let version = version::detect(&document.value, |pointer| {
+        locate_overlaid(&overlaid, &overlay_documents, pointer)
+            .unwrap_or_else(|| document.location(pointer))
+    })
+    .map_err(|diagnostic| Diagnostics::from(*diagnostic))?;
     let warnings = document.duplicate_key_diagnostics(Severity::Warning);
     let mut set = SpecSet {
         root: root.clone(),
@@ -158,9 +209,13 @@ pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
         documents: BTreeMap::new(),
         unavailable: BTreeMap::new(),
         origins: Origins::default(),
+        overlaid,
         operation_problems: BTreeMap::new(),
         warnings,
     };
+    for (key, overlay) in overlay_documents {
+        set.documents.insert(key, overlay);
+    }
     let mut queue = VecDeque::from([root]);
     let mut seen = BTreeSet::new();
     while let Some(key) = queue.pop_front() {
@@ -173,7 +228,19 @@ pub fn load_spec(path: &Path, root_dir: &Path) -> Result<SpecSet, Diagnostics> {
     if version == SpecVersion::Swagger2 {
         swagger2::upgrade(&mut set);
     }
-    Ok(set)
+    set.warnings.extend(reported.clone());
+    Ok((set, reported))
+}
+
+/// Where an overlay wrote the value at `pointer` of the root document, if one did.
+fn locate_overlaid(
+    overlaid: &Origins,
+    overlays: &[(DocKey, Document)],
+    pointer: &str,
+) -> Option<Location> {
+    let origin = overlaid.find(pointer)?;
+    let (_, document) = overlays.iter().find(|(key, _)| *key == origin.doc)?;
+    Some(document.location(&origin.pointer))
 }
 
 impl SpecSet {
