@@ -66,7 +66,7 @@ fn annotate(spec: &Path) -> PathBuf {
     ));
     let set = mcpgen::load::load_spec(spec, dir).unwrap();
     let name = spec.file_name().unwrap().to_string_lossy().into_owned();
-    let (_, text) = starter_file(&annotation, vec![(name, set)], Select::All);
+    let (_, text) = starter_file(&annotation, vec![(name, set)], Select::All, None);
     std::fs::write(&annotation, text).unwrap();
     annotation
 }

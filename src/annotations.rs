@@ -19,7 +19,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct AnnotationFile {
     /// Format version of this file. Always `1`.
     pub version: u32,
-    /// The OpenAPI or Swagger document(s), relative to this file.
+    /// The OpenAPI or Swagger document(s), relative to this file; an OpenAPI Overlay listed
+    /// after a spec is applied to it, in order.
     pub spec: SpecPaths,
     /// The generated server's identity.
     pub server: ServerSection,
@@ -38,7 +39,8 @@ pub struct AnnotationFile {
 pub enum SpecPaths {
     /// One spec file.
     One(String),
-    /// Several spec files; operation references must then be unambiguous.
+    /// Several spec files (operation references must then be unambiguous), each followed by
+    /// the overlays to apply to it.
     Many(Vec<String>),
 }
 

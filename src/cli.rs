@@ -73,21 +73,27 @@ pub fn build(
     }
 }
 
-/// `mcpgen init`: writes a starter annotation file for a spec.
+/// `mcpgen init`: writes a starter annotation file for a spec, and with `overlay` a starter
+/// overlay listed after the spec.
 pub fn init(
     spec: &Path,
     out: &Path,
     select: Select,
     force: bool,
+    overlay: Option<&Path>,
 ) -> Result<Diagnostics, Diagnostics> {
-    if out.exists() && !force {
-        return Err(Diagnostic::error(
-            "file-exists",
-            Location::file(out),
-            "the annotation file already exists",
-        )
-        .with_help("pass --force to overwrite it, or -o to write another file")
-        .into());
+    for (path, what) in
+        std::iter::once((out, "annotation file")).chain(overlay.map(|o| (o, "overlay")))
+    {
+        if path.exists() && !force {
+            return Err(Diagnostic::error(
+                "file-exists",
+                Location::file(path),
+                format!("the {what} already exists"),
+            )
+            .with_help("pass --force to overwrite it, or choose another path")
+            .into());
+        }
     }
     let out_dir = out
         .parent()
@@ -97,14 +103,34 @@ pub fn init(
     let root = load::common_root(out_dir, spec);
     let set = load::load_spec(spec, &root)?;
     let warnings = set.warnings().clone();
-    let (starter, text) = crate::init::starter_file(out, vec![(spec_text, set)], select);
-    write::write_file(out, text.as_bytes()).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(
-            "write-failed",
-            Location::file(out),
-            e.to_string(),
-        ))
-    })?;
+    let overlay_file = overlay.map(|path| {
+        let text =
+            crate::init::starter_overlay(&set, &load::relative_path(spec, &dir_of(path)), path);
+        (path, load::relative_path(path, out_dir), text)
+    });
+    let (starter, text) = crate::init::starter_file(
+        out,
+        vec![(spec_text, set)],
+        select,
+        overlay_file.as_ref().map(|(_, listed, _)| listed.as_str()),
+    );
+    let write = |path: &Path, text: &str| {
+        write::write_file(path, text.as_bytes()).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "write-failed",
+                Location::file(path),
+                e.to_string(),
+            ))
+        })
+    };
+    if let Some((path, _, text)) = &overlay_file {
+        write(path, text)?;
+        println!(
+            "wrote {} (a starter overlay: fixes to the spec go there)",
+            path.display()
+        );
+    }
+    write(out, &text)?;
     let enabled = starter
         .tools
         .iter()
@@ -126,6 +152,13 @@ pub fn init(
         }
     );
     Ok(warnings)
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// `mcpgen list SPEC`: prints the operations of a spec and the tool names `init` would use.

@@ -49,6 +49,8 @@ pub struct StarterTool {
 pub struct Starter {
     /// Spec path relative to the annotation file.
     pub spec: String,
+    /// A starter overlay listed after the spec, relative to the annotation file.
+    pub overlay: Option<String>,
     /// Suggested server name.
     pub server_name: CrateName,
     /// The spec's title.
@@ -180,6 +182,7 @@ pub fn starter(
         .filter(|url| url.starts_with("http://") || url.starts_with("https://"));
     Starter {
         spec: spec_path.to_owned(),
+        overlay: None,
         server_name,
         title,
         base_url,
@@ -189,11 +192,14 @@ pub fn starter(
 }
 
 /// The starter file for `specs` (one spec) as text: operations that would not build are left
-/// disabled with the reason, so the file always builds (unless nothing is left to enable).
+/// disabled with the reason, so the file always builds (unless nothing is left to enable). With
+/// `overlay`, the file lists that overlay after the spec (its path relative to the file; it must
+/// change nothing the starter depends on, as [`starter_overlay`]'s does not).
 pub fn starter_file(
     annotation_path: &std::path::Path,
     specs: Vec<(String, SpecSet)>,
     select: Select,
+    overlay: Option<&str>,
 ) -> (Starter, String) {
     let mut diagnostics = crate::diag::Diagnostics::new();
     let mut starter = {
@@ -201,6 +207,7 @@ pub fn starter_file(
         let (spec_text, set) = &specs[0];
         starter(spec_text, set, &index, select)
     };
+    starter.overlay = overlay.map(str::to_owned);
     let mut specs = Some(specs);
     // A tool's failure never depends on another's, so one round of disabling suffices; the
     // second round only confirms.
@@ -230,6 +237,64 @@ pub fn starter_file(
     (starter, text)
 }
 
+/// A starter OpenAPI Overlay (1.0) for `set`, whose spec is at `spec` relative to the overlay
+/// (`path`): one harmless action that marks the spec as overlaid, and commented examples of the
+/// fixes overlays are for.
+pub fn starter_overlay(set: &SpecSet, spec: &str, path: &std::path::Path) -> String {
+    let title = set
+        .root()
+        .value
+        .get("info")
+        .and_then(|i| i.get("title"))
+        .and_then(Value::as_str)
+        .unwrap_or(spec);
+    let name = path.file_name().map_or_else(
+        || "overlay".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# Fixes to {} that mcpgen applies before it reads the spec (OpenAPI Overlay 1.0).\n",
+        comment(title)
+    ));
+    out.push_str("# The annotation file lists this overlay after the spec. Each action selects nodes with a\n");
+    out.push_str("# JSONPath `target` (RFC 9535), then merges `update` into them or removes them (`remove: true`).\n");
+    out.push_str("overlay: 1.0.0\n");
+    out.push_str("info:\n");
+    out.push_str(&format!(
+        "  title: {}\n",
+        quoted(&format!("Fixes to {title}"))
+    ));
+    out.push_str("  version: \"0.1.0\"\n");
+    out.push_str(&format!("extends: {}\n", quoted(spec)));
+    out.push_str("actions:\n");
+    out.push_str(
+        "  - description: Marks the spec as overlaid; replace with the fixes the spec needs.\n",
+    );
+    out.push_str("    target: $.info\n");
+    out.push_str("    update:\n");
+    out.push_str(&format!("      x-overlaid-by: {}\n", quoted(&name)));
+    out.push_str(
+        "  # A field the API answers with null though the spec says it never is (OpenAPI 3.0):\n",
+    );
+    out.push_str("  # - target: $.components.schemas.Ticket.properties.closed_at\n");
+    out.push_str("  #   update: { nullable: true }\n");
+    out.push_str("  # A query parameter the spec leaves out:\n");
+    out.push_str("  # - target: $.paths['/tickets'].get\n");
+    out.push_str("  #   update:\n");
+    out.push_str("  #     parameters:\n");
+    out.push_str("  #       - { name: limit, in: query, schema: { type: integer, minimum: 1 } }\n");
+    out.push_str("  # An enum value the spec forgot (arrays are appended to):\n");
+    out.push_str(
+        "  # - target: $.paths['/tickets'].get.parameters[?@.name == 'status'].schema.enum\n",
+    );
+    out.push_str("  #   update: [pending]\n");
+    out.push_str("  # An operation agents must never reach:\n");
+    out.push_str("  # - target: $.paths['/internal/reindex']\n");
+    out.push_str("  #   remove: true\n");
+    out
+}
+
 /// A YAML scalar that is always read as the given string.
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
@@ -250,7 +315,14 @@ pub fn render(starter: &Starter) -> String {
     out.push_str("# Enable the operations agents need, narrow them (params, response), then run `mcpgen build`.\n");
     out.push_str("# Reference: the \"Annotation file\" section of mcpgen's README, and mcpgen.schema.json (`mcpgen schema`).\n");
     out.push_str("version: 1\n");
-    out.push_str(&format!("spec: {}\n", quoted(&starter.spec)));
+    match &starter.overlay {
+        Some(overlay) => out.push_str(&format!(
+            "spec: [{}, {}]  # the overlay's fixes apply to the spec before mcpgen reads it\n",
+            quoted(&starter.spec),
+            quoted(overlay)
+        )),
+        None => out.push_str(&format!("spec: {}\n", quoted(&starter.spec))),
+    }
     out.push_str("server:\n");
     out.push_str(&format!(
         "  name: {}\n",

@@ -47,6 +47,10 @@ enum Command {
         /// Overwrite the output file if it exists.
         #[arg(long)]
         force: bool,
+        /// Also write a starter OpenAPI Overlay at this path, for fixes to the spec, and list it
+        /// after the spec in the annotation file.
+        #[arg(long, value_name = "PATH")]
+        overlay: Option<PathBuf>,
     },
     /// List the operations of a spec and the tools they become.
     List {
@@ -182,13 +186,14 @@ fn main() -> ExitCode {
             out,
             select,
             force,
+            overlay,
         } => {
             let select = match select {
                 SelectArg::None => mcpgen::init::Select::None,
                 SelectArg::Read => mcpgen::init::Select::Read,
                 SelectArg::All => mcpgen::init::Select::All,
             };
-            mcpgen::cli::init(&spec, &out, select, force)
+            mcpgen::cli::init(&spec, &out, select, force, overlay.as_deref())
         }
         Command::List { spec, config } => match (spec, config) {
             (Some(spec), None) => mcpgen::cli::list_spec(&spec),

@@ -69,7 +69,7 @@ fn project_for(spec: &str) -> (mcpgen::load::Project, mcpgen::init::Starter) {
     let root = mcpgen::load::common_root(annotation_dir, &spec_path);
     let set = mcpgen::load::load_spec(&spec_path, &root)
         .unwrap_or_else(|e| panic!("{spec} does not load:\n{}", e.render()));
-    let (starter, text) = starter_file(&annotation, vec![(spec_text, set)], Select::All);
+    let (starter, text) = starter_file(&annotation, vec![(spec_text, set)], Select::All, None);
     let specs = vec![(
         mcpgen::load::relative_path(&spec_path, annotation_dir),
         mcpgen::load::load_spec(&spec_path, &root).unwrap(),
