@@ -259,3 +259,38 @@ fn init_writes_a_starter_overlay_the_annotation_file_applies() {
     );
     assert!(!dir.join("mcpgen.yaml").exists(), "nothing written");
 }
+
+#[test]
+fn a_new_spec_version_gets_the_same_overlays_in_diff() {
+    let dir = vendor_copy("overlay-diff");
+    // The vendor's next version drops the `status` filter: the overlay's enum fix then selects
+    // nothing (a warning), its other fixes still apply, and the diff reports the filter gone.
+    let next = std::fs::read_to_string(dir.join("openapi.yaml"))
+        .unwrap()
+        .replace(
+            "      parameters:\n        - name: status\n          in: query\n          schema: { type: string, enum: [open, closed] }\n",
+            "",
+        );
+    std::fs::write(dir.join("openapi-next.yaml"), next).unwrap();
+    let config = dir.join("mcpgen.yaml");
+    let diff = mcpgen(&[
+        "diff",
+        "-c",
+        config.to_str().unwrap(),
+        "--old-spec",
+        dir.join("openapi.yaml").to_str().unwrap(),
+        "--new-spec",
+        dir.join("openapi-next.yaml").to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        matches!(diff.status.code(), Some(4 | 5)),
+        "{text}{}",
+        stderr(&diff)
+    );
+    assert!(text.contains("status"), "{text}");
+    assert!(
+        !text.contains("limit"),
+        "the overlay's parameter is in both: {text}"
+    );
+}
