@@ -31,6 +31,14 @@ const TEMPLATES: &[Template] = &[
         name: "Dockerfile.j2",
         text: include_str!("../../templates/Dockerfile.j2"),
     },
+    Template {
+        name: "deploy/kubernetes.yaml.j2",
+        text: include_str!("../../templates/deploy/kubernetes.yaml.j2"),
+    },
+    Template {
+        name: "deploy/alerts.yaml.j2",
+        text: include_str!("../../templates/deploy/alerts.yaml.j2"),
+    },
 ];
 
 /// Files copied as they are: (output path, text).
@@ -53,6 +61,10 @@ fn environment() -> Environment<'static> {
         env.set_syntax(syntax);
     }
     env.add_filter("toml_str", |s: String| {
+        serde_json::to_string(&s).unwrap_or_default()
+    });
+    // A JSON string is a YAML double-quoted scalar.
+    env.add_filter("yaml_str", |s: String| {
         serde_json::to_string(&s).unwrap_or_default()
     });
     env.add_filter("md", |s: String| markdown_inline(&s));
@@ -197,6 +209,9 @@ struct CrateView {
     escalation: Option<String>,
     limits: LimitsView,
     max_response_bytes: u64,
+    upstream_host: String,
+    upstream_port: u16,
+    k8s_name: String,
 }
 
 #[derive(Serialize)]
@@ -432,7 +447,58 @@ fn view(ir: &ServerIr, annotation_file: &str) -> CrateView {
             max_result_tokens: ir.limits.max_result_tokens,
         },
         max_response_bytes: ir.upstream.max_response_bytes,
+        upstream_host: upstream_host(&ir.upstream.base_url),
+        upstream_port: upstream_port(&ir.upstream.base_url),
+        k8s_name: k8s_name(ir.crate_name.as_str()),
     }
+}
+
+/// The host of the upstream's base URL (`api.example.com`), for the deploy files' comments.
+fn upstream_host(base_url: &str) -> String {
+    let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.split(':').next().unwrap_or(""),
+    };
+    host.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+        .collect()
+}
+
+/// The crate name as a Kubernetes object name (RFC 1123 label: `-` for `_`, at most 63).
+fn k8s_name(crate_name: &str) -> String {
+    let name: String = crate_name
+        .chars()
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(63)
+        .collect();
+    name.trim_matches('-').to_owned()
+}
+
+/// The TCP port the upstream's base URL names, or its scheme's (443 for https, 80 for http).
+fn upstream_port(base_url: &str) -> u16 {
+    let (scheme, rest) = base_url.split_once("://").unwrap_or(("https", base_url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let port = match host.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':'),
+        None => host.split_once(':').map(|(_, p)| p),
+    };
+    port.and_then(|p| p.parse().ok())
+        .unwrap_or(if scheme.eq_ignore_ascii_case("http") {
+            80
+        } else {
+            443
+        })
 }
 
 /// Renders every templated file: (output path, contents).
@@ -449,6 +515,8 @@ pub fn render(ir: &ServerIr, annotation_file: &str, runtime_path: &str) -> Vec<(
         ("Cargo.toml.j2", "Cargo.toml"),
         ("README.md.j2", "README.md"),
         ("Dockerfile.j2", "Dockerfile"),
+        ("deploy/kubernetes.yaml.j2", "deploy/kubernetes.yaml"),
+        ("deploy/alerts.yaml.j2", "deploy/alerts.yaml"),
     ] {
         // Templates are mcpgen's own and the view is complete; a failure is a bug in mcpgen.
         let text = env

@@ -7,6 +7,7 @@
 //! templates (`files`) or serde (JSON).
 
 pub mod data_text;
+pub mod deploy;
 pub mod file_bytes;
 pub mod files;
 pub mod fixtures;
@@ -157,6 +158,7 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
         files.insert((*path).to_owned(), (*text).to_owned());
     }
     files.insert("mcp.json".to_owned(), files::client_config(ir));
+    files.insert(deploy::DASHBOARD_PATH.to_owned(), deploy::dashboard(ir));
     let vendored = options.runtime == RuntimeSource::Vendored;
     let runtime_version = if vendored {
         vendored_runtime_version()

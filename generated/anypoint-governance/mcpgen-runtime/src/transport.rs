@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::get;
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -48,7 +49,8 @@ pub async fn serve_stdio(server: McpServer, shutdown: impl Future<Output = ()>) 
 }
 
 /// The axum app: `POST /mcp` (and the rest of streamable HTTP) behind `auth`, the protected
-/// resource metadata, and `GET /healthz`.
+/// resource metadata, `GET /healthz` (the process answers) and `GET /readyz` (it can take
+/// calls: 503 until the issuer's keys are loaded).
 ///
 /// `allowed_hosts` extends the loopback names accepted in the `Host` header.
 pub fn router(server: McpServer, allowed_hosts: &[String], auth: Arc<HttpAuth>) -> Router {
@@ -75,7 +77,23 @@ pub fn router(server: McpServer, allowed_hosts: &[String], auth: Arc<HttpAuth>) 
                 server,
                 crate::pages::write_http_pages,
             ));
-    auth.wrap(mcp).route("/healthz", get(|| async { "ok" }))
+    let readiness = Arc::clone(&auth);
+    let ready = move || {
+        let auth = Arc::clone(&readiness);
+        async move {
+            if auth.ready().await {
+                (StatusCode::OK, "ready")
+            } else {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: the issuer's keys could not be loaded yet",
+                )
+            }
+        }
+    };
+    auth.wrap(mcp)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
 }
 
 /// The metrics endpoint, served on its own listener (`--metrics-listen`): `GET /metrics` in the
@@ -265,6 +283,16 @@ mod tests {
         assert_eq!(
             (health.status().as_u16(), health.text().await.unwrap()),
             (200, "ok".into())
+        );
+        let ready = client
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (ready.status().as_u16(), ready.text().await.unwrap()),
+            (200, "ready".into()),
+            "authentication disabled: nothing to wait for"
         );
 
         // The metrics listener counts what the audit log recorded.

@@ -121,6 +121,15 @@ impl HttpAuth {
         &self.metadata
     }
 
+    /// Whether the server can take calls: callers' tokens can be checked (see
+    /// [`Authenticator::ready`]); always, with authentication disabled.
+    pub async fn ready(&self) -> bool {
+        match &self.mode {
+            AuthMode::Required(authenticator) => authenticator.ready().await,
+            AuthMode::Disabled => true,
+        }
+    }
+
     /// Whether authentication is disabled.
     pub fn disabled(&self) -> bool {
         matches!(self.mode, AuthMode::Disabled)

@@ -325,6 +325,15 @@ impl Authenticator {
         }))
     }
 
+    /// Whether tokens can be checked now: the issuer's keys are loaded (fetched if they were
+    /// not; static keys and introspection always are).
+    pub async fn ready(&self) -> bool {
+        match &self.keys {
+            Some(KeySource::Jwks(cache)) => cache.keys(None, Instant::now()).await.is_ok(),
+            Some(KeySource::Static(_)) | None => true,
+        }
+    }
+
     /// Validates `token` as of now.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         self.authenticate_at(token, unix_now(), Instant::now())
@@ -411,6 +420,35 @@ mod tests {
 
     const AUD: &str = "http://127.0.0.1:8000/mcp";
     const ISS: &str = "https://id.example";
+
+    /// Ready once the issuer's keys are loaded; static keys always are.
+    #[tokio::test]
+    async fn ready_once_the_issuers_keys_are_loaded() {
+        use crate::testing::{MockAuthServer, TestKey};
+        let issuer = MockAuthServer::start().await;
+        issuer.set_jwks_status(503);
+        let http = crate::fetch::client("test").unwrap();
+        let with = |keys| Authenticator {
+            issuer: Some(issuer.issuer()),
+            audience: AUD.to_owned(),
+            skew: 60,
+            keys: Some(keys),
+            introspection: None,
+        };
+        let down = with(KeySource::Jwks(jwks::JwksCache::new(
+            http.clone(),
+            jwks::JwksSource::Url(issuer.jwks_url()),
+        )));
+        assert!(!down.ready().await, "no keys yet");
+        issuer.set_jwks_status(200);
+        issuer.set_keys(&[&TestKey::generate("k1")]);
+        let up = with(KeySource::Jwks(jwks::JwksCache::new(
+            http,
+            jwks::JwksSource::Url(issuer.jwks_url()),
+        )));
+        assert!(up.ready().await, "keys fetched");
+        assert!(with(KeySource::Static(Vec::new())).ready().await);
+    }
 
     fn b64(bytes: &[u8]) -> String {
         URL_SAFE_NO_PAD.encode(bytes)
