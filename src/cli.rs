@@ -415,6 +415,21 @@ pub fn diff(
     )
 }
 
+/// A project, lowered, and the lint findings on it.
+fn linted(
+    config: &Path,
+    options: &crate::lint::LintOptions,
+) -> Result<(load::Project, crate::lower::Lowered, Diagnostics), Diagnostics> {
+    let project = load::load_project(config)?;
+    let lowered = crate::lower::lower(&project)?;
+    let annotations = crate::lower::AnnotationCtx {
+        path: &project.annotation_path,
+        document: &project.annotation,
+    };
+    let findings = crate::lint::lint(&lowered.ir, &annotations, options);
+    Ok((project, lowered, findings))
+}
+
 /// Output formats of `mcpgen lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LintFormat {
@@ -431,13 +446,7 @@ pub fn lint(
     format: LintFormat,
     deny_warnings: bool,
 ) -> Result<Diagnostics, Diagnostics> {
-    let project = load::load_project(config)?;
-    let lowered = crate::lower::lower(&project)?;
-    let annotations = crate::lower::AnnotationCtx {
-        path: &project.annotation_path,
-        document: &project.annotation,
-    };
-    let findings = crate::lint::lint(&lowered.ir, &annotations, options);
+    let (_, lowered, findings) = linted(config, options)?;
     let errors = findings.has_errors();
     let warnings = !findings.is_empty() && !errors;
     if format == LintFormat::Sarif {
@@ -478,17 +487,7 @@ pub fn report(
     against: Option<&str>,
     out: &Path,
 ) -> Result<Diagnostics, Diagnostics> {
-    let project = load::load_project(config)?;
-    let lowered = crate::lower::lower(&project)?;
-    let annotations = crate::lower::AnnotationCtx {
-        path: &project.annotation_path,
-        document: &project.annotation,
-    };
-    let findings = crate::lint::lint(
-        &lowered.ir,
-        &annotations,
-        &crate::lint::LintOptions::default(),
-    );
+    let (project, lowered, findings) = linted(config, &crate::lint::LintOptions::default())?;
     let diff = match against {
         Some(old) => {
             let (old, _) = contract_of(old)?;

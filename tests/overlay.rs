@@ -35,14 +35,19 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replace(from, to)).unwrap();
 }
 
-fn build(config: &Path, out: &Path) -> Value {
-    let output = mcpgen(&[
+/// `mcpgen build -c CONFIG -o OUT`, as it ended.
+fn try_build(config: &Path, out: &Path) -> Output {
+    mcpgen(&[
         "build",
         "-c",
         config.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
-    ]);
+    ])
+}
+
+fn build(config: &Path, out: &Path) -> Value {
+    let output = try_build(config, out);
     assert!(output.status.success(), "{}", stderr(&output));
     serde_json::from_str(&std::fs::read_to_string(out.join("mcp-contract.json")).unwrap()).unwrap()
 }
@@ -81,13 +86,7 @@ fn an_overlay_fixes_the_vendor_spec_before_tools_are_made() {
         "version: 1\nspec: [openapi.yaml, fix.overlay.yaml]\nserver: {name: helpdesk-mcp}\ntools:\n  reindex:\n    operation: reindex\n    read_only: false\n",
     )
     .unwrap();
-    let output = mcpgen(&[
-        "build",
-        "-c",
-        dir.join("reindex.yaml").to_str().unwrap(),
-        "-o",
-        dir.join("x").to_str().unwrap(),
-    ]);
+    let output = try_build(&dir.join("reindex.yaml"), &dir.join("x"));
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("reindex"), "{}", stderr(&output));
 }
@@ -140,13 +139,7 @@ fn diagnostics_point_into_the_overlay_file() {
         "$.paths['/internal/reindex']",
         "$.paths['/internal/rebuild']",
     );
-    let output = mcpgen(&[
-        "build",
-        "-c",
-        dir.join("mcpgen.yaml").to_str().unwrap(),
-        "-o",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let output = try_build(&dir.join("mcpgen.yaml"), &dir.join("out"));
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(
@@ -163,13 +156,7 @@ fn diagnostics_point_into_the_overlay_file() {
 
     // A malformed overlay is refused where it is wrong.
     edit(&overlay, "$.paths['/internal/rebuild']", "$.paths[?");
-    let output = mcpgen(&[
-        "build",
-        "-c",
-        dir.join("mcpgen.yaml").to_str().unwrap(),
-        "-o",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let output = try_build(&dir.join("mcpgen.yaml"), &dir.join("out"));
     assert!(
         stderr(&output).contains("error[overlay-target]"),
         "{}",
@@ -187,13 +174,7 @@ fn diagnostics_point_into_the_overlay_file() {
         "version: 1\nspec: [fix.overlay.yaml, openapi.yaml]\nserver: {name: helpdesk-mcp}\ntools: {}\n",
     )
     .unwrap();
-    let output = mcpgen(&[
-        "build",
-        "-c",
-        dir.join("first.yaml").to_str().unwrap(),
-        "-o",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let output = try_build(&dir.join("first.yaml"), &dir.join("out"));
     let text = stderr(&output);
     assert!(
         text.contains("error[overlay-without-spec]") && text.contains("at /spec/0"),
