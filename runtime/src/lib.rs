@@ -21,6 +21,7 @@
 //! | [`fetch`] | JSON over HTTP with authorization servers |
 //! | [`result`], [`shape`], [`conform`], [`budget`], [`scrub`] | the MCP result: allowlist, redaction, name rules, pruning to the output schema, the result budget, secret scrubbing |
 //! | [`audit`] | JSON log lines on stderr (and a file) |
+//! | [`trace`] | W3C trace context in and out, spans exported over OTLP/HTTP (`--otlp-endpoint`) |
 //! | [`transport`], [`stdio`], [`pages`] | stdio and streamable HTTP; `tools/list` pages written from the schema texts |
 //! | `testing` | (feature `testing`) mock upstream and authorization server, in-process client, fixture and auth checks |
 #![deny(missing_docs)]
@@ -50,6 +51,7 @@ pub mod shape;
 pub mod spec;
 pub mod stdio;
 pub mod style;
+pub mod trace;
 pub mod transport;
 pub mod upstream;
 pub mod validate;

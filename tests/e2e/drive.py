@@ -81,6 +81,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from authz import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, AuthorizationServer, Issued
 import misbehave
 from misbehave import Sentinels
+from otlp import Collector
 
 CALL_TIMEOUT = 30.0  # seconds for one tools/call or tools/list
 PHASE_TIMEOUT = 180.0  # seconds for one whole phase (connect, list, every call)
@@ -1057,10 +1058,14 @@ async def phase_http(ex: Example, full: bool = True) -> None:
     on what the upstream answers, so the static pass leaves them out)."""
     log_path = ex.log_path("http")
     scraped: str | None = None
+    # The full pass exports its traces to a collector built on the official OTLP protobufs.
+    collector = Collector().__enter__() if full else None
+    tracing = ["--otlp-endpoint", collector.url] if collector else []
 
     def command(port: int, metrics_port: int) -> list[str]:
         # Same process group as this driver: tests/e2e/run kills the group if we die.
-        return http_command(ex, port, f"http://127.0.0.1:{port}") + ["--metrics-listen", f"127.0.0.1:{metrics_port}"]
+        return (http_command(ex, port, f"http://127.0.0.1:{port}")
+                + ["--metrics-listen", f"127.0.0.1:{metrics_port}"] + tracing)
 
     try:
         process, port, metrics_port, started = await anyio.to_thread.run_sync(start_server, command, ex.env, log_path)
@@ -1086,6 +1091,12 @@ async def phase_http(ex: Example, full: bool = True) -> None:
         probes, refused = 0, {}
         if full:
             probes, refused = await http_full(ex, public, url, log_path)
+        if collector is not None:
+            try:
+                with anyio.fail_after(PHASE_TIMEOUT):
+                    await check_traces(ex, collector, url, log_path)
+            except Exception as exc:
+                ex.rec.add("traces", "(session)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
         if process.poll() is not None:
             ex.rec.add("http", "(server)", False, f"server exited with {process.returncode}\n{tail(log_path)}")
         else:
@@ -1095,9 +1106,68 @@ async def phase_http(ex: Example, full: bool = True) -> None:
                 ex.rec.add("metrics", "(scrape)", False, f"{type(exc).__name__}: {exc}\n{tail(log_path)}")
     finally:
         stop(process)
+        if collector is not None:
+            collector.__exit__(None, None, None)
     check_http_audit(ex, log_path, probes, refused)
     if scraped is not None:
         check_metrics(ex, log_path, scraped)
+
+
+async def check_traces(ex: Example, collector: Collector, url: str, log_path: Path) -> None:
+    """Traces over HTTP: a call made in the client's trace (W3C `traceparent` in the request's
+    `_meta`) joins it, with its steps as children; the upstream request carries `traceparent`
+    naming the upstream span; and every tool call of the pass, named by the `trace_id` of its
+    audit line, reached the collector as a valid OTLP export."""
+    name = next((n for n in sorted(ex.cases) if not ex.policies[n].confirm), None)
+    if name is None:
+        ex.rec.add("traces", "(no tool without confirmation)", True, "skipped")
+        return
+    trace, parent = os.urandom(16).hex(), os.urandom(8).hex()
+    proxy = ex.proxy
+    assert proxy is not None
+    mark = proxy.mark()
+    token = ex.caller("e2e-traces", url)
+    async with mcp_http(url, token) as client:
+        with anyio.fail_after(CALL_TIMEOUT):
+            await client.call_tool(name, ex.cases[name]["call"]["arguments"],
+                                   meta={"traceparent": f"00-{trace}-{parent}-01"})
+    calls = [line for line in audit_lines(log_path)[0] if line.get("event") == "tool_call"]
+    wanted = {line.get("trace_id") for line in calls}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        roots = {s.trace_id for s in collector.spans if s.kind == 2}
+        if wanted <= roots:
+            break
+        await anyio.sleep(0.2)
+    problems = [f"the collector refused an export: {r}" for r in collector.refused]
+    spans = [s for s in collector.spans if s.trace_id == trace]
+    root = next((s for s in spans if s.name == f"tools/call {name}" and s.kind == 2), None)
+    if root is None:
+        problems.append(f"no span `tools/call {name}` in trace {trace}: {[s.name for s in spans]}")
+    else:
+        if root.parent_span_id != parent:
+            problems.append(f"the call's span has parent {root.parent_span_id!r}, the client's span is {parent}")
+        if not root.service:
+            problems.append("the export names no service.name")
+        steps = {s.name: s for s in spans if s.parent_span_id == root.span_id}
+        if not {"check arguments and limits", "upstream identity", "upstream", "shape result"} <= set(steps):
+            problems.append(f"the call's steps: {sorted(steps)}")
+        upstream_span = steps.get("upstream")
+        sent = [r.headers.get("traceparent", "") for r in proxy.since(mark)]
+        if upstream_span is None or sent != [f"00-{trace}-{upstream_span.span_id}-01"]:
+            problems.append(f"traceparent sent upstream {sent}, upstream span "
+                            f"{upstream_span.span_id if upstream_span else None}")
+        elif upstream_span.kind != 3:
+            problems.append(f"the upstream span has kind {upstream_span.kind}, not CLIENT")
+    if trace not in wanted:
+        problems.append(f"no audit line names trace {trace}")
+    missing = sorted(t for t in wanted - {s.trace_id for s in collector.spans if s.kind == 2} if t)
+    if missing or None in wanted:
+        problems.append(f"{len(missing)} of {len(wanted)} audited calls have no exported span"
+                        + (" and some audit line has no trace_id" if None in wanted else ""))
+    ex.rec.add("traces", name, not problems, "\n".join(problems)
+               or f"{len(collector.spans)} spans of {len(wanted)} calls; the client's trace joined, "
+                  "traceparent sent upstream")
 
 
 async def http_full(ex: Example, public: str, url: str, log_path: Path) -> tuple[int, dict[str, str]]:
@@ -1431,7 +1501,7 @@ def audit_lines(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return lines, bad
 
 
-CALL_FIELDS = ("ts", "request_id", "subject", "client_id", "tool", "contract_version", "contract", "decision", "identity",
+CALL_FIELDS = ("ts", "request_id", "trace_id", "subject", "client_id", "tool", "contract_version", "contract", "decision", "identity",
                "upstream_status", "latency_ms", "bytes_in", "bytes_out", "outcome", "arguments")
 
 

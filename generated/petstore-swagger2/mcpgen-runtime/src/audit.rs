@@ -296,6 +296,8 @@ pub struct Caller {
 pub struct ToolCallRecord {
     /// The call's request id (also sent upstream as `X-Request-Id`).
     pub request_id: String,
+    /// The call's trace id (32 hex digits): the client's trace, or a new one.
+    pub trace_id: String,
     /// Who called.
     pub caller: Caller,
     /// Tool name.
@@ -360,6 +362,7 @@ impl ToolCallRecord {
         line.insert("level".into(), level.as_str().into());
         line.insert("event".into(), "tool_call".into());
         line.insert("request_id".into(), self.request_id.clone().into());
+        line.insert("trace_id".into(), self.trace_id.clone().into());
         self.caller.insert_into(&mut line);
         line.insert("tool".into(), name(&self.tool).into());
         line.insert("contract_version".into(), self.contract_version.into());
@@ -561,6 +564,7 @@ mod tests {
     fn record() -> ToolCallRecord {
         ToolCallRecord {
             request_id: "r-1".into(),
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
             contract_version: "1.2.0",
             caller: Caller {
                 subject: Some("ann".into()),
@@ -590,7 +594,8 @@ mod tests {
             line,
             json!({
                 "ts": "1970-01-01T00:00:00.000Z", "level": "info", "event": "tool_call",
-                "request_id": "r-1", "subject": "ann", "client_id": "app-1",
+                "request_id": "r-1", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                "subject": "ann", "client_id": "app-1",
                 "tool": "list_pets", "contract_version": "1.2.0", "contract": "c0ffee", "operation": "listPets",
                 "decision": "allowed", "identity": "client_credentials",
                 "upstream_status": 200, "latency_ms": 12, "bytes_in": 30, "bytes_out": 400,

@@ -47,6 +47,7 @@ use crate::request::RequestError;
 use crate::result::{ResultPlan, Shaped};
 use crate::scrub::Scrubber;
 use crate::server::ServerState;
+use crate::trace::{Span, SpanKind, TraceContext, traceparent};
 use crate::upstream::UpstreamError;
 use crate::validate;
 
@@ -122,6 +123,69 @@ pub struct Call {
     pub principal: Option<Principal>,
     /// How to ask a human.
     pub asker: Asker,
+    /// The client's W3C `traceparent` (from the request's `_meta`), if it sent one.
+    pub traceparent: Option<String>,
+}
+
+/// The spans of one call: a root span for the call, and its steps as children.
+pub(crate) struct CallTrace {
+    context: TraceContext,
+    root: Span,
+    /// Whether the upstream is sent `traceparent` (the client sent one, or traces are exported).
+    propagate: bool,
+    steps: Vec<Span>,
+}
+
+impl CallTrace {
+    fn new(traceparent: Option<&str>, tool: &str, exported: bool) -> CallTrace {
+        let from_client = traceparent.and_then(TraceContext::from_traceparent);
+        let context = from_client.unwrap_or_else(TraceContext::new_root);
+        let mut root = Span::start(
+            &context,
+            context.parent,
+            format!("tools/call {tool}"),
+            SpanKind::Server,
+        );
+        root.set("mcp.method.name", "tools/call");
+        root.set("gen_ai.tool.name", tool);
+        CallTrace {
+            context,
+            root,
+            propagate: exported || from_client.is_some(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// A step of the call, starting now.
+    fn step(&self, name: &str, kind: SpanKind) -> Span {
+        Span::start(&self.context, Some(self.root.id), name, kind)
+    }
+
+    /// Records a step that ended now.
+    fn done(&mut self, step: Span) {
+        self.steps.push(step.end());
+    }
+
+    /// Every span, the root ended now with how the call ended.
+    fn finish(self, ended: &Ended) -> Vec<Span> {
+        self.finish_as(ended.decision, ended.outcome, ended.status)
+    }
+
+    /// Every span, the root ended now with this decision, outcome and upstream status.
+    fn finish_as(mut self, decision: Decision, outcome: Outcome, status: Option<u16>) -> Vec<Span> {
+        self.root.set("mcp.decision", decision.as_string());
+        self.root.set("mcp.outcome", outcome.as_str());
+        if let Some(status) = status {
+            self.root.set("http.response.status_code", status);
+        }
+        self.root.error = !matches!(
+            outcome,
+            Outcome::Ok | Outcome::OutputDrift | Outcome::ResultCut | Outcome::Withheld
+        );
+        let mut spans = self.steps;
+        spans.push(self.root.end());
+        spans
+    }
 }
 
 /// How a call ended, before the audit line is written.
@@ -177,6 +241,11 @@ impl ServerState {
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
         let request_id = self.ids.next();
+        let mut trace = CallTrace::new(
+            call.traceparent.as_deref(),
+            &call.name,
+            self.tracer.enabled(),
+        );
         let args = call.arguments.unwrap_or_default();
         let bytes_in = json_len(&args);
         let caller = Caller {
@@ -186,6 +255,7 @@ impl ServerState {
         let Some(entry) = self.catalog.get(&call.name) else {
             let record = ToolCallRecord {
                 request_id,
+                trace_id: trace.context.trace_id_hex(),
                 caller,
                 tool: call.name.clone(),
                 contract_version: self.spec.version,
@@ -204,6 +274,11 @@ impl ServerState {
                 auth_disabled: self.settings.auth_disabled(),
             };
             self.audit.write(&record.to_line(SystemTime::now()));
+            self.tracer.record(trace.finish_as(
+                Decision::Denied(DenyReason::UnknownTool),
+                Outcome::UnknownTool,
+                None,
+            ));
             self.metrics.unknown_tool();
             let shown = crate::audit::cut(&call.name, crate::audit::MAX_LOGGED_NAME_CHARS);
             return Err(ErrorData::invalid_params(
@@ -221,7 +296,7 @@ impl ServerState {
                     .into(),
             ),
             Some(principal) => tokio::select! {
-                done = self.run(entry, &args, principal, &call.asker, &request_id) => done,
+                done = self.run(entry, &args, principal, &call.asker, &request_id, &mut trace) => done,
                 () = cancelled => Ended::shaped(
                     Shaped::error(Outcome::Cancelled, "the call was cancelled", None),
                     Decision::Allowed,
@@ -230,8 +305,11 @@ impl ServerState {
             },
         };
         let latency = started.elapsed();
+        let trace_id = trace.context.trace_id_hex();
+        self.tracer.record(trace.finish(&ended));
         let record = ToolCallRecord {
             request_id,
+            trace_id,
             caller,
             tool: entry.spec.name.to_owned(),
             contract_version: self.spec.version,
@@ -287,8 +365,10 @@ impl ServerState {
         principal: &Principal,
         asker: &Asker,
         request_id: &str,
+        trace: &mut CallTrace,
     ) -> Ended {
         let spec = entry.spec;
+        let checks = trace.step("check arguments and limits", SpanKind::Internal);
         let missing = principal.missing_scopes(spec.scopes);
         if !missing.is_empty() {
             let mut ended = self.refuse(
@@ -342,6 +422,7 @@ impl ServerState {
                 format!("identity_unavailable: {e}. The upstream API was not called."),
             );
         }
+        trace.done(checks);
         let mut call_args = args.clone();
         call_args.remove(CONFIRMATION_ARGUMENT);
         let placeholder = (spec.identity != crate::spec::IdentityMode::ServiceAccount)
@@ -412,11 +493,15 @@ impl ServerState {
             }
             return ended;
         };
-        let token = match self
+        let mut identity = trace.step("upstream identity", SpanKind::Internal);
+        identity.set("mcp.identity", crate::audit::identity_name(spec.identity));
+        let token = self
             .identities
             .token(spec.identity, principal, Instant::now())
-            .await
-        {
+            .await;
+        identity.error = token.is_err();
+        trace.done(identity);
+        let token = match token {
             Ok(token) => token,
             Err(e) => {
                 let text = self.escalated(
@@ -441,7 +526,22 @@ impl ServerState {
             }
         }
         let scrubber = self.call_scrubber(principal, token.as_ref());
-        let response = match self.upstream.send(request).await {
+        let mut sent = trace.step("upstream", SpanKind::Client);
+        sent.set("http.request.method", spec.operation.method.as_str());
+        sent.set("url.template", spec.operation.path);
+        if trace.propagate {
+            request.headers.push((
+                "traceparent".to_owned(),
+                traceparent(&trace.context, sent.id),
+            ));
+        }
+        let response = self.upstream.send(request).await;
+        match &response {
+            Ok(response) => sent.set("http.response.status_code", response.status),
+            Err(_) => sent.error = true,
+        }
+        trace.done(sent);
+        let response = match response {
             Ok(response) => response,
             Err(e) => return self.unanswered(entry, &e, &scrubber, decision),
         };
@@ -456,7 +556,10 @@ impl ServerState {
                 .max_result_tokens
                 .unwrap_or(self.limits.max_result_tokens),
         };
-        Ended::shaped(plan.shape(&response), decision, Some(response.status))
+        let shaping = trace.step("shape result", SpanKind::Internal);
+        let shaped = plan.shape(&response);
+        trace.done(shaping);
+        Ended::shaped(shaped, decision, Some(response.status))
     }
 
     /// How a call ends when the upstream gave no response to shape. The text is scrubbed in any

@@ -136,6 +136,8 @@ pub struct Cli {
     pub audit_file: Option<String>,
     /// Address of the Prometheus metrics listener (`--metrics-listen`); none by default.
     pub metrics_listen: Option<SocketAddr>,
+    /// OTLP/HTTP endpoint traces are exported to (`--otlp-endpoint`); none by default.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Cli {
@@ -155,6 +157,7 @@ impl Default for Cli {
             limits: LimitFlags::default(),
             audit_file: None,
             metrics_listen: None,
+            otlp_endpoint: None,
         }
     }
 }
@@ -428,6 +431,12 @@ const OPTIONS: &[Opt] = &[
         Some("ADDR"),
         "serve Prometheus metrics at http://ADDR/metrics (default: off)",
     ),
+    opt(
+        "--otlp-endpoint",
+        "OTLP_ENDPOINT",
+        Some("URL"),
+        "export each tool call's spans to URL/v1/traces (OTLP/HTTP JSON; default: off)",
+    ),
 ];
 
 /// The environment variable prefix of a server: its name in upper snake case
@@ -653,6 +662,7 @@ fn set(cli: &mut Cli, flag: &'static str, value: String) -> Result<(), UsageErro
         "--max-result-tokens" => cli.limits.max_result_tokens = Some(number(flag, value)?),
         "--audit-file" => cli.audit_file = Some(value),
         "--metrics-listen" => cli.metrics_listen = Some(address(flag, value)?),
+        "--otlp-endpoint" => cli.otlp_endpoint = Some(value),
         _ => return Err(UsageError::UnknownFlag(flag.to_owned())),
     }
     Ok(())
@@ -832,6 +842,7 @@ pub struct Settings {
     oauth_token_url: Option<String>,
     confirmation_secret: Option<Secret>,
     auth_disabled: bool,
+    otlp_endpoint: Option<String>,
     masked: bool,
 }
 
@@ -848,6 +859,7 @@ impl Settings {
             oauth_token_url: None,
             confirmation_secret: None,
             auth_disabled: false,
+            otlp_endpoint: None,
             masked: false,
         }
     }
@@ -910,6 +922,17 @@ impl Settings {
     pub fn with_auth_disabled(mut self, disabled: bool) -> Self {
         self.auth_disabled = disabled;
         self
+    }
+
+    /// Exports each call's spans to this OTLP/HTTP endpoint (`--otlp-endpoint`).
+    pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The OTLP/HTTP endpoint traces are exported to, if any.
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        self.otlp_endpoint.as_deref()
     }
 
     /// The upstream base URL, without a trailing slash.
@@ -1042,6 +1065,14 @@ impl Settings {
                 )));
             }
             settings.confirmation_secret = Some(secret);
+        }
+        if let Some(url) = &cli.otlp_endpoint {
+            if !is_http_url(url) {
+                return Err(ConfigError::Invalid(
+                    "--otlp-endpoint is not an absolute http:// or https:// URL".into(),
+                ));
+            }
+            settings.otlp_endpoint = Some(url.clone());
         }
         if let Some(url) = &cli.oauth_token_url {
             if !is_http_url(url) {

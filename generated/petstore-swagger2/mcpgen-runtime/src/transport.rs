@@ -335,4 +335,153 @@ mod tests {
             "graceful shutdown: {done:?}"
         );
     }
+
+    /// A collector that keeps every OTLP/HTTP export it receives.
+    async fn collector() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Value>>>) {
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = Arc::clone(&received);
+        let app = Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: String| {
+                let keep = Arc::clone(&keep);
+                async move {
+                    keep.lock()
+                        .unwrap()
+                        .push(serde_json::from_str(&body).unwrap());
+                    "{}"
+                }
+            }),
+        );
+        let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        tokio::spawn(serve_http(listener, app, std::future::pending()));
+        (addr, received)
+    }
+
+    #[tokio::test]
+    async fn a_call_joins_the_clients_trace_and_its_spans_reach_the_collector() {
+        let mock = MockUpstream::start(MockResponse::json(200, &json!([{"id": 1}]))).await;
+        let (collector_addr, exports) = collector().await;
+        let settings = Settings::new(mock.url())
+            .with_var("PETS_API_KEY", "k-secret")
+            .with_var("PETS_TENANT", "acme")
+            .with_auth_disabled(true)
+            .with_otlp_endpoint(format!("http://{collector_addr}"));
+        let audit = AuditSink::memory();
+        let server = McpServer::new(&PETS, settings, audit.clone()).unwrap();
+        let auth = Arc::new(HttpAuth::new(
+            &PETS,
+            AuthMode::Disabled,
+            "http://127.0.0.1",
+            audit.clone(),
+            server.metrics(),
+            1 << 20,
+        ));
+        let (listener, addr) = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        tokio::spawn(serve_http(
+            listener,
+            router(server, &[], auth),
+            std::future::pending(),
+        ));
+        let client = reqwest::Client::new();
+        let url = format!("http://{addr}/mcp");
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "list_pets", "arguments": {"limit": 1},
+            "_meta": {"traceparent": format!("00-{trace}-00f067aa0ba902b7-01")}}});
+        assert_eq!(post(&client, &url, None, &call).await.status(), 200);
+        // A call without a trace starts one.
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "list_pets", "arguments": {"limit": 2}}});
+        assert_eq!(post(&client, &url, None, &call).await.status(), 200);
+
+        // The upstream is told which span called it, in the client's trace.
+        let sent: Vec<String> = mock
+            .requests()
+            .iter()
+            .map(|r| {
+                r.headers
+                    .iter()
+                    .find(|(n, _)| n == "traceparent")
+                    .map(|(_, v)| v.clone())
+                    .expect("traceparent sent upstream")
+            })
+            .collect();
+        let parts: Vec<&str> = sent[0].split('-').collect();
+        assert_eq!((parts[0], parts[1], parts[3]), ("00", trace, "01"));
+        assert_ne!(
+            parts[2], "00f067aa0ba902b7",
+            "the upstream request's own span"
+        );
+        let second_trace = sent[1].split('-').nth(1).unwrap().to_owned();
+        assert_ne!(second_trace, trace);
+        // The audit lines name the traces.
+        let lines = audit.lines();
+        assert!(
+            lines[0].contains(&format!(r#""trace_id":"{trace}""#)),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains(&format!(r#""trace_id":"{second_trace}""#)));
+
+        // Every span reaches the collector, as OTLP JSON.
+        let mut spans: Vec<Value> = Vec::new();
+        for _ in 0..50 {
+            spans = exports
+                .lock()
+                .unwrap()
+                .iter()
+                .flat_map(|e| {
+                    e["resourceSpans"][0]["scopeSpans"][0]["spans"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect();
+            if spans.len() >= 10 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let in_trace: Vec<&Value> = spans.iter().filter(|s| s["traceId"] == trace).collect();
+        let root = in_trace
+            .iter()
+            .find(|s| s["name"] == "tools/call list_pets")
+            .expect("the call's span");
+        assert_eq!(root["parentSpanId"], "00f067aa0ba902b7");
+        assert_eq!(root["kind"], 2);
+        let mut steps: Vec<&str> = in_trace
+            .iter()
+            .filter(|s| s["parentSpanId"] == root["spanId"])
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        steps.sort_unstable();
+        assert_eq!(
+            steps,
+            [
+                "check arguments and limits",
+                "shape result",
+                "upstream",
+                "upstream identity"
+            ]
+        );
+        let upstream = in_trace.iter().find(|s| s["name"] == "upstream").unwrap();
+        assert_eq!(
+            upstream["spanId"], parts[2],
+            "the span the upstream was told of"
+        );
+        assert_eq!(upstream["kind"], 3);
+        let export = &exports.lock().unwrap()[0];
+        assert_eq!(
+            export["resourceSpans"][0]["resource"]["attributes"][0],
+            json!({"key": "service.name", "value": {"stringValue": PETS.name}})
+        );
+        let other = spans
+            .iter()
+            .find(|s| s["traceId"] == second_trace.as_str() && s["kind"] == 2)
+            .expect("the second call's span");
+        assert!(
+            other.get("parentSpanId").is_none(),
+            "a new trace has no parent"
+        );
+    }
 }

@@ -30,6 +30,7 @@ use crate::metrics::Metrics;
 use crate::pages::WritesPage;
 use crate::scrub::Scrubber;
 use crate::spec::{CredentialKind, ServerSpec, ToolSpec};
+use crate::trace::Tracer;
 use crate::upstream::Upstream;
 
 /// Everything a call needs, shared by all sessions.
@@ -49,6 +50,7 @@ pub struct ServerState {
     pub(crate) confirmations: Confirmations,
     pub(crate) local: Principal,
     pub(crate) metrics: Metrics,
+    pub(crate) tracer: Tracer,
 }
 
 /// A generated server's MCP handler.
@@ -140,6 +142,15 @@ impl McpServer {
         );
         let identities = Identities::new(spec, &settings, oauth_http);
         let confirmations = Confirmations::new(settings.confirmation_secret());
+        let tracer = match settings.otlp_endpoint() {
+            Some(endpoint) => Tracer::otlp(
+                crate::fetch::client(&user_agent).map_err(|e| startup("OTLP HTTP client", e))?,
+                endpoint,
+                spec.name,
+                spec.version,
+            ),
+            None => Tracer::disabled(),
+        };
         Ok(McpServer {
             state: Arc::new(ServerState {
                 spec,
@@ -156,6 +167,7 @@ impl McpServer {
                 local,
                 settings,
                 metrics: Metrics::new(spec.name, spec.version),
+                tracer,
             }),
             writes_pages: false,
         })
@@ -234,6 +246,7 @@ impl McpServer {
             arguments,
             principal: Some(principal),
             asker: Asker::Fallback,
+            traceparent: None,
         };
         match self.state.call_tool(call, std::future::pending()).await? {
             CallToolResponse::Complete(result) => Ok(result),
@@ -360,11 +373,20 @@ impl ServerHandler for McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let ct = context.ct.clone();
+        // The client's trace, from the request's `_meta` (rmcp may have moved it to the context).
+        let traceparent = [
+            request.meta.as_ref().map(|m| &m.0.0),
+            Some(&context.meta.0.0),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|meta| meta.get("traceparent")?.as_str().map(str::to_owned));
         let call = Call {
             principal: self.principal_of(&context),
             asker: asker_of(&context, &request),
             name: request.name.into_owned(),
             arguments: request.arguments,
+            traceparent,
         };
         self.state.call_tool(call, ct.cancelled_owned()).await
     }
