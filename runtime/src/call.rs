@@ -368,9 +368,11 @@ impl ServerState {
         trace: &mut CallTrace,
     ) -> Ended {
         let spec = entry.spec;
-        let checks = trace.step("check arguments and limits", SpanKind::Internal);
+        let mut authorizing = trace.step("authorize", SpanKind::Internal);
         let missing = principal.missing_scopes(spec.scopes);
         if !missing.is_empty() {
+            authorizing.error = true;
+            trace.done(authorizing);
             let mut ended = self.refuse(
                 entry,
                 DenyReason::InsufficientScope,
@@ -380,6 +382,8 @@ impl ServerState {
             return ended;
         }
         if let Err(wait) = self.rate.check(&principal.subject, Instant::now()) {
+            authorizing.error = true;
+            trace.done(authorizing);
             return self.refuse(
                 entry,
                 DenyReason::RateLimited,
@@ -391,6 +395,8 @@ impl ServerState {
                 ),
             );
         }
+        trace.done(authorizing);
+        let mut validating = trace.step("validate arguments", SpanKind::Internal);
         let without_nulls;
         let args = if spec.nulls_absent {
             without_nulls = remove_nulls(args);
@@ -401,6 +407,8 @@ impl ServerState {
         let compiled = match entry.compiled() {
             Ok(compiled) => compiled,
             Err(e) => {
+                validating.error = true;
+                trace.done(validating);
                 let text = format!(
                     "This tool cannot run: its {e}. The upstream API was not called; the server's \
                      operator should rebuild it with mcpgen."
@@ -412,7 +420,10 @@ impl ServerState {
                 );
             }
         };
-        if let Err(violations) = compiled.input.check(&Value::Object(args.clone())) {
+        let checked = compiled.input.check(&Value::Object(args.clone()));
+        validating.error = checked.is_err();
+        trace.done(validating);
+        if let Err(violations) = checked {
             return invalid_arguments(spec.name, &violations);
         }
         if let Err(e) = self.identities.available(spec.identity, principal) {
@@ -422,7 +433,6 @@ impl ServerState {
                 format!("identity_unavailable: {e}. The upstream API was not called."),
             );
         }
-        trace.done(checks);
         let mut call_args = args.clone();
         call_args.remove(CONFIRMATION_ARGUMENT);
         let placeholder = (spec.identity != crate::spec::IdentityMode::ServiceAccount)

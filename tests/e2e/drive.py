@@ -1150,7 +1150,7 @@ async def check_traces(ex: Example, collector: Collector, url: str, log_path: Pa
         if not root.service:
             problems.append("the export names no service.name")
         steps = {s.name: s for s in spans if s.parent_span_id == root.span_id}
-        if not {"check arguments and limits", "upstream identity", "upstream", "shape result"} <= set(steps):
+        if not {"authorize", "validate arguments", "upstream identity", "upstream", "shape result"} <= set(steps):
             problems.append(f"the call's steps: {sorted(steps)}")
         upstream_span = steps.get("upstream")
         sent = [r.headers.get("traceparent", "") for r in proxy.since(mark)]

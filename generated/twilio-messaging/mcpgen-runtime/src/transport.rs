@@ -458,10 +458,11 @@ mod tests {
         assert_eq!(
             steps,
             [
-                "check arguments and limits",
+                "authorize",
                 "shape result",
                 "upstream",
-                "upstream identity"
+                "upstream identity",
+                "validate arguments"
             ]
         );
         let upstream = in_trace.iter().find(|s| s["name"] == "upstream").unwrap();
