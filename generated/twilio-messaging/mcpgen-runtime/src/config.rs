@@ -1519,6 +1519,30 @@ mod tests {
     }
 
     #[test]
+    fn the_otlp_endpoint_must_be_an_http_url() {
+        let env = [("PETS_API_KEY", "k"), ("PETS_TENANT", "t")];
+        let with = |endpoint: &str| Cli {
+            otlp_endpoint: Some(endpoint.to_owned()),
+            ..Cli::default()
+        };
+        let settings =
+            Settings::from_lookup(&PETS, &with("http://collector:4318"), lookup(&env)).unwrap();
+        assert_eq!(settings.otlp_endpoint(), Some("http://collector:4318"));
+        assert!(
+            Settings::from_lookup(&PETS, &Cli::default(), lookup(&env))
+                .unwrap()
+                .otlp_endpoint()
+                .is_none(),
+            "off by default"
+        );
+        let refused = Settings::from_lookup(&PETS, &with("collector:4318"), lookup(&env));
+        assert!(
+            matches!(&refused, Err(ConfigError::Invalid(m)) if m.contains("--otlp-endpoint")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn stdio_principal_defaults_to_every_declared_scope() {
         let env = [
             ("PETS_API_KEY", "k"),
