@@ -139,6 +139,14 @@ impl Overlay {
                 continue;
             }
             match &action.change {
+                Change::Remove if targets.iter().any(String::is_empty) => out.push(
+                    Diagnostic::error(
+                        "overlay-remove-root",
+                        self.document.location(&format!("{base}/target")),
+                        "the action removes the whole spec",
+                    )
+                    .with_help("target the members to remove, e.g. `$.paths['/internal']`"),
+                ),
                 Change::Remove => remove_all(value, targets, origins),
                 Change::Update(update) => {
                     let source = Source {
@@ -284,7 +292,7 @@ fn remove_all(value: &mut Value, mut targets: Vec<String>, origins: &mut Origins
     targets.dedup();
     for target in targets {
         let Some((parent, token)) = target.rsplit_once('/') else {
-            // The whole document: an overlay cannot leave a spec with nothing.
+            // The whole document: refused before this is reached.
             continue;
         };
         let token = token.replace("~1", "/").replace("~0", "~");
@@ -488,6 +496,8 @@ actions:
     update: {x: 1}
   - target: $.info
     update: [1]
+  - target: $
+    remove: true
 "#,
         );
         let text = problems.render();
@@ -498,6 +508,8 @@ actions:
         );
         assert!(text.contains("error[overlay-update-mismatch]"), "{text}");
         assert!(text.contains("/actions/1/update"), "{text}");
+        assert!(text.contains("error[overlay-remove-root]"), "{text}");
+        assert!(text.contains("/actions/2/target"), "{text}");
     }
 
     #[test]
