@@ -52,6 +52,11 @@ impl RateLimiter {
         }
     }
 
+    /// Calls per minute per caller (0: unlimited).
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
     /// Takes one call from `subject`'s allowance at `now`; `Err` holds how long until the next
     /// call is allowed.
     pub fn check(&self, subject: &str, now: Instant) -> Result<(), Duration> {

@@ -45,6 +45,8 @@ struct Counts {
     drift: BTreeMap<&'static str, u64>,
     /// HTTP status → refusals before MCP handling.
     http_refusals: BTreeMap<u16, u64>,
+    /// Use of the shared state store → failures.
+    shared_state_errors: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +132,16 @@ impl Metrics {
     /// Counts a request refused at the HTTP layer (401, 403, 413 …).
     pub fn http_refusal(&self, status: u16) {
         *self.counts().http_refusals.entry(status).or_default() += 1;
+    }
+
+    /// Counts a use of the replicas' shared state store that failed (`redeem`, `rate_limit`,
+    /// `cache`).
+    pub fn shared_state_error(&self, operation: &'static str) {
+        *self
+            .counts()
+            .shared_state_errors
+            .entry(operation)
+            .or_default() += 1;
     }
 
     /// The Prometheus text exposition (format 0.0.4), series sorted.
@@ -250,6 +262,19 @@ impl Metrics {
         );
         for (status, n) in &counts.http_refusals {
             let _ = writeln!(out, "mcpgen_http_refusals_total{{status=\"{status}\"}} {n}");
+        }
+        family(
+            &mut out,
+            "mcpgen_shared_state_errors_total",
+            "counter",
+            "Uses of the replicas' shared state store (--state-url) that failed: redemptions \
+             refused (fail closed), rate limits and caches kept by this replica instead.",
+        );
+        for (operation, n) in &counts.shared_state_errors {
+            let _ = writeln!(
+                out,
+                "mcpgen_shared_state_errors_total{{operation=\"{operation}\"}} {n}"
+            );
         }
         out
     }

@@ -4,17 +4,15 @@
 //! Owns the confirmation token: an HMAC-SHA256 (ring) over the tool name, the caller subject,
 //! the canonical JSON of the arguments without [`CONFIRMATION_ARGUMENT`], an expiry
 //! ([`TTL_SECS`]), a random nonce and a purpose, so a token confirms exactly one call by one
-//! caller, for a while, and once (redeemed tokens are remembered until they expire; the nonce
-//! keeps two confirmations of the same call apart). The key is random per
-//! process, or from `--confirmation-secret-env` so replicas accept each other's tokens. The same
-//! construction seals the 2026-07-28 `requestState` (another purpose: a state is not a token).
+//! caller, for a while, and once (a [`Ticket`] is redeemed in [`crate::shared`], which remembers
+//! it until it expires, in Redis when replicas share state; the nonce keeps two confirmations of
+//! the same call apart). The key is random per process, or from `--confirmation-secret-env` so
+//! replicas accept each other's tokens. The same construction seals the 2026-07-28
+//! `requestState` (another purpose: a state is not a token).
 //!
 //! Also owns the dry-run description of a request (method, URL with query, header names only,
 //! body with hidden and secret values masked) that the fallback returns and the elicitation
 //! message shows.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -89,7 +87,15 @@ impl TokenProblem {
 pub struct Confirmations {
     key: hmac::Key,
     rng: SystemRandom,
-    used: Mutex<HashMap<Vec<u8>, u64>>,
+}
+
+/// A valid token or state, to be redeemed once ([`crate::shared::SharedState::redeem`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    /// Its tag: the HMAC that names this token alone.
+    pub id: [u8; 32],
+    /// When it expires, in Unix seconds (it need not be remembered after).
+    pub expiry: u64,
 }
 
 impl std::fmt::Debug for Confirmations {
@@ -149,7 +155,6 @@ impl Confirmations {
         Confirmations {
             key,
             rng: SystemRandom::new(),
-            used: Mutex::default(),
         }
     }
 
@@ -187,15 +192,15 @@ impl Confirmations {
         )
     }
 
-    /// Checks `token` for this call and, when `redeem`, marks it used (a used token fails).
+    /// Checks `token` for this call: the [`Ticket`] to redeem when it is this server's, for
+    /// this call, and not expired.
     pub fn check(
         &self,
         purpose: Purpose,
         token: &str,
         call: &Binding<'_>,
         now: u64,
-        redeem: bool,
-    ) -> Result<(), TokenProblem> {
+    ) -> Result<Ticket, TokenProblem> {
         if token.len() > 200 {
             return Err(TokenProblem::Invalid);
         }
@@ -223,14 +228,8 @@ impl Confirmations {
         if now >= expiry {
             return Err(TokenProblem::Expired);
         }
-        if redeem {
-            let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
-            used.retain(|_, exp| *exp > now);
-            if used.insert(tag, expiry).is_some() {
-                return Err(TokenProblem::Used);
-            }
-        }
-        Ok(())
+        let id = tag.try_into().map_err(|_| TokenProblem::Invalid)?;
+        Ok(Ticket { id, expiry })
     }
 }
 
@@ -396,26 +395,18 @@ mod tests {
         // The token itself in the arguments does not change the binding; order does not either.
         let mut with_token = args(json!({"force": true, "pet_id": "42"}));
         with_token.insert(CONFIRMATION_ARGUMENT.into(), json!(t.clone()));
-        let check = |token: &str,
-                     tool: &str,
-                     subject: &str,
-                     a: &Map<String, Value>,
-                     now: u64,
-                     redeem: bool| {
-            c.check(Purpose::Token, token, &bind(tool, subject, a), now, redeem)
+        let check = |token: &str, tool: &str, subject: &str, a: &Map<String, Value>, now: u64| {
+            c.check(Purpose::Token, token, &bind(tool, subject, a), now)
+                .map(|_| ())
         };
-        assert_eq!(
-            check(&t, "delete_pet", "ann", &with_token, 1_001, false),
-            Ok(())
-        );
+        assert_eq!(check(&t, "delete_pet", "ann", &with_token, 1_001), Ok(()));
         assert_eq!(
             check(
                 &t,
                 "delete_pet",
                 "ann",
                 &args(json!({"pet_id": "43", "force": true})),
-                1_001,
-                false
+                1_001
             ),
             Err(TokenProblem::Invalid)
         );
@@ -425,32 +416,31 @@ mod tests {
                 "delete_pet",
                 "ann",
                 &args(json!({"pet_id": "42"})),
-                1_001,
-                false
+                1_001
             ),
             Err(TokenProblem::Invalid)
         );
         assert_eq!(
-            check(&t, "delete_owner", "ann", &call, 1_001, false),
+            check(&t, "delete_owner", "ann", &call, 1_001),
             Err(TokenProblem::Invalid)
         );
         assert_eq!(
-            check(&t, "delete_pet", "bob", &call, 1_001, false),
+            check(&t, "delete_pet", "bob", &call, 1_001),
             Err(TokenProblem::Invalid)
         );
         assert_eq!(
-            check(&t, "delete_pet", "ann", &call, 1_000 + TTL_SECS, false),
+            check(&t, "delete_pet", "ann", &call, 1_000 + TTL_SECS),
             Err(TokenProblem::Expired)
         );
         // A state is not a token, and another process's key does not verify.
         let b = bind("delete_pet", "ann", &call);
         assert_eq!(
-            c.check(Purpose::State, &t, &b, 1_001, false),
+            c.check(Purpose::State, &t, &b, 1_001),
             Err(TokenProblem::Invalid)
         );
         let other = Confirmations::new(None);
         assert_eq!(
-            other.check(Purpose::Token, &t, &b, 1_001, false),
+            other.check(Purpose::Token, &t, &b, 1_001),
             Err(TokenProblem::Invalid)
         );
         // A moved expiry or another nonce breaks the tag; two tokens for one call differ.
@@ -459,13 +449,13 @@ mod tests {
         let stretched = format!("{}.{}.{}.{}", parts[0], 99_999_999, parts[2], parts[3]);
         let renonced = format!("{}.{}.AAAAAAAAAAAAAAAA.{}", parts[0], parts[1], parts[3]);
         assert_eq!(
-            check(&renonced, "delete_pet", "ann", &call, 1_001, false),
+            check(&renonced, "delete_pet", "ann", &call, 1_001),
             Err(TokenProblem::Invalid)
         );
         let twin = c.issue(Purpose::Token, &bind("delete_pet", "ann", &call), 1_000);
         assert_ne!(twin, t);
         assert_eq!(
-            check(&stretched, "delete_pet", "ann", &call, 1_001, false),
+            check(&stretched, "delete_pet", "ann", &call, 1_001),
             Err(TokenProblem::Invalid)
         );
         for junk in [
@@ -477,17 +467,21 @@ mod tests {
             "mcpc1.5.!!",
         ] {
             assert_eq!(
-                check(junk, "delete_pet", "ann", &call, 1_001, false),
+                check(junk, "delete_pet", "ann", &call, 1_001),
                 Err(TokenProblem::Invalid),
                 "{junk}"
             );
         }
-        // Redeemed once.
-        assert_eq!(check(&t, "delete_pet", "ann", &call, 1_002, true), Ok(()));
-        assert_eq!(
-            check(&t, "delete_pet", "ann", &call, 1_003, true),
-            Err(TokenProblem::Used)
+        // The ticket names the token alone, and lives as long as it.
+        let ticket = c.check(Purpose::Token, &t, &bind("delete_pet", "ann", &call), 1_002);
+        assert_eq!(ticket.map(|t| t.expiry), Ok(1_000 + TTL_SECS));
+        let other_ticket = c.check(
+            Purpose::Token,
+            &twin,
+            &bind("delete_pet", "ann", &call),
+            1_002,
         );
+        assert_ne!(ticket.map(|t| t.id), other_ticket.map(|t| t.id));
     }
 
     #[test]
@@ -502,7 +496,11 @@ mod tests {
             args: &call,
         };
         let t = a.issue(Purpose::Token, &bind, 10);
-        assert_eq!(b.check(Purpose::Token, &t, &bind, 11, true), Ok(()));
+        assert_eq!(
+            b.check(Purpose::Token, &t, &bind, 11),
+            a.check(Purpose::Token, &t, &bind, 11)
+        );
+        assert!(b.check(Purpose::Token, &t, &bind, 11).is_ok());
         assert!(!format!("{a:?}").contains("0123456789"));
     }
 

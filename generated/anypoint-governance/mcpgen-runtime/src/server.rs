@@ -25,10 +25,11 @@ use crate::catalog::{Catalog, InvalidCursor, StartupError};
 use crate::config::{Limits, Settings, sends_credential};
 use crate::confirm::Confirmations;
 use crate::identity::Identities;
-use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT, RateLimiter};
+use crate::limits::{ConcurrencyLimiter, QUEUE_WAIT};
 use crate::metrics::Metrics;
 use crate::pages::WritesPage;
 use crate::scrub::Scrubber;
+use crate::shared::SharedState;
 use crate::spec::{CredentialKind, ServerSpec, ToolSpec};
 use crate::trace::Tracer;
 use crate::upstream::Upstream;
@@ -44,7 +45,7 @@ pub struct ServerState {
     pub(crate) scrubber: Scrubber,
     pub(crate) ids: RequestIds,
     pub(crate) limits: Limits,
-    pub(crate) rate: RateLimiter,
+    pub(crate) shared: Arc<SharedState>,
     pub(crate) concurrency: ConcurrencyLimiter,
     pub(crate) identities: Identities,
     pub(crate) confirmations: Confirmations,
@@ -136,11 +137,22 @@ impl McpServer {
                     .into_iter()
                     .chain(settings.secret_values())
                     .chain(settings.confirmation_secret())
+                    .chain(settings.state_url())
                     .chain(local.token.as_ref())
                     .map(|s| s.expose().to_owned()),
             ),
         );
-        let identities = Identities::new(spec, &settings, oauth_http);
+        let metrics = Metrics::new(spec.name, spec.version);
+        let shared = Arc::new(
+            SharedState::new(
+                &settings,
+                spec.name,
+                limits.calls_per_minute,
+                metrics.clone(),
+            )
+            .map_err(|e| startup("shared state client", e))?,
+        );
+        let identities = Identities::new(spec, &settings, oauth_http, Arc::clone(&shared));
         let confirmations = Confirmations::new(settings.confirmation_secret());
         let tracer = match settings.otlp_endpoint() {
             Some(endpoint) => Tracer::otlp(
@@ -159,14 +171,14 @@ impl McpServer {
                 audit,
                 scrubber,
                 ids: RequestIds::default(),
-                rate: RateLimiter::new(limits.calls_per_minute),
+                shared,
                 concurrency: ConcurrencyLimiter::new(limits.max_concurrent_calls, QUEUE_WAIT),
                 limits,
                 identities,
                 confirmations,
                 local,
                 settings,
-                metrics: Metrics::new(spec.name, spec.version),
+                metrics,
                 tracer,
             }),
             writes_pages: false,

@@ -4,11 +4,14 @@
 //! environment do the job), OAuth 2.0 client credentials (one token for the server, cached and
 //! refreshed [`REFRESH_MARGIN`] before it expires; one request at a time fetches it), RFC 8693
 //! token exchange (the caller's token exchanged for an upstream token on their behalf, cached
-//! per caller token, keyed by its SHA-256), and passthrough (the caller's token as is).
+//! per caller token, keyed by its SHA-256), and passthrough (the caller's token as is). When
+//! replicas share state, the tokens obtained are offered to the others and taken from them
+//! ([`SharedState::cached_token`]), so N replicas do not make N token requests.
 //! Token endpoint answers are hostile input; errors name the OAuth error code and HTTP status,
 //! never a token or the client secret.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,6 +20,7 @@ use crate::auth::Principal;
 use crate::bounded::{self, ExpiringCache};
 use crate::config::{Secret, Settings};
 use crate::fetch;
+use crate::shared::{SharedState, TokenKind};
 use crate::spec::{IdentityMode, OAuthClientSpec, ServerSpec};
 
 /// A cached token is replaced this long before it expires (or at 10% of its lifetime left,
@@ -101,6 +105,7 @@ pub struct Identities {
     client: Option<Client>,
     client_credentials: tokio::sync::Mutex<Option<Cached>>,
     exchanged: ExpiringCache<Secret>,
+    shared: Arc<SharedState>,
     requests: std::sync::atomic::AtomicU64,
 }
 
@@ -120,8 +125,14 @@ fn refresh_at(now: Instant, lifetime: Duration) -> Instant {
 
 impl Identities {
     /// The identities of `spec`'s tools: the OAuth client (when the spec has one and its id and
-    /// secret are set) with the token URL from settings or the spec.
-    pub fn new(spec: &'static ServerSpec, settings: &Settings, http: reqwest::Client) -> Self {
+    /// secret are set) with the token URL from settings or the spec; tokens are shared with
+    /// other replicas through `shared`.
+    pub fn new(
+        spec: &'static ServerSpec,
+        settings: &Settings,
+        http: reqwest::Client,
+        shared: Arc<SharedState>,
+    ) -> Self {
         let client = spec.upstream.oauth.as_ref().and_then(|oauth| {
             Some(Client {
                 spec: oauth,
@@ -138,6 +149,7 @@ impl Identities {
             client,
             client_credentials: tokio::sync::Mutex::default(),
             exchanged: ExpiringCache::new(MAX_EXCHANGED),
+            shared,
             requests: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -208,6 +220,19 @@ impl Identities {
         {
             return Ok(c.token.clone());
         }
+        // One key: the server has one client-credentials token.
+        let key = [0u8; 32];
+        if let Some((token, left)) = self
+            .shared
+            .cached_token(TokenKind::ClientCredentials, &key)
+            .await
+        {
+            *cached = Some(Cached {
+                token: token.clone(),
+                refresh_at: now + left,
+            });
+            return Ok(token);
+        }
         let scope = client.spec.scopes.join(" ");
         let mut form = vec![("grant_type", "client_credentials")];
         if !scope.is_empty() {
@@ -217,9 +242,13 @@ impl Identities {
             form.push(("audience", audience));
         }
         let (token, lifetime) = self.request(client, &form).await?;
+        let refresh_at = refresh_at(now, lifetime);
+        self.shared
+            .keep_token(TokenKind::ClientCredentials, &key, &token, refresh_at - now)
+            .await;
         *cached = Some(Cached {
             token: token.clone(),
-            refresh_at: refresh_at(now, lifetime),
+            refresh_at,
         });
         Ok(token)
     }
@@ -228,6 +257,10 @@ impl Identities {
         let client = self.client.as_ref().ok_or(IdentityError::NotConfigured)?;
         let key = bounded::digest(subject.expose());
         if let Some(token) = self.exchanged.get(&key, now) {
+            return Ok(token);
+        }
+        if let Some((token, left)) = self.shared.cached_token(TokenKind::Exchanged, &key).await {
+            self.exchanged.insert(key, token.clone(), now + left, now);
             return Ok(token);
         }
         let scope = client.spec.scopes.join(" ");
@@ -244,8 +277,11 @@ impl Identities {
             form.push(("scope", &scope));
         }
         let (token, lifetime) = self.request(client, &form).await?;
-        self.exchanged
-            .insert(key, token.clone(), refresh_at(now, lifetime), now);
+        let refresh_at = refresh_at(now, lifetime);
+        self.shared
+            .keep_token(TokenKind::Exchanged, &key, &token, refresh_at - now)
+            .await;
+        self.exchanged.insert(key, token.clone(), refresh_at, now);
         Ok(token)
     }
 
@@ -342,7 +378,14 @@ mod tests {
             .with_var("PETS_CLIENT_ID", "mcp client")
             .with_var("PETS_CLIENT_SECRET", "cs-9f8e7d")
             .with_oauth_token_url(server.token_url());
-        Identities::new(&OAUTH_PETS, &settings, fetch::client("t").unwrap())
+        Identities::new(&OAUTH_PETS, &settings, fetch::client("t").unwrap(), local())
+    }
+
+    fn local() -> Arc<SharedState> {
+        Arc::new(SharedState::local(
+            0,
+            crate::metrics::Metrics::new("t", "1"),
+        ))
     }
 
     fn caller(token: Option<&str>) -> Principal {
@@ -522,6 +565,7 @@ mod tests {
             &OAUTH_PETS,
             &Settings::new("http://x"),
             fetch::client("t").unwrap(),
+            local(),
         );
         assert_eq!(
             unconfigured

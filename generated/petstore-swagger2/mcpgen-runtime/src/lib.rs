@@ -14,6 +14,7 @@
 //! | [`identity`] | whose token reaches the upstream (client credentials, token exchange, passthrough) |
 //! | [`confirm`] | confirmation tokens, dry-run descriptions |
 //! | [`limits`] | per-caller rate limits, the concurrency cap |
+//! | [`shared`] | what replicas share (used confirmation tokens, rate limits, upstream tokens): in memory, or in Redis (`--state-url`, feature `shared-state`) |
 //! | [`validate`] | JSON Schema checks of arguments and results |
 //! | [`request`], [`style`], [`body`], [`credentials`] | building the upstream request |
 //! | [`upstream`] | sending it with reqwest (timeout, size limit) |
@@ -48,6 +49,7 @@ pub mod result;
 pub mod scrub;
 pub mod server;
 pub mod shape;
+pub mod shared;
 pub mod spec;
 pub mod stdio;
 pub mod style;

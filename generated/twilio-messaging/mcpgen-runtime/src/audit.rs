@@ -214,6 +214,8 @@ pub enum DenyReason {
     UnknownTool,
     /// The keys or introspection endpoint could not be reached.
     AuthUnavailable,
+    /// A confirmation could not be checked: the replicas' shared state store is unreachable.
+    StateUnavailable,
 }
 
 impl DenyReason {
@@ -228,6 +230,7 @@ impl DenyReason {
             DenyReason::IdentityUnavailable => "identity_unavailable",
             DenyReason::UnknownTool => "unknown_tool",
             DenyReason::AuthUnavailable => "auth_unavailable",
+            DenyReason::StateUnavailable => "state_unavailable",
         }
     }
 }

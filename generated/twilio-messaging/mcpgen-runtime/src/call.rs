@@ -41,12 +41,13 @@ use crate::auth::http::insufficient_scope_text;
 use crate::auth::{Principal, unix_now};
 use crate::catalog::ToolEntry;
 use crate::config::Secret;
-use crate::confirm::{self, Binding, CONFIRMATION_ARGUMENT, Purpose};
+use crate::confirm::{self, Binding, CONFIRMATION_ARGUMENT, Purpose, TokenProblem};
 use crate::redirect::{self, RedirectError};
 use crate::request::RequestError;
 use crate::result::{ResultPlan, Shaped};
 use crate::scrub::Scrubber;
 use crate::server::ServerState;
+use crate::shared::Unavailable;
 use crate::trace::{Span, SpanKind, TraceContext, traceparent};
 use crate::upstream::UpstreamError;
 use crate::validate;
@@ -381,7 +382,7 @@ impl ServerState {
             ended.detail = Some(format!("missing scope {}", missing.join(" ")));
             return ended;
         }
-        if let Err(wait) = self.rate.check(&principal.subject, Instant::now()) {
+        if let Err(wait) = self.shared.take_call(&principal.subject).await {
             authorizing.error = true;
             trace.done(authorizing);
             return self.refuse(
@@ -665,12 +666,19 @@ impl ServerState {
                 request_state,
                 responses,
             } => {
-                if let Some(state) = request_state
-                    && self
-                        .confirmations
-                        .check(Purpose::State, state, &binding, now, true)
-                        .is_ok()
-                {
+                let ticket = request_state.as_deref().and_then(|state| {
+                    self.confirmations
+                        .check(Purpose::State, state, &binding, now)
+                        .ok()
+                });
+                let first = match ticket {
+                    Some(ticket) => self.shared.redeem(&ticket, now).await,
+                    None => Ok(false),
+                };
+                if first.is_err() {
+                    return Err(self.state_unavailable(entry));
+                }
+                if first == Ok(true) {
                     match responses.as_ref().and_then(|r| r.get(ELICITATION_KEY)) {
                         Some(answer) if accepted(answer) => return Ok(()),
                         Some(_) => return Err(self.declined(entry)),
@@ -698,15 +706,17 @@ impl ServerState {
         let given = args.get(CONFIRMATION_ARGUMENT).and_then(Value::as_str);
         let problem = match given {
             None => None,
-            Some(token) => {
-                match self
-                    .confirmations
-                    .check(Purpose::Token, token, &binding, now, true)
-                {
-                    Ok(()) => return Ok(()),
-                    Err(problem) => Some(problem),
-                }
-            }
+            Some(token) => match self
+                .confirmations
+                .check(Purpose::Token, token, &binding, now)
+            {
+                Ok(ticket) => match self.shared.redeem(&ticket, now).await {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => Some(TokenProblem::Used),
+                    Err(Unavailable) => return Err(self.state_unavailable(entry)),
+                },
+                Err(problem) => Some(problem),
+            },
         };
         let token = self.confirmations.issue(Purpose::Token, &binding, now);
         let text = confirm::dry_run_text(spec.name, &description, &token, problem);
@@ -721,6 +731,21 @@ impl ServerState {
             drift: Vec::new(),
             status: None,
         })
+    }
+
+    /// A confirmed write refused because the replicas' shared state cannot say whether its
+    /// token was already used (fail closed).
+    fn state_unavailable(&self, entry: &ToolEntry) -> Ended {
+        self.refuse(
+            entry,
+            DenyReason::StateUnavailable,
+            format!(
+                "state_unavailable: the confirmation of `{}` cannot be checked now (the store \
+                 the server's replicas share is unreachable), so the call was refused; nothing \
+                 was sent to the upstream API. Try again in a minute.",
+                entry.spec.name
+            ),
+        )
     }
 
     fn declined(&self, entry: &ToolEntry) -> Ended {

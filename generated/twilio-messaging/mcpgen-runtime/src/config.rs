@@ -138,6 +138,8 @@ pub struct Cli {
     pub metrics_listen: Option<SocketAddr>,
     /// OTLP/HTTP endpoint traces are exported to (`--otlp-endpoint`); none by default.
     pub otlp_endpoint: Option<String>,
+    /// Redis URL of the state replicas share (`--state-url`); none by default (in-memory).
+    pub state_url: Option<String>,
 }
 
 impl Default for Cli {
@@ -158,6 +160,7 @@ impl Default for Cli {
             audit_file: None,
             metrics_listen: None,
             otlp_endpoint: None,
+            state_url: None,
         }
     }
 }
@@ -387,7 +390,7 @@ const OPTIONS: &[Opt] = &[
         "--confirmation-secret-env",
         "CONFIRMATION_SECRET_ENV",
         Some("NAME"),
-        "variable holding the confirmation token key, shared by replicas (default: random)",
+        "variable holding the key replicas share: confirmation tokens, shared state (default: random)",
     ),
     opt(
         "--max-request-bytes",
@@ -436,6 +439,13 @@ const OPTIONS: &[Opt] = &[
         "OTLP_ENDPOINT",
         Some("URL"),
         "export each tool call's spans to URL/v1/traces (OTLP/HTTP JSON; default: off)",
+    ),
+    opt(
+        "--state-url",
+        "STATE_URL",
+        Some("URL"),
+        "redis://[user:password@]host[:port][/db] holding what replicas share: used confirmation \
+         tokens, rate limits, upstream tokens (default: in memory; needs --confirmation-secret-env)",
     ),
 ];
 
@@ -663,6 +673,7 @@ fn set(cli: &mut Cli, flag: &'static str, value: String) -> Result<(), UsageErro
         "--audit-file" => cli.audit_file = Some(value),
         "--metrics-listen" => cli.metrics_listen = Some(address(flag, value)?),
         "--otlp-endpoint" => cli.otlp_endpoint = Some(value),
+        "--state-url" => cli.state_url = Some(value),
         _ => return Err(UsageError::UnknownFlag(flag.to_owned())),
     }
     Ok(())
@@ -843,6 +854,7 @@ pub struct Settings {
     confirmation_secret: Option<Secret>,
     auth_disabled: bool,
     otlp_endpoint: Option<String>,
+    state_url: Option<Secret>,
     masked: bool,
 }
 
@@ -860,6 +872,7 @@ impl Settings {
             confirmation_secret: None,
             auth_disabled: false,
             otlp_endpoint: None,
+            state_url: None,
             masked: false,
         }
     }
@@ -928,6 +941,17 @@ impl Settings {
     pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.otlp_endpoint = Some(endpoint.into());
         self
+    }
+
+    /// Shares state with other replicas through the Redis server at `url` (`--state-url`).
+    pub fn with_state_url(mut self, url: impl Into<String>) -> Self {
+        self.state_url = Some(Secret::new(url));
+        self
+    }
+
+    /// The Redis URL of the replicas' shared state (it may hold a password).
+    pub fn state_url(&self) -> Option<&Secret> {
+        self.state_url.as_ref()
     }
 
     /// The OTLP/HTTP endpoint traces are exported to, if any.
@@ -1074,6 +1098,9 @@ impl Settings {
             }
             settings.otlp_endpoint = Some(url.clone());
         }
+        if let Some(url) = &cli.state_url {
+            settings.state_url = Some(state_url(url, settings.confirmation_secret.is_some())?);
+        }
         if let Some(url) = &cli.oauth_token_url {
             if !is_http_url(url) {
                 return Err(ConfigError::Invalid(
@@ -1137,6 +1164,33 @@ fn read_var(
             Ok(Some(text))
         }
     }
+}
+
+/// The `--state-url` as given, when this build can use it: a `redis://` URL, with the replicas'
+/// shared key set. Errors never repeat the URL (it may hold a password).
+fn state_url(url: &str, shared_key: bool) -> Result<Secret, ConfigError> {
+    if !cfg!(feature = "shared-state") {
+        return Err(ConfigError::Invalid(
+            "--state-url: this server was built without shared state\nhelp: build it with \
+             `cargo build --release --features shared-state`, or set `shared_state: true` under \
+             `server:` in mcpgen.yaml and run `mcpgen build`"
+                .into(),
+        ));
+    }
+    if !url.starts_with("redis://") {
+        return Err(ConfigError::Invalid(
+            "--state-url is not a redis:// URL (redis://[user:password@]host[:port][/db])".into(),
+        ));
+    }
+    if !shared_key {
+        return Err(ConfigError::Invalid(
+            "--state-url needs --confirmation-secret-env: replicas that share state must share \
+             the key their confirmation tokens and stored upstream tokens are sealed with\nhelp: \
+             give every replica the same long random value, e.g. `openssl rand -hex 32`"
+                .into(),
+        ));
+    }
+    Ok(Secret::new(url))
 }
 
 /// Whether `url` is an absolute `http` or `https` URL with a host.
