@@ -1597,6 +1597,44 @@ mod tests {
     }
 
     #[test]
+    fn the_state_url_needs_the_shared_key_and_is_never_repeated() {
+        let env = [
+            ("PETS_API_KEY", "k"),
+            ("PETS_TENANT", "t"),
+            ("CONF", "0123456789abcdef0123"),
+        ];
+        let with = |url: &str, key: bool| Cli {
+            state_url: Some(url.to_owned()),
+            confirmation_secret_env: key.then(|| "CONF".to_owned()),
+            ..Cli::default()
+        };
+        let settled = |cli: &Cli| Settings::from_lookup(&PETS, cli, lookup(&env));
+        let url = "redis://:hunter2-pass@cache:6379/0";
+        let refused = [
+            settled(&with(url, false)),
+            settled(&with("http://:hunter2-pass@cache:6379", true)),
+        ];
+        for refused in refused {
+            let Err(ConfigError::Invalid(message)) = &refused else {
+                panic!("{refused:?}");
+            };
+            assert!(message.contains("--state-url"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+        let settings = settled(&with(url, true));
+        if cfg!(feature = "shared-state") {
+            let settings = settings.unwrap();
+            assert_eq!(settings.state_url().map(Secret::expose), Some(url));
+            assert!(!format!("{settings:?}").contains("hunter2"));
+        } else {
+            assert!(
+                matches!(&settings, Err(ConfigError::Invalid(m)) if m.contains("shared-state"))
+            );
+        }
+        assert!(settled(&Cli::default()).unwrap().state_url().is_none());
+    }
+
+    #[test]
     fn stdio_principal_defaults_to_every_declared_scope() {
         let env = [
             ("PETS_API_KEY", "k"),
