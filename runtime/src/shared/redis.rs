@@ -48,6 +48,16 @@ redis.call('PEXPIRE', KEYS[1], 61000)
 return wait
 ";
 
+/// The answer of one use of Redis, if it comes within [`STATE_TIMEOUT`].
+async fn within<T>(
+    answer: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Unavailable> {
+    match tokio::time::timeout(STATE_TIMEOUT, answer).await {
+        Ok(Ok(value)) => Ok(value),
+        _ => Err(Unavailable),
+    }
+}
+
 /// A connection to Redis and the keys derived from the replicas' shared secret.
 pub(super) struct RedisState {
     connection: ConnectionManager,
@@ -111,10 +121,7 @@ impl RedisState {
     /// Runs one command within [`STATE_TIMEOUT`].
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, Unavailable> {
         let mut connection = self.connection.clone();
-        match tokio::time::timeout(STATE_TIMEOUT, command.query_async(&mut connection)).await {
-            Ok(Ok(value)) => Ok(value),
-            _ => Err(Unavailable),
-        }
+        within(command.query_async(&mut connection)).await
     }
 
     pub(super) async fn redeem(&self, ticket: &Ticket) -> Result<bool, Unavailable> {
@@ -139,13 +146,7 @@ impl RedisState {
         let mut invocation = self.take_call.key(self.key("rate", subject.as_bytes()));
         invocation.arg(per_minute);
         let mut connection = self.connection.clone();
-        let wait: u64 =
-            match tokio::time::timeout(STATE_TIMEOUT, invocation.invoke_async(&mut connection))
-                .await
-            {
-                Ok(Ok(wait)) => wait,
-                _ => return Err(Unavailable),
-            };
+        let wait: u64 = within(invocation.invoke_async(&mut connection)).await?;
         Ok(if wait == 0 {
             Ok(())
         } else {
@@ -163,10 +164,7 @@ impl RedisState {
         pipe.cmd("GET").arg(&name).cmd("PTTL").arg(&name);
         let mut connection = self.connection.clone();
         let (sealed, ttl): (Option<Vec<u8>>, i64) =
-            match tokio::time::timeout(STATE_TIMEOUT, pipe.query_async(&mut connection)).await {
-                Ok(Ok(answer)) => answer,
-                _ => return Err(Unavailable),
-            };
+            within(pipe.query_async(&mut connection)).await?;
         let (Some(sealed), Ok(ttl)) = (sealed, u64::try_from(ttl)) else {
             return Ok(None);
         };
