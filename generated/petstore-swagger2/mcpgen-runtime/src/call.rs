@@ -671,14 +671,15 @@ impl ServerState {
                         .check(Purpose::State, state, &binding, now)
                         .ok()
                 });
-                let first = match ticket {
-                    Some(ticket) => self.shared.redeem(&ticket, now).await,
-                    None => Ok(false),
+                let redeemed = match ticket {
+                    Some(ticket) => self
+                        .shared
+                        .redeem(&ticket, now)
+                        .await
+                        .map_err(|Unavailable| self.state_unavailable(entry))?,
+                    None => false,
                 };
-                if first.is_err() {
-                    return Err(self.state_unavailable(entry));
-                }
-                if first == Ok(true) {
+                if redeemed {
                     match responses.as_ref().and_then(|r| r.get(ELICITATION_KEY)) {
                         Some(answer) if accepted(answer) => return Ok(()),
                         Some(_) => return Err(self.declined(entry)),
