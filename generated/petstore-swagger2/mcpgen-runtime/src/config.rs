@@ -1172,8 +1172,7 @@ fn state_url(url: &str, shared_key: bool) -> Result<Secret, ConfigError> {
     if !cfg!(feature = "shared-state") {
         return Err(ConfigError::Invalid(
             "--state-url: this server was built without shared state\nhelp: build it with \
-             `cargo build --release --features shared-state`, or set `shared_state: true` under \
-             `server:` in mcpgen.yaml and run `mcpgen build`"
+             `cargo build --release --features shared-state` (the Dockerfile's default)"
                 .into(),
         ));
     }

@@ -456,6 +456,35 @@ mod tests {
         assert_eq!(server.token_requests().len(), 1);
     }
 
+    /// Two replicas on one Redis: the token one obtains is the token the other uses, so the
+    /// token endpoint sees one request, not one per replica.
+    #[cfg(feature = "shared-state")]
+    #[tokio::test]
+    async fn replicas_sharing_state_ask_the_token_endpoint_once() {
+        let Some(redis) = crate::shared::redis_tests::RedisServer::start() else {
+            return;
+        };
+        let server = MockAuthServer::start().await;
+        server.set_token_reply(TokenReply::ok("up-shared", Some(3600)));
+        let settings = Settings::new("http://x")
+            .with_var("PETS_CLIENT_ID", "mcp client")
+            .with_var("PETS_CLIENT_SECRET", "cs-9f8e7d")
+            .with_oauth_token_url(server.token_url());
+        let replica = || {
+            let (state, _) = redis.replica(0);
+            let http = fetch::client("t").unwrap();
+            Identities::new(&OAUTH_PETS, &settings, http, Arc::new(state))
+        };
+        let (a, b) = (replica(), replica());
+        let p = caller(None);
+        let now = Instant::now();
+        let from_a = a.token(IdentityMode::ClientCredentials, &p, now).await;
+        let from_b = b.token(IdentityMode::ClientCredentials, &p, now).await;
+        assert_eq!(from_a.unwrap().unwrap().expose(), "up-shared");
+        assert_eq!(from_b.unwrap().unwrap().expose(), "up-shared");
+        assert_eq!(server.token_requests().len(), 1);
+    }
+
     #[tokio::test]
     async fn token_exchange_sends_the_caller_token_and_caches_per_caller() {
         let server = MockAuthServer::start().await;

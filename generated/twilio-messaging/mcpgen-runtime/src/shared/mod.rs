@@ -264,17 +264,18 @@ mod tests {
 /// two states on one Redis stand for two replicas. Skipped when the binary is absent, unless
 /// `MCPGEN_REDIS=1` (set by `scripts/test`), which makes its absence a failure.
 #[cfg(all(test, feature = "shared-state"))]
-mod redis_tests {
+pub(crate) mod redis_tests {
     use super::*;
     use std::process::{Child, Command, Stdio};
 
-    struct RedisServer {
+    /// A real `redis-server` on a free loopback port, killed when dropped.
+    pub(crate) struct RedisServer {
         child: Child,
         port: u16,
     }
 
     impl RedisServer {
-        fn start() -> Option<RedisServer> {
+        pub(crate) fn start() -> Option<RedisServer> {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .ok()?
                 .local_addr()
@@ -306,7 +307,7 @@ mod redis_tests {
             Secret::new(format!("redis://127.0.0.1:{}/", self.port))
         }
 
-        fn replica(&self, per_minute: u32) -> (SharedState, Metrics) {
+        pub(crate) fn replica(&self, per_minute: u32) -> (SharedState, Metrics) {
             let metrics = Metrics::new("s", "1");
             let secret = Secret::new("0123456789abcdef0123456789");
             let state =
