@@ -1,4 +1,4 @@
-//! Property test of [`mcpgen_runtime::conform`]: for random descriptive output schemas and
+//! Property test of [`mcpgen_runtime::response::conform`]: for random descriptive output schemas and
 //! random values, the conformed value always validates against the schema (checked by the same
 //! JSON Schema validator the server uses), is a pruned copy of the input, and equals the input
 //! whenever the input was already valid.
@@ -8,10 +8,10 @@
 //! `allOf`, `$ref` into recursive `$defs`), plus, rarely, `required`, `enum` and `const`, which
 //! the runtime also honours. Values are drawn from a small vocabulary so that they often hit the
 //! schemas' names and types. A fixed list of seeds keeps failures reproducible. The same values,
-//! cut to random result budgets ([`mcpgen_runtime::budget::fit`]), must still validate.
+//! cut to random result budgets ([`mcpgen_runtime::response::budget::fit`]), must still validate.
 
-use mcpgen_runtime::budget;
-use mcpgen_runtime::conform::{Explicit, conform, remove_named};
+use mcpgen_runtime::response::budget;
+use mcpgen_runtime::response::conform::{Explicit, conform, remove_named};
 use serde_json::{Map, Value, json};
 
 /// A small deterministic generator (xorshift64*).
@@ -312,7 +312,7 @@ fn conformed_values_always_validate() {
 
 /// Runs `conform` on another thread; a schema must never make it run away (the bound is
 /// generous: this is about ending, not speed).
-fn conform_ends(schema: Value, value: Value) -> mcpgen_runtime::conform::Conformed {
+fn conform_ends(schema: Value, value: Value) -> mcpgen_runtime::response::conform::Conformed {
     let handle = std::thread::spawn(move || {
         let validator = jsonschema::validator_for(&schema).unwrap();
         let out = conform(schema.as_object().unwrap(), &value).unwrap();

@@ -2,8 +2,8 @@
 //! serialise as OpenAPI does by default at each location, and a struct update changes only the
 //! fields it names.
 
+use mcpgen_runtime::request::param_style::{cookie_pairs, header_value, path_value, query_pairs};
 use mcpgen_runtime::spec::*;
-use mcpgen_runtime::style::{cookie_pairs, header_value, path_value, query_pairs};
 use serde_json::json;
 
 static QUERY: ParamSpec = ParamSpec::query("id", ValueSource::argument("ids"));

@@ -3,11 +3,11 @@
 //! structured content always validates against the published schema; field rules hold on every
 //! path; secrets never appear.
 
-use mcpgen_runtime::result::{ResultPlan, Shaped};
-use mcpgen_runtime::scrub::Scrubber;
+use mcpgen_runtime::request::upstream::UpstreamResponse;
+use mcpgen_runtime::response::result::{ResultPlan, Shaped};
+use mcpgen_runtime::response::scrub::Scrubber;
 use mcpgen_runtime::spec::{NameRules, OutputSpec, RedactAction, RedactionSpec, SchemaText};
-use mcpgen_runtime::upstream::UpstreamResponse;
-use mcpgen_runtime::validate::SchemaValidator;
+use mcpgen_runtime::support::validate::SchemaValidator;
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 

@@ -9,7 +9,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResponse, InputResponses};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::config::LimitFlags;
+use crate::support::config::LimitFlags;
 use crate::testing_specs::{OAUTH_PETS, PETS};
 
 const KEY: &str = "test-secret-3f9a";
@@ -126,7 +126,7 @@ async fn a_confirm_tool_without_anyone_to_ask_dry_runs_then_redeems_its_token_on
         assert!(!text.contains(hidden), "{hidden} in {text}");
     }
     assert!(mock.requests().is_empty(), "a dry run reached the upstream");
-    let token = confirm::token_in(&text).unwrap().to_owned();
+    let token = crate::call::dry_run::token_in(&text).unwrap().to_owned();
 
     // Another pet, or another caller: the token does not confirm it.
     let other = call(json!({"pet_id": "43", "reason": "old", "confirmation_token": token}))

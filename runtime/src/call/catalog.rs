@@ -1,0 +1,847 @@
+//! The tool catalog: everything derived from the static specs once, at startup.
+//!
+//! Owns parsing each tool's schemas (published as MCP `Tool`s and compiled as validators),
+//! preparing its [`RequestPlan`], and `tools/list` paging with opaque cursors. After
+//! [`Catalog::new`] succeeds nothing here can fail except a bad cursor.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::request::build::RequestPlan;
+use crate::spec::{
+    BodyValue, CONFIRMATION_ARGUMENT, SchemaText, ServerSpec, ToolSpec, ValueSource,
+};
+use crate::support::validate::SchemaValidator;
+
+/// Largest total of published schema text (bytes) for which built tools are kept: above it,
+/// `tools/list` parses each page's schemas again rather than holding them all parsed.
+pub const KEEP_PUBLISHED_BYTES: usize = 1024 * 1024;
+
+/// Most tools in one `tools/list` page.
+pub const PAGE_SIZE: usize = 100;
+
+/// The specs cannot be served (a generator bug, or a hand-edited crate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupError {
+    /// The tool at fault, if one is.
+    pub tool: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl StartupError {
+    pub(crate) fn tool(tool: &str, message: impl Into<String>) -> Self {
+        StartupError {
+            tool: Some(tool.to_owned()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.tool {
+            Some(tool) => write!(f, "tool `{tool}`: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// A `tools/list` cursor this server did not issue (or issued for another tool list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidCursor;
+
+impl fmt::Display for InvalidCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid cursor: pass a nextCursor value from a previous tools/list result")
+    }
+}
+
+impl std::error::Error for InvalidCursor {}
+
+/// One tool, ready to be listed and called. Its schemas are parsed when it is listed and
+/// compiled when it is first called, so a server with thousands of tools starts at once and
+/// holds only what its callers use.
+#[derive(Debug)]
+pub struct ToolEntry {
+    /// The static spec.
+    pub spec: &'static ToolSpec,
+    /// How requests are built.
+    pub plan: RequestPlan,
+    /// `operationId`, or `METHOD /path`, for the audit log.
+    pub operation: String,
+    /// URI of binary results embedded as resources.
+    pub resource_uri: String,
+    /// The schema texts, found once at start-up.
+    schemas: SchemaTexts,
+    /// The tool as published, kept once built when the whole catalog's schemas are small.
+    published: Option<OnceLock<Result<Tool, String>>>,
+    /// The validators, once compiled.
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+/// A tool's JSON Schema texts, wherever the spec keeps them, checked at start-up to be JSON
+/// objects.
+#[derive(Debug, Clone, Copy)]
+struct SchemaTexts {
+    /// The published input schema.
+    input: &'static RawValue,
+    /// The schema arguments are checked against: the spec's, when a client profile rewrote
+    /// the published one.
+    checked: &'static RawValue,
+    /// The published output schema, if any.
+    output: Option<&'static RawValue>,
+}
+
+/// A tool as `tools/list` publishes it, with its schemas left as the texts they are kept in:
+/// it serialises as rmcp's [`Tool`] does (a test compares the two), without parsing them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolText<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    description: &'a str,
+    input_schema: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_schema: Option<&'a RawValue>,
+    annotations: ToolAnnotations,
+}
+
+/// A tool's schemas compiled for its calls.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Validator of the arguments: the spec's schema when the published one was rewritten for
+    /// client profiles (applied after nulls are removed, if they mean absent).
+    pub input: SchemaValidator,
+    /// The published output schema and its validator, when the tool publishes one.
+    pub output: Option<OutputSchema>,
+}
+
+/// A published output schema, parsed and compiled.
+#[derive(Debug)]
+pub struct OutputSchema {
+    /// The schema.
+    pub schema: JsonObject,
+    /// Its validator.
+    pub validator: SchemaValidator,
+}
+
+impl ToolEntry {
+    /// The tool as `tools/list` publishes it; the error names what is broken (a generator bug
+    /// or a hand-edited crate). Parsed schemas take several times the memory of their text, so
+    /// a large server builds it from the static text each time; a small one keeps it.
+    pub fn tool(&self) -> Result<Tool, String> {
+        match &self.published {
+            Some(kept) => kept
+                .get_or_init(|| publish(self.spec, &self.schemas))
+                .clone(),
+            None => publish(self.spec, &self.schemas),
+        }
+    }
+
+    /// The tool as `tools/list` publishes it, for writing without parsing its schemas.
+    pub fn text(&self) -> ToolText<'static> {
+        ToolText {
+            name: self.spec.name,
+            title: self.spec.title,
+            description: self.spec.description,
+            input_schema: self.schemas.input,
+            output_schema: self.schemas.output,
+            annotations: annotations(self.spec),
+        }
+    }
+
+    /// The compiled schemas; the error names what does not compile.
+    pub fn compiled(&self) -> Result<&Compiled, &str> {
+        self.compiled
+            .get_or_init(|| compile(&self.schemas))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+/// The behaviour hints a tool publishes.
+fn annotations(spec: &ToolSpec) -> ToolAnnotations {
+    ToolAnnotations::new()
+        .read_only(spec.hints.read_only)
+        .destructive(spec.hints.destructive)
+        .idempotent(spec.hints.idempotent)
+        .open_world(spec.hints.open_world)
+}
+
+/// Builds the published tool from its static spec.
+fn publish(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<Tool, String> {
+    let input = parse_object("input schema", schemas.input.get())?;
+    let mut tool =
+        Tool::new(spec.name, spec.description, Arc::new(input)).with_annotations(annotations(spec));
+    if let Some(title) = spec.title {
+        tool = tool.with_title(title);
+    }
+    if let Some(text) = schemas.output {
+        tool = tool.with_raw_output_schema(Arc::new(parse_object("output schema", text.get())?));
+    }
+    Ok(tool)
+}
+
+/// Compiles a tool's validators. A schema rewritten for a client profile may be looser (Gemini
+/// drops keywords) or say things plain JSON Schema does not (`nullable`): arguments are checked
+/// against the spec's.
+fn compile(schemas: &SchemaTexts) -> Result<Compiled, String> {
+    let checked = parse_object("input schema", schemas.checked.get())?;
+    let input = SchemaValidator::compile(&Value::Object(checked))
+        .map_err(|e| format!("input schema does not compile: {e}"))?;
+    let output = match schemas.output {
+        None => None,
+        Some(text) => {
+            let schema = Value::Object(parse_object("output schema", text.get())?);
+            let validator = SchemaValidator::compile(&schema)
+                .map_err(|e| format!("output schema does not compile: {e}"))?;
+            let Value::Object(schema) = schema else {
+                return Err("output schema is not a JSON object".to_owned());
+            };
+            Some(OutputSchema { schema, validator })
+        }
+    };
+    Ok(Compiled { input, output })
+}
+
+/// All tools of a server.
+#[derive(Debug)]
+pub struct Catalog {
+    entries: Vec<ToolEntry>,
+    index: HashMap<&'static str, usize>,
+    fingerprint: String,
+}
+
+fn parse_object(what: &str, text: &str) -> Result<JsonObject, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!("{what} is not a JSON object")),
+        Err(e) => Err(format!("{what} is not valid JSON: {e}")),
+    }
+}
+
+/// The schemas of every tool in a contract's text (`mcp-contract.json`), borrowed from it.
+#[derive(Debug, Deserialize)]
+struct ContractSchemas<'a> {
+    #[serde(borrow)]
+    tools: HashMap<&'a str, ContractTool<'a>>,
+}
+
+/// One tool's schemas in the contract; the other members are the reviewers', not the server's.
+#[derive(Debug, Deserialize)]
+struct ContractTool<'a> {
+    #[serde(borrow)]
+    input_schema: &'a RawValue,
+    #[serde(borrow, default)]
+    spec_input_schema: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    output_schema: Option<&'a RawValue>,
+}
+
+/// Reads the contract's schemas, once: a single pass that also checks they are valid JSON.
+fn contract_schemas(server: &'static ServerSpec) -> Result<ContractSchemas<'static>, StartupError> {
+    let text = server.contract.ok_or_else(|| StartupError {
+        tool: None,
+        message: "a tool keeps its schemas in the contract, but the server has none".to_owned(),
+    })?;
+    serde_json::from_str(text).map_err(|e| StartupError {
+        tool: None,
+        message: format!("the contract (mcp-contract.json) cannot be read: {e}"),
+    })
+}
+
+/// Finds one schema's text and checks that it is a JSON object: a broken crate is refused at
+/// start-up rather than at its first `tools/list`.
+fn schema_text(
+    tool: &str,
+    what: &str,
+    schema: SchemaText,
+    in_contract: impl FnOnce() -> Result<Option<&'static RawValue>, StartupError>,
+) -> Result<&'static RawValue, StartupError> {
+    let text: &'static RawValue = match schema {
+        SchemaText::Inline(text) => serde_json::from_str(text)
+            .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?,
+        // The contract was parsed whole: its values are valid JSON.
+        SchemaText::InContract => in_contract()?
+            .ok_or_else(|| StartupError::tool(tool, format!("the contract has no {what}")))?,
+    };
+    if !text.get().starts_with('{') {
+        return Err(StartupError::tool(
+            tool,
+            format!("{what} is not a JSON object"),
+        ));
+    }
+    Ok(text)
+}
+
+/// A tool's schema texts, from its spec or the contract.
+fn schema_texts(
+    spec: &'static ToolSpec,
+    contract: Option<&ContractSchemas<'static>>,
+) -> Result<SchemaTexts, StartupError> {
+    let name = spec.name;
+    let entry = || {
+        contract
+            .and_then(|c| c.tools.get(name))
+            .ok_or_else(|| StartupError::tool(name, "the contract has no entry for the tool"))
+    };
+    let input = schema_text(name, "input schema", spec.input_schema, || {
+        Ok(Some(entry()?.input_schema))
+    })?;
+    let checked = match spec.spec_input_schema {
+        None => input,
+        Some(schema) => schema_text(name, "spec input schema", schema, || {
+            Ok(entry()?.spec_input_schema)
+        })?,
+    };
+    let output = match spec.output.schema {
+        None => None,
+        Some(schema) => Some(schema_text(name, "output schema", schema, || {
+            Ok(entry()?.output_schema)
+        })?),
+    };
+    Ok(SchemaTexts {
+        input,
+        checked,
+        output,
+    })
+}
+
+/// Checks that a `confirm: true` tool takes the confirmation argument (an optional string the
+/// generator adds) and that no parameter or body field is sent from it: the token must never
+/// reach the upstream.
+fn check_confirmation(spec: &ToolSpec, schemas: &SchemaTexts) -> Result<(), StartupError> {
+    let takes = |name: &str| match &spec.body {
+        Some(body) => match &body.value {
+            BodyValue::Argument { name: arg } => *arg == name,
+            BodyValue::Fields(fields) => fields.iter().any(|f| {
+                matches!(f.value, ValueSource::Argument { name: arg, .. } if arg == name)
+            }),
+        },
+        None => false,
+    } || spec.params.iter().any(|p| {
+        matches!(p.value, ValueSource::Argument { name: arg, .. } if arg == name)
+    });
+    if takes(CONFIRMATION_ARGUMENT) {
+        return Err(StartupError::tool(
+            spec.name,
+            format!(
+                "the argument `{CONFIRMATION_ARGUMENT}` is reserved and must not be sent upstream"
+            ),
+        ));
+    }
+    if !spec.confirm {
+        return Ok(());
+    }
+    // Only tools that need confirmation (a few) parse their schema here.
+    let schema = Value::Object(
+        parse_object("input schema", schemas.checked.get())
+            .map_err(|e| StartupError::tool(spec.name, e))?,
+    );
+    let declared = schema.pointer(&format!("/properties/{CONFIRMATION_ARGUMENT}/type"));
+    let is_string = match declared {
+        Some(Value::String(t)) => t == "string",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    let required = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .is_some_and(|r| r.iter().any(|n| n == CONFIRMATION_ARGUMENT));
+    if !is_string || required {
+        return Err(StartupError::tool(
+            spec.name,
+            format!(
+                "the tool needs confirmation, so its input schema must declare an optional \
+                 string argument `{CONFIRMATION_ARGUMENT}`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn entry(
+    server: &'static ServerSpec,
+    spec: &'static ToolSpec,
+    schemas: SchemaTexts,
+    keep_published: bool,
+) -> Result<ToolEntry, StartupError> {
+    let name = spec.name;
+    check_confirmation(spec, &schemas)?;
+    let plan = RequestPlan::new(server, spec).map_err(|e| StartupError::tool(name, e))?;
+    let operation = match spec.operation.id {
+        Some(id) => id.to_owned(),
+        None => format!("{} {}", spec.operation.method.as_str(), spec.operation.path),
+    };
+    Ok(ToolEntry {
+        spec,
+        plan,
+        operation,
+        resource_uri: format!("mcpgen://{}/{}/response", server.name, name),
+        schemas,
+        published: keep_published.then(OnceLock::new),
+        compiled: OnceLock::new(),
+    })
+}
+
+impl Catalog {
+    /// Prepares every tool of `server`.
+    pub fn new(server: &'static ServerSpec) -> Result<Self, StartupError> {
+        let mut entries = Vec::with_capacity(server.tools.len());
+        let mut index = HashMap::new();
+        let mut hasher = Sha256::new();
+        // The contract is read only if some tool keeps its schemas there, and then once.
+        let in_contract = |s: &SchemaText| *s == SchemaText::InContract;
+        let contract = if server.tools.iter().any(|t| {
+            in_contract(&t.input_schema)
+                || t.spec_input_schema.as_ref().is_some_and(in_contract)
+                || t.output.schema.as_ref().is_some_and(in_contract)
+        }) {
+            Some(contract_schemas(server)?)
+        } else {
+            None
+        };
+        let schemas = server
+            .tools
+            .iter()
+            .map(|spec| schema_texts(spec, contract.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let published_bytes: usize = schemas
+            .iter()
+            .map(|s| s.input.get().len() + s.output.map_or(0, |o| o.get().len()))
+            .sum();
+        let keep_published = published_bytes <= KEEP_PUBLISHED_BYTES;
+        for (spec, schemas) in server.tools.iter().zip(schemas) {
+            if index.insert(spec.name, entries.len()).is_some() {
+                return Err(StartupError::tool(spec.name, "the tool name is used twice"));
+            }
+            hasher.update(spec.name.as_bytes());
+            hasher.update([0]);
+            entries.push(entry(server, spec, schemas, keep_published)?);
+        }
+        let fingerprint = hasher.finalize()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Catalog {
+            entries,
+            index,
+            fingerprint,
+        })
+    }
+
+    /// The tool with this name.
+    pub fn get(&self, name: &str) -> Option<&ToolEntry> {
+        self.index.get(name).map(|&i| &self.entries[i])
+    }
+
+    /// Number of tools.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no tools.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// One `tools/list` page: the tools after `cursor` and the cursor of the next page.
+    pub fn page(&self, cursor: Option<&str>) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
+        self.page_for(cursor, |_| true)
+    }
+
+    /// One page of the tools `visible` keeps (a caller's view: the tools its scopes allow).
+    pub fn page_for(
+        &self,
+        cursor: Option<&str>,
+        visible: impl Fn(&ToolSpec) -> bool,
+    ) -> Result<(Vec<Tool>, Option<String>), InvalidCursor> {
+        let (positions, next) = self.page_positions(cursor, PAGE_SIZE, visible)?;
+        // A tool whose schema does not parse (a generator bug, or a hand-edited crate) is left
+        // out rather than failing the whole list.
+        let tools = positions
+            .into_iter()
+            .filter_map(|i| self.entries[i].tool().ok())
+            .collect();
+        Ok((tools, next))
+    }
+
+    /// [`Catalog::page_for`] as the tools' positions in the catalog (see [`Catalog::at`]), for
+    /// a transport that writes each tool's [`ToolEntry::text`] itself.
+    pub fn page_positions_for(
+        &self,
+        cursor: Option<&str>,
+        visible: impl Fn(&ToolSpec) -> bool,
+    ) -> Result<(Vec<usize>, Option<String>), InvalidCursor> {
+        self.page_positions(cursor, PAGE_SIZE, visible)
+    }
+
+    /// The tool at `position` in the catalog (the generated crate's order).
+    pub fn at(&self, position: usize) -> Option<&ToolEntry> {
+        self.entries.get(position)
+    }
+
+    fn page_positions(
+        &self,
+        cursor: Option<&str>,
+        size: usize,
+        visible: impl Fn(&ToolSpec) -> bool,
+    ) -> Result<(Vec<usize>, Option<String>), InvalidCursor> {
+        let shown: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| visible(self.entries[i].spec))
+            .collect();
+        let start = match cursor {
+            None => 0,
+            Some(c) => self
+                .decode_cursor(c)
+                .filter(|&offset| offset < shown.len())
+                .ok_or(InvalidCursor)?,
+        };
+        let end = (start + size.max(1)).min(shown.len());
+        let next = (end < shown.len()).then(|| self.encode_cursor(end));
+        Ok((shown[start..end].to_vec(), next))
+    }
+
+    fn encode_cursor(&self, offset: usize) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{offset}:{}", self.fingerprint))
+    }
+
+    fn decode_cursor(&self, cursor: &str) -> Option<usize> {
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+        let (offset, fingerprint) = text.split_once(':')?;
+        let offset: usize = offset.parse().ok()?;
+        (fingerprint == self.fingerprint && offset > 0 && offset < self.entries.len())
+            .then_some(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::*;
+    use crate::testing_specs::{PETS, server_with, tool_spec};
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn trivial(name: &'static str, input_schema: &'static str) -> &'static ToolSpec {
+        tool(name, input_schema, false, &[])
+    }
+
+    fn tool(
+        name: &'static str,
+        input_schema: &'static str,
+        confirm: bool,
+        params: &'static [ParamSpec],
+    ) -> &'static ToolSpec {
+        Box::leak(Box::new(tool_spec(name, input_schema, confirm, params)))
+    }
+
+    fn server(tools: Vec<&'static ToolSpec>) -> &'static ServerSpec {
+        server_with(None, tools)
+    }
+
+    /// A server with `n` trivial tools.
+    fn many(n: usize) -> &'static ServerSpec {
+        server(
+            (0..n)
+                .map(|i| trivial(leak(format!("tool_{i:03}")), r#"{"type":"object"}"#))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn publishes_schemas_titles_and_annotations() {
+        let catalog = Catalog::new(&PETS).unwrap();
+        assert_eq!(catalog.len(), PETS.tools.len());
+        let get = &catalog.get("get_pet").unwrap().tool().unwrap();
+        let json = serde_json::to_value(get).unwrap();
+        assert_eq!(json["name"], "get_pet");
+        assert_eq!(json["title"], "Get a pet");
+        assert_eq!(
+            json["inputSchema"]["required"],
+            serde_json::json!(["pet_id"])
+        );
+        assert_eq!(
+            json["outputSchema"]["required"],
+            serde_json::json!(["id", "name"])
+        );
+        assert_eq!(
+            json["annotations"],
+            serde_json::json!({"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
+        );
+        assert!(json.get("outputSchema").is_some());
+        let create =
+            serde_json::to_value(catalog.get("create_pet").unwrap().tool().unwrap()).unwrap();
+        assert!(create.get("outputSchema").is_none() && create.get("title").is_none());
+        assert_eq!(catalog.get("list_pets").unwrap().operation, "GET /pets");
+        assert_eq!(catalog.get("get_pet").unwrap().operation, "getPet");
+        assert!(catalog.get("nope").is_none());
+    }
+
+    #[test]
+    fn pages_of_at_most_100_with_opaque_cursors() {
+        let catalog = Catalog::new(many(250)).unwrap();
+        let mut names = Vec::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let (tools, next) = catalog.page(cursor.as_deref()).unwrap();
+            assert!(tools.len() <= PAGE_SIZE);
+            names.extend(tools.into_iter().map(|t| t.name.to_string()));
+            pages += 1;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(names.len(), 250);
+        assert_eq!(names[0], "tool_000");
+        assert_eq!(names[249], "tool_249");
+        // One page, no cursor, for small servers.
+        let (tools, next) = Catalog::new(&PETS).unwrap().page(None).unwrap();
+        assert_eq!((tools.len(), next), (PETS.tools.len(), None));
+    }
+
+    #[test]
+    fn rejects_foreign_and_malformed_cursors() {
+        let catalog = Catalog::new(many(150)).unwrap();
+        let (_, next) = catalog.page(None).unwrap();
+        let next = next.unwrap();
+        assert!(catalog.page(Some(&next)).is_ok());
+        let other = Catalog::new(many(150)).unwrap();
+        assert!(
+            other.page(Some(&next)).is_ok(),
+            "same tool names, same cursor"
+        );
+        let different = Catalog::new(many(120)).unwrap();
+        assert_eq!(different.page(Some(&next)).unwrap_err(), InvalidCursor);
+        for bad in ["", "!!!", "MTAw", &URL_SAFE_NO_PAD.encode("999:abc")] {
+            assert_eq!(catalog.page(Some(bad)).unwrap_err(), InvalidCursor, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_callers_view_pages_over_its_visible_tools_only() {
+        let catalog = Catalog::new(many(250)).unwrap();
+        let odd = |t: &ToolSpec| t.name.ends_with(['1', '3', '5', '7', '9']);
+        let (first, next) = catalog.page_for(None, odd).unwrap();
+        assert_eq!(first.len(), 100);
+        assert_eq!(first[0].name, "tool_001");
+        let (second, next) = catalog.page_for(next.as_deref(), odd).unwrap();
+        assert_eq!((second.len(), next), (25, None));
+        assert_eq!(second[24].name, "tool_249");
+        let (none, next) = catalog.page_for(None, |_| false).unwrap();
+        assert!(none.is_empty() && next.is_none());
+        // A cursor past the caller's view is refused.
+        let (_, far) = catalog.page_for(None, |_| true).unwrap();
+        let (_, farther) = catalog.page_for(far.as_deref(), |_| true).unwrap();
+        assert_eq!(
+            catalog.page_for(farther.as_deref(), odd).unwrap_err(),
+            InvalidCursor
+        );
+    }
+
+    #[test]
+    fn confirm_tools_must_take_an_optional_string_confirmation_token() {
+        let confirm = |schema: &'static str| tool("c", schema, true, &[]);
+        assert!(
+            Catalog::new(server(vec![confirm(
+                r#"{"type":"object","properties":{"confirmation_token":{"type":"string"}}}"#
+            )]))
+            .is_ok()
+        );
+        for bad in [
+            r#"{"type":"object"}"#,
+            r#"{"type":"object","properties":{"confirmation_token":{"type":"integer"}}}"#,
+            r#"{"type":"object","properties":{"confirmation_token":{"type":"string"}},"required":["confirmation_token"]}"#,
+        ] {
+            let err = Catalog::new(server(vec![confirm(bad)])).unwrap_err();
+            assert!(err.message.contains("confirmation_token"), "{bad}: {err}");
+        }
+        static LEAKS: &[ParamSpec] = &[ParamSpec {
+            name: "token",
+            location: ParamLocation::Query,
+            style: ParamStyle::Form,
+            explode: true,
+            allow_reserved: false,
+            value: ValueSource::Argument {
+                name: "confirmation_token",
+                default: None,
+            },
+        }];
+        let leaky = tool("leaky", r#"{"type":"object"}"#, false, LEAKS);
+        let err = Catalog::new(server(vec![leaky])).unwrap_err();
+        assert!(err.message.contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn refuses_broken_specs_with_the_tool_named() {
+        let err = Catalog::new(server(vec![trivial("bad", "[1]")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tool `bad`: input schema is not a JSON object"
+        );
+        let err = Catalog::new(server(vec![trivial("bad", "{")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("tool `bad`: input schema is not valid JSON"),
+            "{err}"
+        );
+        // A schema that parses but does not compile is found at the tool's first call.
+        let catalog = Catalog::new(server(vec![trivial("bad", r#"{"type":7}"#)])).unwrap();
+        let err = catalog.get("bad").unwrap().compiled().unwrap_err();
+        assert!(err.contains("input schema does not compile"), "{err}");
+        let t = trivial("dup", "{}");
+        assert!(
+            Catalog::new(server(vec![t, t]))
+                .unwrap_err()
+                .message
+                .contains("twice")
+        );
+    }
+}
+
+#[cfg(test)]
+mod contract_tests {
+    use super::*;
+    use crate::spec::*;
+
+    use crate::testing_specs::server_with as server;
+    use crate::testing_specs::tool_spec;
+
+    /// A tool whose schemas are all kept in the contract.
+    fn in_contract(name: &'static str, output: bool) -> &'static ToolSpec {
+        let mut spec = tool_spec(name, "{}", false, &[]);
+        spec.input_schema = SchemaText::InContract;
+        spec.spec_input_schema = Some(SchemaText::InContract);
+        spec.nulls_absent = true;
+        if output {
+            spec.output.schema = Some(SchemaText::InContract);
+        }
+        Box::leak(Box::new(spec))
+    }
+
+    const CONTRACT: &str = r#"{
+  "format": 2,
+  "tools": {
+    "get_thing": {
+      "description": "ignored by the server",
+      "input_schema": {
+        "type": "object",
+        "properties": {"zeta": {"type": ["string", "null"]}, "alpha": {"type": ["integer", "null"]}},
+        "required": ["zeta", "alpha"]
+      },
+      "output_schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+      "spec_input_schema": {"type": "object", "properties": {"zeta": {"type": "string", "minLength": 2}}}
+    }
+  }
+}"#;
+
+    #[test]
+    fn serves_the_schemas_written_in_the_contract_in_their_order() {
+        let catalog =
+            Catalog::new(server(Some(CONTRACT), vec![in_contract("get_thing", true)])).unwrap();
+        let entry = catalog.get("get_thing").unwrap();
+        let tool = serde_json::to_value(entry.tool().unwrap()).unwrap();
+        let keys: Vec<&String> = tool["inputSchema"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(keys, ["zeta", "alpha"]);
+        assert_eq!(tool["outputSchema"]["properties"]["id"]["type"], "integer");
+        // Arguments are checked against the spec's schema, not the published one.
+        let compiled = entry.compiled().unwrap();
+        assert!(compiled.input.is_valid(&serde_json::json!({"zeta": "ab"})));
+        assert!(!compiled.input.is_valid(&serde_json::json!({"zeta": "a"})));
+        assert!(compiled.output.is_some());
+    }
+
+    #[test]
+    fn a_tools_text_serialises_as_rmcp_serialises_the_published_tool() {
+        let mut odd = tool_spec(
+            "odd",
+            " {\"type\": \"object\",\n \"description\": \"a \\\"quote\\\", \\\\ and \\u00e9\"}",
+            false,
+            &[],
+        );
+        odd.title = Some("</script> & 'a title' \u{1F600}");
+        odd.description = "line\nbreak, \"quotes\", \\ backslash\ttab \u{7f} \u{2028}";
+        odd.hints.destructive = true;
+        let catalogs = [
+            Catalog::new(&crate::testing_specs::PETS).unwrap(),
+            Catalog::new(server(Some(CONTRACT), vec![in_contract("get_thing", true)])).unwrap(),
+            Catalog::new(server(None, vec![Box::leak(Box::new(odd))])).unwrap(),
+        ];
+        for catalog in &catalogs {
+            for position in 0..catalog.len() {
+                let entry = catalog.at(position).unwrap();
+                let written = serde_json::to_string(&entry.text()).unwrap();
+                let published = serde_json::to_value(entry.tool().unwrap()).unwrap();
+                assert_eq!(
+                    serde_json::from_str::<Value>(&written).unwrap(),
+                    published,
+                    "{}",
+                    entry.spec.name
+                );
+            }
+        }
+        assert!(catalogs[0].at(catalogs[0].len()).is_none());
+    }
+
+    #[test]
+    fn refuses_to_start_when_the_contract_lacks_what_a_tool_needs() {
+        let no_contract = Catalog::new(server(None, vec![in_contract("get_thing", false)]));
+        assert!(
+            no_contract.unwrap_err().message.contains("has none"),
+            "a tool that keeps its schemas in the contract needs one"
+        );
+        let missing = Catalog::new(server(Some(CONTRACT), vec![in_contract("other", false)]));
+        assert_eq!(
+            missing.unwrap_err().to_string(),
+            "tool `other`: the contract has no entry for the tool"
+        );
+        let broken = Catalog::new(server(
+            Some(r#"{"tools": {"get_thing": {"input_schema": {"#),
+            vec![in_contract("get_thing", false)],
+        ));
+        assert!(
+            broken.unwrap_err().message.contains("cannot be read"),
+            "a truncated contract is refused"
+        );
+        let not_object = Catalog::new(server(
+            Some(r#"{"tools": {"get_thing": {"input_schema": [], "spec_input_schema": {}}}}"#),
+            vec![in_contract("get_thing", false)],
+        ));
+        assert_eq!(
+            not_object.unwrap_err().to_string(),
+            "tool `get_thing`: input schema is not a JSON object"
+        );
+        let no_output = Catalog::new(server(
+            Some(
+                r#"{"tools": {"get_thing": {"input_schema": {}, "spec_input_schema": {}, "output_schema": null}}}"#,
+            ),
+            vec![in_contract("get_thing", true)],
+        ));
+        assert_eq!(
+            no_output.unwrap_err().to_string(),
+            "tool `get_thing`: the contract has no output schema"
+        );
+    }
+}
