@@ -32,6 +32,7 @@ pub mod support;
 pub mod testing;
 
 #[cfg(test)]
+#[path = "../tests/support/specs.rs"]
 mod testing_specs;
 
 use std::process::ExitCode;

@@ -13,6 +13,7 @@ pub mod files;
 pub mod fixtures;
 pub mod lock;
 pub mod rust;
+pub mod vendor;
 
 pub use file_bytes::FileBytes;
 
@@ -43,10 +44,10 @@ pub const VENDORED_RUNTIME_DIR: &str = "mcpgen-runtime/";
 /// [`crate::write`]), and never share it when they differ.
 pub fn vendored_runtime_version() -> String {
     let mut content = String::new();
-    for (path, text) in RUNTIME_FILES {
+    for (path, text) in vendored_sources() {
         content.push_str(path);
         content.push('\0');
-        content.push_str(text);
+        content.push_str(&text);
         content.push('\0');
     }
     format!(
@@ -69,10 +70,22 @@ fn runtime_version() -> &'static str {
         .unwrap_or("0.0.0")
 }
 
+/// The runtime's files as a crate carries them: Rust sources without their tests.
+fn vendored_sources() -> impl Iterator<Item = (&'static str, String)> {
+    RUNTIME_FILES.iter().map(|(path, text)| {
+        let text = if path.ends_with(".rs") {
+            vendor::without_tests(text)
+        } else {
+            (*text).to_owned()
+        };
+        (*path, text)
+    })
+}
+
 /// The runtime's files as vendored into a crate, its manifest giving it `version`.
 fn vendored_runtime_files(version: &str) -> impl Iterator<Item = (String, String)> {
-    RUNTIME_FILES.iter().map(move |(path, text)| {
-        let text = if *path == "Cargo.toml" {
+    vendored_sources().map(move |(path, text)| {
+        let text = if path == "Cargo.toml" {
             // The runtime's own manifest, one known line: not text from any input.
             text.replacen(
                 &format!("\nversion = \"{}\"\n", runtime_version()),
@@ -80,7 +93,7 @@ fn vendored_runtime_files(version: &str) -> impl Iterator<Item = (String, String
                 1,
             )
         } else {
-            (*text).to_owned()
+            text
         };
         (format!("{VENDORED_RUNTIME_DIR}{path}"), text)
     })

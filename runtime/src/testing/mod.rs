@@ -108,10 +108,6 @@ mod clients;
 mod fixture;
 mod mock;
 mod multipart;
-#[cfg(test)]
-mod policy_tests;
-#[cfg(test)]
-mod tests;
 
 pub use auth_checks::{AuthRun, check_auth, run_auth_checks};
 pub use auth_server::{FormRequest, MockAuthServer, TestKey, TokenReply};

@@ -236,8 +236,8 @@ pub(crate) mod tests {
 
     /// The public half of a 2048-bit RSA key made for these tests (the private half was
     /// discarded), and tokens it signed with each RSA algorithm (`ALG token` per line).
-    const RSA_PUBLIC_PEM: &str = include_str!("test_rsa_key.pub.pem");
-    const RSA_TOKENS: &str = include_str!("test_rsa_tokens.txt");
+    const RSA_PUBLIC_PEM: &str = include_str!("../../../tests/support/test_rsa_key.pub.pem");
+    const RSA_TOKENS: &str = include_str!("../../../tests/support/test_rsa_tokens.txt");
 
     pub(crate) fn b64(bytes: &[u8]) -> String {
         URL_SAFE_NO_PAD.encode(bytes)

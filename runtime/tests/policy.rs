@@ -3,14 +3,27 @@
 //! the audit fields, through in-process clients and [`McpServer::call`]; then the fixture
 //! harness's additions and [`run_auth_checks`] on the hand-written servers.
 
+#![cfg(feature = "testing")]
+
+// Each suite uses some of the shared specs.
+#[allow(dead_code)]
+#[path = "support/specs.rs"]
+mod testing_specs;
+
 use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, CallToolResponse, InputResponses};
 use serde_json::{Map, Value, json};
 
-use super::*;
-use crate::support::config::LimitFlags;
-use crate::testing_specs::{OAUTH_PETS, PETS};
+use mcpgen_runtime::observe::audit::AuditSink;
+use mcpgen_runtime::protocol::server::McpServer;
+use mcpgen_runtime::spec;
+use mcpgen_runtime::support::config::LimitFlags;
+use mcpgen_runtime::support::config::Settings;
+use mcpgen_runtime::support::principal::Principal;
+use mcpgen_runtime::support::secret::Secret;
+use mcpgen_runtime::testing::*;
+use testing_specs::{OAUTH_PETS, PETS};
 
 const KEY: &str = "test-secret-3f9a";
 
@@ -126,7 +139,9 @@ async fn a_confirm_tool_without_anyone_to_ask_dry_runs_then_redeems_its_token_on
         assert!(!text.contains(hidden), "{hidden} in {text}");
     }
     assert!(mock.requests().is_empty(), "a dry run reached the upstream");
-    let token = crate::call::dry_run::token_in(&text).unwrap().to_owned();
+    let token = mcpgen_runtime::call::dry_run::token_in(&text)
+        .unwrap()
+        .to_owned();
 
     // Another pet, or another caller: the token does not confirm it.
     let other = call(json!({"pet_id": "43", "reason": "old", "confirmation_token": token}))
@@ -507,7 +522,7 @@ async fn audit_lines_name_the_caller_contract_decision_identity_and_sizes() {
     assert_eq!(line["subject"], "ann@example.com");
     assert_eq!(line["client_id"], "desktop-app");
     assert_eq!(line["tool"], "get_pet");
-    assert_eq!(line["contract"], crate::testing_specs::CONTRACT);
+    assert_eq!(line["contract"], testing_specs::CONTRACT);
     assert_eq!(line["decision"], "allowed");
     assert_eq!(line["identity"], "service_account");
     assert_eq!(line["upstream_status"], 200);
@@ -592,7 +607,7 @@ async fn the_harness_notices_a_wrong_subject_token() {
     mcp.call("whoami_exchange", None).await.unwrap();
     check_grant(
         &OAUTH_PETS,
-        &crate::testing_specs::WHOAMI_EXCHANGE,
+        &testing_specs::WHOAMI_EXCHANGE,
         &fixture,
         &server,
         "caller-jwt-ann",

@@ -1,10 +1,11 @@
-//! Hand-written server specs shared by the unit and end-to-end tests (test builds only).
+//! Hand-written server specs shared by the runtime's unit tests (`crate::testing_specs`) and its
+//! suites in `runtime/tests/` (each includes this file by path, next to a `use` of `spec`).
 //!
 //! `PETS` is what mcpgen would emit for a small pet store: one tool per feature under test
 //! (path/query/header/cookie parameters, JSON/form/multipart/binary bodies, each credential
 //! kind, allowlist, redaction, wrapping, an output schema real responses can break).
 
-use crate::spec::*;
+use super::spec::*;
 
 const fn arg(name: &'static str) -> ValueSource {
     ValueSource::Argument {

@@ -1,11 +1,24 @@
 //! End-to-end tests of the runtime through [`check_fixture`], against the hand-written
 //! `testing_specs::PETS` server; they also prove the harness notices wrong expectations.
 
+#![cfg(feature = "testing")]
+
+// Each suite uses some of the shared specs.
+#[allow(dead_code)]
+#[path = "support/specs.rs"]
+mod testing_specs;
+
 use serde_json::{Value, json};
 
-use super::*;
-use crate::spec::SchemaText;
-use crate::testing_specs::PETS;
+use mcpgen_runtime::observe::audit::AuditSink;
+use mcpgen_runtime::protocol::server::McpServer;
+use mcpgen_runtime::spec;
+use mcpgen_runtime::spec::SchemaText;
+use mcpgen_runtime::spec::ServerSpec;
+use mcpgen_runtime::support::config::Settings;
+use mcpgen_runtime::testing::*;
+use rmcp::model::PaginatedRequestParams;
+use testing_specs::PETS;
 
 const KEY: &str = "test-secret-3f9a";
 
@@ -319,7 +332,7 @@ static SLOW: ServerSpec = ServerSpec {
     title: None,
     instructions: None,
     contract: None,
-    upstream: crate::spec::UpstreamSpec {
+    upstream: mcpgen_runtime::spec::UpstreamSpec {
         base_url: "http://127.0.0.1:9/v1",
         base_url_env: "",
         timeout_ms: 300,
@@ -327,9 +340,9 @@ static SLOW: ServerSpec = ServerSpec {
         credentials: &[],
         oauth: None,
     },
-    tools: &[&crate::testing_specs::PUT_FILE],
+    tools: &[&testing_specs::PUT_FILE],
     scopes: &[],
-    limits: crate::testing_specs::LIMITS,
+    limits: testing_specs::LIMITS,
     escalation: None,
 };
 
@@ -466,13 +479,13 @@ async fn list_tools_rejects_a_bad_cursor_over_mcp() {
 // A tool whose published schema was rewritten for OpenAI strict mode: every property required,
 // optional ones nullable; arguments are checked against the spec's own schema.
 
-static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
+static STRICT_LIST: mcpgen_runtime::spec::ToolSpec = mcpgen_runtime::spec::ToolSpec {
     name: "list_pets",
     title: None,
     description: "Lists pets.",
-    operation: crate::spec::OperationSpec {
+    operation: mcpgen_runtime::spec::OperationSpec {
         id: None,
-        method: crate::spec::HttpMethod::Get,
+        method: mcpgen_runtime::spec::HttpMethod::Get,
         path: "/pets",
     },
     input_schema: SchemaText::Inline(
@@ -484,26 +497,26 @@ static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
         "tag":{"type":"string"}},"additionalProperties":false}"#,
     )),
     nulls_absent: true,
-    output: crate::spec::OutputSpec::NONE,
+    output: mcpgen_runtime::spec::OutputSpec::NONE,
     params: &[
-        crate::spec::ParamSpec {
+        mcpgen_runtime::spec::ParamSpec {
             name: "limit",
-            location: crate::spec::ParamLocation::Query,
-            style: crate::spec::ParamStyle::Form,
+            location: mcpgen_runtime::spec::ParamLocation::Query,
+            style: mcpgen_runtime::spec::ParamStyle::Form,
             explode: true,
             allow_reserved: false,
-            value: crate::spec::ValueSource::Argument {
+            value: mcpgen_runtime::spec::ValueSource::Argument {
                 name: "limit",
                 default: None,
             },
         },
-        crate::spec::ParamSpec {
+        mcpgen_runtime::spec::ParamSpec {
             name: "tag",
-            location: crate::spec::ParamLocation::Query,
-            style: crate::spec::ParamStyle::Form,
+            location: mcpgen_runtime::spec::ParamLocation::Query,
+            style: mcpgen_runtime::spec::ParamStyle::Form,
             explode: true,
             allow_reserved: false,
-            value: crate::spec::ValueSource::Argument {
+            value: mcpgen_runtime::spec::ValueSource::Argument {
                 name: "tag",
                 default: None,
             },
@@ -513,15 +526,15 @@ static STRICT_LIST: crate::spec::ToolSpec = crate::spec::ToolSpec {
     accept: "application/json",
     credentials: &[],
     scopes: &[],
-    hints: crate::spec::HintsSpec {
+    hints: mcpgen_runtime::spec::HintsSpec {
         read_only: true,
         destructive: false,
         idempotent: true,
         open_world: true,
     },
     confirm: false,
-    identity: crate::spec::IdentityMode::ServiceAccount,
-    contract: crate::testing_specs::CONTRACT,
+    identity: mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    contract: testing_specs::CONTRACT,
     escalation: None,
 };
 
@@ -531,7 +544,7 @@ static STRICT: ServerSpec = ServerSpec {
     title: None,
     instructions: None,
     contract: None,
-    upstream: crate::spec::UpstreamSpec {
+    upstream: mcpgen_runtime::spec::UpstreamSpec {
         base_url: "http://127.0.0.1:9/v1",
         base_url_env: "",
         timeout_ms: 5_000,
@@ -541,7 +554,7 @@ static STRICT: ServerSpec = ServerSpec {
     },
     tools: &[&STRICT_LIST],
     scopes: &[],
-    limits: crate::testing_specs::LIMITS,
+    limits: testing_specs::LIMITS,
     escalation: None,
 };
 
