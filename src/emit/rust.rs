@@ -12,27 +12,12 @@ use crate::ir::{
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
-/// Path of the runtime's spec module in generated code.
-fn spec_path() -> TokenStream {
-    quote!(::mcpgen_runtime::spec)
-}
-
 fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
 }
 
 fn lit(text: &str) -> Literal {
     Literal::string(text)
-}
-
-fn opt_lit(text: Option<&str>) -> TokenStream {
-    match text {
-        Some(t) => {
-            let t = lit(t);
-            quote!(::core::option::Option::Some(#t))
-        }
-        None => quote!(::core::option::Option::None),
-    }
 }
 
 /// Doc text that rustc accepts and that reads the same as it renders: control characters and
@@ -89,7 +74,6 @@ fn inner_doc_lines(text: &str) -> TokenStream {
 
 /// `src/lib.rs`: the server description.
 pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
-    let spec = spec_path();
     let name = lit(ir.crate_name.as_str());
     let version = lit(&ir.version);
     let title = opt_lit(ir.title.as_deref());
@@ -111,22 +95,22 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
                 };
                 let name = lit(name);
                 let env = lit(env.as_str());
-                quote!(#spec::CredentialKind::ApiKey { location: #spec::ApiKeyLocation::#location, name: #name, env: #env })
+                quote!(CredentialKind::ApiKey { location: ApiKeyLocation::#location, name: #name, env: #env })
             }
             CredentialKind::Bearer { env } => {
                 let env = lit(env.as_str());
-                quote!(#spec::CredentialKind::Bearer { env: #env })
+                quote!(CredentialKind::Bearer { env: #env })
             }
             CredentialKind::Basic { username_env, password_env } => {
                 let (user, password) = (lit(username_env.as_str()), lit(password_env.as_str()));
-                quote!(#spec::CredentialKind::Basic { username_env: #user, password_env: #password })
+                quote!(CredentialKind::Basic { username_env: #user, password_env: #password })
             }
         };
-        quote!(#spec::CredentialSpec { id: #id, kind: #kind })
+        quote!(CredentialSpec { id: #id, kind: #kind })
     });
     let modules: Vec<Ident> = ir.tools.iter().map(|t| ident(t.module.as_str())).collect();
     let oauth = match &upstream.oauth {
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
         Some(o) => {
             let token_url = lit(&o.token_url);
             let (id_env, secret_env) = (
@@ -136,7 +120,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
             let scopes = o.scopes.iter().map(|s| lit(s));
             let audience = opt_lit(o.audience.as_deref());
             quote! {
-                ::core::option::Option::Some(#spec::OAuthClientSpec {
+                Some(OAuthClientSpec {
                     token_url: #token_url,
                     client_id_env: #id_env,
                     client_secret_env: #secret_env,
@@ -165,14 +149,16 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
 
         pub mod tools;
 
+        use ::mcpgen_runtime::spec::*;
+
         /// The server: identity, upstream API and tools.
-        pub static SERVER: #spec::ServerSpec = #spec::ServerSpec {
+        pub static SERVER: ServerSpec = ServerSpec {
             name: #name,
             version: #version,
             title: #title,
             instructions: #instructions,
-            contract: ::core::option::Option::Some(include_str!(#contract_file)),
-            upstream: #spec::UpstreamSpec {
+            contract: Some(include_str!(#contract_file)),
+            upstream: UpstreamSpec {
                 base_url: #base_url,
                 base_url_env: #base_url_env,
                 timeout_ms: #timeout_ms,
@@ -182,7 +168,7 @@ pub fn lib_rs(ir: &ServerIr, annotation_file: &str) -> TokenStream {
             },
             tools: &[#(&tools::#modules::TOOL),*],
             scopes: &[#(#scopes),*],
-            limits: #spec::LimitsSpec {
+            limits: LimitsSpec {
                 max_request_bytes: #max_request_bytes,
                 calls_per_minute: #calls_per_minute,
                 max_concurrent_calls: #max_concurrent_calls,
@@ -216,10 +202,10 @@ pub fn tools_rs_head() -> TokenStream {
 /// One tool's module in `src/tools.rs`: its static description.
 pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
     let name = lit(tool.name.as_str());
-    let title = short_opt_lit(tool.title.as_deref());
+    let title = opt_lit(tool.title.as_deref());
     let description = lit(&tool.description);
     let op = &tool.operation;
-    let op_id = short_opt_lit(op.id.as_deref());
+    let op_id = opt_lit(op.id.as_deref());
     let method = ident(match op.method {
         HttpMethod::Get => "Get",
         HttpMethod::Put => "Put",
@@ -263,7 +249,7 @@ pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
                         let name = lit(&f.wire_name);
                         let value = value_source(&f.value);
                         let file = f.file;
-                        let content_type = short_opt_lit(f.content_type.as_deref());
+                        let content_type = opt_lit(f.content_type.as_deref());
                         quote!(BodyField { name: #name, value: #value, file: #file, content_type: #content_type })
                     });
                     quote!(BodyValue::Fields(&[#(#fields),*]))
@@ -297,7 +283,7 @@ pub fn tool_module(tool: &ToolIr, contract_hash: &str) -> TokenStream {
         Identity::Passthrough => "Passthrough",
     });
     let contract = lit(contract_hash);
-    let escalation = short_opt_lit(tool.escalation.as_deref());
+    let escalation = opt_lit(tool.escalation.as_deref());
     // Documentation holds no spec prose: a description's code block would become a doctest.
     let module = ident(tool.module.as_str());
     let module_doc = doc_lines(&format!(
@@ -483,7 +469,7 @@ fn value_source(value: &ValueSource) -> TokenStream {
 }
 
 /// `Some("text")` or `None`, for a module that uses the prelude.
-fn short_opt_lit(text: Option<&str>) -> TokenStream {
+fn opt_lit(text: Option<&str>) -> TokenStream {
     match text {
         Some(t) => {
             let t = lit(t);

@@ -5,29 +5,30 @@
 //! Do not edit this crate: change `mcpgen.yaml` and run `mcpgen build`.
 //! The behaviour lives in the vendored `mcpgen-runtime`; this crate only declares data.
 pub mod tools;
+use ::mcpgen_runtime::spec::*;
 /// The server: identity, upstream API and tools.
-pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::ServerSpec {
+pub static SERVER: ServerSpec = ServerSpec {
     name: "anypoint-governance-mcp",
     version: "0.1.0",
-    title: ::core::option::Option::Some("Anypoint API Governance"),
-    instructions: ::core::option::Option::Some(
+    title: Some("Anypoint API Governance"),
+    instructions: Some(
         "Report on API governance conformance for this organization: overall status, governance profiles and the APIs that fail them.",
     ),
-    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
-    upstream: ::mcpgen_runtime::spec::UpstreamSpec {
+    contract: Some(include_str!("../mcp-contract.json")),
+    upstream: UpstreamSpec {
         base_url: "https://anypoint.mulesoft.com/governance/xapi/api/v1",
         base_url_env: "ANYPOINT_GOVERNANCE_MCP_UPSTREAM_URL",
         timeout_ms: 30000u64,
         max_response_bytes: 10485760u64,
         credentials: &[
-            ::mcpgen_runtime::spec::CredentialSpec {
+            CredentialSpec {
                 id: "anypoint_token",
-                kind: ::mcpgen_runtime::spec::CredentialKind::Bearer {
+                kind: CredentialKind::Bearer {
                     env: "ANYPOINT_ACCESS_TOKEN",
                 },
             },
         ],
-        oauth: ::core::option::Option::None,
+        oauth: None,
     },
     tools: &[
         &tools::get_governance_profile::TOOL,
@@ -36,11 +37,11 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::profile_targets::TOOL,
     ],
     scopes: &["governance:read"],
-    limits: ::mcpgen_runtime::spec::LimitsSpec {
+    limits: LimitsSpec {
         max_request_bytes: 1048576u64,
         calls_per_minute: 60u32,
         max_concurrent_calls: 16u32,
         max_result_tokens: 20000u32,
     },
-    escalation: ::core::option::Option::None,
+    escalation: None,
 };

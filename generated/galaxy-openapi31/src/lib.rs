@@ -5,27 +5,28 @@
 //! Do not edit this crate: change `mcpgen.yaml` and run `mcpgen build`.
 //! The behaviour lives in the vendored `mcpgen-runtime`; this crate only declares data.
 pub mod tools;
+use ::mcpgen_runtime::spec::*;
 /// The server: identity, upstream API and tools.
-pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::ServerSpec {
+pub static SERVER: ServerSpec = ServerSpec {
     name: "galaxy-mcp",
     version: "0.1.0",
-    title: ::core::option::Option::Some("Scalar Galaxy"),
-    instructions: ::core::option::Option::Some(
+    title: Some("Scalar Galaxy"),
+    instructions: Some(
         "Browse the planet catalogue. Creating, changing and deleting planets need a human's confirmation.",
     ),
-    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
-    upstream: ::mcpgen_runtime::spec::UpstreamSpec {
+    contract: Some(include_str!("../mcp-contract.json")),
+    upstream: UpstreamSpec {
         base_url: "https://galaxy.scalar.com",
         base_url_env: "GALAXY_MCP_UPSTREAM_URL",
         timeout_ms: 30000u64,
         max_response_bytes: 10485760u64,
         credentials: &[],
-        oauth: ::core::option::Option::Some(::mcpgen_runtime::spec::OAuthClientSpec {
+        oauth: Some(OAuthClientSpec {
             token_url: "https://galaxy.scalar.com/oauth/token",
             client_id_env: "GALAXY_CLIENT_ID",
             client_secret_env: "GALAXY_CLIENT_SECRET",
             scopes: &["read:planets", "write:planets"],
-            audience: ::core::option::Option::None,
+            audience: None,
         }),
     },
     tools: &[
@@ -37,13 +38,13 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::whoami::TOOL,
     ],
     scopes: &["account:read", "planets:admin", "planets:read", "planets:write"],
-    limits: ::mcpgen_runtime::spec::LimitsSpec {
+    limits: LimitsSpec {
         max_request_bytes: 1048576u64,
         calls_per_minute: 60u32,
         max_concurrent_calls: 16u32,
         max_result_tokens: 20000u32,
     },
-    escalation: ::core::option::Option::Some(
+    escalation: Some(
         "Planet changes you cannot make here go to the catalogue team (#galaxy-catalogue).",
     ),
 };

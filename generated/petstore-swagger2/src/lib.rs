@@ -5,37 +5,38 @@
 //! Do not edit this crate: change `mcpgen.yaml` and run `mcpgen build`.
 //! The behaviour lives in the vendored `mcpgen-runtime`; this crate only declares data.
 pub mod tools;
+use ::mcpgen_runtime::spec::*;
 /// The server: identity, upstream API and tools.
-pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::ServerSpec {
+pub static SERVER: ServerSpec = ServerSpec {
     name: "petstore-mcp",
     version: "0.1.0",
-    title: ::core::option::Option::Some("Pet Store"),
-    instructions: ::core::option::Option::Some(
+    title: Some("Pet Store"),
+    instructions: Some(
         "Look up pets, orders and customers of the pet store. Customer contact details are masked; changes to pets need a human's confirmation.",
     ),
-    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
-    upstream: ::mcpgen_runtime::spec::UpstreamSpec {
+    contract: Some(include_str!("../mcp-contract.json")),
+    upstream: UpstreamSpec {
         base_url: "http://petstore.swagger.io/v2",
         base_url_env: "PETSTORE_MCP_UPSTREAM_URL",
         timeout_ms: 10000u64,
         max_response_bytes: 10485760u64,
         credentials: &[
-            ::mcpgen_runtime::spec::CredentialSpec {
+            CredentialSpec {
                 id: "api_key",
-                kind: ::mcpgen_runtime::spec::CredentialKind::ApiKey {
-                    location: ::mcpgen_runtime::spec::ApiKeyLocation::Header,
+                kind: CredentialKind::ApiKey {
+                    location: ApiKeyLocation::Header,
                     name: "api_key",
                     env: "PETSTORE_API_KEY",
                 },
             },
-            ::mcpgen_runtime::spec::CredentialSpec {
+            CredentialSpec {
                 id: "petstore_auth",
-                kind: ::mcpgen_runtime::spec::CredentialKind::Bearer {
+                kind: CredentialKind::Bearer {
                     env: "PETSTORE_TOKEN",
                 },
             },
         ],
-        oauth: ::core::option::Option::None,
+        oauth: None,
     },
     tools: &[
         &tools::delete_pet::TOOL,
@@ -48,13 +49,13 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::upload_pet_photo::TOOL,
     ],
     scopes: &["customers:read", "pets:admin", "pets:read", "pets:write", "store:read"],
-    limits: ::mcpgen_runtime::spec::LimitsSpec {
+    limits: LimitsSpec {
         max_request_bytes: 1048576u64,
         calls_per_minute: 60u32,
         max_concurrent_calls: 16u32,
         max_result_tokens: 20000u32,
     },
-    escalation: ::core::option::Option::Some(
+    escalation: Some(
         "For anything these tools do not allow, ask the store manager on #pet-store.",
     ),
 };

@@ -5,30 +5,31 @@
 //! Do not edit this crate: change `mcpgen.yaml` and run `mcpgen build`.
 //! The behaviour lives in the vendored `mcpgen-runtime`; this crate only declares data.
 pub mod tools;
+use ::mcpgen_runtime::spec::*;
 /// The server: identity, upstream API and tools.
-pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::ServerSpec {
+pub static SERVER: ServerSpec = ServerSpec {
     name: "twilio-messaging-mcp",
     version: "0.1.0",
-    title: ::core::option::Option::Some("Twilio Messaging"),
-    instructions: ::core::option::Option::Some(
+    title: Some("Twilio Messaging"),
+    instructions: Some(
         "Send SMS from the company's number and review recent messages. Phone numbers in results are masked except for their last four digits.",
     ),
-    contract: ::core::option::Option::Some(include_str!("../mcp-contract.json")),
-    upstream: ::mcpgen_runtime::spec::UpstreamSpec {
+    contract: Some(include_str!("../mcp-contract.json")),
+    upstream: UpstreamSpec {
         base_url: "https://api.twilio.com",
         base_url_env: "TWILIO_MESSAGING_MCP_UPSTREAM_URL",
         timeout_ms: 15000u64,
         max_response_bytes: 10485760u64,
         credentials: &[
-            ::mcpgen_runtime::spec::CredentialSpec {
+            CredentialSpec {
                 id: "accountSid_authToken",
-                kind: ::mcpgen_runtime::spec::CredentialKind::Basic {
+                kind: CredentialKind::Basic {
                     username_env: "TWILIO_ACCOUNT_SID",
                     password_env: "TWILIO_AUTH_TOKEN",
                 },
             },
         ],
-        oauth: ::core::option::Option::None,
+        oauth: None,
     },
     tools: &[
         &tools::get_message::TOOL,
@@ -36,13 +37,13 @@ pub static SERVER: ::mcpgen_runtime::spec::ServerSpec = ::mcpgen_runtime::spec::
         &tools::send_sms::TOOL,
     ],
     scopes: &["messages:read", "messages:send"],
-    limits: ::mcpgen_runtime::spec::LimitsSpec {
+    limits: LimitsSpec {
         max_request_bytes: 1048576u64,
         calls_per_minute: 20u32,
         max_concurrent_calls: 4u32,
         max_result_tokens: 20000u32,
     },
-    escalation: ::core::option::Option::Some(
+    escalation: Some(
         "To message other numbers or see message bodies, file a request with the messaging team (MSG queue in Jira).",
     ),
 };

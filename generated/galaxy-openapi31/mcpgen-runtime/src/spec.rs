@@ -9,6 +9,9 @@
 //! once when the server starts, which keeps each tool a handful of constant expressions and the
 //! compile cost per tool small.
 
+/// The optional string argument the generator adds to every tool with `confirm: true`.
+pub const CONFIRMATION_ARGUMENT: &str = "confirmation_token";
+
 /// A whole generated server: identity, upstream and tools.
 #[derive(Debug)]
 pub struct ServerSpec {

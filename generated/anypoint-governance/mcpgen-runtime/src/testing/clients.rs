@@ -14,8 +14,8 @@ use rmcp::service::{
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::json;
 
-use crate::server::McpServer;
-use crate::stdio::StdioTransport;
+use crate::protocol::server::McpServer;
+use crate::protocol::stdio::StdioTransport;
 
 /// The client's end of an in-memory pipe to `server`, served as over stdio
 /// ([`StdioTransport`]: `tools/list` pages written from the schema texts).

@@ -14,13 +14,12 @@ use super::{
     MockAuthServer, MockUpstream, RecordedRequest, TestKey, assert_absent, check_dry_run,
     check_grant, check_request, check_result, fixture_auth_server, fixture_tool, result_text,
 };
-use crate::audit::AuditSink;
-use crate::auth::http::METADATA_PATH;
-use crate::auth::unix_now;
-use crate::config::{AuthFlags, Cli, Settings, TransportKind};
-use crate::confirm::CONFIRMATION_ARGUMENT;
-use crate::server::McpServer;
-use crate::spec::{IdentityMode, ServerSpec};
+use crate::identity::caller::unix_now;
+use crate::observe::audit::AuditSink;
+use crate::protocol::http_auth::METADATA_PATH;
+use crate::protocol::server::McpServer;
+use crate::spec::{CONFIRMATION_ARGUMENT, IdentityMode, ServerSpec};
+use crate::support::config::{AuthFlags, Cli, Settings, TransportKind};
 use crate::testing::Fixture;
 
 /// What [`check_auth`] saw, for further assertions.
@@ -176,9 +175,10 @@ pub async fn check_auth(spec: &'static ServerSpec, fixture: &str) -> AuthRun {
     issuer_server.set_keys(&[&key]);
     let issuer = issuer_server.issuer();
 
-    let (listener, local) = crate::transport::bind("127.0.0.1:0".parse().expect("address"))
-        .await
-        .unwrap_or_else(|e| panic!("auth checks: cannot bind 127.0.0.1:0: {e}"));
+    let (listener, local) =
+        crate::protocol::transport::bind("127.0.0.1:0".parse().expect("address"))
+            .await
+            .unwrap_or_else(|e| panic!("auth checks: cannot bind 127.0.0.1:0: {e}"));
     let public = format!("http://{local}");
     let audience = format!("{public}/mcp");
     let cli = Cli {
@@ -199,9 +199,9 @@ pub async fn check_auth(spec: &'static ServerSpec, fixture: &str) -> AuthRun {
     let audit = AuditSink::memory();
     let server = McpServer::new(spec, settings.clone(), audit.clone())
         .unwrap_or_else(|e| panic!("the server cannot start: {e}"));
-    let max_body = crate::mcp_body_limit(server.limits().max_request_bytes);
+    let max_body = crate::protocol::serve::mcp_body_limit(server.limits().max_request_bytes);
     let metrics = server.metrics();
-    let auth = crate::http_auth(
+    let auth = crate::protocol::serve::http_auth(
         spec,
         &cli,
         &settings,
@@ -211,11 +211,15 @@ pub async fn check_auth(spec: &'static ServerSpec, fixture: &str) -> AuthRun {
         max_body,
     )
     .unwrap_or_else(|e| panic!("auth checks: the HTTP auth layer cannot be built: {e}"));
-    let app = crate::transport::router(server, &[], Arc::new(auth));
+    let app = crate::protocol::transport::router(server, &[], Arc::new(auth));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(crate::transport::serve_http(listener, app, async {
-        let _ = stopped.await;
-    }));
+    let serving = tokio::spawn(crate::protocol::transport::serve_http(
+        listener,
+        app,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let http = Http {
         client: reqwest::Client::new(),
         url: format!("{public}/mcp"),

@@ -108,10 +108,6 @@ mod clients;
 mod fixture;
 mod mock;
 mod multipart;
-#[cfg(test)]
-mod policy_tests;
-#[cfg(test)]
-mod tests;
 
 pub use auth_checks::{AuthRun, check_auth, run_auth_checks};
 pub use auth_server::{FormRequest, MockAuthServer, TestKey, TokenReply};
@@ -129,13 +125,13 @@ use rmcp::service::{RunningService, Service};
 use serde_json::Value;
 use std::sync::OnceLock;
 
-use crate::audit::AuditSink;
-use crate::auth::Principal;
-use crate::config::{Cli, Secret, Settings};
-use crate::confirm::{self, CONFIRMATION_ARGUMENT};
-use crate::identity::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT};
-use crate::server::McpServer;
-use crate::spec::{IdentityMode, ServerSpec, ToolSpec};
+use crate::identity::upstream_token::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT};
+use crate::observe::audit::AuditSink;
+use crate::protocol::server::McpServer;
+use crate::spec::{CONFIRMATION_ARGUMENT, IdentityMode, ServerSpec, ToolSpec};
+use crate::support::config::{Cli, Settings};
+use crate::support::principal::Principal;
+use crate::support::secret::Secret;
 
 /// Subject of the test principal.
 pub const TEST_SUBJECT: &str = "mcpgen-test-user";
@@ -273,19 +269,19 @@ pub fn narrowed(spec: &'static ServerSpec, tool: &'static ToolSpec) -> &'static 
 /// # Panics
 /// When the fixture's `oauth` and the tool's identity disagree.
 pub async fn fixture_auth_server(tool: &ToolSpec, fixture: &Fixture) -> Option<MockAuthServer> {
-    let needs = crate::config::needs_oauth_client(tool.identity);
+    let needs = crate::support::config::needs_oauth_client(tool.identity);
     match (&fixture.oauth, needs) {
         (None, false) => None,
         (None, true) => panic!(
             "tool `{}` obtains upstream tokens ({}): the fixture needs \"oauth\": \
              {{\"access_token\": \"...\"}}",
             tool.name,
-            crate::audit::identity_name(tool.identity)
+            crate::observe::audit::identity_name(tool.identity)
         ),
         (Some(_), false) => panic!(
             "the fixture has `oauth`, but tool `{}` uses the {} identity, which obtains no token",
             tool.name,
-            crate::audit::identity_name(tool.identity)
+            crate::observe::audit::identity_name(tool.identity)
         ),
         (Some(oauth), true) => {
             let server = MockAuthServer::start().await;
@@ -336,8 +332,8 @@ pub fn check_grant(
             &base64::engine::general_purpose::STANDARD,
             format!(
                 "{}:{}",
-                crate::fetch::basic_part(id),
-                crate::fetch::basic_part(secret)
+                crate::support::fetch::basic_part(id),
+                crate::support::fetch::basic_part(secret)
             )
         )
     );
@@ -416,7 +412,7 @@ pub fn check_dry_run(
         "tool `{name}`: the dry run should show the path {}: {text}",
         expected.path
     );
-    confirm::token_in(&text)
+    crate::call::dry_run::token_in(&text)
         .unwrap_or_else(|| panic!("tool `{name}`: the dry run holds no confirmation token: {text}"))
         .to_owned()
 }

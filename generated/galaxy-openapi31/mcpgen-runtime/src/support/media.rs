@@ -1,0 +1,41 @@
+//! How a `Content-Type` is read: its essence, and whether it is JSON or text.
+//!
+//! One file for the runtime and the generator (which includes it by path): a tool's fixtures
+//! must expect the result the runtime will make of the media types the spec names.
+
+/// The essence of a `Content-Type` (`Application/JSON; charset=utf-8` → `application/json`).
+pub fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a media type (essence) is JSON.
+pub fn is_json(media: &str) -> bool {
+    media == "application/json" || media.ends_with("+json") || media == "text/json"
+}
+
+/// Whether a media type (essence) is shown as text.
+pub fn is_text(media: &str) -> bool {
+    media.starts_with("text/")
+        || media.ends_with("+xml")
+        || matches!(
+            media,
+            "application/xml"
+                | "application/yaml"
+                | "application/x-yaml"
+                | "application/javascript"
+                | "application/x-www-form-urlencoded"
+                | "application/csv"
+                | "application/x-ndjson"
+        )
+}
+
+/// Whether a `Content-Type` (with parameters or not) is readable as text: JSON or text.
+pub fn is_textual(content_type: &str) -> bool {
+    let media = essence(content_type);
+    is_json(&media) || is_text(&media)
+}

@@ -1,0 +1,12 @@
+//! What every layer leans on: flags and settings, secrets, media types, bounded tables, JSON
+//! Schema validation, and the basics of HTTP clients (the crypto provider, error text, JSON
+//! from authorization servers).
+
+pub mod bounded;
+pub mod config;
+pub mod fetch;
+pub mod http;
+pub mod media;
+pub mod principal;
+pub mod secret;
+pub mod validate;
