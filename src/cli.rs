@@ -373,7 +373,10 @@ fn described(project: &load::Project) -> Result<Described, Diagnostics> {
         .into_iter()
         .map(|(tool, d)| (tool, d.message))
         .collect();
-    Ok((crate::contract::contract(&lowered.ir).into_owned(), failed))
+    Ok((
+        crate::contract::derive::contract(&lowered.ir).into_owned(),
+        failed,
+    ))
 }
 
 /// `mcpgen diff OLD NEW`, or `mcpgen diff -c mcpgen.yaml --old-spec A --new-spec B`: prints the
@@ -491,7 +494,7 @@ pub fn report(
     let diff = match against {
         Some(old) => {
             let (old, _) = contract_of(old)?;
-            let new = crate::contract::contract(&lowered.ir);
+            let new = crate::contract::derive::contract(&lowered.ir);
             Some(crate::diff::diff(&old, &new, &BTreeMap::new()))
         }
         None => None,

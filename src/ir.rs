@@ -6,7 +6,6 @@
 //! model sees and the request the server sends are derived from the same values. No spec
 //! type crosses this boundary: schemas are plain JSON Schema values.
 
-use crate::lower::profile::Profile;
 use crate::naming::{CrateName, EnvVarName, RustIdent, ToolName};
 use serde_json::Value;
 use std::sync::Arc;
@@ -546,4 +545,37 @@ pub struct Hints {
     pub idempotent: bool,
     /// Talks to an open world of external entities.
     pub open_world: bool,
+}
+
+/// A client's restrictions on input schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Profile {
+    /// Anthropic: no `anyOf`/`oneOf`/`allOf` at the top of an input schema.
+    Anthropic,
+    /// OpenAI strict mode: `items` on every array, `additionalProperties: false` and every
+    /// property required on every object.
+    OpenAi,
+    /// Gemini: no `$ref`/`$defs`, a limited set of keywords, one type per schema.
+    Gemini,
+}
+
+impl Profile {
+    /// Parses a profile name.
+    pub fn parse(name: &str) -> Option<Profile> {
+        match name.to_ascii_lowercase().as_str() {
+            "anthropic" | "claude" => Some(Profile::Anthropic),
+            "openai" | "openai-strict" => Some(Profile::OpenAi),
+            "gemini" | "google" => Some(Profile::Gemini),
+            _ => None,
+        }
+    }
+
+    /// The profile's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Anthropic => "anthropic",
+            Profile::OpenAi => "openai",
+            Profile::Gemini => "gemini",
+        }
+    }
 }

@@ -14,10 +14,10 @@
 
 use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics, Location};
+use crate::ir::Profile;
 use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
 use crate::load::pointer::{self, escape_token};
 use crate::lower::AnnotationCtx;
-pub use crate::lower::profile::Profile;
 use crate::wildcard::{Segment, WildcardPath};
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -256,7 +256,7 @@ fn main() -> ExitCode {
                 ..Default::default()
             };
             for name in &profiles {
-                match mcpgen::lint::Profile::parse(name) {
+                match mcpgen::ir::Profile::parse(name) {
                     Some(profile) => options.profiles.push(profile),
                     None => {
                         eprintln!(

@@ -221,7 +221,7 @@ fn tools_and_contract(ir: &ServerIr) -> (Vec<String>, Vec<String>, Vec<String>) 
         });
         // The contract is kept only as its text and hashes: for a large spec it is as big as
         // the IR.
-        let contract = crate::contract::contract(ir);
+        let contract = crate::contract::derive::contract(ir);
         let text = crate::contract::to_parts(&contract);
         let hashes: BTreeMap<String, String> = contract
             .tools

@@ -3,11 +3,11 @@
 //! A server runs none of the runtime's unit tests, and they read files (test keys, specs) that
 //! are not vendored; the runtime's own suites live in `runtime/tests/`, which is never copied.
 //! The runtime is `rustfmt`-formatted (CI checks it), so a test item is recognised by its
-//! layout: a `#[cfg(test)]` or `#[cfg(all(test, …))]` attribute at column 0, any further
-//! attributes, then either a one-line item (`mod x;`) or a block that ends at the first `}` at
+//! layout: its doc comment and attributes, a `#[cfg(test)]` or `#[cfg(all(test, …))]`
+//! attribute at column 0, any further attributes, then either a one-line item (`mod x;`) or a block that ends at the first `}` at
 //! column 0.
 
-/// `text` without its test-only items (and the blank line before each).
+/// `text` without its test-only items (with their documentation, and the blank line before each).
 pub fn without_tests(text: &str) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
@@ -30,6 +30,13 @@ pub fn without_tests(text: &str) -> String {
             }
         }
         i += 1;
+        // Its documentation and attributes written above the `cfg` go with it.
+        while kept
+            .last()
+            .is_some_and(|line| line.starts_with("///") || line.starts_with("#["))
+        {
+            kept.pop();
+        }
         if kept.last().is_some_and(|line| line.trim().is_empty()) {
             kept.pop();
         }
@@ -52,7 +59,7 @@ mod tests {
         let text = "//! Doc.\n\npub mod a;\n\n#[cfg(test)]\n#[path = \"../tests/x.rs\"]\nmod x;\n\n\
                     fn f() {\n    if true {\n    }\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    \
                     #[test]\n    fn t() {\n        assert!(true);\n    }\n}\n\n\
-                    #[cfg(all(test, feature = \"f\"))]\nmod more {\n}\n";
+                    /// Against a real server.\n#[cfg(all(test, feature = \"f\"))]\nmod more {\n}\n";
         assert_eq!(
             without_tests(text),
             "//! Doc.\n\npub mod a;\n\nfn f() {\n    if true {\n    }\n}\n"

@@ -22,6 +22,7 @@ mod resolve;
 mod scalar;
 mod spec;
 mod spec_hint;
+mod spec_loader;
 mod surrogates;
 mod swagger2;
 mod version;
@@ -37,7 +38,8 @@ pub use project::{
     Project, common_root, load_project, load_project_with_spec, project_from_text, relative_path,
 };
 pub use resolve::{ResolveError, Resolved};
-pub use spec::{SpecSet, load_spec};
+pub use spec::SpecSet;
+pub use spec_loader::load_spec;
 pub use swagger2::UPGRADED_VERSION;
 pub use version::SpecVersion;
 pub use yaml::{DuplicateKey, MAX_ALIAS_NODES, MAX_DEPTH};

@@ -6,8 +6,9 @@
 
 use super::document::{Document, parse_document, read_document};
 use super::overlay::{Overlay, is_overlay};
-use super::spec::{SpecSet, load_overlaid_spec};
+use super::spec::SpecSet;
 use super::spec_hint::spec_paths_hint;
+use super::spec_loader::load_overlaid_spec;
 use crate::annotations::AnnotationFile;
 use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
 use std::path::{Component, Path, PathBuf};

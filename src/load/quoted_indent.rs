@@ -9,14 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use super::yaml::YamlError;
-
 /// saphyr-parser's message for this case.
 const MESSAGE: &str = "invalid indentation in quoted scalar";
 
-/// Whether a parse error is the one this module works around.
-pub fn is_quoted_indent_error(error: &YamlError) -> bool {
-    matches!(error, YamlError::Syntax { message, .. } if message == MESSAGE)
+/// Whether a parser's message is the one this module works around.
+pub fn is_quoted_indent_message(message: &str) -> bool {
+    message == MESSAGE
 }
 
 /// Spaces added at the start of lines, by 1-based line.
@@ -30,17 +28,6 @@ impl Shifts {
     pub fn original(&self, (line, col): (usize, usize)) -> (usize, usize) {
         let added = self.added.get(&line).copied().unwrap_or(0);
         (line, if col > added { col - added } else { col })
-    }
-
-    /// An error with its position mapped back.
-    pub fn map_error(&self, error: YamlError) -> YamlError {
-        match error {
-            YamlError::Syntax { line_col, message } => YamlError::Syntax {
-                line_col: self.original(line_col),
-                message,
-            },
-            other => other,
-        }
     }
 }
 

@@ -172,7 +172,7 @@ const MAX_REINDENTS: usize = 10_000;
 /// saphyr-parser rejects them: see [`quoted_indent`].
 pub fn parse(text: &str) -> Result<Parsed, YamlError> {
     let first = match parse_events(text) {
-        Err(error) if quoted_indent::is_quoted_indent_error(&error) => error,
+        Err(error) if is_quoted_indent_error(&error) => error,
         other => return other,
     };
     let mut text = text.to_owned();
@@ -183,10 +183,8 @@ pub fn parse(text: &str) -> Result<Parsed, YamlError> {
             return Err(first);
         }
         match parse_events(&text) {
-            Err(next) if quoted_indent::is_quoted_indent_error(&next) && next != error => {
-                error = next
-            }
-            Err(next) => return Err(shifts.map_error(next)),
+            Err(next) if is_quoted_indent_error(&next) && next != error => error = next,
+            Err(next) => return Err(mapped_back(&shifts, next)),
             Ok(mut parsed) => {
                 parsed.remap(|line_col| shifts.original(line_col));
                 return Ok(parsed);
@@ -194,6 +192,22 @@ pub fn parse(text: &str) -> Result<Parsed, YamlError> {
         }
     }
     Err(first)
+}
+
+/// Whether a parse error is the one [`quoted_indent`] works around.
+fn is_quoted_indent_error(error: &YamlError) -> bool {
+    matches!(error, YamlError::Syntax { message, .. } if quoted_indent::is_quoted_indent_message(message))
+}
+
+/// An error in re-indented text with its position mapped back to the original text.
+fn mapped_back(shifts: &quoted_indent::Shifts, error: YamlError) -> YamlError {
+    match error {
+        YamlError::Syntax { line_col, message } => YamlError::Syntax {
+            line_col: shifts.original(line_col),
+            message,
+        },
+        other => other,
+    }
 }
 
 fn parse_events(text: &str) -> Result<Parsed, YamlError> {

@@ -302,7 +302,7 @@ fn lower_tracking(
             spec,
             default_identity,
             profiles: &profiles,
-            shared: tool::Shared {
+            shared: Shared {
                 output_schema: file.server.output_schema.as_ref(),
                 defs: &defs,
                 outputs: &outputs,
@@ -384,8 +384,8 @@ fn profiles(
     names: &[String],
     annotations: &AnnotationCtx,
     diagnostics: &mut Diagnostics,
-) -> Vec<profile::Profile> {
-    use profile::Profile;
+) -> Vec<crate::ir::Profile> {
+    use crate::ir::Profile;
     let mut profiles = Vec::new();
     for (i, name) in names.iter().enumerate() {
         match Profile::parse(name) {
@@ -483,6 +483,22 @@ fn oauth_client(
         scopes: entry.scopes.clone(),
         audience: entry.audience.clone(),
     })
+}
+
+/// What every tool of a server shares while it is lowered.
+#[derive(Clone, Copy)]
+pub struct Shared<'a> {
+    /// The server's output schema policy (`server.output_schema`), which a tool may override.
+    pub output_schema: Option<&'a crate::annotations::OutputSchemaEntry>,
+    /// Definitions normalised once for all tools.
+    pub defs: &'a schema::DefCache<'a>,
+    /// Output descriptions shared by tools answering with the same schema.
+    pub outputs: &'a response::OutputCache,
+    /// Input schemas checked, shared by tools taking the same arguments.
+    pub inputs: &'a tool::InputCache,
+    /// Only problems are wanted (`init` trying its starter file): output schemas are not
+    /// bounded or sampled, which finds no problem and is most of lowering's work.
+    pub check_only: bool,
 }
 
 /// Notes the first error among a tool's diagnostics, if any.

@@ -6,42 +6,10 @@
 //! nothing the rewrite loosens reaches the upstream.
 
 use crate::defs;
+use crate::ir::Profile;
 use crate::load::pointer::escape_token;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
-
-/// A client's restrictions on input schemas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Profile {
-    /// Anthropic: no `anyOf`/`oneOf`/`allOf` at the top of an input schema.
-    Anthropic,
-    /// OpenAI strict mode: `items` on every array, `additionalProperties: false` and every
-    /// property required on every object.
-    OpenAi,
-    /// Gemini: no `$ref`/`$defs`, a limited set of keywords, one type per schema.
-    Gemini,
-}
-
-impl Profile {
-    /// Parses a profile name.
-    pub fn parse(name: &str) -> Option<Profile> {
-        match name.to_ascii_lowercase().as_str() {
-            "anthropic" | "claude" => Some(Profile::Anthropic),
-            "openai" | "openai-strict" => Some(Profile::OpenAi),
-            "gemini" | "google" => Some(Profile::Gemini),
-            _ => None,
-        }
-    }
-
-    /// The profile's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Anthropic => "anthropic",
-            Profile::OpenAi => "openai",
-            Profile::Gemini => "gemini",
-        }
-    }
-}
 
 /// Keywords Gemini's function declarations accept.
 const GEMINI_KEYWORDS: &[&str] = &[

@@ -1,20 +1,21 @@
 //! One tool: an annotation entry applied to one operation.
 
-use crate::annotations::{IdentityName, OutputSchemaEntry, ToolEntry};
+use crate::annotations::{IdentityName, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::Profile;
 use crate::ir::{
     CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr, ParamIr, ParamLocation,
     ToolIr, ValueSource,
 };
 use crate::load::SpecSet;
-use crate::lower::AnnotationCtx;
 use crate::lower::examples::{self, Dropped};
 use crate::lower::operations::OperationRef;
 use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
-use crate::lower::profile::{self, Profile};
-use crate::lower::response::{OutputCache, lower_output};
-use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
+use crate::lower::profile;
+use crate::lower::response::lower_output;
+use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
+use crate::lower::{AnnotationCtx, Shared};
 use crate::naming::{RustIdent, ToolName};
 use crate::parallel::Memo;
 use serde_json::{Value, json};
@@ -46,22 +47,6 @@ pub struct ToolInput<'a> {
     pub profiles: &'a [Profile],
     /// What the server's tools share: the output schema policy and normalised definitions.
     pub shared: Shared<'a>,
-}
-
-/// What every tool of a server shares while it is lowered.
-#[derive(Clone, Copy)]
-pub struct Shared<'a> {
-    /// The server's output schema policy (`server.output_schema`), which a tool may override.
-    pub output_schema: Option<&'a OutputSchemaEntry>,
-    /// Definitions normalised once for all tools.
-    pub defs: &'a DefCache<'a>,
-    /// Output descriptions shared by tools answering with the same schema.
-    pub outputs: &'a OutputCache,
-    /// Input schemas checked, shared by tools taking the same arguments.
-    pub inputs: &'a InputCache,
-    /// Only problems are wanted (`init` trying its starter file): output schemas are not
-    /// bounded or sampled, which finds no problem and is most of lowering's work.
-    pub check_only: bool,
 }
 
 /// Input schemas already checked, by their compact JSON text: whether each compiles, the

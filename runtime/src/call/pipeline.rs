@@ -46,7 +46,7 @@ use crate::identity::upstream_token::Identities;
 use crate::observe::audit::{AuditSink, Caller, Decision, DenyReason, Outcome, ToolCallRecord};
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{Span, SpanKind, TraceContext, Tracer, traceparent};
-use crate::request::build::RequestError;
+use crate::request::outgoing::RequestError;
 use crate::request::redirect;
 use crate::request::redirect::RedirectError;
 use crate::request::upstream::{Upstream, UpstreamError};

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod build;
 pub mod credentials;
+pub mod outgoing;
 pub mod param_style;
 pub mod redirect;
 pub mod upstream;

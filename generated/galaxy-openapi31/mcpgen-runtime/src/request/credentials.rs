@@ -9,7 +9,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::request::build::{OutgoingRequest, RequestError, push_header};
+use crate::request::outgoing::{OutgoingRequest, RequestError, push_header};
 use crate::request::param_style;
 use crate::spec::{ApiKeyLocation, CredentialKind, CredentialSpec};
 use crate::support::config::Settings;

@@ -16,7 +16,7 @@ use reqwest::Url;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION};
 
 use crate::request::body::OutgoingBody;
-use crate::request::build::OutgoingRequest;
+use crate::request::outgoing::OutgoingRequest;
 use crate::request::redirect;
 use crate::request::redirect::{Chain, Hop, RedirectError};
 use crate::spec::UpstreamSpec;

@@ -232,7 +232,3 @@ impl SharedState {
         result
     }
 }
-
-/// Against a real `redis-server` (Debian's `redis-server`), started on a free loopback port:
-/// two states on one Redis stand for two replicas. Skipped when the binary is absent, unless
-/// `MCPGEN_REDIS=1` (set by `scripts/test`), which makes its absence a failure.

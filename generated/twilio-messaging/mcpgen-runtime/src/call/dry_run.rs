@@ -5,7 +5,7 @@
 
 use crate::identity::confirm::{TTL_SECS, TokenProblem};
 use crate::request::body::OutgoingBody;
-use crate::request::build::OutgoingRequest;
+use crate::request::outgoing::OutgoingRequest;
 use crate::response::result::truncate;
 use crate::spec::CONFIRMATION_ARGUMENT;
 use crate::support::media;
