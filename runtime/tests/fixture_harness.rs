@@ -15,7 +15,7 @@ use mcpgen_runtime::protocol::server::McpServer;
 use mcpgen_runtime::spec;
 use mcpgen_runtime::spec::SchemaText;
 use mcpgen_runtime::spec::ServerSpec;
-use mcpgen_runtime::support::config::Settings;
+use mcpgen_runtime::support::settings::Settings;
 use mcpgen_runtime::testing::*;
 use rmcp::model::PaginatedRequestParams;
 use testing_specs::PETS;

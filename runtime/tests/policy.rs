@@ -18,10 +18,10 @@ use serde_json::{Map, Value, json};
 use mcpgen_runtime::observe::audit::AuditSink;
 use mcpgen_runtime::protocol::server::McpServer;
 use mcpgen_runtime::spec;
-use mcpgen_runtime::support::config::LimitFlags;
-use mcpgen_runtime::support::config::Settings;
+use mcpgen_runtime::support::cli::LimitFlags;
 use mcpgen_runtime::support::principal::Principal;
 use mcpgen_runtime::support::secret::Secret;
+use mcpgen_runtime::support::settings::Settings;
 use mcpgen_runtime::testing::*;
 use testing_specs::{OAUTH_PETS, PETS};
 

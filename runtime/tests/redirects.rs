@@ -19,9 +19,9 @@ use base64::engine::general_purpose::STANDARD;
 use mcpgen_runtime::observe::audit::AuditSink;
 use mcpgen_runtime::protocol::server::McpServer;
 use mcpgen_runtime::spec::*;
-use mcpgen_runtime::support::config::Settings;
 use mcpgen_runtime::support::principal::Principal;
 use mcpgen_runtime::support::secret::Secret;
+use mcpgen_runtime::support::settings::Settings;
 use mcpgen_runtime::testing::{
     MockAuthServer, MockResponse, MockUpstream, RecordedRequest, TokenReply, result_text,
 };

@@ -417,7 +417,8 @@ mod tests {
 mod live_tests {
     use super::*;
     use crate::protocol::server::McpServer;
-    use crate::support::config::{AuthFlags, Cli, Settings, TransportKind};
+    use crate::support::cli::{AuthFlags, Cli, TransportKind};
+    use crate::support::settings::Settings;
     use crate::testing::{MockAuthServer, MockResponse, MockUpstream, TestKey};
     use crate::testing_specs::PETS;
 

@@ -184,8 +184,8 @@ mod tests {
     use super::*;
     use crate::observe::audit::AuditSink;
     use crate::spec::ToolSpec;
-    use crate::support::config::Settings;
     use crate::support::principal::Principal;
+    use crate::support::settings::Settings;
     use crate::testing_specs::{server_with, tool_spec};
     use rmcp::ServiceExt;
     use serde_json::{Value, json};

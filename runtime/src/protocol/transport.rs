@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::observe::audit::AuditSink;
     use crate::protocol::http_auth::AuthMode;
-    use crate::support::config::Settings;
+    use crate::support::settings::Settings;
     use crate::testing::{MockResponse, MockUpstream};
     use crate::testing_specs::PETS;
     use serde_json::{Value, json};

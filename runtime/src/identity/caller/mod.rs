@@ -19,9 +19,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::support::config::{Cli, ConfigError, DEFAULT_CLOCK_SKEW_SECS, Settings, is_http_url};
+use crate::support::cli::{Cli, DEFAULT_CLOCK_SKEW_SECS};
 use crate::support::principal::Principal;
 use crate::support::secret::Secret;
+use crate::support::settings::{ConfigError, Settings, is_http_url};
 use introspect::Introspector;
 use jwks::{JwksCache, JwksSource};
 use jwt::{ClaimRules, Claims, UnverifiedJwt};
@@ -561,7 +562,7 @@ mod tests {
         );
     }
 
-    fn cli(auth: crate::support::config::AuthFlags) -> Cli {
+    fn cli(auth: crate::support::cli::AuthFlags) -> Cli {
         Cli {
             auth,
             ..Cli::default()
@@ -570,7 +571,7 @@ mod tests {
 
     #[test]
     fn flags_build_the_authenticator_or_explain_what_is_wrong() {
-        use crate::support::config::AuthFlags;
+        use crate::support::cli::AuthFlags;
         let http = crate::support::fetch::client("t").unwrap();
         let settings = Settings::new("http://x").with_var("HS", "short");
         let build = |flags: AuthFlags, settings: &Settings| {
