@@ -18,6 +18,8 @@ pub mod ir;
 pub mod lint;
 pub mod load;
 pub mod lower;
+#[path = "../runtime/src/support/media.rs"]
+pub mod media;
 pub mod naming;
 pub mod parallel;
 pub mod report;

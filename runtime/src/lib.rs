@@ -59,7 +59,7 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| spec.name.to_owned());
-    let prefix = cli::env_prefix(spec.name);
+    let prefix = support::flags::env_prefix(spec.name);
     let parsed = cli::parse_args_env(std::env::args().skip(1), &prefix, |name| {
         std::env::var(name).ok()
     });

@@ -9,6 +9,7 @@ use crate::ir::{
     ApiKeyLocation, BodyEncoding, BodyValue, CONFIRMATION_ARGUMENT, CredentialKind, Identity,
     ParamLocation, ParamStyle, RedactAction, ServerIr, ToolIr, ValueSource,
 };
+use crate::media::{essence, is_json, is_text};
 use crate::parallel::Memo;
 use crate::sample::Sampler;
 use crate::wildcard::{self, WildcardPath};
@@ -548,13 +549,7 @@ fn form_text(value: &Value) -> String {
 fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value, Vec<String>) {
     let output = &tool.output;
     let status = output.status;
-    let media = output
-        .media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let media = essence(&output.media_type);
     if media.is_empty() {
         let upstream = json!({"status": status, "content_type": null, "body": ""});
         return (
@@ -688,27 +683,6 @@ fn response(tool: &ToolIr, budget: u32, shared: &SharedSchemas) -> (Value, Value
         json!({"is_error": false, "text_contains": "does not match this tool's output schema"})
     };
     (upstream, result, absent)
-}
-
-/// Whether a media type (lowercase essence) is JSON, as the runtime reads it.
-fn is_json(media: &str) -> bool {
-    media == "application/json" || media.ends_with("+json") || media == "text/json"
-}
-
-/// Whether a media type (lowercase essence) is returned as text by the runtime.
-fn is_text(media: &str) -> bool {
-    media.starts_with("text/")
-        || media.ends_with("+xml")
-        || matches!(
-            media,
-            "application/xml"
-                | "application/yaml"
-                | "application/x-yaml"
-                | "application/javascript"
-                | "application/x-www-form-urlencoded"
-                | "application/csv"
-                | "application/x-ndjson"
-        )
 }
 
 /// Sets every value matched by `segments` (creating nothing) to `text`.

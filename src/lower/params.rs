@@ -892,13 +892,7 @@ fn parse_style(text: &str, location: ParamLocation) -> Option<ParamStyle> {
 
 /// How a media type is sent, and how much mcpgen prefers it (lower is better).
 fn classify_media(media: &str) -> (u8, BodyEncoding) {
-    let essence = media
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
+    match crate::media::essence(media).as_str() {
         "application/json" => (0, BodyEncoding::Json),
         e if e.ends_with("+json") || (e.starts_with("application/") && e.contains("json")) => {
             (1, BodyEncoding::Json)

@@ -16,6 +16,7 @@ use crate::lower::names;
 use crate::lower::operations::OperationRef;
 use crate::lower::schema::{DefCache, Direction, SchemaBuilder};
 use crate::lower::shape::{self, SchemaRedaction, ShapeError};
+use crate::media::is_json_type;
 use crate::parallel::Memo;
 use crate::sample::Sampler;
 use crate::wildcard::WildcardPath;
@@ -33,17 +34,6 @@ pub struct Output {
     pub accept: String,
     /// What the published output schema left out (defaults and examples that break it).
     pub dropped: Vec<Dropped>,
-}
-
-/// Whether a media type is JSON.
-pub fn is_json(media: &str) -> bool {
-    let essence = media
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json" || essence.ends_with("+json") || essence == "text/json"
 }
 
 /// Default deepest nesting a bounded output schema describes.
@@ -145,7 +135,7 @@ pub fn lower_output<'a>(
         };
         let content = response.get("content").and_then(Value::as_object);
         let mut medias: Vec<&String> = content.into_iter().flatten().map(|(m, _)| m).collect();
-        medias.sort_by_key(|m| !is_json(m));
+        medias.sort_by_key(|m| !is_json_type(m));
         for media in &medias {
             if !accept.contains(media) {
                 accept.push((*media).clone());
@@ -172,8 +162,8 @@ pub fn lower_output<'a>(
     // Only JSON when the operation offers it: shaping, field rules and the output schema apply
     // to JSON, and an upstream offered a choice may otherwise answer XML. A wildcard answer
     // described by a schema is JSON in practice: ask for JSON first.
-    if accept.iter().any(|m| is_json(m)) {
-        accept.retain(|m| is_json(m));
+    if accept.iter().any(|m| is_json_type(m)) {
+        accept.retain(|m| is_json_type(m));
     } else if primary
         .as_ref()
         .is_some_and(|(_, media, schema)| is_wildcard(media) && schema.is_some())
@@ -186,7 +176,7 @@ pub fn lower_output<'a>(
         accept.join(", ")
     };
     let (status, media_type, schema) = primary.unwrap_or((200, String::new(), None));
-    let json_target = schema.filter(|_| is_json(&media_type) || media_type == "*/*");
+    let json_target = schema.filter(|_| is_json_type(&media_type) || media_type == "*/*");
 
     let response_pointer = format!("{tool_pointer}/response");
     let rules = Rules::parse(entry, annotations, &response_pointer, diagnostics);

@@ -18,6 +18,11 @@ pub fn is_json(media: &str) -> bool {
     media == "application/json" || media.ends_with("+json") || media == "text/json"
 }
 
+/// Whether a `Content-Type` (with parameters or not) is JSON.
+pub fn is_json_type(content_type: &str) -> bool {
+    is_json(&essence(content_type))
+}
+
 /// Whether a media type (essence) is shown as text.
 pub fn is_text(media: &str) -> bool {
     media.starts_with("text/")
@@ -52,6 +57,7 @@ mod tests {
         );
         assert!(is_json("application/problem+json") && is_json("text/json"));
         assert!(!is_json("application/jsonx") && !is_json("text/plain"));
+        assert!(is_json_type("Application/JSON; charset=utf-8") && !is_json_type("text/csv"));
         assert!(is_text("text/html") && is_text("application/atom+xml"));
         assert!(!is_text("application/octet-stream") && !is_text("image/png"));
         assert!(is_textual("application/hal+json; charset=utf-8"));

@@ -5,6 +5,7 @@
 pub mod bounded;
 pub mod cli;
 pub mod fetch;
+pub mod flags;
 pub mod http;
 pub mod media;
 pub mod principal;

@@ -36,8 +36,9 @@ use std::process::ExitCode;
 use observe::audit::AuditSink;
 use protocol::serve::run;
 use spec::ServerSpec;
-use support::config::{self, Command, Settings};
+use support::cli::{self, Command};
 use support::http::install_crypto_provider;
+use support::settings::Settings;
 
 /// The whole program of a generated server: parse flags (and the variables behind them), read
 /// the environment, serve.
@@ -54,14 +55,14 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| spec.name.to_owned());
-    let prefix = config::env_prefix(spec.name);
-    let parsed = config::parse_args_env(std::env::args().skip(1), &prefix, |name| {
+    let prefix = support::flags::env_prefix(spec.name);
+    let parsed = cli::parse_args_env(std::env::args().skip(1), &prefix, |name| {
         std::env::var(name).ok()
     });
     let cli = match parsed {
         Ok(Command::Serve(cli)) => *cli,
         Ok(Command::Help) => {
-            print!("{}", config::usage(&bin, spec));
+            print!("{}", cli::usage(&bin, spec));
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
@@ -69,7 +70,7 @@ pub fn main(spec: &'static ServerSpec) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("error: {e}\n\n{}", config::usage(&bin, spec));
+            eprintln!("error: {e}\n\n{}", cli::usage(&bin, spec));
             return ExitCode::from(2);
         }
     };

@@ -15,8 +15,9 @@ use crate::spec::{
     BodySpec, BodyValue, CredentialSpec, HttpMethod, IdentityMode, ParamLocation, ParamSpec,
     ServerSpec, ToolSpec, ValueSource,
 };
-use crate::support::config::{Settings, uses_authorization_header};
+use crate::support::requirements::uses_authorization_header;
 use crate::support::secret::Secret;
+use crate::support::settings::Settings;
 
 /// Header carrying the call's request id upstream.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -18,6 +18,11 @@ pub fn is_json(media: &str) -> bool {
     media == "application/json" || media.ends_with("+json") || media == "text/json"
 }
 
+/// Whether a `Content-Type` (with parameters or not) is JSON.
+pub fn is_json_type(content_type: &str) -> bool {
+    is_json(&essence(content_type))
+}
+
 /// Whether a media type (essence) is shown as text.
 pub fn is_text(media: &str) -> bool {
     media.starts_with("text/")

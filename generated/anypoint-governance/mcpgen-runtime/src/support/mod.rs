@@ -3,10 +3,13 @@
 //! from authorization servers).
 
 pub mod bounded;
-pub mod config;
+pub mod cli;
 pub mod fetch;
+pub mod flags;
 pub mod http;
 pub mod media;
 pub mod principal;
+pub mod requirements;
 pub mod secret;
+pub mod settings;
 pub mod validate;

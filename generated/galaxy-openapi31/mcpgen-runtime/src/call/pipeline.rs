@@ -54,9 +54,10 @@ use crate::response::result::{ResultPlan, Shaped};
 use crate::response::scrub::Scrubber;
 use crate::spec::{CONFIRMATION_ARGUMENT, ServerSpec};
 use crate::state::{SharedState, Unavailable};
-use crate::support::config::{Limits, Settings};
+use crate::support::cli::Limits;
 use crate::support::principal::Principal;
 use crate::support::secret::Secret;
+use crate::support::settings::Settings;
 use crate::support::validate;
 
 /// Violations listed in an invalid-arguments result.

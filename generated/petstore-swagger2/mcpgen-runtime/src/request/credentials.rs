@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::request::outgoing::{OutgoingRequest, RequestError, push_header};
 use crate::request::param_style;
 use crate::spec::{ApiKeyLocation, CredentialKind, CredentialSpec};
-use crate::support::config::Settings;
+use crate::support::settings::Settings;
 
 fn secret<'a>(settings: &'a Settings, var: &str) -> Result<&'a str, RequestError> {
     settings

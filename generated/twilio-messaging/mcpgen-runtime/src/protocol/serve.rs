@@ -15,8 +15,9 @@ use crate::protocol::http_auth::{AuthMode, HttpAuth};
 use crate::protocol::server::McpServer;
 use crate::protocol::transport;
 use crate::spec::ServerSpec;
-use crate::support::config::{Cli, ConfigError, Settings, TransportKind};
+use crate::support::cli::{Cli, TransportKind};
 use crate::support::fetch;
+use crate::support::settings::{ConfigError, Settings};
 
 /// Why a server stopped with an error.
 #[derive(Debug)]

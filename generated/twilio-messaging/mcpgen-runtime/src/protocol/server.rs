@@ -31,8 +31,10 @@ use crate::request::upstream::Upstream;
 use crate::response::scrub::Scrubber;
 use crate::spec::{CredentialKind, ServerSpec, ToolSpec};
 use crate::state::SharedState;
-use crate::support::config::{Limits, Settings, sends_credential};
+use crate::support::cli::Limits;
 use crate::support::principal::Principal;
+use crate::support::requirements::sends_credential;
+use crate::support::settings::Settings;
 
 /// A generated server's MCP handler.
 #[derive(Debug, Clone)]
@@ -107,7 +109,7 @@ impl McpServer {
             .and_then(|o| settings.var(o.client_secret_env));
         let local = settings.principal().cloned().unwrap_or_else(|| {
             Principal::new(
-                crate::support::config::DEFAULT_STDIO_SUBJECT,
+                crate::support::cli::DEFAULT_STDIO_SUBJECT,
                 spec.scopes.iter().copied(),
             )
         });

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use crate::observe::metrics::Metrics;
 use crate::state::rate::RateLimiter;
-use crate::support::config::Settings;
 use crate::support::secret::Secret;
+use crate::support::settings::Settings;
 
 /// Longest wait for Redis in one use; past it the use counts as failed.
 pub const STATE_TIMEOUT: Duration = Duration::from_millis(500);

@@ -19,7 +19,8 @@ use crate::observe::audit::AuditSink;
 use crate::protocol::http_auth::METADATA_PATH;
 use crate::protocol::server::McpServer;
 use crate::spec::{CONFIRMATION_ARGUMENT, IdentityMode, ServerSpec};
-use crate::support::config::{AuthFlags, Cli, Settings, TransportKind};
+use crate::support::cli::{AuthFlags, Cli, TransportKind};
+use crate::support::settings::Settings;
 use crate::testing::Fixture;
 
 /// What [`check_auth`] saw, for further assertions.

@@ -129,9 +129,10 @@ use crate::identity::upstream_token::{ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT};
 use crate::observe::audit::AuditSink;
 use crate::protocol::server::McpServer;
 use crate::spec::{CONFIRMATION_ARGUMENT, IdentityMode, ServerSpec, ToolSpec};
-use crate::support::config::{Cli, Settings};
+use crate::support::cli::Cli;
 use crate::support::principal::Principal;
 use crate::support::secret::Secret;
+use crate::support::settings::Settings;
 
 /// Subject of the test principal.
 pub const TEST_SUBJECT: &str = "mcpgen-test-user";
@@ -269,7 +270,7 @@ pub fn narrowed(spec: &'static ServerSpec, tool: &'static ToolSpec) -> &'static 
 /// # Panics
 /// When the fixture's `oauth` and the tool's identity disagree.
 pub async fn fixture_auth_server(tool: &ToolSpec, fixture: &Fixture) -> Option<MockAuthServer> {
-    let needs = crate::support::config::needs_oauth_client(tool.identity);
+    let needs = crate::support::requirements::needs_oauth_client(tool.identity);
     match (&fixture.oauth, needs) {
         (None, false) => None,
         (None, true) => panic!(

@@ -19,9 +19,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::support::config::{Cli, ConfigError, DEFAULT_CLOCK_SKEW_SECS, Settings, is_http_url};
+use crate::support::cli::{Cli, DEFAULT_CLOCK_SKEW_SECS};
 use crate::support::principal::Principal;
 use crate::support::secret::Secret;
+use crate::support::settings::{ConfigError, Settings, is_http_url};
 use introspect::Introspector;
 use jwks::{JwksCache, JwksSource};
 use jwt::{ClaimRules, Claims, UnverifiedJwt};

@@ -168,7 +168,7 @@ impl JwksCache {
                 return Err("the authorization server metadata names another issuer".into());
             }
             return match meta.get("jwks_uri").and_then(Value::as_str) {
-                Some(uri) if crate::support::config::is_http_url(uri) => Ok(uri.to_owned()),
+                Some(uri) if crate::support::settings::is_http_url(uri) => Ok(uri.to_owned()),
                 _ => Err("the authorization server metadata has no usable jwks_uri".into()),
             };
         }
