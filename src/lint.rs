@@ -802,7 +802,7 @@ fn profile_rules(
     here: &Location,
     out: &mut Diagnostics,
 ) {
-    let problems = crate::lower::profile::violations(&tool.input_schema, profile);
+    let problems = crate::lower::profile::rules::violations(&tool.input_schema, profile);
     for problem in problems.into_iter().take(5) {
         out.push(
             Diagnostic::warning(

@@ -10,8 +10,9 @@ use crate::ir::{
 use crate::load::SpecSet;
 use crate::lower::examples::{self, Dropped};
 use crate::lower::operations::OperationRef;
-use crate::lower::params::{ToolEntryAt, lower_arguments, request_path};
-use crate::lower::profile;
+use crate::lower::params::candidates::request_path;
+use crate::lower::params::{ToolEntryAt, lower_arguments};
+use crate::lower::profile::rewrite::normalise;
 use crate::lower::response::lower_output;
 use crate::lower::schema::{Direction, SchemaBuilder};
 use crate::lower::security::{Credentials, credentials_for};
@@ -288,8 +289,7 @@ fn check_input(input_schema: Value, profiles: &[Profile], check_only: bool) -> C
     let enforced = crate::validator::compile(&input_schema);
     let error = enforced.as_ref().err().map(ToString::to_string);
     let mut dropped_after_rewrite = Vec::new();
-    let (published, spec, nulls_absent, changes) = match profile::normalise(&input_schema, profiles)
-    {
+    let (published, spec, nulls_absent, changes) = match normalise(&input_schema, profiles) {
         Some(mut normalised) => {
             // A rewrite can break a value that fitted (an object example missing a member
             // that became required).
