@@ -11,7 +11,8 @@
 //! cut to random result budgets ([`mcpgen_runtime::response::budget::fit`]), must still validate.
 
 use mcpgen_runtime::response::budget;
-use mcpgen_runtime::response::conform::{Explicit, conform, remove_named};
+use mcpgen_runtime::response::conform::conform;
+use mcpgen_runtime::response::names::{Explicit, remove_named};
 use serde_json::{Map, Value, json};
 
 /// A small deterministic generator (xorshift64*).
