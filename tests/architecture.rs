@@ -5,7 +5,8 @@
 //!   (`request` and `response` share a floor; `response` reads what `request` sent and got, not
 //!   the other way round);
 //! - no import circle between the files of `runtime/src` or of `src` (a child module may use its
-//!   parent, the folder's interface, without that counting as a circle).
+//!   parent, the folder's interface, without that counting as a circle);
+//! - no source file much over 800 lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -241,5 +242,32 @@ fn the_checks_see_a_circle_and_an_upward_use() {
     assert_eq!(
         circles(&edges),
         vec![vec!["call::pipeline", "support::config", "support::secret"]]
+    );
+}
+
+#[test]
+fn no_source_file_is_much_over_800_lines() {
+    const LIMIT: usize = 850;
+    let mut long = Vec::new();
+    for dir in ["src", "runtime/src", "runtime/tests", "tests", "benches"] {
+        let mut dirs = vec![crate_dir(dir)];
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let lines = fs::read_to_string(&path).unwrap().lines().count();
+                    if lines > LIMIT {
+                        long.push(format!("{} ({lines} lines)", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these by concern:\n{}",
+        long.join("\n")
     );
 }

@@ -25,13 +25,9 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
-    ElicitResult, ElicitationAction, ElicitationSchema, InputRequest, InputRequiredResult,
-    InputResponses, JsonObject,
-};
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputResponses, JsonObject};
 use rmcp::service::Peer;
 use rmcp::{ErrorData, RoleServer};
 use serde_json::Value;
@@ -39,9 +35,8 @@ use sha2::{Digest, Sha256};
 
 use crate::call::catalog::{Catalog, ToolEntry};
 use crate::call::concurrency::ConcurrencyLimiter;
-use crate::call::dry_run;
-use crate::identity::caller::{insufficient_scope_text, unix_now};
-use crate::identity::confirm::{Binding, Confirmations, Purpose, TokenProblem};
+use crate::identity::caller::insufficient_scope_text;
+use crate::identity::confirm::Confirmations;
 use crate::identity::upstream_token::Identities;
 use crate::observe::audit::{AuditSink, Caller, Decision, DenyReason, Outcome, ToolCallRecord};
 use crate::observe::metrics::Metrics;
@@ -53,7 +48,7 @@ use crate::request::upstream::{Upstream, UpstreamError};
 use crate::response::result::{ResultPlan, Shaped};
 use crate::response::scrub::Scrubber;
 use crate::spec::{CONFIRMATION_ARGUMENT, ServerSpec};
-use crate::state::{SharedState, Unavailable};
+use crate::state::SharedState;
 use crate::support::cli::Limits;
 use crate::support::principal::Principal;
 use crate::support::secret::Secret;
@@ -62,12 +57,6 @@ use crate::support::validate;
 
 /// Violations listed in an invalid-arguments result.
 const MAX_ARGUMENT_ERRORS: usize = 10;
-
-/// Key of the confirmation question in a 2026-07-28 `inputRequests` map.
-pub const ELICITATION_KEY: &str = "confirm";
-
-/// How long the human has to answer an elicitation.
-pub const ELICITATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Issues request ids: 32 hex characters, unique per process and unlikely to repeat across
 /// processes (a hash of the start time, the process id and a counter).
@@ -198,13 +187,13 @@ impl CallTrace {
 }
 
 /// How a call ended, before the audit line is written.
-struct Ended {
-    response: CallToolResponse,
-    decision: Decision,
-    outcome: Outcome,
-    detail: Option<String>,
-    drift: Vec<String>,
-    status: Option<u16>,
+pub(super) struct Ended {
+    pub(super) response: CallToolResponse,
+    pub(super) decision: Decision,
+    pub(super) outcome: Outcome,
+    pub(super) detail: Option<String>,
+    pub(super) drift: Vec<String>,
+    pub(super) status: Option<u16>,
 }
 
 impl Ended {
@@ -233,7 +222,7 @@ fn json_len(value: &impl serde::Serialize) -> u64 {
     crate::response::budget::json_len(value) as u64
 }
 
-fn text_result(text: String, is_error: bool) -> CallToolResult {
+pub(super) fn text_result(text: String, is_error: bool) -> CallToolResult {
     if is_error {
         CallToolResult::error(vec![ContentBlock::text(text)])
     } else {
@@ -371,7 +360,7 @@ impl ServerState {
     }
 
     /// A refusal: an error result ending with the escalation text.
-    fn refuse(&self, entry: &ToolEntry, reason: DenyReason, text: String) -> Ended {
+    pub(super) fn refuse(&self, entry: &ToolEntry, reason: DenyReason, text: String) -> Ended {
         Ended {
             response: text_result(self.escalated(entry, text), true).into(),
             decision: Decision::Denied(reason),
@@ -383,7 +372,7 @@ impl ServerState {
     }
 
     /// `text`, then the tool's (or else the server's) escalation message.
-    fn escalated(&self, entry: &ToolEntry, text: String) -> String {
+    pub(super) fn escalated(&self, entry: &ToolEntry, text: String) -> String {
         match entry.spec.escalation.or(self.spec.escalation) {
             Some(escalation) => format!("{text}\n\n{escalation}"),
             None => text,
@@ -667,172 +656,6 @@ impl ServerState {
             self.scrubber.with(extra)
         }
     }
-
-    /// Gets a human's confirmation: `Ok` to go on, `Err` with how the call ends instead.
-    async fn confirm(
-        &self,
-        entry: &ToolEntry,
-        args: &JsonObject,
-        principal: &Principal,
-        asker: &Asker,
-    ) -> Result<(), Ended> {
-        let spec = entry.spec;
-        let binding = Binding {
-            tool: spec.name,
-            subject: &principal.subject,
-            args,
-        };
-        let now = unix_now();
-        let mut call_args = args.clone();
-        call_args.remove(CONFIRMATION_ARGUMENT);
-        let description = match entry.plan.masked(&call_args, &self.settings) {
-            Ok(request) => dry_run::describe(&request, self.upstream.base_url()),
-            Err(_) => format!("{} {}", spec.operation.method.as_str(), spec.operation.path),
-        };
-        let message = dry_run::elicitation_message(spec.name, &description);
-        match asker {
-            Asker::Elicit(peer) => match elicit(peer, &message).await {
-                Some(true) => return Ok(()),
-                Some(false) => return Err(self.declined(entry)),
-                None => {}
-            },
-            Asker::Rounds {
-                request_state,
-                responses,
-            } => {
-                let ticket = request_state.as_deref().and_then(|state| {
-                    self.confirmations
-                        .check(Purpose::State, state, &binding, now)
-                        .ok()
-                });
-                let redeemed = match ticket {
-                    Some(ticket) => self
-                        .shared
-                        .redeem(&ticket, now)
-                        .await
-                        .map_err(|Unavailable| self.state_unavailable(entry))?,
-                    None => false,
-                };
-                if redeemed {
-                    match responses.as_ref().and_then(|r| r.get(ELICITATION_KEY)) {
-                        Some(answer) if accepted(answer) => return Ok(()),
-                        Some(_) => return Err(self.declined(entry)),
-                        None => {}
-                    }
-                }
-                if let Some(params) = elicitation_params(&message) {
-                    let state = self.confirmations.issue(Purpose::State, &binding, now);
-                    let request = InputRequest::Elicitation(ElicitRequest::new(params));
-                    let inputs = [(ELICITATION_KEY.to_owned(), request)];
-                    let result =
-                        InputRequiredResult::new(Some(inputs.into_iter().collect()), Some(state));
-                    return Err(Ended {
-                        response: result.into(),
-                        decision: Decision::ConfirmationRequested,
-                        outcome: Outcome::NotExecuted,
-                        detail: None,
-                        drift: Vec::new(),
-                        status: None,
-                    });
-                }
-            }
-            Asker::Fallback => {}
-        }
-        let given = args.get(CONFIRMATION_ARGUMENT).and_then(Value::as_str);
-        let problem = match given {
-            None => None,
-            Some(token) => match self
-                .confirmations
-                .check(Purpose::Token, token, &binding, now)
-            {
-                Ok(ticket) => match self.shared.redeem(&ticket, now).await {
-                    Ok(true) => return Ok(()),
-                    Ok(false) => Some(TokenProblem::Used),
-                    Err(Unavailable) => return Err(self.state_unavailable(entry)),
-                },
-                Err(problem) => Some(problem),
-            },
-        };
-        let token = self.confirmations.issue(Purpose::Token, &binding, now);
-        let text = dry_run::dry_run_text(spec.name, &description, &token, problem);
-        // A tool that publishes an output schema must not return a successful result without
-        // structured content (clients validate it), so its dry run is flagged as an error.
-        let result = text_result(text, spec.output.schema.is_some());
-        Err(Ended {
-            response: result.into(),
-            decision: Decision::DryRun,
-            outcome: Outcome::NotExecuted,
-            detail: problem.map(|p| p.describe().to_owned()),
-            drift: Vec::new(),
-            status: None,
-        })
-    }
-
-    /// A confirmed write refused because the replicas' shared state cannot say whether its
-    /// token was already used (fail closed).
-    fn state_unavailable(&self, entry: &ToolEntry) -> Ended {
-        self.refuse(
-            entry,
-            DenyReason::StateUnavailable,
-            format!(
-                "state_unavailable: the confirmation of `{}` cannot be checked now (the store \
-                 the server's replicas share is unreachable), so the call was refused; nothing \
-                 was sent to the upstream API. Try again in a minute.",
-                entry.spec.name
-            ),
-        )
-    }
-
-    fn declined(&self, entry: &ToolEntry) -> Ended {
-        let text = self.escalated(
-            entry,
-            format!(
-                "declined: the user did not confirm `{}`; nothing was sent to the upstream API.",
-                entry.spec.name
-            ),
-        );
-        Ended {
-            response: text_result(text, true).into(),
-            decision: Decision::Declined,
-            outcome: Outcome::NotExecuted,
-            detail: None,
-            drift: Vec::new(),
-            status: None,
-        }
-    }
-}
-
-/// The confirmation form: one required boolean, `confirm`.
-fn elicitation_params(message: &str) -> Option<ElicitRequestParams> {
-    let schema = ElicitationSchema::builder()
-        .required_bool_with("confirm", |b| {
-            b.title("Run this request")
-                .description("Tick to let the assistant send this request.")
-        })
-        .build()
-        .ok()?;
-    Some(ElicitRequestParams::FormElicitationParams {
-        meta: None,
-        message: message.to_owned(),
-        requested_schema: schema,
-    })
-}
-
-/// Whether an elicitation answer (as JSON) confirms: `accept`, and `confirm` not `false`.
-fn accepted(answer: &Value) -> bool {
-    answer.get("action").and_then(Value::as_str) == Some("accept")
-        && answer.pointer("/content/confirm") != Some(&Value::Bool(false))
-}
-
-/// Asks through a legacy session: `Some(confirmed)`, or `None` when the client could not be
-/// asked (the caller then falls back to a dry run).
-async fn elicit(peer: &Peer<RoleServer>, message: &str) -> Option<bool> {
-    let result: ElicitResult = peer
-        .create_elicitation_with_timeout(elicitation_params(message)?, Some(ELICITATION_TIMEOUT))
-        .await
-        .ok()?;
-    let answer = serde_json::to_value(&result).ok()?;
-    Some(result.action == ElicitationAction::Accept && accepted(&answer))
 }
 
 /// The result of a call whose arguments break the tool's schema.

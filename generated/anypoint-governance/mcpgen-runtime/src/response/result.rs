@@ -15,7 +15,7 @@
 //! | larger than the response size limit | `{}` | a note, and the first part as text when no field rule applies |
 //!
 //! "Shaped" is the allowlist, then redactions, then members named like the ones those rules
-//! remove taken out wherever the schema does not name them ([`conform::remove_named`]), then
+//! remove taken out wherever the schema does not name them ([`names::remove_named`]), then
 //! secret values scrubbed. Without an output schema, JSON objects are structured content too.
 //!
 //! Non-2xx: `isError: true`, `upstream returned HTTP <code> <reason>` and the body cut to about
@@ -34,7 +34,7 @@ use crate::observe::audit::Outcome;
 use crate::request::upstream::UpstreamResponse;
 use crate::response::budget::Cut;
 use crate::response::scrub::Scrubber;
-use crate::response::{budget, conform, shape};
+use crate::response::{budget, conform, names, shape};
 use crate::spec::OutputSpec;
 use crate::support::media::{essence, is_json, is_text};
 use crate::support::validate::SchemaValidator;
@@ -316,7 +316,7 @@ impl ResultPlan<'_> {
         if self.has_field_rules() {
             let drop = self.output.names.drop;
             let explicit = self.explicit(self.output.wrap);
-            conform::remove_named(
+            names::remove_named(
                 self.schema,
                 &mut value,
                 &|name| drop.contains(&name),
@@ -392,9 +392,9 @@ impl ResultPlan<'_> {
     }
 
     /// The positions the tool's allowlist and redactions name, under `wrap`.
-    fn explicit(&self, wrap: Option<&str>) -> conform::Explicit {
+    fn explicit(&self, wrap: Option<&str>) -> names::Explicit {
         let redact: Vec<&str> = self.output.redact.iter().map(|r| r.path).collect();
-        conform::Explicit::new(wrap, self.output.allow, &redact)
+        names::Explicit::new(wrap, self.output.allow, &redact)
     }
 
     /// What to call next to see the rest of a cut result.
@@ -491,8 +491,8 @@ impl ResultPlan<'_> {
                     let names = &self.output.names;
                     // An error body does not have the answer's shape: the allowlist's positions
                     // (`/*/id` matches any member) say nothing about it, only names do.
-                    let explicit = conform::Explicit::default();
-                    conform::remove_named(
+                    let explicit = names::Explicit::default();
+                    names::remove_named(
                         None,
                         &mut value,
                         &|name| {

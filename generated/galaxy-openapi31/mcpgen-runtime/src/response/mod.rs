@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod conform;
+pub mod names;
 pub mod result;
 pub mod scrub;
 pub mod shape;

@@ -56,11 +56,7 @@ pub struct Conformed {
 ///
 /// `None` only when not even `{}` conforms, which no descriptive schema allows.
 pub fn conform(schema: &Map<String, Value>, value: &Value) -> Option<Conformed> {
-    let mut pruner = Pruner {
-        root: schema,
-        patterns: HashMap::new(),
-        work: 0,
-    };
+    let mut pruner = Pruner::new(schema);
     let mut drift = Drift::new();
     let mut path = Vec::new();
     let mut root = Conjunction::default();
@@ -85,143 +81,12 @@ pub fn conform(schema: &Map<String, Value>, value: &Value) -> Option<Conformed> 
     }
 }
 
-/// Removes every member that `remove` matches by name, at any depth of `value`, unless the
-/// published `schema` names it in `properties` at that position (through `$ref`, `allOf` or any
-/// `anyOf` branch) or the field rules name the position itself ([`Explicit`]). Members an `additionalProperties` or `patternProperties` schema describes,
-/// and everything below a member no schema describes, are matched by name. With no schema, every
-/// member is matched by name.
-///
-/// This is how field rules hold whatever shape an answer takes: positional rules (allowlist,
-/// redactions) cover the described positions, and a member named like one they remove cannot
-/// leave the server through a position the schema does not describe (an envelope the spec does
-/// not mention, a record embedded in an error).
-pub fn remove_named(
-    schema: Option<&Map<String, Value>>,
-    value: &mut Value,
-    remove: &dyn Fn(&str) -> bool,
-    explicit: &Explicit,
-) {
-    let mut walk = NameWalk {
-        remove,
-        explicit,
-        position: Vec::new(),
-    };
-    let Some(schema) = schema else {
-        return walk.below(value, Vec::new(), None);
-    };
-    let mut pruner = Pruner {
-        root: schema,
-        patterns: HashMap::new(),
-        work: 0,
-    };
-    let mut root = Conjunction::default();
-    pruner.expand_object(schema, &mut root, 0);
-    let nodes = pruner.all_branches(root);
-    walk.below(value, nodes, Some(&mut pruner));
-}
-
-/// The positions the field rules name (allowlist and redaction paths): a member there was
-/// decided by position, so the name rules leave it, described by the schema or not.
-#[derive(Debug, Default, Clone)]
-pub struct Explicit {
-    /// Allowlist paths: every position along one is named (the way to an allowed field).
-    along: Vec<Vec<String>>,
-    /// Redaction paths: the position itself is named (the value there was removed or masked).
-    at: Vec<Vec<String>>,
-}
-
-impl Explicit {
-    /// The positions of `allow` and `redact` paths (JSON pointers, `*` for any item or
-    /// member), under `wrap` when results are wrapped.
-    pub fn new(wrap: Option<&str>, allow: &[&str], redact: &[&str]) -> Self {
-        let tokens = |path: &&str| {
-            let mut tokens: Vec<String> = wrap.map(str::to_owned).into_iter().collect();
-            tokens.extend(crate::response::shape::pointer_tokens(path));
-            tokens
-        };
-        Explicit {
-            along: allow.iter().map(tokens).collect(),
-            at: redact.iter().map(tokens).collect(),
-        }
-    }
-
-    fn names(&self, position: &[String]) -> bool {
-        let agree = |path: &[String]| {
-            path.iter()
-                .zip(position)
-                .all(|(token, key)| token == "*" || token == key)
-        };
-        self.along
-            .iter()
-            .any(|p| p.len() >= position.len() && agree(p))
-            || self
-                .at
-                .iter()
-                .any(|p| p.len() == position.len() && agree(p))
-    }
-}
-
-/// One walk of [`remove_named`].
-struct NameWalk<'a> {
-    remove: &'a dyn Fn(&str) -> bool,
-    explicit: &'a Explicit,
-    /// Keys and indices down to the value being walked.
-    position: Vec<String>,
-}
-
-impl NameWalk<'_> {
-    fn below<'s>(
-        &mut self,
-        value: &mut Value,
-        nodes: Vec<&'s Map<String, Value>>,
-        mut pruner: Option<&mut Pruner<'s>>,
-    ) {
-        match value {
-            Value::Object(members) => {
-                members.retain(|key, _| {
-                    if !(self.remove)(key) {
-                        return true;
-                    }
-                    let described = nodes
-                        .iter()
-                        .any(|node| node.get("properties").and_then(|p| p.get(key)).is_some());
-                    self.position.push(key.clone());
-                    let named = self.explicit.names(&self.position);
-                    self.position.pop();
-                    described || named
-                });
-                for (key, member) in members.iter_mut() {
-                    let below = match pruner.as_deref_mut() {
-                        Some(pruner) => pruner.member_branches(&nodes, key),
-                        None => Vec::new(),
-                    };
-                    self.position.push(key.clone());
-                    self.below(member, below, pruner.as_deref_mut());
-                    self.position.pop();
-                }
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter_mut().enumerate() {
-                    let below = match pruner.as_deref_mut() {
-                        Some(pruner) => pruner.item_branches(&nodes, i),
-                        None => Vec::new(),
-                    };
-                    self.position.push(i.to_string());
-                    self.below(item, below, pruner.as_deref_mut());
-                    self.position.pop();
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Generalised paths where something was left out.
 type Drift = BTreeSet<String>;
 
 /// The schema objects that apply to one value at once, and the `anyOf` choices still open.
 #[derive(Debug, Clone, Default)]
-struct Conjunction<'s> {
+pub(super) struct Conjunction<'s> {
     nodes: Vec<&'s Map<String, Value>>,
     choices: Vec<&'s [Value]>,
     /// `anyOf`s already decided for this value (a branch that refers back to its own union,
@@ -252,7 +117,7 @@ struct Open<'a, 's> {
     depth: usize,
 }
 
-struct Pruner<'s> {
+pub(super) struct Pruner<'s> {
     root: &'s Map<String, Value>,
     /// Compiled `patternProperties` patterns (a pattern the validator cannot compile matches
     /// nothing, as the validator that compiled the schema would have refused it).
@@ -261,6 +126,15 @@ struct Pruner<'s> {
 }
 
 impl<'s> Pruner<'s> {
+    /// A pruner for values against `root` (and the definitions it holds).
+    pub(super) fn new(root: &'s Map<String, Value>) -> Self {
+        Pruner {
+            root,
+            patterns: HashMap::new(),
+            work: 0,
+        }
+    }
+
     /// Adds `schema` to `into`; `false` when it accepts nothing.
     fn expand(&self, schema: &'s Value, into: &mut Conjunction<'s>, depth: usize) -> bool {
         match schema {
@@ -271,7 +145,7 @@ impl<'s> Pruner<'s> {
         }
     }
 
-    fn expand_object(
+    pub(super) fn expand_object(
         &self,
         map: &'s Map<String, Value>,
         into: &mut Conjunction<'s>,
@@ -309,7 +183,7 @@ impl<'s> Pruner<'s> {
 
     /// Every schema of `all`, with every branch of its `anyOf`s taken at once (what some
     /// branch could describe).
-    fn all_branches(&self, mut all: Conjunction<'s>) -> Vec<&'s Map<String, Value>> {
+    pub(super) fn all_branches(&self, mut all: Conjunction<'s>) -> Vec<&'s Map<String, Value>> {
         let mut taken = 0;
         while let Some(choice) = all.choices.pop() {
             all.decided.push(choice);
@@ -325,7 +199,7 @@ impl<'s> Pruner<'s> {
     }
 
     /// The schemas (all branches) that apply to member `key` of an object under `nodes`.
-    fn member_branches(
+    pub(super) fn member_branches(
         &mut self,
         nodes: &[&'s Map<String, Value>],
         key: &str,
@@ -353,7 +227,7 @@ impl<'s> Pruner<'s> {
     }
 
     /// The schemas (all branches) that apply to item `i` of an array under `nodes`.
-    fn item_branches(
+    pub(super) fn item_branches(
         &self,
         nodes: &[&'s Map<String, Value>],
         i: usize,

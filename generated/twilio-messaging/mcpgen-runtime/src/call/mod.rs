@@ -4,5 +4,6 @@
 
 pub mod catalog;
 pub mod concurrency;
+pub mod confirmation;
 pub mod dry_run;
 pub mod pipeline;

@@ -4,6 +4,8 @@
 //! preparing its [`RequestPlan`], and `tools/list` paging with opaque cursors. After
 //! [`Catalog::new`] succeeds nothing here can fail except a bad cursor.
 
+mod schemas;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -11,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -233,93 +235,6 @@ fn parse_object(what: &str, text: &str) -> Result<JsonObject, String> {
     }
 }
 
-/// The schemas of every tool in a contract's text (`mcp-contract.json`), borrowed from it.
-#[derive(Debug, Deserialize)]
-struct ContractSchemas<'a> {
-    #[serde(borrow)]
-    tools: HashMap<&'a str, ContractTool<'a>>,
-}
-
-/// One tool's schemas in the contract; the other members are the reviewers', not the server's.
-#[derive(Debug, Deserialize)]
-struct ContractTool<'a> {
-    #[serde(borrow)]
-    input_schema: &'a RawValue,
-    #[serde(borrow, default)]
-    spec_input_schema: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    output_schema: Option<&'a RawValue>,
-}
-
-/// Reads the contract's schemas, once: a single pass that also checks they are valid JSON.
-fn contract_schemas(server: &'static ServerSpec) -> Result<ContractSchemas<'static>, StartupError> {
-    let text = server.contract.ok_or_else(|| StartupError {
-        tool: None,
-        message: "a tool keeps its schemas in the contract, but the server has none".to_owned(),
-    })?;
-    serde_json::from_str(text).map_err(|e| StartupError {
-        tool: None,
-        message: format!("the contract (mcp-contract.json) cannot be read: {e}"),
-    })
-}
-
-/// Finds one schema's text and checks that it is a JSON object: a broken crate is refused at
-/// start-up rather than at its first `tools/list`.
-fn schema_text(
-    tool: &str,
-    what: &str,
-    schema: SchemaText,
-    in_contract: impl FnOnce() -> Result<Option<&'static RawValue>, StartupError>,
-) -> Result<&'static RawValue, StartupError> {
-    let text: &'static RawValue = match schema {
-        SchemaText::Inline(text) => serde_json::from_str(text)
-            .map_err(|e| StartupError::tool(tool, format!("{what} is not valid JSON: {e}")))?,
-        // The contract was parsed whole: its values are valid JSON.
-        SchemaText::InContract => in_contract()?
-            .ok_or_else(|| StartupError::tool(tool, format!("the contract has no {what}")))?,
-    };
-    if !text.get().starts_with('{') {
-        return Err(StartupError::tool(
-            tool,
-            format!("{what} is not a JSON object"),
-        ));
-    }
-    Ok(text)
-}
-
-/// A tool's schema texts, from its spec or the contract.
-fn schema_texts(
-    spec: &'static ToolSpec,
-    contract: Option<&ContractSchemas<'static>>,
-) -> Result<SchemaTexts, StartupError> {
-    let name = spec.name;
-    let entry = || {
-        contract
-            .and_then(|c| c.tools.get(name))
-            .ok_or_else(|| StartupError::tool(name, "the contract has no entry for the tool"))
-    };
-    let input = schema_text(name, "input schema", spec.input_schema, || {
-        Ok(Some(entry()?.input_schema))
-    })?;
-    let checked = match spec.spec_input_schema {
-        None => input,
-        Some(schema) => schema_text(name, "spec input schema", schema, || {
-            Ok(entry()?.spec_input_schema)
-        })?,
-    };
-    let output = match spec.output.schema {
-        None => None,
-        Some(schema) => Some(schema_text(name, "output schema", schema, || {
-            Ok(entry()?.output_schema)
-        })?),
-    };
-    Ok(SchemaTexts {
-        input,
-        checked,
-        output,
-    })
-}
-
 /// Checks that a `confirm: true` tool takes the confirmation argument (an optional string the
 /// generator adds) and that no parameter or body field is sent from it: the token must never
 /// reach the upstream.
@@ -410,14 +325,14 @@ impl Catalog {
                 || t.spec_input_schema.as_ref().is_some_and(in_contract)
                 || t.output.schema.as_ref().is_some_and(in_contract)
         }) {
-            Some(contract_schemas(server)?)
+            Some(schemas::contract_schemas(server)?)
         } else {
             None
         };
         let schemas = server
             .tools
             .iter()
-            .map(|spec| schema_texts(spec, contract.as_ref()))
+            .map(|spec| schemas::schema_texts(spec, contract.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         let published_bytes: usize = schemas
             .iter()
