@@ -3,7 +3,7 @@
 //! Owns the HTTP client (built once: rustls with the `ring` provider, the spec's timeout, no
 //! redirects followed by reqwest), the conversion of an [`OutgoingRequest`] into a reqwest
 //! request (multipart bodies are assembled by reqwest, which writes the boundary), sending the
-//! hops of a redirect chain as [`redirect`](crate::request::redirect) decides them, and reading the
+//! hops of a redirect chain as [`redirect`] decides them, and reading the
 //! final response up to a size limit (the rest is not read, and the response is marked
 //! truncated). Every hop carries the request's headers (its credentials among them) and its
 //! credential query pieces again, on purpose: hops never leave the upstream's origin. Error
@@ -127,7 +127,7 @@ impl Upstream {
         self.max_response_bytes
     }
 
-    /// Sends a request, following same-origin redirects (see [`redirect`](crate::request::redirect)),
+    /// Sends a request, following same-origin redirects (see [`redirect`]),
     /// and reads the final response, up to the size limit.
     pub async fn send(&self, request: OutgoingRequest) -> Result<UpstreamResponse, UpstreamError> {
         let url = Url::parse(&request.url(&self.base_url))

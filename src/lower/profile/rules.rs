@@ -42,7 +42,7 @@ pub(super) fn gemini_format_allowed(schema_type: Option<&str>, format: &str) -> 
 }
 
 /// What in `schema` breaks `profile`'s rules (empty when it suits the profile), each problem
-/// with its location; what [`normalise`] fixes, and what `mcpgen lint` reports.
+/// with its location; what [`super::rewrite::normalise`] fixes, and what `mcpgen lint` reports.
 pub fn violations(schema: &Value, profile: Profile) -> BTreeSet<String> {
     let mut problems: BTreeSet<String> = BTreeSet::new();
     match profile {
