@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 
 use mcpgen_runtime::observe::audit::AuditSink;
 use mcpgen_runtime::protocol::server::McpServer;
-use mcpgen_runtime::spec;
-use mcpgen_runtime::spec::SchemaText;
-use mcpgen_runtime::spec::ServerSpec;
+use mcpgen_runtime::spec::{self, SchemaText, ServerSpec};
 use mcpgen_runtime::support::settings::Settings;
 use mcpgen_runtime::testing::*;
 use rmcp::model::PaginatedRequestParams;
@@ -332,7 +330,7 @@ static SLOW: ServerSpec = ServerSpec {
     title: None,
     instructions: None,
     contract: None,
-    upstream: mcpgen_runtime::spec::UpstreamSpec {
+    upstream: spec::UpstreamSpec {
         base_url: "http://127.0.0.1:9/v1",
         base_url_env: "",
         timeout_ms: 300,
@@ -479,13 +477,13 @@ async fn list_tools_rejects_a_bad_cursor_over_mcp() {
 // A tool whose published schema was rewritten for OpenAI strict mode: every property required,
 // optional ones nullable; arguments are checked against the spec's own schema.
 
-static STRICT_LIST: mcpgen_runtime::spec::ToolSpec = mcpgen_runtime::spec::ToolSpec {
+static STRICT_LIST: spec::ToolSpec = spec::ToolSpec {
     name: "list_pets",
     title: None,
     description: "Lists pets.",
-    operation: mcpgen_runtime::spec::OperationSpec {
+    operation: spec::OperationSpec {
         id: None,
-        method: mcpgen_runtime::spec::HttpMethod::Get,
+        method: spec::HttpMethod::Get,
         path: "/pets",
     },
     input_schema: SchemaText::Inline(
@@ -497,26 +495,26 @@ static STRICT_LIST: mcpgen_runtime::spec::ToolSpec = mcpgen_runtime::spec::ToolS
         "tag":{"type":"string"}},"additionalProperties":false}"#,
     )),
     nulls_absent: true,
-    output: mcpgen_runtime::spec::OutputSpec::NONE,
+    output: spec::OutputSpec::NONE,
     params: &[
-        mcpgen_runtime::spec::ParamSpec {
+        spec::ParamSpec {
             name: "limit",
-            location: mcpgen_runtime::spec::ParamLocation::Query,
-            style: mcpgen_runtime::spec::ParamStyle::Form,
+            location: spec::ParamLocation::Query,
+            style: spec::ParamStyle::Form,
             explode: true,
             allow_reserved: false,
-            value: mcpgen_runtime::spec::ValueSource::Argument {
+            value: spec::ValueSource::Argument {
                 name: "limit",
                 default: None,
             },
         },
-        mcpgen_runtime::spec::ParamSpec {
+        spec::ParamSpec {
             name: "tag",
-            location: mcpgen_runtime::spec::ParamLocation::Query,
-            style: mcpgen_runtime::spec::ParamStyle::Form,
+            location: spec::ParamLocation::Query,
+            style: spec::ParamStyle::Form,
             explode: true,
             allow_reserved: false,
-            value: mcpgen_runtime::spec::ValueSource::Argument {
+            value: spec::ValueSource::Argument {
                 name: "tag",
                 default: None,
             },
@@ -526,14 +524,14 @@ static STRICT_LIST: mcpgen_runtime::spec::ToolSpec = mcpgen_runtime::spec::ToolS
     accept: "application/json",
     credentials: &[],
     scopes: &[],
-    hints: mcpgen_runtime::spec::HintsSpec {
+    hints: spec::HintsSpec {
         read_only: true,
         destructive: false,
         idempotent: true,
         open_world: true,
     },
     confirm: false,
-    identity: mcpgen_runtime::spec::IdentityMode::ServiceAccount,
+    identity: spec::IdentityMode::ServiceAccount,
     contract: testing_specs::CONTRACT,
     escalation: None,
 };
@@ -544,7 +542,7 @@ static STRICT: ServerSpec = ServerSpec {
     title: None,
     instructions: None,
     contract: None,
-    upstream: mcpgen_runtime::spec::UpstreamSpec {
+    upstream: spec::UpstreamSpec {
         base_url: "http://127.0.0.1:9/v1",
         base_url_env: "",
         timeout_ms: 5_000,

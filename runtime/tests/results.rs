@@ -1,5 +1,5 @@
 //! What a client receives for each kind of upstream answer ([`ResultPlan::shape`]): the table in
-//! `runtime/src/result.rs` and the README, case by case. A 2xx answer is never an error;
+//! `runtime/src/response/result.rs` and the README, case by case. A 2xx answer is never an error;
 //! structured content always validates against the published schema; field rules hold on every
 //! path; secrets never appear.
 

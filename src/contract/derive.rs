@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::*;
+use super::{
+    Annotations, Contract, FORMAT, OperationContract, RedactionContract, ResponseContract,
+    ServerContract, SharedTexts, Source, ToolContract, hash_of, hash_with, write_sorted,
+};
 use crate::ir::{BodyValue, RedactAction, ServerIr, ToolIr, ValueSource};
 
 /// The contract of a lowered server.

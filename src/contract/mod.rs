@@ -1,7 +1,8 @@
 //! The tool contract (`mcp-contract.json`): everything a client can rely on, in one canonical,
 //! sorted, byte-stable file that reviewers diff and CI compares.
 //!
-//! Built from the IR only (pure). Per tool: name, title, description, input and output JSON
+//! Derived from the IR only, and purely, by [`derive`]; this module is the file itself (its data
+//! model, canonical text, hashes and parsing), which `load` reads without the IR. Per tool: name, title, description, input and output JSON
 //! Schema as clients see them, hints, scopes, confirmation, upstream identity, response shaping,
 //! the source operation and a content hash; per server: name, version (the contract version),
 //! scopes and the source files with their hashes. Object keys are sorted at every depth except
@@ -195,16 +196,13 @@ impl Contract<'_> {
 /// Texts made once for each schema value several tools share (the IR holds one input schema
 /// per distinct argument list and one response description per distinct response, behind an
 /// `Arc`), found by the value's address.
-pub(crate) struct SharedTexts<T> {
+struct SharedTexts<T> {
     by_address: HashMap<usize, T>,
 }
 
 impl<T: Send + Sync> SharedTexts<T> {
     /// `make` of every distinct schema in `schemas`, on every core.
-    pub(crate) fn of<'v>(
-        schemas: impl Iterator<Item = &'v Value>,
-        make: impl Fn(&Value) -> T + Sync,
-    ) -> Self {
+    fn of<'v>(schemas: impl Iterator<Item = &'v Value>, make: impl Fn(&Value) -> T + Sync) -> Self {
         let mut seen = std::collections::HashSet::new();
         let distinct: Vec<&Value> = schemas.filter(|s| seen.insert(address(s))).collect();
         let by_address = crate::parallel::map(&distinct, |s| vec![(address(s), make(s))])
@@ -214,13 +212,13 @@ impl<T: Send + Sync> SharedTexts<T> {
     }
 
     /// The text made for `schema`, when it is one of them.
-    pub(crate) fn get(&self, schema: &Value) -> Option<&T> {
+    fn get(&self, schema: &Value) -> Option<&T> {
         self.by_address.get(&address(schema))
     }
 }
 
 /// Where a value is (its identity while the IR it belongs to is alive).
-pub(crate) fn address(value: &Value) -> usize {
+fn address(value: &Value) -> usize {
     std::ptr::from_ref(value) as usize
 }
 

@@ -16,8 +16,7 @@ mod exposure;
 
 use crate::defs;
 use crate::diag::{Diagnostic, Diagnostics, Location};
-use crate::ir::Profile;
-use crate::ir::{CONFIRMATION_ARGUMENT, ServerIr, ToolIr};
+use crate::ir::{CONFIRMATION_ARGUMENT, Profile, ServerIr, ToolIr};
 use crate::load::pointer::{self, escape_token};
 use crate::lower::AnnotationCtx;
 use serde_json::Value;

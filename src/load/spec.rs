@@ -133,9 +133,7 @@ impl SpecSet {
             None => Location::pointer(key.as_str(), pointer),
         }
     }
-}
 
-impl SpecSet {
     fn add(&mut self, key: DocKey, document: Document) {
         self.warnings
             .extend(document.duplicate_key_diagnostics(Severity::Warning));

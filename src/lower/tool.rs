@@ -2,10 +2,9 @@
 
 use crate::annotations::{IdentityName, ToolEntry};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::Profile;
 use crate::ir::{
     CONFIRMATION_ARGUMENT, Hints, HttpMethod, Identity, OperationIr, ParamIr, ParamLocation,
-    ToolIr, ValueSource,
+    Profile, ToolIr, ValueSource,
 };
 use crate::load::SpecSet;
 use crate::lower::examples::{self, Dropped};

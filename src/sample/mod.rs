@@ -66,7 +66,7 @@ pub fn arguments(
 }
 
 /// `value` without `null` object members at any depth (array items stay): what the server
-/// validates when `null` means absent (the runtime's `call::remove_nulls`; keep the two alike).
+/// validates when `null` means absent (the runtime's `call::pipeline::remove_nulls`; keep the two alike).
 pub fn without_nulls(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(

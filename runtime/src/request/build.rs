@@ -8,9 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::request::body::{BodyContent, FieldValue, OutgoingBody};
+use crate::request::body::{self, BodyContent, FieldValue, OutgoingBody};
 use crate::request::outgoing::{OutgoingRequest, RequestError, push_header};
-use crate::request::{body, credentials, param_style};
+use crate::request::{credentials, param_style};
 use crate::spec::{
     BodySpec, BodyValue, CredentialSpec, HttpMethod, IdentityMode, ParamLocation, ParamSpec,
     ServerSpec, ToolSpec, ValueSource,
@@ -352,8 +352,7 @@ fn is_dot_segment(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing_specs;
-    use crate::testing_specs::PETS;
+    use crate::testing_specs::{self, PETS};
     use serde_json::json;
 
     fn settings() -> Settings {

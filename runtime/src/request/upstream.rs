@@ -17,8 +17,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOC
 
 use crate::request::body::OutgoingBody;
 use crate::request::outgoing::OutgoingRequest;
-use crate::request::redirect;
-use crate::request::redirect::{Chain, Hop, RedirectError};
+use crate::request::redirect::{self, Chain, Hop, RedirectError};
 use crate::spec::UpstreamSpec;
 use crate::support::http::{error_text, install_crypto_provider};
 

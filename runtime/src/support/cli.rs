@@ -1,8 +1,8 @@
 //! The command line of a server: flags, the environment variable behind each, and `--help`.
 //!
-//! Owns parsing `argv` (by hand: a table of flags does not need clap) into a [`Command`], the
-//! environment variable behind each flag (`<PREFIX>_<FLAG>`, where the prefix is the server
-//! name in upper snake case; a flag on the command line wins), and the usage text. Reading the
+//! Owns parsing `argv` (by hand: the table of flags in [`crate::support::flags`] does not need
+//! clap) into a [`Command`], with the environment variable behind each flag (`<PREFIX>_<FLAG>`;
+//! a flag on the command line wins), the limits in force, and the usage text. Reading the
 //! variables the flags and the spec name is [`crate::support::settings`]. Tests build [`Cli`]
 //! directly, never through the process environment.
 

@@ -39,10 +39,11 @@ pub fn is_text(media: &str) -> bool {
         )
 }
 
-/// Whether a `Content-Type` (with parameters or not) is readable as text: JSON or text.
+/// Whether a `Content-Type` (with parameters or not) is readable as text: JSON, text, or any
+/// type whose name ends in `json` (a dry run shows such a body rather than hide it).
 pub fn is_textual(content_type: &str) -> bool {
     let media = essence(content_type);
-    is_json(&media) || is_text(&media)
+    is_json(&media) || is_text(&media) || media.ends_with("json")
 }
 
 #[cfg(test)]
@@ -62,6 +63,6 @@ mod tests {
         assert!(!is_text("application/octet-stream") && !is_text("image/png"));
         assert!(is_textual("application/hal+json; charset=utf-8"));
         assert!(is_textual("application/x-www-form-urlencoded"));
-        assert!(!is_textual("application/pdf"));
+        assert!(is_textual("application/x-json") && !is_textual("application/pdf"));
     }
 }

@@ -103,9 +103,7 @@ pub(super) fn schema_texts(
 mod tests {
     use crate::call::catalog::*;
     use crate::spec::*;
-
-    use crate::testing_specs::server_with as server;
-    use crate::testing_specs::tool_spec;
+    use crate::testing_specs::{server_with as server, tool_spec};
 
     /// A tool whose schemas are all kept in the contract.
     fn in_contract(name: &'static str, output: bool) -> &'static ToolSpec {

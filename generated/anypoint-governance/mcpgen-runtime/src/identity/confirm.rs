@@ -9,7 +9,7 @@
 //! the same call apart). The key is random per process, or from `--confirmation-secret-env` so
 //! replicas accept each other's tokens. The same construction seals the 2026-07-28
 //! `requestState` (another purpose: a state is not a token).
-//!
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;

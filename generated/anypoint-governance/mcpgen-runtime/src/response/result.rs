@@ -32,9 +32,9 @@ use serde_json::{Map, Value};
 
 use crate::observe::audit::Outcome;
 use crate::request::upstream::UpstreamResponse;
-use crate::response::budget::Cut;
+use crate::response::budget::{self, Cut};
 use crate::response::scrub::Scrubber;
-use crate::response::{budget, conform, names, shape};
+use crate::response::{conform, names, shape};
 use crate::spec::OutputSpec;
 use crate::support::media::{essence, is_json, is_text};
 use crate::support::validate::SchemaValidator;

@@ -39,8 +39,9 @@ pub fn is_text(media: &str) -> bool {
         )
 }
 
-/// Whether a `Content-Type` (with parameters or not) is readable as text: JSON or text.
+/// Whether a `Content-Type` (with parameters or not) is readable as text: JSON, text, or any
+/// type whose name ends in `json` (a dry run shows such a body rather than hide it).
 pub fn is_textual(content_type: &str) -> bool {
     let media = essence(content_type);
-    is_json(&media) || is_text(&media)
+    is_json(&media) || is_text(&media) || media.ends_with("json")
 }

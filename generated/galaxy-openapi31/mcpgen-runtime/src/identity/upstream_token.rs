@@ -18,11 +18,11 @@ use serde_json::Value;
 
 use crate::spec::{IdentityMode, OAuthClientSpec, ServerSpec};
 use crate::state::{SharedState, TokenKind};
-use crate::support::bounded::ExpiringCache;
+use crate::support::bounded::{self, ExpiringCache};
+use crate::support::fetch;
 use crate::support::principal::Principal;
 use crate::support::secret::Secret;
 use crate::support::settings::Settings;
-use crate::support::{bounded, fetch};
 
 /// A cached token is replaced this long before it expires (or at 10% of its lifetime left,
 /// whichever is sooner).

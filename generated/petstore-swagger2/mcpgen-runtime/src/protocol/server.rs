@@ -1,7 +1,7 @@
 //! The MCP server: rmcp's `ServerHandler`, implemented by hand over the tool catalog.
 //!
-//! Owns the server's shared state (built once; [`McpServer`] is a cheap `Arc` clone, as the
-//! HTTP transport's per-request factory needs) and the mapping of MCP requests onto it:
+//! Owns building the state every call shares (once; [`McpServer`] is a cheap `Arc` clone of it,
+//! as the HTTP transport's per-request factory needs) and the mapping of MCP requests onto it:
 //! `initialize` info, `tools/list` filtered to the tools the caller's scopes allow, with
 //! paging, and `tools/call`. The caller is the [`Principal`] the HTTP layer put in the request
 //! (read through `http::request::Parts`), or, without HTTP (stdio, in-process), the configured

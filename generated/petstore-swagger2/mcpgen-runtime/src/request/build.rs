@@ -8,9 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::request::body::{BodyContent, FieldValue, OutgoingBody};
+use crate::request::body::{self, BodyContent, FieldValue, OutgoingBody};
 use crate::request::outgoing::{OutgoingRequest, RequestError, push_header};
-use crate::request::{body, credentials, param_style};
+use crate::request::{credentials, param_style};
 use crate::spec::{
     BodySpec, BodyValue, CredentialSpec, HttpMethod, IdentityMode, ParamLocation, ParamSpec,
     ServerSpec, ToolSpec, ValueSource,

@@ -3,11 +3,11 @@
 
 /// One option: its flag, the suffix of its variable, its value's name (`None`: a switch) and
 /// help.
-pub(crate) struct Opt {
-    pub(crate) flag: &'static str,
-    pub(crate) env: &'static str,
-    pub(crate) value: Option<&'static str>,
-    pub(crate) help: &'static str,
+pub(super) struct Opt {
+    pub(super) flag: &'static str,
+    pub(super) env: &'static str,
+    pub(super) value: Option<&'static str>,
+    pub(super) help: &'static str,
 }
 
 const fn opt(
@@ -25,7 +25,7 @@ const fn opt(
 }
 
 /// Every option, in the order `--help` lists them.
-pub(crate) const OPTIONS: &[Opt] = &[
+pub(super) const OPTIONS: &[Opt] = &[
     opt(
         "--transport",
         "TRANSPORT",

@@ -14,14 +14,13 @@ use serde_json::Value;
 
 use crate::call::catalog::ToolEntry;
 use crate::call::dry_run;
+use crate::call::pipeline::{Asker, Ended, ServerState, text_result};
 use crate::identity::caller::unix_now;
 use crate::identity::confirm::{Binding, Purpose, TokenProblem};
-use crate::observe::audit::{Decision, DenyReason, Outcome};
+use crate::observe::audit::{Decision, DenyReason};
 use crate::spec::CONFIRMATION_ARGUMENT;
 use crate::state::Unavailable;
 use crate::support::principal::Principal;
-
-use crate::call::pipeline::{Asker, Ended, ServerState, text_result};
 
 /// Key of the confirmation question in a 2026-07-28 `inputRequests` map.
 pub const ELICITATION_KEY: &str = "confirm";
@@ -88,14 +87,11 @@ impl ServerState {
                     let inputs = [(ELICITATION_KEY.to_owned(), request)];
                     let result =
                         InputRequiredResult::new(Some(inputs.into_iter().collect()), Some(state));
-                    return Err(Ended {
-                        response: result.into(),
-                        decision: Decision::ConfirmationRequested,
-                        outcome: Outcome::NotExecuted,
-                        detail: None,
-                        drift: Vec::new(),
-                        status: None,
-                    });
+                    return Err(Ended::not_executed(
+                        result.into(),
+                        Decision::ConfirmationRequested,
+                        None,
+                    ));
                 }
             }
             Asker::Fallback => {}
@@ -120,19 +116,16 @@ impl ServerState {
         // A tool that publishes an output schema must not return a successful result without
         // structured content (clients validate it), so its dry run is flagged as an error.
         let result = text_result(text, spec.output.schema.is_some());
-        Err(Ended {
-            response: result.into(),
-            decision: Decision::DryRun,
-            outcome: Outcome::NotExecuted,
-            detail: problem.map(|p| p.describe().to_owned()),
-            drift: Vec::new(),
-            status: None,
-        })
+        Err(Ended::not_executed(
+            result.into(),
+            Decision::DryRun,
+            problem.map(|p| p.describe().to_owned()),
+        ))
     }
 
     /// A confirmed write refused because the replicas' shared state cannot say whether its
     /// token was already used (fail closed).
-    pub(super) fn state_unavailable(&self, entry: &ToolEntry) -> Ended {
+    fn state_unavailable(&self, entry: &ToolEntry) -> Ended {
         self.refuse(
             entry,
             DenyReason::StateUnavailable,
@@ -145,7 +138,7 @@ impl ServerState {
         )
     }
 
-    pub(super) fn declined(&self, entry: &ToolEntry) -> Ended {
+    fn declined(&self, entry: &ToolEntry) -> Ended {
         let text = self.escalated(
             entry,
             format!(
@@ -153,14 +146,7 @@ impl ServerState {
                 entry.spec.name
             ),
         );
-        Ended {
-            response: text_result(text, true).into(),
-            decision: Decision::Declined,
-            outcome: Outcome::NotExecuted,
-            detail: None,
-            drift: Vec::new(),
-            status: None,
-        }
+        Ended::not_executed(text_result(text, true).into(), Decision::Declined, None)
     }
 }
 

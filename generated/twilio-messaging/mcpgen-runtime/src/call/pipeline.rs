@@ -42,8 +42,7 @@ use crate::observe::audit::{AuditSink, Caller, Decision, DenyReason, Outcome, To
 use crate::observe::metrics::Metrics;
 use crate::observe::trace::{Span, SpanKind, TraceContext, Tracer, traceparent};
 use crate::request::outgoing::RequestError;
-use crate::request::redirect;
-use crate::request::redirect::RedirectError;
+use crate::request::redirect::{self, RedirectError};
 use crate::request::upstream::{Upstream, UpstreamError};
 use crate::response::result::{ResultPlan, Shaped};
 use crate::response::scrub::Scrubber;
@@ -188,15 +187,32 @@ impl CallTrace {
 
 /// How a call ended, before the audit line is written.
 pub(super) struct Ended {
-    pub(super) response: CallToolResponse,
-    pub(super) decision: Decision,
-    pub(super) outcome: Outcome,
-    pub(super) detail: Option<String>,
-    pub(super) drift: Vec<String>,
-    pub(super) status: Option<u16>,
+    response: CallToolResponse,
+    decision: Decision,
+    outcome: Outcome,
+    detail: Option<String>,
+    drift: Vec<String>,
+    status: Option<u16>,
 }
 
 impl Ended {
+    /// A call that ended before anything was sent upstream (a dry run, a question for the
+    /// human, a refusal the human gave).
+    pub(super) fn not_executed(
+        response: CallToolResponse,
+        decision: Decision,
+        detail: Option<String>,
+    ) -> Self {
+        Ended {
+            response,
+            decision,
+            outcome: Outcome::NotExecuted,
+            detail,
+            drift: Vec::new(),
+            status: None,
+        }
+    }
+
     fn shaped(shaped: Shaped, decision: Decision, status: Option<u16>) -> Self {
         Ended {
             response: shaped.result.into(),

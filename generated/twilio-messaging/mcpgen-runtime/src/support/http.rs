@@ -8,14 +8,16 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A reqwest error and its causes, without the URL: "timed out" for a timeout, else each
-/// cause in turn, joined by ": ".
+/// A reqwest error and its causes, without the URL, joined by ": " (a timeout is told as "timed
+/// out", then its causes).
 pub fn error_text(error: reqwest::Error) -> String {
-    if error.is_timeout() {
-        return "timed out".to_owned();
-    }
+    let timeout = error.is_timeout();
     let error = error.without_url();
-    let mut text = error.to_string();
+    let mut text = if timeout {
+        "timed out".to_owned()
+    } else {
+        error.to_string()
+    };
     let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(": ");

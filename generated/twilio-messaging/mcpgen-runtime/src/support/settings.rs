@@ -14,9 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::spec::ServerSpec;
-use crate::support::cli::*;
+use crate::support::cli::{Cli, DEFAULT_STDIO_SUBJECT, FILE_SUFFIX, LimitFlags, TransportKind};
+use crate::support::requirements::{needs_oauth_client, required_vars};
+
 use crate::support::principal::Principal;
-use crate::support::requirements::*;
+
 use crate::support::secret::Secret;
 
 /// Where the upstream base URL came from (named in errors instead of the URL itself).

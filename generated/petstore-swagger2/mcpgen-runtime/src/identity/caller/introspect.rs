@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::AuthError;
 use super::jwt::{ClaimRules, Claims, check_claims};
-use crate::support::bounded::ExpiringCache;
+use crate::support::bounded::{self, ExpiringCache};
+use crate::support::fetch;
 use crate::support::secret::Secret;
-use crate::support::{bounded, fetch};
 
 /// How long a positive answer is reused.
 pub const CACHE_FOR: Duration = Duration::from_secs(30);
