@@ -21,6 +21,7 @@ use crate::ir::ServerIr;
 use proc_macro2::TokenStream;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/runtime_files.rs"));
 
@@ -41,20 +42,23 @@ pub const VENDORED_RUNTIME_DIR: &str = "mcpgen-runtime/";
 /// content (`0.1.0+r1a2b3c4d5e6f`). Crates built in one target directory then share one
 /// compiled runtime when their copies are the same (Cargo reuses a unit whose package and
 /// sources are unchanged: the writer dates vendored files in the past, see
-/// [`crate::write`]), and never share it when they differ.
-pub fn vendored_runtime_version() -> String {
-    let mut content = String::new();
-    for (path, text) in vendored_sources() {
-        content.push_str(path);
-        content.push('\0');
-        content.push_str(&text);
-        content.push('\0');
-    }
-    format!(
-        "{}+r{}",
-        runtime_version(),
-        crate::naming::short_hash(&content, 12)
-    )
+/// [`crate::write`]), and never share it when they differ. Computed once per process.
+pub fn vendored_runtime_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let mut content = String::new();
+        for (path, text) in vendored_sources() {
+            content.push_str(path);
+            content.push('\0');
+            content.push_str(text);
+            content.push('\0');
+        }
+        format!(
+            "{}+r{}",
+            runtime_version(),
+            crate::naming::short_hash(&content, 12)
+        )
+    })
 }
 
 /// The runtime's own version, from its `Cargo.toml`.
@@ -70,22 +74,29 @@ fn runtime_version() -> &'static str {
         .unwrap_or("0.0.0")
 }
 
-/// The runtime's files as a crate carries them: Rust sources without their tests.
-fn vendored_sources() -> impl Iterator<Item = (&'static str, String)> {
-    RUNTIME_FILES.iter().map(|(path, text)| {
-        let text = if path.ends_with(".rs") {
-            vendor::without_tests(text)
-        } else {
-            (*text).to_owned()
-        };
-        (*path, text)
+/// The runtime's files as a crate carries them: Rust sources without their tests, made once per
+/// process (every build of a run vendors the same text).
+fn vendored_sources() -> &'static [(&'static str, String)] {
+    static SOURCES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        RUNTIME_FILES
+            .iter()
+            .map(|(path, text)| {
+                let text = if path.ends_with(".rs") {
+                    vendor::without_tests(text)
+                } else {
+                    (*text).to_owned()
+                };
+                (*path, text)
+            })
+            .collect()
     })
 }
 
 /// The runtime's files as vendored into a crate, its manifest giving it `version`.
 fn vendored_runtime_files(version: &str) -> impl Iterator<Item = (String, String)> {
-    vendored_sources().map(move |(path, text)| {
-        let text = if path == "Cargo.toml" {
+    vendored_sources().iter().map(move |(path, text)| {
+        let text = if *path == "Cargo.toml" {
             // The runtime's own manifest, one known line: not text from any input.
             text.replacen(
                 &format!("\nversion = \"{}\"\n", runtime_version()),
@@ -93,7 +104,7 @@ fn vendored_runtime_files(version: &str) -> impl Iterator<Item = (String, String
                 1,
             )
         } else {
-            text
+            text.clone()
         };
         (format!("{VENDORED_RUNTIME_DIR}{path}"), text)
     })
@@ -174,7 +185,7 @@ pub fn emit(ir: &ServerIr, annotation_file: &str, options: &EmitOptions) -> File
     files.insert(deploy::DASHBOARD_PATH.to_owned(), deploy::dashboard(ir));
     let vendored = options.runtime == RuntimeSource::Vendored;
     let runtime_version = if vendored {
-        vendored_runtime_version()
+        vendored_runtime_version().to_owned()
     } else {
         runtime_version().to_owned()
     };
@@ -363,7 +374,7 @@ mod tests {
         assert_eq!(base, runtime_version());
         assert_eq!(tag.len(), 12);
         assert!(tag.chars().all(|c| c.is_ascii_hexdigit()));
-        let files: BTreeMap<String, String> = vendored_runtime_files(&version).collect();
+        let files: BTreeMap<String, String> = vendored_runtime_files(version).collect();
         let manifest = &files["mcpgen-runtime/Cargo.toml"];
         assert!(
             manifest.contains(&format!("\nversion = \"{version}\"\n")),
