@@ -85,8 +85,10 @@ impl OutputPolicy {
 
 /// Whether a media type is a wildcard that JSON matches (`*/*`, `application/*`).
 fn is_wildcard(media: &str) -> bool {
-    let essence = media.split(';').next().unwrap_or_default().trim();
-    essence == "*/*" || essence.eq_ignore_ascii_case("application/*")
+    matches!(
+        crate::media::essence(media).as_str(),
+        "*/*" | "application/*"
+    )
 }
 
 /// A schema and where it is in the spec.

@@ -335,9 +335,7 @@ pub(super) fn parse_style(text: &str, location: ParamLocation) -> Option<ParamSt
 pub(super) fn classify_media(media: &str) -> (u8, BodyEncoding) {
     match crate::media::essence(media).as_str() {
         "application/json" => (0, BodyEncoding::Json),
-        e if e.ends_with("+json") || (e.starts_with("application/") && e.contains("json")) => {
-            (1, BodyEncoding::Json)
-        }
+        e if crate::media::is_json(e) => (1, BodyEncoding::Json),
         "application/x-www-form-urlencoded" => (2, BodyEncoding::Form),
         "multipart/form-data" | "multipart/mixed" => (3, BodyEncoding::Multipart),
         e if e.starts_with("text/") || e == "application/xml" => (4, BodyEncoding::Text),
