@@ -196,8 +196,8 @@ pub(super) struct Ended {
 }
 
 impl Ended {
-    /// A call that ended before anything was sent upstream (a dry run, a question for the
-    /// human, a refusal the human gave).
+    /// A call that ended before anything was sent upstream (a refusal, a dry run, a question
+    /// for the human, or the human's no).
     pub(super) fn not_executed(
         response: CallToolResponse,
         decision: Decision,
@@ -377,14 +377,11 @@ impl ServerState {
 
     /// A refusal: an error result ending with the escalation text.
     pub(super) fn refuse(&self, entry: &ToolEntry, reason: DenyReason, text: String) -> Ended {
-        Ended {
-            response: text_result(self.escalated(entry, text), true).into(),
-            decision: Decision::Denied(reason),
-            outcome: Outcome::NotExecuted,
-            detail: Some(reason.as_str().to_owned()),
-            drift: Vec::new(),
-            status: None,
-        }
+        Ended::not_executed(
+            text_result(self.escalated(entry, text), true).into(),
+            Decision::Denied(reason),
+            Some(reason.as_str().to_owned()),
+        )
     }
 
     /// `text`, then the tool's (or else the server's) escalation message.

@@ -9,7 +9,8 @@
 //! When Redis cannot be reached, each use fails its own way, and each failure is counted
 //! (`mcpgen_shared_state_errors_total`): a redemption fails closed (the confirmed write is
 //! refused, `denied:state_unavailable`), a rate limit falls back to this replica's own table
-//! (reads keep working, limited per replica), a cache falls back to this replica's cache.
+//! (reads keep working, limited per replica), a cache falls back to this replica's cache; after a
+//! failure, rate limits and caches leave the store alone for [`RETRY_AFTER`].
 //!
 //! Nothing readable leaves the process: key names are HMACs of what they stand for (a caller
 //! subject, a token's digest), and cached tokens are sealed with AES-256-GCM, under keys derived
@@ -30,6 +31,11 @@ use crate::support::settings::Settings;
 
 /// Longest wait for Redis in one use; past it the use counts as failed.
 pub const STATE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// After a failed use of the store, how long rate limits and caches keep to this replica's own
+/// tables before trying it again: a store that drops packets would otherwise cost every call
+/// the state timeout. Redemptions always try it (they cannot fall back).
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Unexpired redeemed tokens remembered in this process; past it, redemptions fail closed
 /// until some expire (forgetting one would let it be replayed).
@@ -73,6 +79,9 @@ pub struct SharedState {
     rate: RateLimiter,
     #[cfg(feature = "shared-state")]
     remote: Option<redis::RedisState>,
+    /// Until when rate limits and caches leave `remote` alone, after it failed.
+    #[cfg_attr(not(feature = "shared-state"), allow(dead_code))]
+    resting_until: Mutex<Option<Instant>>,
     /// Counts the failures of `remote`.
     #[cfg_attr(not(feature = "shared-state"), allow(dead_code))]
     metrics: Metrics,
@@ -94,6 +103,7 @@ impl SharedState {
             rate: RateLimiter::new(calls_per_minute),
             #[cfg(feature = "shared-state")]
             remote: None,
+            resting_until: Mutex::default(),
             metrics,
         }
     }
@@ -160,12 +170,15 @@ impl SharedState {
             return self.counted("redeem", remote.redeem(ticket).await);
         }
         let mut redeemed = self.redeemed.lock().unwrap_or_else(|e| e.into_inner());
-        redeemed.retain(|_, expiry| *expiry > now);
-        if redeemed.contains_key(&ticket.id) {
+        if redeemed.get(&ticket.id).is_some_and(|expiry| *expiry > now) {
             return Ok(false);
         }
         if redeemed.len() >= MAX_REDEEMED {
-            return Err(Unavailable);
+            // Expired tokens are forgotten only when the table is full, not on every call.
+            redeemed.retain(|_, expiry| *expiry > now);
+            if redeemed.len() >= MAX_REDEEMED {
+                return Err(Unavailable);
+            }
         }
         redeemed.insert(ticket.id, ticket.expiry);
         Ok(true)
@@ -175,7 +188,7 @@ impl SharedState {
     /// allowed. Shared when the store answers, else this replica's own allowance.
     pub async fn take_call(&self, subject: &str) -> Result<(), Duration> {
         #[cfg(feature = "shared-state")]
-        if let Some(remote) = &self.remote
+        if let Some(remote) = self.remote_unless_resting()
             && let Ok(verdict) = self.counted(
                 "rate_limit",
                 remote.take_call(subject, self.rate.per_minute()).await,
@@ -194,7 +207,7 @@ impl SharedState {
         key: &[u8; 32],
     ) -> Option<(Secret, Duration)> {
         #[cfg(feature = "shared-state")]
-        if let Some(remote) = &self.remote {
+        if let Some(remote) = self.remote_unless_resting() {
             return self
                 .counted("cache", remote.cached_token(kind, key).await)
                 .ok()
@@ -213,7 +226,7 @@ impl SharedState {
         lifetime: Duration,
     ) {
         #[cfg(feature = "shared-state")]
-        if let Some(remote) = &self.remote {
+        if let Some(remote) = self.remote_unless_resting() {
             let _ = self.counted("cache", remote.keep_token(kind, key, token, lifetime).await);
         }
         let _ = (kind, key, token, lifetime);
@@ -228,7 +241,17 @@ impl SharedState {
     ) -> Result<T, Unavailable> {
         if result.is_err() {
             self.metrics.shared_state_error(operation);
+            *self.resting_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Instant::now() + RETRY_AFTER);
         }
         result
+    }
+
+    /// The store, unless a use failed less than [`RETRY_AFTER`] ago.
+    #[cfg(feature = "shared-state")]
+    fn remote_unless_resting(&self) -> Option<&redis::RedisState> {
+        let resting = self.resting_until.lock().unwrap_or_else(|e| e.into_inner());
+        let rests = resting.is_some_and(|until| Instant::now() < until);
+        if rests { None } else { self.remote.as_ref() }
     }
 }
